@@ -1,0 +1,256 @@
+/*
+ * vae.h - libvae, a small C11 library for variational autoencoders.
+ *
+ * Conventions (see docs/design.md and docs/errors.md):
+ *  - Every object is an opaque handle; *_free(NULL) is a no-op.
+ *  - Fallible calls return an int32_t status: VAE_OK (0) or a negative
+ *    VAE_ERR_* value. Values never change between releases.
+ *  - The detailed message of the last error is kept per handle
+ *    (vae_graph_last_error, vae_model_last_error, vae_adam_last_error).
+ *    Calls that have no handle yet take an optional buffer `err`/`errlen`
+ *    (may be NULL/0) that receives a NUL-terminated message.
+ *  - The library never prints, aborts or exits, and keeps no pointer to a
+ *    caller's buffer after a call returns.
+ *  - Shapes are per example; the batch dimension is implicit and is the
+ *    `batch` argument of the calls that run the model. Data are float32,
+ *    row-major, one example after another.
+ *  - A handle is used by one thread at a time; different handles may be
+ *    used from different threads at once.
+ */
+#ifndef VAE_H
+#define VAE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VAE_STATIC_DEFINE)
+#  define VAE_API
+#elif defined(_WIN32)
+#  ifdef VAE_BUILDING
+#    define VAE_API __declspec(dllexport)
+#  else
+#    define VAE_API __declspec(dllimport)
+#  endif
+#else
+#  define VAE_API __attribute__((visibility("default")))
+#endif
+
+/* ---- Version ----------------------------------------------------------- */
+
+#define VAE_VERSION_MAJOR 0
+#define VAE_VERSION_MINOR 1
+#define VAE_VERSION_PATCH 0
+#define VAE_VERSION_NUMBER \
+    (VAE_VERSION_MAJOR * 10000 + VAE_VERSION_MINOR * 100 + VAE_VERSION_PATCH)
+
+/* Version of the library actually loaded, as "MAJOR.MINOR.PATCH". Static. */
+VAE_API const char *vae_version_string(void);
+/* Version of the library actually loaded, as MAJOR*10000+MINOR*100+PATCH. */
+VAE_API int32_t vae_version_number(void);
+
+/* ---- Status codes (fixed values) --------------------------------------- */
+
+#define VAE_OK                 0
+#define VAE_ERR_INVALID_ARG   -1  /* NULL pointer, bad enum value, bad size  */
+#define VAE_ERR_SHAPE         -2  /* shapes of connected things disagree     */
+#define VAE_ERR_NOMEM         -3  /* an allocation failed; nothing changed   */
+#define VAE_ERR_IO            -4  /* open/read/write/rename failed            */
+#define VAE_ERR_FORMAT        -5  /* file or buffer is not a valid model     */
+#define VAE_ERR_NONFINITE     -6  /* NaN or Inf in input, loss or gradient   */
+#define VAE_ERR_GRAPH         -7  /* bad wiring: unknown node, no output...  */
+#define VAE_ERR_VERSION       -8  /* file written by an unknown format version */
+#define VAE_ERR_RANGE         -9  /* value outside its documented range      */
+
+/* Static English description of a status code ("unknown status" if none). */
+VAE_API const char *vae_status_string(int32_t status);
+
+/* ---- Graph builder ------------------------------------------------------ */
+
+/*
+ * A vae_graph describes one network: the encoder (data -> features) or the
+ * decoder (latent z -> likelihood parameters). Each builder call returns the
+ * id (>= 0) of the new node, or a negative status. Errors are sticky: after
+ * the first failure every builder call returns that same status, so checking
+ * vae_graph_status() once at the end is enough.
+ */
+typedef struct vae_graph vae_graph;
+
+/* New empty graph in *out. Returns VAE_ERR_NOMEM or VAE_ERR_INVALID_ARG. */
+VAE_API int32_t vae_graph_new(vae_graph **out);
+/* Frees a graph. NULL is a no-op. Models keep their own copy of graphs. */
+VAE_API void vae_graph_free(vae_graph *g);
+/* VAE_OK, or the first error a builder call recorded. */
+VAE_API int32_t vae_graph_status(const vae_graph *g);
+/* Message of the first recorded error, or "" if none. Never NULL. */
+VAE_API const char *vae_graph_last_error(const vae_graph *g);
+
+/* f32 input with per-example shape dims[0..rank-1] (1 <= rank <= 4, every
+ * dim >= 1). A graph has exactly one input. */
+VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims, int32_t rank);
+/* Fully connected layer on the last axis: y = x W^T + b, W is units x in
+ * (PyTorch nn.Linear layout), initialised like nn.Linear. */
+VAE_API int32_t vae_graph_dense(vae_graph *g, int32_t x, int64_t units);
+/* Elementwise activations. */
+VAE_API int32_t vae_graph_relu(vae_graph *g, int32_t x);
+/* slope in [0, 1) (VAE_ERR_RANGE otherwise). */
+VAE_API int32_t vae_graph_leaky_relu(vae_graph *g, int32_t x, float slope);
+VAE_API int32_t vae_graph_tanh(vae_graph *g, int32_t x);
+VAE_API int32_t vae_graph_sigmoid(vae_graph *g, int32_t x);
+VAE_API int32_t vae_graph_softplus(vae_graph *g, int32_t x);
+VAE_API int32_t vae_graph_identity(vae_graph *g, int32_t x);
+/* Marks the node whose value is the graph's result. Returns a status. */
+VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node);
+/* Number of elements per example of a node, or a negative status. */
+VAE_API int64_t vae_graph_node_size(const vae_graph *g, int32_t node);
+
+/* ---- Model -------------------------------------------------------------- */
+
+/* Likelihoods p(x|z); the decoder output must have the stated size. */
+#define VAE_LIKELIHOOD_BERNOULLI        1 /* output: D logits; x in [0,1]     */
+#define VAE_LIKELIHOOD_GAUSSIAN_FIXED   2 /* output: D means; fixed variance  */
+#define VAE_LIKELIHOOD_GAUSSIAN_LEARNED 3 /* output: D means then D log-variances */
+
+typedef struct vae_model vae_model;
+
+/*
+ * Builds a model from copies of `encoder` and `decoder`. A dense Gaussian
+ * head (encoder output -> 2*latent_dim: mu then logvar) is appended to the
+ * encoder. The decoder's input must have latent_dim elements; its output size
+ * fixes the data size (see VAE_LIKELIHOOD_*), which must equal the encoder's
+ * input size. Parameters are initialised from `seed` like PyTorch's defaults.
+ */
+VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder,
+                              int64_t latent_dim, int32_t likelihood,
+                              uint64_t seed, vae_model **out,
+                              char *err, size_t errlen);
+/* Frees a model. NULL is a no-op. */
+VAE_API void vae_model_free(vae_model *m);
+/* Message of the model's last error, or "" if none. Never NULL. */
+VAE_API const char *vae_model_last_error(const vae_model *m);
+
+/* Resets the model's random generator (used for z samples). */
+VAE_API int32_t vae_model_set_seed(vae_model *m, uint64_t seed);
+/* Weight of the KL term in the training objective (>= 0, default 1). */
+VAE_API int32_t vae_model_set_beta(vae_model *m, double beta);
+/* Free bits: per latent dimension, the batch-mean KL below `nats` is not
+ * penalised (Kingma et al. 2016). 0 (default) disables it. */
+VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats);
+/* Log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED (default 0, i.e. var 1). */
+VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar);
+
+/* Elements per example of the data x. */
+VAE_API int64_t vae_model_data_size(const vae_model *m);
+/* Latent dimension D. */
+VAE_API int64_t vae_model_latent_dim(const vae_model *m);
+/* Number of float parameters (= length of the parameter and gradient buffers). */
+VAE_API int64_t vae_model_num_params(const vae_model *m);
+/* The one contiguous parameter buffer (read/write; NULL if m is NULL). */
+VAE_API float *vae_model_params(vae_model *m);
+/* The gradient buffer, same layout as the parameters. */
+VAE_API float *vae_model_grads(vae_model *m);
+/* Sets every gradient to 0. */
+VAE_API int32_t vae_model_zero_grad(vae_model *m);
+/* Multiplies every gradient by `s` (e.g. 1/ranks after an all-reduce). */
+VAE_API int32_t vae_model_scale_grad(vae_model *m, double s);
+
+/*
+ * ELBO of a batch x (batch x data_size floats), one z sample per example.
+ * Outputs (each may be NULL) are means per example in nats:
+ *   *recon = E_q log p(x|z),  *kl = KL(q(z|x) || N(0,I)),  *elbo = recon - kl.
+ * The reported ELBO is the true bound: beta and free bits do not change it.
+ * NaN/Inf in x or in the loss: VAE_ERR_NONFINITE; Bernoulli targets outside
+ * [0, 1]: VAE_ERR_RANGE; batch < 1: VAE_ERR_RANGE.
+ */
+VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
+                               double *elbo, double *recon, double *kl);
+/*
+ * As vae_model_elbo, and adds to the gradient buffer the gradient of the
+ * training loss  L = sum over the batch of (-recon_b + beta * KL_b)
+ * (with free bits, the KL term is batch * sum_j max(free_bits, mean_b KL_bj),
+ * still multiplied by beta).
+ * A non-finite loss returns VAE_ERR_NONFINITE and leaves gradients unchanged.
+ */
+VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
+                                    double *elbo, double *recon, double *kl);
+
+/* mu and logvar of q(z|x): each batch x latent_dim floats (logvar may be NULL). */
+VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
+                                 float *mu, float *logvar);
+/* Mean of p(x|z) for z (batch x latent_dim): sigmoid(logits) for Bernoulli,
+ * the Gaussian mean otherwise. out: batch x data_size floats. */
+VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
+                                 float *out);
+/* Draws n latents z ~ N(0, I) from the model's generator into z_out (may be
+ * NULL) and writes their decoded means to out (n x data_size). */
+VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
+                                 float *out);
+/* Decodes the posterior mean of each example: out = decode(mu(x)). */
+VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
+                                      int64_t batch, float *out);
+
+/* ---- Adam / AdamW ------------------------------------------------------- */
+
+typedef struct vae_adam vae_adam;
+
+/* Adam for model m with learning rate lr (> 0); betas 0.9/0.999, eps 1e-8,
+ * no weight decay, no clipping (PyTorch defaults). */
+VAE_API int32_t vae_adam_new(const vae_model *m, double lr, vae_adam **out,
+                             char *err, size_t errlen);
+/* Frees the optimizer. NULL is a no-op. */
+VAE_API void vae_adam_free(vae_adam *opt);
+/* Message of the optimizer's last error, or "" if none. Never NULL. */
+VAE_API const char *vae_adam_last_error(const vae_adam *opt);
+VAE_API int32_t vae_adam_set_lr(vae_adam *opt, double lr);
+/* 0 <= beta1, beta2 < 1; eps > 0. */
+VAE_API int32_t vae_adam_set_betas(vae_adam *opt, double beta1, double beta2,
+                                   double eps);
+/* decoupled = 0: Adam with L2 (grad += wd * p); 1: AdamW (p -= lr * wd * p). */
+VAE_API int32_t vae_adam_set_weight_decay(vae_adam *opt, double wd,
+                                          int32_t decoupled);
+/* Rescales gradients whose global L2 norm exceeds max_norm; 0 disables. */
+VAE_API int32_t vae_adam_set_clip_norm(vae_adam *opt, double max_norm);
+/* Number of steps taken. */
+VAE_API int64_t vae_adam_steps(const vae_adam *opt);
+/* One update of m's parameters from its gradient buffer (the gradients are
+ * left as they are). Non-finite gradients: VAE_ERR_NONFINITE, and parameters
+ * and optimizer state stay unchanged. m must be the model opt was made for
+ * (same parameter count). */
+VAE_API int32_t vae_adam_step(vae_adam *opt, vae_model *m);
+
+/* zero_grad + elbo_grad + adam_step in one call. Outputs as vae_model_elbo.
+ * Errors are reported on the model. */
+VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
+                                     const float *x, int64_t batch,
+                                     double *elbo, double *recon, double *kl);
+
+/* ---- Save / load (format: docs/file-format.md) -------------------------- */
+
+/* Writes architecture, settings, generator state and weights, plus the
+ * optimizer state when opt is not NULL, atomically (temp file + rename). */
+VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
+                               const char *path);
+/* Size in bytes of what vae_model_save_to_buffer writes. */
+VAE_API int32_t vae_model_save_size(vae_model *m, const vae_adam *opt,
+                                    size_t *size);
+/* Writes the same bytes as vae_model_save into buf (capacity cap, which must
+ * be >= the size query); *written receives the size. */
+VAE_API int32_t vae_model_save_to_buffer(vae_model *m, const vae_adam *opt,
+                                         void *buf, size_t cap, size_t *written);
+/* Loads a model from a file. If opt_out is not NULL it receives the saved
+ * optimizer state, or NULL when the file has none. */
+VAE_API int32_t vae_model_load(const char *path, vae_model **out,
+                               vae_adam **opt_out, char *err, size_t errlen);
+/* As vae_model_load, from len bytes at buf. */
+VAE_API int32_t vae_model_load_from_buffer(const void *buf, size_t len,
+                                           vae_model **out, vae_adam **opt_out,
+                                           char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VAE_H */

@@ -1,0 +1,102 @@
+/* graph.h - node specifications, the builder's internal form, and the op
+ * table that every layer implements (one file per op under src/ops/). */
+#ifndef VAE_GRAPH_H
+#define VAE_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vae.h"
+#include "rng.h"
+
+/* Op codes are stored in model files: values are fixed forever. */
+enum {
+    VAE_OP_INPUT = 1,
+    VAE_OP_DENSE = 2,
+    VAE_OP_RELU = 3,
+    VAE_OP_LEAKY_RELU = 4,
+    VAE_OP_TANH = 5,
+    VAE_OP_SIGMOID = 6,
+    VAE_OP_SOFTPLUS = 7,
+    VAE_OP_IDENTITY = 8,
+    VAE_OP_COUNT_ /* one past the last op code */
+};
+
+#define VAE_MAX_RANK 4
+#define VAE_MAX_INPUTS 4
+#define VAE_N_IATTR 8
+#define VAE_N_FATTR 2
+#define VAE_MAX_NODES 65536
+#define VAE_ERRLEN 256
+
+/* What a builder call records: everything needed to rebuild the node. The
+ * shape, size and n_params are derived by the op's shape function. */
+typedef struct vae_node_spec {
+    int32_t op;
+    int32_t n_inputs;
+    int32_t inputs[VAE_MAX_INPUTS];
+    int64_t iattr[VAE_N_IATTR];
+    float fattr[VAE_N_FATTR];
+    int32_t rank;
+    int64_t shape[VAE_MAX_RANK];
+    int64_t size;     /* elements per example */
+    int64_t n_params; /* floats this node owns in the parameter buffer */
+} vae_node_spec;
+
+struct vae_graph {
+    vae_node_spec *nodes;
+    int32_t n, cap;
+    int32_t output; /* -1 until set */
+    int32_t status;
+    char err[VAE_ERRLEN];
+};
+
+/* A node while the model runs: its spec, where its parameters live, and its
+ * activations and their gradients for the current batch (batch x size). */
+typedef struct vae_node {
+    vae_node_spec s;
+    int64_t param_off;
+    float *val;
+    float *grad;
+} vae_node;
+
+/* One op's implementation. `in` holds the node's inputs in order. */
+typedef struct vae_op {
+    const char *name;
+    /* Validates attrs and input shapes, fills s->rank/shape/size/n_params.
+     * Returns a status and writes a message to err on failure. */
+    int32_t (*shape)(vae_node_spec *s, const vae_node_spec *const *in,
+                     char *err, size_t errlen);
+    /* Initialises the node's n_params parameters (NULL: nothing to do). */
+    void (*init)(const vae_node_spec *s, float *w, vae_rng *r);
+    /* val = f(inputs) for `batch` examples. */
+    void (*forward)(vae_node *n, vae_node *const *in, const float *w,
+                    int64_t batch);
+    /* Adds dL/d(input) into each input's grad (when not NULL) and dL/dw into
+     * dw, given n->grad = dL/d(val). */
+    void (*backward)(vae_node *n, vae_node *const *in, const float *w,
+                     float *dw, int64_t batch);
+} vae_op;
+
+/* The op table, indexed by op code; NULL for codes without an op. */
+const vae_op *vae_op_get(int32_t op);
+
+/* Appends a node after validating it (the one path used by both the public
+ * builder calls and the model loader). Records sticky errors on g. Returns
+ * the node id or a negative status. */
+int32_t vae_graph_add(vae_graph *g, int32_t op, const int32_t *inputs,
+                      int32_t n_inputs, const int64_t *iattr, int32_t n_iattr,
+                      const float *fattr, int32_t n_fattr);
+/* Records an error on g (if none yet) and returns the stored status. */
+int32_t vae_graph_fail(vae_graph *g, int32_t status, const char *fmt, ...);
+/* Deep copy. */
+int32_t vae_graph_copy(const vae_graph *src, vae_graph **out);
+/* Checks a graph is ready to be part of a model: no sticky error, exactly
+ * one input (node 0), an output set. */
+int32_t vae_graph_check_complete(const vae_graph *g, const char *what,
+                                 char *err, size_t errlen);
+
+/* Writes a formatted message into err (if err && errlen). */
+void vae_set_err(char *err, size_t errlen, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,29 @@
+/* kl.c - KL(N(mu, exp(lv)) || N(0, I)) = 0.5 sum (mu^2 + exp(lv) - 1 - lv). */
+#include <math.h>
+
+#include "kl.h"
+#include "model.h"
+
+void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
+                   int64_t batch, int64_t d, double *kl_b, double *kl_dim)
+{
+    if (kl_dim)
+        for (int64_t j = 0; j < d; j++)
+            kl_dim[j] = 0.0;
+    for (int64_t b = 0; b < batch; b++) {
+        double sum = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            double m = mu[b * stride + j];
+            double lv = fmin(fmax(logvar[b * stride + j], VAE_LOGVAR_MIN),
+                             VAE_LOGVAR_MAX);
+            double k = 0.5 * (m * m + exp(lv) - 1.0 - lv);
+            sum += k;
+            if (kl_dim)
+                kl_dim[j] += k;
+        }
+        kl_b[b] = sum;
+    }
+    if (kl_dim)
+        for (int64_t j = 0; j < d; j++)
+            kl_dim[j] /= (double)batch;
+}

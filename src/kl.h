@@ -1,0 +1,15 @@
+/* kl.h - KL(N(mu, exp(logvar)) || N(0, I)) in closed form. */
+#ifndef VAE_KL_H
+#define VAE_KL_H
+
+#include <stdint.h>
+
+/* For `batch` examples of d dimensions, with mu/logvar rows of stride
+ * `stride` floats (the head output holds mu then logvar in one row, so
+ * stride = 2d there): kl_b[b] = sum_j 0.5 (mu^2 + exp(lv) - 1 - lv), and
+ * kl_dim[j] (may be NULL) = mean over the batch of the per-dimension KL.
+ * logvar is clamped to [VAE_LOGVAR_MIN, VAE_LOGVAR_MAX] first. */
+void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
+                   int64_t batch, int64_t d, double *kl_b, double *kl_dim);
+
+#endif

@@ -1,0 +1,26 @@
+/* likelihood.h - log p(x|z) for each likelihood kind, its gradient with
+ * respect to the decoder output, and the mean of p(x|z). */
+#ifndef VAE_LIKELIHOOD_H
+#define VAE_LIKELIHOOD_H
+
+#include <stdint.h>
+
+/* Decoder output elements per example for data size d (d or 2d), or -1 for
+ * an unknown kind. */
+int64_t vae_likelihood_out_size(int32_t kind, int64_t d);
+
+/* logp[b] = log p(x_b | out_b) in nats, accumulated in double, for the
+ * decoder output `out` (batch x out_size) and data x (batch x d). If dout is
+ * not NULL it is overwritten with d(-sum_b logp[b]) / d(out). obs_logvar is
+ * the log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED. Stable for any finite
+ * logits: Bernoulli uses softplus(l) - x*l with softplus computed as
+ * max(l,0) + log1p(exp(-|l|)). */
+void vae_likelihood(int32_t kind, const float *out, const float *x,
+                    int64_t batch, int64_t d, double obs_logvar,
+                    double *logp, float *dout);
+
+/* mean[b*d + i] = E[x_i | out_b]: sigmoid(logit) or the Gaussian mean. */
+void vae_likelihood_mean(int32_t kind, const float *out, int64_t batch,
+                         int64_t d, float *mean);
+
+#endif

@@ -1,0 +1,611 @@
+/* model.c - the VAE: encoder + Gaussian head, reparameterised sample,
+ * decoder, likelihood and KL; forward and backward over one flat parameter
+ * buffer. The data flow, top to bottom:
+ *
+ *   x -> encoder nodes -> head [mu | logvar] -> z = mu + exp(logvar/2) eps
+ *     -> decoder nodes -> likelihood(x | output);  KL(mu, logvar) analytic
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl.h"
+#include "likelihood.h"
+#include "model.h"
+
+int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->err, sizeof m->err, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+VAE_API const char *vae_model_last_error(const vae_model *m)
+{
+    return m ? m->err : "model is NULL";
+}
+
+/* ---- Construction ------------------------------------------------------ */
+
+/* Run-time nodes for the specs of g, parameters placed from *off onwards. */
+static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off)
+{
+    vae_node *nodes = calloc((size_t)g->n, sizeof *nodes);
+    if (!nodes)
+        return VAE_ERR_NOMEM;
+    for (int32_t i = 0; i < g->n; i++) {
+        nodes[i].s = g->nodes[i];
+        nodes[i].param_off = *off;
+        *off += g->nodes[i].n_params;
+    }
+    *out = nodes;
+    return VAE_OK;
+}
+
+static void init_params(vae_node *nodes, int32_t n, float *params, vae_rng *r)
+{
+    for (int32_t i = 0; i < n; i++) {
+        const vae_op *op = vae_op_get(nodes[i].s.op);
+        if (op->init)
+            op->init(&nodes[i].s, params + nodes[i].param_off, r);
+    }
+}
+
+VAE_API void vae_model_free(vae_model *m)
+{
+    if (!m)
+        return;
+    vae_graph_free(m->enc_graph);
+    vae_graph_free(m->dec_graph);
+    free(m->params);
+    free(m->grads);
+    free(m->enc);
+    free(m->dec);
+    free(m->work);
+    free(m->eps);
+    free(m->kl_dim);
+    free(m->recon_b);
+    free(m->kl_b);
+    free(m);
+}
+
+/* Checks the two graphs fit together and with the likelihood; returns the
+ * data size through *data_size. */
+static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
+                            int64_t latent, int32_t likelihood,
+                            int64_t *data_size, char *err, size_t errlen)
+{
+    int32_t st = vae_graph_check_complete(enc, "encoder", err, errlen);
+    if (st == VAE_OK)
+        st = vae_graph_check_complete(dec, "decoder", err, errlen);
+    if (st != VAE_OK)
+        return st;
+    if (latent < 1 || latent > ((int64_t)1 << 24)) {
+        vae_set_err(err, errlen, "latent_dim %lld not in 1..2^24",
+                    (long long)latent);
+        return VAE_ERR_RANGE;
+    }
+    /* The head is dense on the last axis; a vector keeps one mu/logvar row
+     * per example. */
+    const vae_node_spec *feat = &enc->nodes[enc->output];
+    if (feat->rank != 1) {
+        vae_set_err(err, errlen, "encoder output must be a vector (rank 1), "
+                    "not rank %d", (int)feat->rank);
+        return VAE_ERR_SHAPE;
+    }
+    int64_t d = enc->nodes[0].size;
+    int64_t want = vae_likelihood_out_size(likelihood, d);
+    if (want < 0) {
+        vae_set_err(err, errlen, "unknown likelihood %d", (int)likelihood);
+        return VAE_ERR_INVALID_ARG;
+    }
+    if (dec->nodes[0].size != latent) {
+        vae_set_err(err, errlen, "decoder input has %lld elements, latent_dim "
+                    "is %lld", (long long)dec->nodes[0].size, (long long)latent);
+        return VAE_ERR_SHAPE;
+    }
+    int64_t got = dec->nodes[dec->output].size;
+    if (got != want) {
+        vae_set_err(err, errlen, "decoder output has %lld elements; this "
+                    "likelihood needs %lld for %lld-element data",
+                    (long long)got, (long long)want, (long long)d);
+        return VAE_ERR_SHAPE;
+    }
+    *data_size = d;
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder,
+                              int64_t latent_dim, int32_t likelihood,
+                              uint64_t seed, vae_model **out,
+                              char *err, size_t errlen)
+{
+    if (!out) {
+        vae_set_err(err, errlen, "out is NULL");
+        return VAE_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    int64_t data_size = 0;
+    int32_t st = check_graphs(encoder, decoder, latent_dim, likelihood,
+                              &data_size, err, errlen);
+    if (st != VAE_OK)
+        return st;
+
+    vae_model *m = calloc(1, sizeof *m);
+    vae_graph *run_enc = NULL;
+    if (!m)
+        goto nomem;
+    m->latent = latent_dim;
+    m->data_size = data_size;
+    m->likelihood = likelihood;
+    m->beta = 1.0;
+    if (vae_graph_copy(encoder, &m->enc_graph) != VAE_OK ||
+        vae_graph_copy(decoder, &m->dec_graph) != VAE_OK ||
+        vae_graph_copy(encoder, &run_enc) != VAE_OK)
+        goto nomem;
+    /* The head is an ordinary dense node appended to the encoder. */
+    st = vae_graph_dense(run_enc, encoder->output, 2 * latent_dim);
+    if (st < 0) {
+        vae_set_err(err, errlen, "Gaussian head: %s", run_enc->err);
+        vae_graph_free(run_enc);
+        vae_model_free(m);
+        return st;
+    }
+    int64_t off = 0;
+    if (make_nodes(run_enc, &m->enc, &off) != VAE_OK)
+        goto nomem;
+    m->n_enc = run_enc->n;
+    if (make_nodes(decoder, &m->dec, &off) != VAE_OK)
+        goto nomem;
+    m->n_dec = decoder->n;
+    vae_graph_free(run_enc);
+    run_enc = NULL;
+
+    m->n_params = off;
+    m->params = calloc((size_t)(off ? off : 1), sizeof(float));
+    m->grads = calloc((size_t)(off ? off : 1), sizeof(float));
+    m->kl_dim = calloc((size_t)latent_dim, sizeof(double));
+    if (!m->params || !m->grads || !m->kl_dim)
+        goto nomem;
+    vae_rng_seed(&m->rng, seed);
+    init_params(m->enc, m->n_enc, m->params, &m->rng);
+    init_params(m->dec, m->n_dec, m->params, &m->rng);
+    *out = m;
+    return VAE_OK;
+
+nomem:
+    vae_graph_free(run_enc);
+    vae_model_free(m);
+    vae_set_err(err, errlen, "out of memory building the model");
+    return VAE_ERR_NOMEM;
+}
+
+/* ---- Settings and buffers ---------------------------------------------- */
+
+VAE_API int32_t vae_model_set_seed(vae_model *m, uint64_t seed)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    vae_rng_seed(&m->rng, seed);
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_set_beta(vae_model *m, double beta)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (!(beta >= 0.0 && beta <= 1e6))
+        return vae_model_fail(m, VAE_ERR_RANGE, "beta %g not in [0, 1e6]", beta);
+    m->beta = beta;
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (!(nats >= 0.0 && nats <= 1e6))
+        return vae_model_fail(m, VAE_ERR_RANGE, "free bits %g not in [0, 1e6]",
+                              nats);
+    m->free_bits = nats;
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (!(logvar >= VAE_LOGVAR_MIN && logvar <= VAE_LOGVAR_MAX))
+        return vae_model_fail(m, VAE_ERR_RANGE, "obs logvar %g not in [%g, %g]",
+                              logvar, (double)VAE_LOGVAR_MIN,
+                              (double)VAE_LOGVAR_MAX);
+    m->obs_logvar = logvar;
+    return VAE_OK;
+}
+
+VAE_API int64_t vae_model_data_size(const vae_model *m)
+{
+    return m ? m->data_size : VAE_ERR_INVALID_ARG;
+}
+
+VAE_API int64_t vae_model_latent_dim(const vae_model *m)
+{
+    return m ? m->latent : VAE_ERR_INVALID_ARG;
+}
+
+VAE_API int64_t vae_model_num_params(const vae_model *m)
+{
+    return m ? m->n_params : VAE_ERR_INVALID_ARG;
+}
+
+VAE_API float *vae_model_params(vae_model *m) { return m ? m->params : NULL; }
+
+VAE_API float *vae_model_grads(vae_model *m) { return m ? m->grads : NULL; }
+
+VAE_API int32_t vae_model_zero_grad(vae_model *m)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_scale_grad(vae_model *m, double s)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (!isfinite(s))
+        return vae_model_fail(m, VAE_ERR_NONFINITE, "scale_grad: scale is %g", s);
+    for (int64_t i = 0; i < m->n_params; i++)
+        m->grads[i] = (float)(m->grads[i] * s);
+    return VAE_OK;
+}
+
+/* ---- Workspace --------------------------------------------------------- */
+
+static int64_t net_floats(const vae_node *nodes, int32_t n)
+{
+    int64_t total = 0;
+    for (int32_t i = 0; i < n; i++)
+        total += nodes[i].s.size;
+    return total;
+}
+
+/* Points each node's val and grad into the arena: a net's values, then its
+ * gradients, contiguous, so one memset clears a net's gradients. */
+static float *place_nodes(vae_node *nodes, int32_t n, float *p, int64_t batch)
+{
+    for (int32_t i = 0; i < n; i++) {
+        nodes[i].val = p;
+        p += nodes[i].s.size * batch;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        nodes[i].grad = p;
+        p += nodes[i].s.size * batch;
+    }
+    return p;
+}
+
+/* Makes the workspace hold `batch` examples and lays the nodes out for that
+ * batch (so each net's buffers stay contiguous whatever the batch). Allocates
+ * only when the batch is larger than any before, so steady-state steps never
+ * allocate. On failure the old workspace is kept. */
+static int32_t ensure_workspace(vae_model *m, int64_t batch)
+{
+    if (batch <= m->cap_batch) {
+        float *p = place_nodes(m->enc, m->n_enc, m->work, batch);
+        place_nodes(m->dec, m->n_dec, p, batch);
+        return VAE_OK;
+    }
+    int64_t per_example = 2 * (net_floats(m->enc, m->n_enc) +
+                               net_floats(m->dec, m->n_dec));
+    if (per_example > 0 && batch > (INT64_MAX / 8) / per_example)
+        return vae_model_fail(m, VAE_ERR_NOMEM, "batch %lld is too large",
+                              (long long)batch);
+    float *work = malloc((size_t)(per_example * batch) * sizeof(float));
+    float *eps = malloc((size_t)(batch * m->latent) * sizeof(float));
+    double *recon = malloc((size_t)batch * sizeof(double));
+    double *kl_b = malloc((size_t)batch * sizeof(double));
+    if (!work || !eps || !recon || !kl_b) {
+        free(work);
+        free(eps);
+        free(recon);
+        free(kl_b);
+        return vae_model_fail(m, VAE_ERR_NOMEM,
+                              "out of memory for a batch of %lld",
+                              (long long)batch);
+    }
+    free(m->work);
+    free(m->eps);
+    free(m->recon_b);
+    free(m->kl_b);
+    m->work = work;
+    m->eps = eps;
+    m->recon_b = recon;
+    m->kl_b = kl_b;
+    m->cap_batch = batch;
+    float *p = place_nodes(m->enc, m->n_enc, work, batch);
+    place_nodes(m->dec, m->n_dec, p, batch);
+    return VAE_OK;
+}
+
+/* ---- Forward and backward over a net ----------------------------------- */
+
+static void net_forward(vae_node *nodes, int32_t n, const float *params,
+                        int64_t batch)
+{
+    for (int32_t i = 1; i < n; i++) {
+        vae_node *in[VAE_MAX_INPUTS];
+        for (int32_t k = 0; k < nodes[i].s.n_inputs; k++)
+            in[k] = &nodes[nodes[i].s.inputs[k]];
+        vae_op_get(nodes[i].s.op)->forward(&nodes[i], in,
+                                           params + nodes[i].param_off, batch);
+    }
+}
+
+/* Expects the gradients of the net's results already in place. */
+static void net_backward(vae_node *nodes, int32_t n, const float *params,
+                         float *grads, int64_t batch)
+{
+    for (int32_t i = n - 1; i >= 1; i--) {
+        vae_node *in[VAE_MAX_INPUTS];
+        for (int32_t k = 0; k < nodes[i].s.n_inputs; k++)
+            in[k] = &nodes[nodes[i].s.inputs[k]];
+        vae_op_get(nodes[i].s.op)->backward(&nodes[i], in,
+                                            params + nodes[i].param_off,
+                                            grads + nodes[i].param_off, batch);
+    }
+}
+
+static void net_zero_grads(vae_node *nodes, int32_t n, int64_t batch)
+{
+    memset(nodes[0].grad, 0, (size_t)(net_floats(nodes, n) * batch) *
+                                 sizeof(float));
+}
+
+/* ---- Shared steps of the public calls ---------------------------------- */
+
+static int32_t check_batch(vae_model *m, const void *p, int64_t batch,
+                           const char *what)
+{
+    if (!p)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: buffer is NULL", what);
+    if (batch < 1)
+        return vae_model_fail(m, VAE_ERR_RANGE, "%s: batch %lld < 1", what,
+                              (long long)batch);
+    return ensure_workspace(m, batch);
+}
+
+static int32_t check_finite(vae_model *m, const float *v, int64_t n,
+                            const char *what)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return vae_model_fail(m, VAE_ERR_NONFINITE,
+                                  "%s: element %lld is not finite", what,
+                                  (long long)i);
+    return VAE_OK;
+}
+
+/* Copies x into the encoder input after checking it suits the likelihood. */
+static int32_t load_data(vae_model *m, const float *x, int64_t batch)
+{
+    int64_t n = batch * m->data_size;
+    int32_t st = check_finite(m, x, n, "data");
+    if (st != VAE_OK)
+        return st;
+    if (m->likelihood == VAE_LIKELIHOOD_BERNOULLI)
+        for (int64_t i = 0; i < n; i++)
+            if (x[i] < 0.0f || x[i] > 1.0f)
+                return vae_model_fail(m, VAE_ERR_RANGE,
+                                      "data: element %lld is %g; Bernoulli "
+                                      "targets must be in [0, 1]",
+                                      (long long)i, (double)x[i]);
+    memcpy(m->enc[0].val, x, (size_t)n * sizeof(float));
+    return VAE_OK;
+}
+
+static vae_node *head(vae_model *m) { return &m->enc[m->n_enc - 1]; }
+
+static vae_node *dec_out(vae_model *m) { return &m->dec[m->dec_graph->output]; }
+
+static float clamp_lv(float lv)
+{
+    return fminf(fmaxf(lv, VAE_LOGVAR_MIN), VAE_LOGVAR_MAX);
+}
+
+/* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG. */
+static void sample_z(vae_model *m, int64_t batch)
+{
+    int64_t D = m->latent;
+    const float *h = head(m)->val;
+    float *z = m->dec[0].val;
+    vae_rng_normal_fill(&m->rng, m->eps, batch * D);
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t j = 0; j < D; j++)
+            z[b * D + j] = h[b * 2 * D + j] +
+                           expf(0.5f * clamp_lv(h[b * 2 * D + D + j])) *
+                               m->eps[b * D + j];
+}
+
+/* Gradient of the loss wrt the head output, from dL/dz and the KL term. The
+ * KL weight of dimension j is beta, or 0 where free bits hold it constant. */
+static void head_backward(vae_model *m, int64_t batch)
+{
+    int64_t D = m->latent;
+    const float *h = head(m)->val;
+    float *dh = head(m)->grad;
+    const float *dz = m->dec[0].grad;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t j = 0; j < D; j++) {
+            float mu = h[b * 2 * D + j], raw = h[b * 2 * D + D + j];
+            float lv = clamp_lv(raw);
+            int inside = raw > VAE_LOGVAR_MIN && raw < VAE_LOGVAR_MAX;
+            float w = (m->free_bits > 0.0 && m->kl_dim[j] <= m->free_bits)
+                          ? 0.0f : (float)m->beta;
+            float g = dz[b * D + j];
+            float std = expf(0.5f * lv);
+            dh[b * 2 * D + j] = g + w * mu;
+            dh[b * 2 * D + D + j] =
+                inside ? 0.5f * (g * m->eps[b * D + j] * std +
+                                 w * (std * std - 1.0f))
+                       : 0.0f;
+        }
+}
+
+static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
+                        int want_grad, double *elbo, double *recon, double *kl)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    int32_t st = check_batch(m, x, batch, want_grad ? "elbo_grad" : "elbo");
+    if (st == VAE_OK)
+        st = load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+
+    net_forward(m->enc, m->n_enc, m->params, batch);
+    sample_z(m, batch);
+    net_forward(m->dec, m->n_dec, m->params, batch);
+
+    if (want_grad)
+        net_zero_grads(m->dec, m->n_dec, batch);
+    vae_likelihood(m->likelihood, dec_out(m)->val, x, batch, m->data_size,
+                   m->obs_logvar, m->recon_b, want_grad ? dec_out(m)->grad : NULL);
+    double recon_sum = 0.0, kl_sum = 0.0;
+    for (int64_t b = 0; b < batch; b++)
+        recon_sum += m->recon_b[b];
+    vae_kl_normal(head(m)->val, head(m)->val + m->latent, 2 * m->latent, batch,
+                  m->latent, m->kl_b, m->kl_dim);
+    for (int64_t b = 0; b < batch; b++)
+        kl_sum += m->kl_b[b];
+
+    double kl_term = kl_sum;
+    if (m->free_bits > 0.0) {
+        kl_term = 0.0;
+        for (int64_t j = 0; j < m->latent; j++)
+            kl_term += fmax(m->free_bits, m->kl_dim[j]);
+        kl_term *= (double)batch;
+    }
+    double loss = -recon_sum + m->beta * kl_term;
+    if (!isfinite(loss) || !isfinite(recon_sum) || !isfinite(kl_sum))
+        return vae_model_fail(m, VAE_ERR_NONFINITE,
+                              "loss is not finite (recon %g, kl %g); "
+                              "gradients left unchanged", recon_sum, kl_sum);
+
+    if (want_grad) {
+        net_backward(m->dec, m->n_dec, m->params, m->grads, batch);
+        net_zero_grads(m->enc, m->n_enc, batch);
+        head_backward(m, batch);
+        net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
+    }
+    if (elbo)
+        *elbo = (recon_sum - kl_sum) / (double)batch;
+    if (recon)
+        *recon = recon_sum / (double)batch;
+    if (kl)
+        *kl = kl_sum / (double)batch;
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
+                               double *elbo, double *recon, double *kl)
+{
+    return run_elbo(m, x, batch, 0, elbo, recon, kl);
+}
+
+VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
+                                    double *elbo, double *recon, double *kl)
+{
+    return run_elbo(m, x, batch, 1, elbo, recon, kl);
+}
+
+/* ---- Encode, decode, sample, reconstruct ------------------------------- */
+
+VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
+                                 float *mu, float *logvar)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    int32_t st = check_batch(m, x, batch, "encode");
+    if (st == VAE_OK && !mu)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "encode: mu is NULL");
+    if (st == VAE_OK)
+        st = load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    net_forward(m->enc, m->n_enc, m->params, batch);
+    int64_t D = m->latent;
+    const float *h = head(m)->val;
+    for (int64_t b = 0; b < batch; b++) {
+        memcpy(mu + b * D, h + b * 2 * D, (size_t)D * sizeof(float));
+        if (logvar)
+            memcpy(logvar + b * D, h + b * 2 * D + D, (size_t)D * sizeof(float));
+    }
+    return VAE_OK;
+}
+
+/* Decodes the latents already in the decoder input into out. */
+static void decode_loaded(vae_model *m, int64_t batch, float *out)
+{
+    net_forward(m->dec, m->n_dec, m->params, batch);
+    vae_likelihood_mean(m->likelihood, dec_out(m)->val, batch, m->data_size,
+                        out);
+}
+
+VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
+                                 float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    int32_t st = check_batch(m, z, batch, "decode");
+    if (st == VAE_OK && !out)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "decode: out is NULL");
+    if (st == VAE_OK)
+        st = check_finite(m, z, batch * m->latent, "decode: z");
+    if (st != VAE_OK)
+        return st;
+    memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
+    decode_loaded(m, batch, out);
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
+                                 float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    int32_t st = check_batch(m, out, n, "sample");
+    if (st != VAE_OK)
+        return st;
+    vae_rng_normal_fill(&m->rng, m->dec[0].val, n * m->latent);
+    if (z_out)
+        memcpy(z_out, m->dec[0].val, (size_t)(n * m->latent) * sizeof(float));
+    decode_loaded(m, n, out);
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
+                                      int64_t batch, float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    int32_t st = check_batch(m, x, batch, "reconstruct");
+    if (st == VAE_OK && !out)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "reconstruct: out is NULL");
+    if (st == VAE_OK)
+        st = load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    net_forward(m->enc, m->n_enc, m->params, batch);
+    int64_t D = m->latent;
+    const float *h = head(m)->val;
+    for (int64_t b = 0; b < batch; b++)
+        memcpy(m->dec[0].val + b * D, h + b * 2 * D, (size_t)D * sizeof(float));
+    decode_loaded(m, batch, out);
+    return VAE_OK;
+}

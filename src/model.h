@@ -1,0 +1,57 @@
+/* model.h - internal layout of vae_model and vae_adam, shared by model.c,
+ * adam.c and io.c. */
+#ifndef VAE_MODEL_H
+#define VAE_MODEL_H
+
+#include "graph.h"
+
+/* Log-variances (latent and Gaussian likelihood) are clamped to this range
+ * before exp(), so one wild activation cannot overflow to Inf. */
+#define VAE_LOGVAR_MIN -30.0f
+#define VAE_LOGVAR_MAX 20.0f
+
+struct vae_model {
+    vae_graph *enc_graph; /* copies of the caller's graphs, as given */
+    vae_graph *dec_graph;
+    int64_t latent;
+    int64_t data_size;
+    int32_t likelihood;
+    double beta, free_bits, obs_logvar;
+    vae_rng rng;
+
+    /* Parameters of every node, encoder first, then the Gaussian head, then
+     * the decoder; gradients in the same layout. */
+    int64_t n_params;
+    float *params;
+    float *grads;
+
+    /* Run-time nodes; enc[n_enc - 1] is the head (2 * latent: mu, logvar). */
+    vae_node *enc;
+    int32_t n_enc;
+    vae_node *dec;
+    int32_t n_dec;
+
+    /* Workspace for the largest batch seen so far (grown, never per step). */
+    int64_t cap_batch;
+    float *work;
+    float *eps;      /* cap_batch x latent */
+    double *kl_dim;  /* latent: batch-mean KL per dimension */
+    double *recon_b; /* cap_batch: log p(x_b|z_b) */
+    double *kl_b;    /* cap_batch: KL of each example */
+
+    char err[VAE_ERRLEN];
+};
+
+struct vae_adam {
+    int64_t n;
+    double lr, beta1, beta2, eps, weight_decay, clip_norm;
+    int32_t decoupled;
+    int64_t t;
+    float *m, *v;
+    char err[VAE_ERRLEN];
+};
+
+/* Records a message on the model and returns status. */
+int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,129 @@
+/* activation.c - elementwise activations. Each is a forward map and its
+ * derivative written in terms of (x, y), so one pair of loops serves all. */
+#include <math.h>
+
+#include "ops.h"
+
+static int32_t same_shape(vae_node_spec *s, const vae_node_spec *const *in,
+                          char *err, size_t errlen)
+{
+    if (s->n_inputs != 1) {
+        vae_set_err(err, errlen, "takes exactly one input");
+        return VAE_ERR_GRAPH;
+    }
+    s->rank = in[0]->rank;
+    for (int32_t i = 0; i < s->rank; i++)
+        s->shape[i] = in[0]->shape[i];
+    s->n_params = 0;
+    return vae_shape_finish(s, err, errlen);
+}
+
+static int32_t leaky_shape(vae_node_spec *s, const vae_node_spec *const *in,
+                           char *err, size_t errlen)
+{
+    float slope = s->fattr[0];
+    if (!(slope >= 0.0f && slope < 1.0f)) {
+        vae_set_err(err, errlen, "slope %g not in [0, 1)", (double)slope);
+        return VAE_ERR_RANGE;
+    }
+    return same_shape(s, in, err, errlen);
+}
+
+/* Forward and derivative dy/dx given x and y = f(x); a = fattr[0]. */
+static float relu_f(float x, float a) { (void)a; return x > 0.0f ? x : 0.0f; }
+static float relu_d(float x, float y, float a)
+{
+    (void)y, (void)a;
+    return x > 0.0f ? 1.0f : 0.0f;
+}
+static float leaky_f(float x, float a) { return x > 0.0f ? x : a * x; }
+static float leaky_d(float x, float y, float a)
+{
+    (void)y;
+    return x > 0.0f ? 1.0f : a;
+}
+static float tanh_f(float x, float a) { (void)a; return tanhf(x); }
+static float tanh_d(float x, float y, float a)
+{
+    (void)x, (void)a;
+    return 1.0f - y * y;
+}
+static float sigmoid_f(float x, float a)
+{
+    (void)a;
+    /* exp of a non-positive argument only: no overflow either side. */
+    if (x >= 0.0f)
+        return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+static float sigmoid_d(float x, float y, float a)
+{
+    (void)x, (void)a;
+    return y * (1.0f - y);
+}
+static float softplus_f(float x, float a)
+{
+    (void)a;
+    return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
+}
+static float softplus_d(float x, float y, float a)
+{
+    (void)y;
+    return sigmoid_f(x, a);
+}
+static float identity_f(float x, float a) { (void)a; return x; }
+static float identity_d(float x, float y, float a)
+{
+    (void)x, (void)y, (void)a;
+    return 1.0f;
+}
+
+typedef float (*act_fn)(float, float);
+typedef float (*act_deriv)(float, float, float);
+
+static void act_forward(vae_node *n, vae_node *const *in, act_fn f,
+                        int64_t batch)
+{
+    int64_t len = batch * n->s.size;
+    const float *x = in[0]->val;
+    float a = n->s.fattr[0];
+    for (int64_t i = 0; i < len; i++)
+        n->val[i] = f(x[i], a);
+}
+
+static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
+                         int64_t batch)
+{
+    if (!in[0]->grad)
+        return;
+    int64_t len = batch * n->s.size;
+    const float *x = in[0]->val;
+    float a = n->s.fattr[0];
+    for (int64_t i = 0; i < len; i++)
+        in[0]->grad[i] += n->grad[i] * d(x[i], n->val[i], a);
+}
+
+/* Static inline wrappers let the compiler inline f and d into the loops. */
+#define ACTIVATION(NAME, F, D, SHAPE)                                         \
+    static void NAME##_forward(vae_node *n, vae_node *const *in,              \
+                               const float *w, int64_t batch)                 \
+    {                                                                         \
+        (void)w;                                                              \
+        act_forward(n, in, F, batch);                                         \
+    }                                                                         \
+    static void NAME##_backward(vae_node *n, vae_node *const *in,             \
+                                const float *w, float *dw, int64_t batch)     \
+    {                                                                         \
+        (void)w, (void)dw;                                                    \
+        act_backward(n, in, D, batch);                                        \
+    }                                                                         \
+    const vae_op vae_op_##NAME = {#NAME, SHAPE, NULL, NAME##_forward,         \
+                                  NAME##_backward};
+
+ACTIVATION(relu, relu_f, relu_d, same_shape)
+ACTIVATION(leaky_relu, leaky_f, leaky_d, leaky_shape)
+ACTIVATION(tanh, tanh_f, tanh_d, same_shape)
+ACTIVATION(sigmoid, sigmoid_f, sigmoid_d, same_shape)
+ACTIVATION(softplus, softplus_f, softplus_d, same_shape)
+ACTIVATION(identity, identity_f, identity_d, same_shape)

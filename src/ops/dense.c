@@ -1,0 +1,83 @@
+/* dense.c - fully connected layer on the last axis: y = x W^T + b.
+ * W is units x in, as nn.Linear stores it, so weights move between libvae and
+ * PyTorch without transposes. Leading axes (time steps) are rows too. */
+#include <cblas.h>
+#include <math.h>
+
+#include "ops.h"
+
+static int32_t dense_shape(vae_node_spec *s, const vae_node_spec *const *in,
+                           char *err, size_t errlen)
+{
+    if (s->n_inputs != 1) {
+        vae_set_err(err, errlen, "takes exactly one input");
+        return VAE_ERR_GRAPH;
+    }
+    int64_t units = s->iattr[0];
+    if (units < 1 || units > ((int64_t)1 << 30)) {
+        vae_set_err(err, errlen, "units %lld not in 1..2^30", (long long)units);
+        return VAE_ERR_SHAPE;
+    }
+    const vae_node_spec *x = in[0];
+    int64_t fan_in = x->shape[x->rank - 1];
+    if (fan_in > ((int64_t)1 << 30) || units * fan_in > ((int64_t)1 << 36)) {
+        vae_set_err(err, errlen, "%lld x %lld weights are too many",
+                    (long long)units, (long long)fan_in);
+        return VAE_ERR_SHAPE;
+    }
+    s->rank = x->rank;
+    for (int32_t i = 0; i < x->rank; i++)
+        s->shape[i] = x->shape[i];
+    s->shape[s->rank - 1] = units;
+    s->n_params = units * fan_in + units;
+    return vae_shape_finish(s, err, errlen);
+}
+
+/* nn.Linear's default: W and b uniform in +-1/sqrt(fan_in). */
+static void dense_init(const vae_node_spec *s, float *w, vae_rng *r)
+{
+    int64_t units = s->shape[s->rank - 1];
+    int64_t fan_in = (s->n_params - units) / units;
+    double bound = 1.0 / sqrt((double)fan_in);
+    for (int64_t i = 0; i < s->n_params; i++)
+        w[i] = (float)((2.0 * vae_rng_uniform(r) - 1.0) * bound);
+}
+
+static void dense_forward(vae_node *n, vae_node *const *in, const float *w,
+                          int64_t batch)
+{
+    int64_t units = n->s.shape[n->s.rank - 1];
+    int64_t fan_in = (n->s.n_params - units) / units;
+    int64_t rows = batch * (n->s.size / units);
+    const float *b = w + units * fan_in;
+    float *y = n->val;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < units; j++)
+            y[r * units + j] = b[j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)units,
+                (int)fan_in, 1.0f, in[0]->val, (int)fan_in, w, (int)fan_in,
+                1.0f, y, (int)units);
+}
+
+static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
+                           float *dw, int64_t batch)
+{
+    int64_t units = n->s.shape[n->s.rank - 1];
+    int64_t fan_in = (n->s.n_params - units) / units;
+    int64_t rows = batch * (n->s.size / units);
+    const float *dy = n->grad;
+    float *db = dw + units * fan_in;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)units,
+                (int)fan_in, (int)rows, 1.0f, dy, (int)units, in[0]->val,
+                (int)fan_in, 1.0f, dw, (int)fan_in);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < units; j++)
+            db[j] += dy[r * units + j];
+    if (in[0]->grad)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows,
+                    (int)fan_in, (int)units, 1.0f, dy, (int)units, w,
+                    (int)fan_in, 1.0f, in[0]->grad, (int)fan_in);
+}
+
+const vae_op vae_op_dense = {"dense", dense_shape, dense_init, dense_forward,
+                             dense_backward};

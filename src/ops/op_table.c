@@ -1,0 +1,36 @@
+/* op_table.c - op code -> implementation. */
+#include "ops.h"
+
+static const vae_op *const table[VAE_OP_COUNT_] = {
+    [VAE_OP_INPUT] = &vae_op_input,
+    [VAE_OP_DENSE] = &vae_op_dense,
+    [VAE_OP_RELU] = &vae_op_relu,
+    [VAE_OP_LEAKY_RELU] = &vae_op_leaky_relu,
+    [VAE_OP_TANH] = &vae_op_tanh,
+    [VAE_OP_SIGMOID] = &vae_op_sigmoid,
+    [VAE_OP_SOFTPLUS] = &vae_op_softplus,
+    [VAE_OP_IDENTITY] = &vae_op_identity,
+};
+
+const vae_op *vae_op_get(int32_t op)
+{
+    if (op <= 0 || op >= VAE_OP_COUNT_)
+        return NULL;
+    return table[op];
+}
+
+int32_t vae_shape_finish(vae_node_spec *s, char *err, size_t errlen)
+{
+    const int64_t limit = (int64_t)1 << 40;
+    int64_t size = 1;
+    for (int32_t i = 0; i < s->rank; i++) {
+        if (s->shape[i] < 1 || s->shape[i] > limit || size > limit / s->shape[i]) {
+            vae_set_err(err, errlen, "dimension %d is %lld (must be 1..2^40, "
+                        "product too)", (int)i, (long long)s->shape[i]);
+            return VAE_ERR_SHAPE;
+        }
+        size *= s->shape[i];
+    }
+    s->size = size;
+    return VAE_OK;
+}

@@ -1,0 +1,22 @@
+/* ops.h - the op implementations registered in op_table.c, and the shape
+ * helpers several ops share. */
+#ifndef VAE_OPS_H
+#define VAE_OPS_H
+
+#include "../graph.h"
+
+extern const vae_op vae_op_input;
+extern const vae_op vae_op_dense;
+extern const vae_op vae_op_relu;
+extern const vae_op vae_op_leaky_relu;
+extern const vae_op vae_op_tanh;
+extern const vae_op vae_op_sigmoid;
+extern const vae_op vae_op_softplus;
+extern const vae_op vae_op_identity;
+
+/* Sets s->size from s->shape[0..rank-1]; fails on overflow past 2^40
+ * elements per example (far beyond any model, and keeps batch * size from
+ * overflowing int64). */
+int32_t vae_shape_finish(vae_node_spec *s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,53 @@
+/* rng.c - xoshiro256** (Blackman & Vigna), seeded through splitmix64. */
+#include <math.h>
+
+#include "rng.h"
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void vae_rng_seed(vae_rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t vae_rng_next(vae_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double vae_rng_uniform(vae_rng *r)
+{
+    return (double)(vae_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+double vae_rng_normal(vae_rng *r)
+{
+    /* 1 - u lies in (0, 1], so the log is finite. */
+    double u1 = 1.0 - vae_rng_uniform(r);
+    double u2 = vae_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+void vae_rng_normal_fill(vae_rng *r, float *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (float)vae_rng_normal(r);
+}

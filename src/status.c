@@ -1,0 +1,32 @@
+/* status.c - status code descriptions and the shared message formatter. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "graph.h"
+
+VAE_API const char *vae_status_string(int32_t status)
+{
+    switch (status) {
+    case VAE_OK: return "ok";
+    case VAE_ERR_INVALID_ARG: return "invalid argument";
+    case VAE_ERR_SHAPE: return "shape mismatch";
+    case VAE_ERR_NOMEM: return "out of memory";
+    case VAE_ERR_IO: return "input/output error";
+    case VAE_ERR_FORMAT: return "invalid model file";
+    case VAE_ERR_NONFINITE: return "non-finite value";
+    case VAE_ERR_GRAPH: return "invalid graph";
+    case VAE_ERR_VERSION: return "unsupported file format version";
+    case VAE_ERR_RANGE: return "value out of range";
+    default: return "unknown status";
+    }
+}
+
+void vae_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
