@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Checks libvae the way its users meet it: installed into a temporary prefix,
+# then used through pkg-config, through find_package, and from Python ctypes.
+#   tests/consumers/run.sh BUILD_DIR      (a configured and built tree)
+# Prints PASS/FAIL per check and ends with "consumers: N passed, M failed";
+# exits non-zero if anything failed.
+set -uo pipefail
+
+if (($# != 1)) || [[ ! -d "$1" ]]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/vae-consumers.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+libdir=$prefix/lib
+# Only the prefix under test may provide libvae.
+unset LD_LIBRARY_PATH PKG_CONFIG_PATH
+
+# (a) install, then build and run a C program with pkg-config's flags only.
+install_and_pkgconfig() {
+  cmake --install "$build" --prefix "$prefix" || return 1
+  local pc
+  pc=$(find "$prefix" -name vae.pc -print -quit)
+  [[ -n "$pc" ]] || { echo "no vae.pc installed"; return 1; }
+  libdir=$(dirname "$(dirname "$pc")")
+  export PKG_CONFIG_PATH=$libdir/pkgconfig
+  # A vae.pc that still names the configure-time prefix would compile
+  # against whatever happens to be installed there.
+  local pc_libdir
+  pc_libdir=$(pkg-config --variable=libdir vae) || return 1
+  if [[ "$(realpath -m "$pc_libdir")" != "$(realpath "$libdir")" ]]; then
+    echo "vae.pc libdir is $pc_libdir, not the install prefix's $libdir"
+    return 1
+  fi
+  local flags
+  flags=$(pkg-config --cflags --libs vae) || return 1
+  echo "pkg-config --cflags --libs vae: $flags"
+  # shellcheck disable=SC2086 # flags is a list of words by design
+  cc -std=c11 -Wall -Wextra -Wpedantic -Werror "$here/hello.c" $flags -lm \
+    -o "$work/hello_pc" || return 1
+  LD_LIBRARY_PATH=$libdir "$work/hello_pc" | tee "$work/hello_pc.out" ||
+    return 1
+  local want
+  want=$(pkg-config --modversion vae)
+  if [[ "$(head -n1 "$work/hello_pc.out")" != "$want" ]]; then
+    echo "library reports version $(head -n1 "$work/hello_pc.out"), vae.pc says $want"
+    return 1
+  fi
+}
+
+# (b) the shared library exports the API and nothing else, under its SONAME.
+exports() {
+  local so=$libdir/libvae.so
+  [[ -e "$so" ]] || { echo "$so not installed"; return 1; }
+  local symbols others
+  symbols=$(nm -D --defined-only "$so" | awk '{print $NF}') || return 1
+  others=$(grep -v '^vae_' <<<"$symbols")
+  if [[ -n "$others" ]]; then
+    echo "exported symbols without the vae_ prefix:"
+    echo "$others"
+    return 1
+  fi
+  grep -qx vae_version_string <<<"$symbols" ||
+    { echo "vae_version_string is not exported"; return 1; }
+  echo "$(wc -l <<<"$symbols") symbols, all vae_*"
+  local soname
+  soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+  echo "SONAME $soname"
+  [[ "$soname" == libvae.so.0 ]]
+}
+
+# (c) a CMake project using find_package(vae) against the prefix.
+cmake_consumer() {
+  [[ -d "$libdir" ]] || { echo "nothing installed"; return 1; }
+  cmake -S "$here/cmake" -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix" || return 1
+  cmake --build "$work/cmake-build" -j2 || return 1
+  "$work/cmake-build/hello_shared" || return 1
+  "$work/cmake-build/hello_static"
+}
+
+# (d) the library from Python through ctypes only.
+python_ctypes() {
+  VAE_LIBRARY=${VAE_LIBRARY:-$build/libvae.so} \
+    /usr/bin/python3 "$here/ctypes_smoke.py"
+}
+
+passed=0
+failed=0
+for check in install_and_pkgconfig exports cmake_consumer python_ctypes; do
+  log=$work/$check.log
+  if "$check" >"$log" 2>&1; then
+    echo "PASS $check"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $check"
+    sed 's/^/    /' "$log"
+    failed=$((failed + 1))
+  fi
+done
+echo "consumers: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,475 @@
+/* Every op's forward pass against its formula and its backward pass against
+ * central differences, driven directly through the internal op table.
+ *
+ * The loss is L = sum(val * R) for a fixed random R, so dL/dval = R and the
+ * backward pass is exercised with a dense, non-uniform upstream gradient.
+ * L is summed in double; the op itself runs in float32.
+ *
+ * Step and tolerance: h = 1e-3. Truncation error of a central difference is
+ * about h^2/6 * |f'| ~ 1e-7 for these smooth functions (inputs are kept at
+ * least 0.2 away from the relu/leaky kink, farther than h). Rounding error is
+ * about (outputs touched) * |R| * |val| * 6e-8 / (2h), i.e. up to a few 1e-4
+ * for the dense layers here; the largest disagreement measured is 2e-4.
+ * Tolerance: |a - n| <= 2e-3 * max(1, |a|, |n|), 10x above that noise; a
+ * wrong derivative (missing factor, transposed weight, wrong slope) is off by
+ * O(10%) or more.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "rng.h"
+#include "testutil.h"
+
+#define FD_H 1e-3f
+#define FD_TOL 2e-3
+
+/* One op node fed by one input node, with buffers owned by the test. */
+typedef struct harness {
+    vae_graph *g;
+    const vae_op *op;
+    vae_node in, node;
+    float *w, *dw, *r;
+    int64_t batch;
+} harness;
+
+static int64_t in_count(const harness *h) { return h->batch * h->in.s.size; }
+static int64_t out_count(const harness *h) { return h->batch * h->node.s.size; }
+
+/* Values with |v| in [0.2, 1.5] and a random sign: away from the kinks. */
+static void fill_away_from_zero(tu_rng *r, float *p, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double mag = tu_uniform(r, 0.2, 1.5);
+        p[i] = (float)(tu_uniform(r, 0.0, 1.0) < 0.5 ? -mag : mag);
+    }
+}
+
+static void harness_init(harness *h, const int64_t *dims, int32_t rank,
+                         const tu_layer *layer, int64_t batch, uint64_t seed)
+{
+    memset(h, 0, sizeof *h);
+    assert_int_equal(vae_graph_new(&h->g), VAE_OK);
+    assert_int_equal(vae_graph_input(h->g, dims, rank), 0);
+    assert_int_equal(tu_add_layer(h->g, 0, layer), 1);
+    h->op = vae_op_get(layer->op);
+    assert_non_null(h->op);
+    h->in.s = h->g->nodes[0];
+    h->node.s = h->g->nodes[1];
+    h->batch = batch;
+
+    tu_rng rng;
+    tu_seed(&rng, seed);
+    h->in.val = tu_alloc((size_t)in_count(h) * sizeof(float));
+    h->in.grad = tu_alloc((size_t)in_count(h) * sizeof(float));
+    h->node.val = tu_alloc((size_t)out_count(h) * sizeof(float));
+    h->node.grad = tu_alloc((size_t)out_count(h) * sizeof(float));
+    h->r = tu_alloc((size_t)out_count(h) * sizeof(float));
+    h->w = tu_alloc((size_t)h->node.s.n_params * sizeof(float));
+    h->dw = tu_alloc((size_t)h->node.s.n_params * sizeof(float));
+    fill_away_from_zero(&rng, h->in.val, in_count(h));
+    tu_fill_uniform(&rng, h->w, h->node.s.n_params, -0.8, 0.8);
+    tu_fill_uniform(&rng, h->r, out_count(h), -1.0, 1.0);
+}
+
+static void harness_free(harness *h)
+{
+    vae_graph_free(h->g);
+    free(h->in.val);
+    free(h->in.grad);
+    free(h->node.val);
+    free(h->node.grad);
+    free(h->r);
+    free(h->w);
+    free(h->dw);
+}
+
+static void forward(harness *h)
+{
+    vae_node *ins[1] = {&h->in};
+    h->op->forward(&h->node, ins, h->w, h->batch);
+}
+
+static double loss(harness *h)
+{
+    forward(h);
+    double s = 0.0;
+    for (int64_t i = 0; i < out_count(h); i++)
+        s += (double)h->node.val[i] * (double)h->r[i];
+    return s;
+}
+
+/* Runs forward then backward with dL/dval = R, adding into whatever the
+ * input and parameter gradients already hold. */
+static void backward(harness *h)
+{
+    vae_node *ins[1] = {&h->in};
+    forward(h);
+    memcpy(h->node.grad, h->r, (size_t)out_count(h) * sizeof(float));
+    h->op->backward(&h->node, ins, h->w, h->dw, h->batch);
+}
+
+static double central_diff(harness *h, float *p)
+{
+    float keep = *p;
+    *p = keep + FD_H;
+    float up = *p;
+    double lp = loss(h);
+    *p = keep - FD_H;
+    float down = *p;
+    double lm = loss(h);
+    *p = keep;
+    /* The step actually taken, after rounding to float. */
+    return (lp - lm) / ((double)up - (double)down);
+}
+
+static void check_grads(harness *h, const char *what)
+{
+    memset(h->in.grad, 0, (size_t)in_count(h) * sizeof(float));
+    memset(h->dw, 0, (size_t)h->node.s.n_params * sizeof(float));
+    backward(h);
+    float *gin = tu_dup(h->in.grad, in_count(h));
+    float *gw = tu_dup(h->dw, h->node.s.n_params);
+
+    double biggest = 0.0;
+    char msg[128];
+    for (int64_t i = 0; i < in_count(h); i++) {
+        snprintf(msg, sizeof msg, "%s dL/dx[%lld]", what, (long long)i);
+        TU_ASSERT_CLOSE(gin[i], central_diff(h, &h->in.val[i]), FD_TOL, msg);
+        biggest = fmax(biggest, fabs(gin[i]));
+    }
+    for (int64_t k = 0; k < h->node.s.n_params; k++) {
+        snprintf(msg, sizeof msg, "%s dL/dw[%lld]", what, (long long)k);
+        TU_ASSERT_CLOSE(gw[k], central_diff(h, &h->w[k]), FD_TOL, msg);
+        biggest = fmax(biggest, fabs(gw[k]));
+    }
+    /* Two all-zero gradients would agree without testing anything. */
+    assert_true(biggest > 0.05);
+    free(gin);
+    free(gw);
+}
+
+/* backward must add into existing gradients (a node may feed several
+ * consumers, and the model accumulates over calls), never overwrite. */
+static void check_accumulates(harness *h)
+{
+    int64_t ni = in_count(h), np = h->node.s.n_params;
+    memset(h->in.grad, 0, (size_t)ni * sizeof(float));
+    memset(h->dw, 0, (size_t)np * sizeof(float));
+    backward(h);
+    float *gin = tu_dup(h->in.grad, ni);
+    float *gw = tu_dup(h->dw, np);
+
+    tu_rng rng;
+    tu_seed(&rng, 99);
+    float *base_in = tu_alloc((size_t)ni * sizeof(float));
+    float *base_w = tu_alloc((size_t)np * sizeof(float));
+    tu_fill_uniform(&rng, base_in, ni, -2.0, 2.0);
+    tu_fill_uniform(&rng, base_w, np, -2.0, 2.0);
+    memcpy(h->in.grad, base_in, (size_t)ni * sizeof(float));
+    memcpy(h->dw, base_w, (size_t)np * sizeof(float));
+    backward(h);
+    for (int64_t i = 0; i < ni; i++)
+        TU_ASSERT_CLOSE(h->in.grad[i], (double)base_in[i] + gin[i], 1e-5,
+                        "input grad accumulates");
+    for (int64_t k = 0; k < np; k++)
+        TU_ASSERT_CLOSE(h->dw[k], (double)base_w[k] + gw[k], 1e-5,
+                        "param grad accumulates");
+
+    /* A NULL input gradient (the graph input needs none) is skipped, and the
+     * parameter gradient is still computed. */
+    memset(h->dw, 0, (size_t)np * sizeof(float));
+    float *keep = h->in.grad;
+    h->in.grad = NULL;
+    backward(h);
+    h->in.grad = keep;
+    for (int64_t k = 0; k < np; k++)
+        TU_ASSERT_CLOSE(h->dw[k], gw[k], 1e-6, "param grad, NULL input grad");
+
+    free(gin);
+    free(gw);
+    free(base_in);
+    free(base_w);
+}
+
+/* ---- elementwise activations ------------------------------------------- */
+
+static double act_ref(int32_t op, double x, double slope)
+{
+    switch (op) {
+    case VAE_OP_RELU: return x > 0 ? x : 0.0;
+    case VAE_OP_LEAKY_RELU: return x > 0 ? x : slope * x;
+    case VAE_OP_TANH: return tanh(x);
+    case VAE_OP_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case VAE_OP_SOFTPLUS: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    case VAE_OP_IDENTITY: return x;
+    default: fail_msg("no reference for op %d", (int)op);
+    }
+    return 0.0;
+}
+
+static void check_activation(const tu_layer *layer, const int64_t *dims,
+                             int32_t rank)
+{
+    harness h;
+    harness_init(&h, dims, rank, layer, 3, 1234 + (uint64_t)layer->op);
+    const char *name = h.op->name;
+    assert_non_null(name);
+    assert_int_equal(h.node.s.rank, rank);
+    for (int32_t k = 0; k < rank; k++)
+        assert_int_equal(h.node.s.shape[k], dims[k]);
+    assert_int_equal(h.node.s.size, h.in.s.size);
+    assert_int_equal(h.node.s.n_params, 0);
+
+    forward(&h);
+    for (int64_t i = 0; i < out_count(&h); i++)
+        TU_ASSERT_CLOSE(h.node.val[i],
+                        act_ref(layer->op, h.in.val[i], layer->slope), 1e-6,
+                        name);
+    check_grads(&h, name);
+    check_accumulates(&h);
+    harness_free(&h);
+}
+
+static void test_activations(void **state)
+{
+    (void)state;
+    const tu_layer acts[] = {
+        TU_ACT(VAE_OP_RELU),    TU_LEAKY(0.1f),         TU_LEAKY(0.3f),
+        TU_ACT(VAE_OP_TANH),    TU_ACT(VAE_OP_SIGMOID), TU_ACT(VAE_OP_SOFTPLUS),
+        TU_ACT(VAE_OP_IDENTITY),
+    };
+    const int64_t flat[1] = {7};
+    const int64_t cube[3] = {2, 3, 2};
+    for (int i = 0; i < TU_COUNT(acts); i++) {
+        check_activation(&acts[i], flat, 1);
+        check_activation(&acts[i], cube, 3);
+    }
+}
+
+/* Extreme inputs must not turn into NaN/Inf in either direction. */
+static void test_activation_extremes(void **state)
+{
+    (void)state;
+    const int32_t ops[] = {VAE_OP_TANH, VAE_OP_SIGMOID, VAE_OP_SOFTPLUS};
+    const float xs[] = {-1e4f, -100.0f, -30.0f, 30.0f, 100.0f, 1e4f};
+    const int64_t dims[1] = {TU_COUNT(xs)};
+    for (int i = 0; i < TU_COUNT(ops); i++) {
+        tu_layer l = TU_ACT(ops[i]);
+        harness h;
+        harness_init(&h, dims, 1, &l, 1, 5);
+        memcpy(h.in.val, xs, sizeof xs);
+        memset(h.in.grad, 0, sizeof xs);
+        backward(&h);
+        for (int k = 0; k < TU_COUNT(xs); k++) {
+            assert_true(isfinite(h.node.val[k]));
+            assert_true(isfinite(h.in.grad[k]));
+            TU_ASSERT_CLOSE(h.node.val[k], act_ref(ops[i], xs[k], 0.0), 1e-6,
+                            h.op->name);
+        }
+        harness_free(&h);
+    }
+}
+
+/* ---- dense ---------------------------------------------------------------- */
+
+/* y = x W^T + b on the last axis, W units x in (nn.Linear), then b. */
+static void check_dense_forward(harness *h, int64_t units)
+{
+    int64_t in = h->in.s.shape[h->in.s.rank - 1];
+    int64_t rows = h->batch * (h->in.s.size / in);
+    const float *W = h->w, *b = h->w + units * in;
+    forward(h);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t u = 0; u < units; u++) {
+            double s = b[u];
+            for (int64_t k = 0; k < in; k++)
+                s += (double)W[u * in + k] * h->in.val[r * in + k];
+            TU_ASSERT_CLOSE(h->node.val[r * units + u], s, 1e-5,
+                            "dense forward");
+        }
+}
+
+static void check_dense(const int64_t *dims, int32_t rank, int64_t units,
+                        int64_t batch)
+{
+    tu_layer l = TU_DENSE(units);
+    harness h;
+    harness_init(&h, dims, rank, &l, batch, 77 + (uint64_t)rank);
+    int64_t in = dims[rank - 1];
+    assert_int_equal(h.node.s.rank, rank);
+    for (int32_t k = 0; k < rank - 1; k++)
+        assert_int_equal(h.node.s.shape[k], dims[k]);
+    assert_int_equal(h.node.s.shape[rank - 1], units);
+    assert_int_equal(h.node.s.size, h.in.s.size / in * units);
+    assert_int_equal(h.node.s.n_params, units * in + units);
+    assert_int_equal(vae_graph_node_size(h.g, 1), h.node.s.size);
+
+    check_dense_forward(&h, units);
+    check_grads(&h, "dense");
+    check_accumulates(&h);
+    harness_free(&h);
+}
+
+static void test_dense(void **state)
+{
+    (void)state;
+    const int64_t v[1] = {6};
+    const int64_t seq[2] = {3, 4};    /* [T, F]: applied to each of T rows */
+    const int64_t img[3] = {2, 3, 4};
+    check_dense(v, 1, 5, 4);
+    check_dense(v, 1, 1, 1);
+    check_dense(seq, 2, 5, 2);
+    check_dense(img, 3, 2, 2);
+}
+
+/* Dense on [T, F] equals dense on each [F] row with the same weights. */
+static void test_dense_per_row(void **state)
+{
+    (void)state;
+    const int64_t seq[2] = {3, 4}, row[1] = {4};
+    tu_layer l = TU_DENSE(5);
+    harness hs, hr;
+    harness_init(&hs, seq, 2, &l, 2, 11);
+    harness_init(&hr, row, 1, &l, 6, 12);
+    assert_int_equal(hs.node.s.n_params, hr.node.s.n_params);
+    memcpy(hr.w, hs.w, (size_t)hs.node.s.n_params * sizeof(float));
+    memcpy(hr.in.val, hs.in.val, (size_t)in_count(&hs) * sizeof(float));
+    assert_int_equal(out_count(&hs), out_count(&hr));
+    forward(&hs);
+    forward(&hr);
+    for (int64_t i = 0; i < out_count(&hs); i++)
+        TU_ASSERT_CLOSE(hs.node.val[i], hr.node.val[i], 1e-6, "per row");
+    harness_free(&hs);
+    harness_free(&hr);
+}
+
+/* nn.Linear's default: W and b uniform in +-1/sqrt(fan_in). */
+static void test_dense_init(void **state)
+{
+    (void)state;
+    const int64_t v[1] = {16};
+    tu_layer l = TU_DENSE(8);
+    harness h;
+    harness_init(&h, v, 1, &l, 1, 3);
+    assert_non_null(h.op->init);
+    vae_rng rng;
+    vae_rng_seed(&rng, 42);
+    h.op->init(&h.node.s, h.w, &rng);
+    double bound = 1.0 / sqrt(16.0), wmax = 0.0, bmax = 0.0, sum = 0.0;
+    int64_t nw = 8 * 16;
+    for (int64_t k = 0; k < h.node.s.n_params; k++) {
+        assert_true(fabs(h.w[k]) <= bound * (1.0 + 1e-6));
+        if (k < nw)
+            wmax = fmax(wmax, fabs(h.w[k]));
+        else
+            bmax = fmax(bmax, fabs(h.w[k]));
+        sum += h.w[k];
+    }
+    /* Spread over the interval, not all zero or constant. For a correct
+     * init these fail for a fraction of seeds of about 0.8^128 < 1e-12 (max
+     * of 128 weights), 0.25^8 < 2e-5 (max of 8 biases) and < 1e-6 (mean of
+     * 136 draws, sd bound/20, more than 5 sd off). */
+    assert_true(wmax > 0.8 * bound);
+    assert_true(bmax > 0.25 * bound);
+    assert_true(fabs(sum / (double)h.node.s.n_params) < 0.25 * bound);
+    harness_free(&h);
+}
+
+/* ---- op table and shape errors ------------------------------------------ */
+
+static void test_op_table(void **state)
+{
+    (void)state;
+    assert_null(vae_op_get(0));
+    assert_null(vae_op_get(-1));
+    assert_null(vae_op_get(VAE_OP_COUNT_));
+    assert_null(vae_op_get(1000));
+    for (int32_t op = VAE_OP_INPUT; op < VAE_OP_COUNT_; op++) {
+        const vae_op *o = vae_op_get(op);
+        assert_non_null(o);
+        assert_non_null(o->name);
+        assert_non_null(o->shape);
+        if (op != VAE_OP_INPUT) {
+            assert_non_null(o->forward);
+            assert_non_null(o->backward);
+        }
+    }
+}
+
+static void expect_sticky_failure(vae_graph *g, int32_t got)
+{
+    assert_true(got < 0);
+    assert_int_equal(vae_graph_status(g), got);
+    assert_true(vae_graph_last_error(g)[0] != '\0');
+}
+
+static void test_shape_errors(void **state)
+{
+    (void)state;
+    const int64_t v[1] = {4};
+    const int64_t five[5] = {1, 2, 1, 2, 1};
+    const int64_t zero_dim[2] = {3, 0};
+    const int64_t neg_dim[1] = {-2};
+    vae_graph *g;
+
+    const int64_t bad_units[] = {0, -1, INT64_MIN};
+    for (int i = 0; i < TU_COUNT(bad_units); i++) {
+        assert_int_equal(vae_graph_new(&g), VAE_OK);
+        assert_int_equal(vae_graph_input(g, v, 1), 0);
+        expect_sticky_failure(g, vae_graph_dense(g, 0, bad_units[i]));
+        vae_graph_free(g);
+    }
+
+    const int32_t bad_ids[] = {1, 7, -1};
+    for (int32_t op = VAE_OP_DENSE; op < VAE_OP_COUNT_; op++)
+        for (int i = 0; i < TU_COUNT(bad_ids); i++) {
+            tu_layer l = {op, 3, 0.1f};
+            assert_int_equal(vae_graph_new(&g), VAE_OK);
+            assert_int_equal(vae_graph_input(g, v, 1), 0);
+            expect_sticky_failure(g, tu_add_layer(g, bad_ids[i], &l));
+            vae_graph_free(g);
+        }
+
+    /* A layer in an empty graph has nothing to refer to. */
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    expect_sticky_failure(g, vae_graph_relu(g, 0));
+    vae_graph_free(g);
+
+    struct {
+        const int64_t *dims;
+        int32_t rank;
+    } bad_inputs[] = {{five, 5}, {v, 0}, {v, -1}, {zero_dim, 2}, {neg_dim, 1}};
+    for (int i = 0; i < TU_COUNT(bad_inputs); i++) {
+        assert_int_equal(vae_graph_new(&g), VAE_OK);
+        expect_sticky_failure(
+            g, vae_graph_input(g, bad_inputs[i].dims, bad_inputs[i].rank));
+        vae_graph_free(g);
+    }
+
+    /* Rank 4 is the documented maximum and must work. */
+    const int64_t four[4] = {2, 1, 3, 2};
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    assert_int_equal(vae_graph_input(g, four, 4), 0);
+    assert_int_equal(vae_graph_dense(g, 0, 5), 1);
+    assert_int_equal(vae_graph_node_size(g, 1), 2 * 1 * 3 * 5);
+    assert_int_equal(vae_graph_status(g), VAE_OK);
+    assert_string_equal(vae_graph_last_error(g), "");
+    vae_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_op_table),
+        cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_activation_extremes),
+        cmocka_unit_test(test_dense),
+        cmocka_unit_test(test_dense_per_row),
+        cmocka_unit_test(test_dense_init),
+        cmocka_unit_test(test_shape_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
