@@ -1,0 +1,304 @@
+/* idx.c - MNIST IDX loader. zlib's gz* calls read gzip and plain files alike,
+ * so one code path serves both. */
+#include "idx.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define IDX_IMAGES_MAGIC 0x00000803u /* unsigned bytes, 3 dimensions */
+#define IDX_LABELS_MAGIC 0x00000801u /* unsigned bytes, 1 dimension  */
+
+/* gzread takes an unsigned int length; stay well inside it. */
+#define READ_CHUNK ((uint64_t)1 << 30)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
+}
+
+/* zlib's account of why a stream stopped early, or "" if it simply ended. */
+static const char *gz_reason(gzFile f)
+{
+    int code;
+    const char *msg = gzerror(f, &code);
+    return (code == Z_OK || code == Z_STREAM_END || !msg) ? "" : msg;
+}
+
+/* Reads until n bytes or end of data. Returns the count, or -1 on an error
+ * of the underlying file or of the gzip stream. */
+static int64_t read_upto(gzFile f, unsigned char *buf, uint64_t n)
+{
+    uint64_t got = 0;
+    while (got < n) {
+        uint64_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
+        int r = gzread(f, buf + got, (unsigned)want);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (uint64_t)r;
+    }
+    return (int64_t)got;
+}
+
+struct idx_file {
+    gzFile f;
+    const char *path;
+    uint32_t dims[3];
+};
+
+/* Opens path and checks its magic number; reads ndims big-endian sizes. */
+static int idx_open(struct idx_file *x, const char *path, uint32_t magic,
+                    int ndims, char *err, size_t errlen)
+{
+    unsigned char hdr[16];
+    uint64_t hdr_len = 4 + 4 * (uint64_t)ndims;
+    int64_t got;
+
+    x->path = path;
+    errno = 0;
+    x->f = gzopen(path, "rb");
+    if (!x->f)
+        return fail(err, errlen, "%s: %s", path,
+                    errno ? strerror(errno) : "cannot open");
+    gzbuffer(x->f, 1u << 17);
+
+    got = read_upto(x->f, hdr, hdr_len);
+    if (got < 0)
+        return fail(err, errlen, "%s: read error: %s", path, gz_reason(x->f));
+    if (got < 4)
+        return fail(err, errlen, "%s: too short to be an IDX file (%lld bytes)",
+                    path, (long long)got);
+    if (be32(hdr) != magic)
+        return fail(err, errlen,
+                    "%s: bad magic number 0x%08x, expected 0x%08x (IDX %s file)",
+                    path, (unsigned)be32(hdr), (unsigned)magic,
+                    magic == IDX_IMAGES_MAGIC ? "images" : "labels");
+    if ((uint64_t)got < hdr_len)
+        return fail(err, errlen, "%s: truncated IDX header (%lld of %llu bytes)",
+                    path, (long long)got, (unsigned long long)hdr_len);
+    for (int i = 0; i < ndims; i++)
+        x->dims[i] = be32(hdr + 4 + 4 * i);
+    return 0;
+}
+
+/* Reads exactly `size` data bytes and checks that nothing follows them. The
+ * buffer grows with the data actually present, so a header that lies about
+ * its size cannot make us allocate more than the file holds (plus one step). */
+static int idx_read_data(struct idx_file *x, uint64_t size, unsigned char **out,
+                         char *err, size_t errlen)
+{
+    unsigned char *buf = NULL;
+    uint64_t cap = 0, len = 0;
+    unsigned char extra;
+    int64_t more;
+
+    while (len < size) {
+        uint64_t next = cap ? cap * 2 : (uint64_t)1 << 20;
+        unsigned char *grown;
+        int64_t got;
+
+        if (next > size)
+            next = size;
+        grown = realloc(buf, (size_t)next);
+        if (!grown) {
+            free(buf);
+            return fail(err, errlen, "%s: out of memory", x->path);
+        }
+        buf = grown;
+        cap = next;
+        got = read_upto(x->f, buf + len, cap - len);
+        if (got < 0) {
+            free(buf);
+            return fail(err, errlen, "%s: read error: %s", x->path,
+                        gz_reason(x->f));
+        }
+        len += (uint64_t)got;
+        if (len < cap)
+            break;
+    }
+    if (len < size) {
+        const char *why = gz_reason(x->f);
+        free(buf);
+        return fail(err, errlen,
+                    "%s: truncated: header announces %llu data bytes, found %llu%s%s",
+                    x->path, (unsigned long long)size, (unsigned long long)len,
+                    *why ? "; " : "", why);
+    }
+    more = read_upto(x->f, &extra, 1);
+    if (more != 0) {
+        free(buf);
+        if (more < 0)
+            return fail(err, errlen, "%s: read error: %s", x->path,
+                        gz_reason(x->f));
+        return fail(err, errlen,
+                    "%s: trailing data after the %llu bytes the header announces",
+                    x->path, (unsigned long long)size);
+    }
+    *out = buf;
+    return 0;
+}
+
+int idx_load_files(const char *images_path, const char *labels_path,
+                   idx_dataset *out, char *err, size_t errlen)
+{
+    struct idx_file im = {0}, lb = {0};
+    unsigned char *pix = NULL, *lab = NULL;
+    float *pixels = NULL;
+    uint64_t count, rows, cols, bytes;
+    int rc = -1;
+
+    if (!out)
+        return fail(err, errlen, "idx_load_files: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!images_path || !labels_path)
+        return fail(err, errlen, "idx_load_files: path is NULL");
+
+    if (idx_open(&im, images_path, IDX_IMAGES_MAGIC, 3, err, errlen) != 0 ||
+        idx_open(&lb, labels_path, IDX_LABELS_MAGIC, 1, err, errlen) != 0)
+        goto done;
+
+    count = im.dims[0];
+    rows = im.dims[1];
+    cols = im.dims[2];
+    if (count == 0) {
+        fail(err, errlen, "%s: holds no images", images_path);
+        goto done;
+    }
+    if (rows == 0 || cols == 0 || rows > IDX_MAX_SIDE || cols > IDX_MAX_SIDE) {
+        fail(err, errlen, "%s: image size %llux%llu outside 1..%d per side",
+             images_path, (unsigned long long)rows, (unsigned long long)cols,
+             IDX_MAX_SIDE);
+        goto done;
+    }
+    if (lb.dims[0] != count) {
+        fail(err, errlen, "%s holds %llu images but %s holds %llu labels",
+             images_path, (unsigned long long)count, labels_path,
+             (unsigned long long)lb.dims[0]);
+        goto done;
+    }
+    /* Cannot overflow: count < 2^32 and rows * cols <= 2^20. */
+    bytes = count * rows * cols;
+    if (bytes > IDX_MAX_BYTES || bytes > SIZE_MAX / sizeof(float)) {
+        fail(err, errlen, "%s: %llu images of %llux%llu exceed the %llu-byte limit",
+             images_path, (unsigned long long)count, (unsigned long long)rows,
+             (unsigned long long)cols, (unsigned long long)IDX_MAX_BYTES);
+        goto done;
+    }
+
+    if (idx_read_data(&im, bytes, &pix, err, errlen) != 0 ||
+        idx_read_data(&lb, count, &lab, err, errlen) != 0)
+        goto done;
+
+    pixels = malloc((size_t)bytes * sizeof *pixels);
+    if (!pixels) {
+        fail(err, errlen, "%s: out of memory", images_path);
+        goto done;
+    }
+    for (uint64_t i = 0; i < bytes; i++)
+        pixels[i] = (float)pix[i] / 255.0f;
+
+    out->count = (int64_t)count;
+    out->rows = (int64_t)rows;
+    out->cols = (int64_t)cols;
+    out->pixels = pixels;
+    out->labels = lab;
+    lab = NULL;
+    rc = 0;
+
+done:
+    free(pix);
+    free(lab);
+    if (im.f)
+        gzclose_r(im.f);
+    if (lb.f)
+        gzclose_r(lb.f);
+    return rc;
+}
+
+/* Returns a malloc'd path to the first accepted spelling of PREFIX-KIND-IDX
+ * in dir that exists. A candidate that exists but cannot be opened is
+ * returned too, so the loader reports the real reason (e.g. permissions). */
+static char *find_file(const char *dir, const char *prefix, const char *kind,
+                       const char *idx, char *err, size_t errlen)
+{
+    static const char seps[] = {'-', '.'};
+    static const char *const suffixes[] = {"", ".gz"};
+    size_t dlen = strlen(dir);
+    const char *slash = dir[dlen - 1] == '/' ? "" : "/";
+    size_t cap = dlen + strlen(prefix) + strlen(kind) + strlen(idx) + 16;
+    char *path = malloc(cap);
+
+    if (!path) {
+        fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t s = 0; s < sizeof seps; s++) {
+        for (size_t x = 0; x < sizeof suffixes / sizeof *suffixes; x++) {
+            FILE *fp;
+            snprintf(path, cap, "%s%s%s-%s%c%s-ubyte%s", dir, slash, prefix,
+                     kind, seps[s], idx, suffixes[x]);
+            errno = 0;
+            fp = fopen(path, "rb");
+            if (fp) {
+                fclose(fp);
+                return path;
+            }
+            if (errno != ENOENT)
+                return path;
+        }
+    }
+    free(path);
+    fail(err, errlen, "cannot find %s-%s-%s-ubyte (or .gz) in '%s'", prefix,
+         kind, idx, dir);
+    return NULL;
+}
+
+int idx_load_dir(const char *dir, enum idx_split split, idx_dataset *out,
+                 char *err, size_t errlen)
+{
+    const char *prefix = split == IDX_TRAIN ? "train" : "t10k";
+    char *images = NULL, *labels = NULL;
+    int rc = -1;
+
+    if (!out)
+        return fail(err, errlen, "idx_load_dir: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!dir)
+        return fail(err, errlen, "idx_load_dir: dir is NULL");
+    if (!*dir)
+        dir = ".";
+    images = find_file(dir, prefix, "images", "idx3", err, errlen);
+    if (images)
+        labels = find_file(dir, prefix, "labels", "idx1", err, errlen);
+    if (labels)
+        rc = idx_load_files(images, labels, out, err, errlen);
+    free(images);
+    free(labels);
+    return rc;
+}
+
+void idx_free(idx_dataset *d)
+{
+    if (!d)
+        return;
+    free(d->pixels);
+    free(d->labels);
+    memset(d, 0, sizeof *d);
+}

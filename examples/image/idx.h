@@ -1,0 +1,44 @@
+/* idx.h - loader for MNIST-style IDX image/label files (raw or gzip). */
+#ifndef VAE_IMAGE_IDX_H
+#define VAE_IMAGE_IDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits that keep a hostile header from asking for absurd sizes. MNIST
+ * (28 x 28, 60000 images) and its look-alikes are far inside them. */
+#define IDX_MAX_SIDE 1024                   /* rows and cols, each          */
+#define IDX_MAX_BYTES ((uint64_t)1 << 31)   /* count * rows * cols, total    */
+
+typedef struct idx_dataset {
+    int64_t count;   /* number of images (= number of labels) */
+    int64_t rows;
+    int64_t cols;
+    float *pixels;   /* count x rows x cols, row-major, pixel / 255 */
+    uint8_t *labels; /* count */
+} idx_dataset;
+
+enum idx_split { IDX_TRAIN, IDX_TEST };
+
+/*
+ * Loads an images file (magic 0x00000803) and its labels file (0x00000801).
+ * Either may be gzip-compressed. The headers are checked (magic, sizes within
+ * the limits above, equal counts) and each file must hold exactly the bytes
+ * its header announces. Returns 0, or -1 with a one-line message in err
+ * (may be NULL); *out is then zeroed, so idx_free(out) is always safe.
+ */
+int idx_load_files(const char *images_path, const char *labels_path,
+                   idx_dataset *out, char *err, size_t errlen);
+
+/*
+ * Loads a split from a directory holding the usual file names:
+ * {train,t10k}-{images-idx3,labels-idx1}-ubyte, optionally ending in ".gz",
+ * and the variant spelling with '.' before "idx" (train-images.idx3-ubyte).
+ */
+int idx_load_dir(const char *dir, enum idx_split split, idx_dataset *out,
+                 char *err, size_t errlen);
+
+/* Releases the buffers and zeroes *d. NULL is a no-op. */
+void idx_free(idx_dataset *d);
+
+#endif

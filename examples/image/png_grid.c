@@ -1,0 +1,185 @@
+/* png_grid.c - tile grid writer on libpng. */
+#include "png_grid.h"
+
+#include <errno.h>
+#include <png.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BORDER_GREY 128
+/* libpng refuses larger images by default (PNG_USER_WIDTH_MAX). */
+#define MAX_SIDE 1000000u
+
+/* Where libpng's error callback reports. */
+struct png_errctx {
+    const char *path;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* libpng must not return from its error callback: report and jump back to
+ * png_write_grid, which cleans up. */
+static void on_png_error(png_structp png, png_const_charp msg)
+{
+    const struct png_errctx *ctx = png_get_error_ptr(png);
+    fail(ctx->err, ctx->errlen, "%s: libpng: %s", ctx->path,
+         msg ? msg : "unknown error");
+    png_longjmp(png, 1);
+}
+
+/* The default handler prints to stderr; a grid writer has no warning worth
+ * interrupting the one-line error convention of its callers. */
+static void on_png_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+static png_byte to_grey(float v)
+{
+    if (!(v > 0.0f))
+        return 0;
+    if (v >= 1.0f)
+        return 255;
+    return (png_byte)(v * 255.0f + 0.5f);
+}
+
+struct layout {
+    size_t n, h, w, cols;
+    size_t group;         /* tile rows per group */
+    size_t gap;           /* pixels between groups, beyond the border */
+    size_t width, height; /* whole image, in pixels */
+};
+
+static void fill_row(const struct layout *L, const float *const *tiles,
+                     size_t y, png_bytep row)
+{
+    size_t pitch = L->h + PNG_GRID_BORDER;
+    size_t group_pitch = L->group * pitch + L->gap;
+    size_t in_group, r, ty;
+
+    memset(row, BORDER_GREY, L->width);
+    if (y < PNG_GRID_BORDER)
+        return;
+    in_group = (y - PNG_GRID_BORDER) % group_pitch;
+    r = (y - PNG_GRID_BORDER) / group_pitch * L->group + in_group / pitch;
+    ty = in_group % pitch;
+    if (in_group >= L->group * pitch || ty >= L->h)
+        return;
+    for (size_t c = 0; c < L->cols; c++) {
+        size_t slot = r * L->cols + c;
+        png_bytep dst = row + PNG_GRID_BORDER + c * (L->w + PNG_GRID_BORDER);
+        const float *src;
+
+        if (slot >= L->n || !tiles[slot])
+            continue;
+        src = tiles[slot] + ty * L->w;
+        for (size_t x = 0; x < L->w; x++)
+            dst[x] = to_grey(src[x]);
+    }
+}
+
+/* Runs libpng over the whole image. Kept apart from png_write_grid so that
+ * nothing alive across setjmp changes after it, as C requires for locals
+ * that must survive a longjmp. */
+static int encode(FILE *fp, const struct layout *L, const float *const *tiles,
+                  png_bytep row, struct png_errctx *ctx)
+{
+    png_structp png;
+    png_infop info = NULL;
+
+    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, ctx, on_png_error,
+                                  on_png_warning);
+    if (png)
+        info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        return fail(ctx->err, ctx->errlen, "%s: out of memory", ctx->path);
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return -1;
+    }
+    png_init_io(png, fp);
+    png_set_IHDR(png, info, (png_uint_32)L->width, (png_uint_32)L->height, 8,
+                 PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (size_t y = 0; y < L->height; y++) {
+        fill_row(L, tiles, y, row);
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return 0;
+}
+
+int png_write_grid(const char *path, const float *const *tiles, size_t n,
+                   size_t h, size_t w, size_t cols, size_t group_rows,
+                   char *err, size_t errlen)
+{
+    struct png_errctx ctx = {path, err, errlen};
+    struct layout L;
+    uint64_t width, height, rows;
+    png_bytep row;
+    FILE *fp;
+    int existed, rc;
+
+    if (!path || !tiles || n == 0 || h == 0 || w == 0 || cols == 0)
+        return fail(err, errlen, "png_write_grid: invalid argument");
+    if (h > MAX_SIDE || w > MAX_SIDE || n > MAX_SIDE * (uint64_t)MAX_SIDE)
+        return fail(err, errlen, "%s: grid too large for a PNG", path);
+    L.n = n;
+    L.h = h;
+    L.w = w;
+    L.cols = cols < n ? cols : n;
+    rows = (n + L.cols - 1) / L.cols;
+    L.group = group_rows > 0 && group_rows < rows ? group_rows : (size_t)rows;
+    L.gap = L.group < rows ? PNG_GRID_GROUP_GAP : 0;
+    /* Every factor is <= 10^12 by the checks above, so no 64-bit overflow. */
+    width = (uint64_t)L.cols * (w + PNG_GRID_BORDER) + PNG_GRID_BORDER;
+    height = rows * (h + PNG_GRID_BORDER) + PNG_GRID_BORDER +
+             (rows - 1) / L.group * L.gap;
+    if (width > MAX_SIDE || height > MAX_SIDE)
+        return fail(err, errlen, "%s: grid of %llux%llu pixels too large for a PNG",
+                    path, (unsigned long long)width, (unsigned long long)height);
+    L.width = (size_t)width;
+    L.height = (size_t)height;
+
+    row = malloc(L.width);
+    if (!row)
+        return fail(err, errlen, "%s: out of memory", path);
+    /* Only a file this call creates is removed on failure: the path may
+     * name something else entirely, such as a device. */
+    fp = fopen(path, "rb");
+    existed = fp != NULL;
+    if (fp)
+        fclose(fp);
+    fp = fopen(path, "wb");
+    if (!fp) {
+        int e = errno;
+        free(row);
+        return fail(err, errlen, "%s: %s", path, strerror(e));
+    }
+    rc = encode(fp, &L, tiles, row, &ctx);
+    free(row);
+    if (fclose(fp) != 0 && rc == 0)
+        rc = fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (rc != 0 && !existed)
+        remove(path);
+    return rc;
+}
