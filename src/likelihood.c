@@ -29,17 +29,22 @@ static float sigmoid(float l)
     return e / (1.0f + e);
 }
 
-/* log p(x|l) = x*l - softplus(l); d(-logp)/dl = sigmoid(l) - x. */
+/* log p(x|l) = x*l - softplus(l); d(-logp)/dl = sigmoid(l) - x. One exp of
+ * a non-positive number serves both softplus and sigmoid; terms are float
+ * (exact to float rounding), the sum double. */
 static double bernoulli_row(const float *l, const float *x, int64_t d,
                             float *dl)
 {
     double lp = 0.0;
     for (int64_t i = 0; i < d; i++) {
-        double li = l[i];
-        double softplus = fmax(li, 0.0) + log1p(exp(-fabs(li)));
-        lp += x[i] * li - softplus;
+        float li = l[i];
+        float e = expf(-fabsf(li));
+        /* logf(1 + e) instead of log1pf(e): twice as fast, and off by at
+         * most e < 6e-8 nats where 1 + e rounds to 1. */
+        float softplus = fmaxf(li, 0.0f) + logf(1.0f + e);
+        lp += (double)(x[i] * li - softplus);
         if (dl)
-            dl[i] = sigmoid(l[i]) - x[i];
+            dl[i] = (li >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e)) - x[i];
     }
     return lp;
 }
