@@ -526,26 +526,42 @@ VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
 
 /* ---- Encode, decode, sample, reconstruct ------------------------------- */
 
+/* Copies `cols` floats from each of `rows` rows of src into dst. */
+static void copy_rows(float *dst, int64_t dst_stride, const float *src,
+                      int64_t src_stride, int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(dst + r * dst_stride, src + r * src_stride,
+               (size_t)cols * sizeof(float));
+}
+
+/* Checks x and the output buffer, loads x and runs the encoder, after which
+ * each head row holds mu then logvar. */
+static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
+                           const float *out, const char *what)
+{
+    int32_t st = check_batch(m, x, batch, what);
+    if (st == VAE_OK && !out)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: output is NULL", what);
+    if (st == VAE_OK)
+        st = load_data(m, x, batch);
+    if (st == VAE_OK)
+        net_forward(m->enc, m->n_enc, m->params, batch);
+    return st;
+}
+
 VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
                                  float *mu, float *logvar)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
-    int32_t st = check_batch(m, x, batch, "encode");
-    if (st == VAE_OK && !mu)
-        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "encode: mu is NULL");
-    if (st == VAE_OK)
-        st = load_data(m, x, batch);
+    int32_t st = run_encoder(m, x, batch, mu, "encode");
     if (st != VAE_OK)
         return st;
-    net_forward(m->enc, m->n_enc, m->params, batch);
     int64_t D = m->latent;
-    const float *h = head(m)->val;
-    for (int64_t b = 0; b < batch; b++) {
-        memcpy(mu + b * D, h + b * 2 * D, (size_t)D * sizeof(float));
-        if (logvar)
-            memcpy(logvar + b * D, h + b * 2 * D + D, (size_t)D * sizeof(float));
-    }
+    copy_rows(mu, D, head(m)->val, 2 * D, batch, D);
+    if (logvar)
+        copy_rows(logvar, D, head(m)->val + D, 2 * D, batch, D);
     return VAE_OK;
 }
 
@@ -594,18 +610,11 @@ VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
-    int32_t st = check_batch(m, x, batch, "reconstruct");
-    if (st == VAE_OK && !out)
-        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "reconstruct: out is NULL");
-    if (st == VAE_OK)
-        st = load_data(m, x, batch);
+    int32_t st = run_encoder(m, x, batch, out, "reconstruct");
     if (st != VAE_OK)
         return st;
-    net_forward(m->enc, m->n_enc, m->params, batch);
     int64_t D = m->latent;
-    const float *h = head(m)->val;
-    for (int64_t b = 0; b < batch; b++)
-        memcpy(m->dec[0].val + b * D, h + b * 2 * D, (size_t)D * sizeof(float));
+    copy_rows(m->dec[0].val, D, head(m)->val, 2 * D, batch, D);
     decode_loaded(m, batch, out);
     return VAE_OK;
 }

@@ -1,9 +1,9 @@
 /* idx.c - MNIST IDX loader. zlib's gz* calls read gzip and plain files alike,
  * so one code path serves both. */
 #include "idx.h"
+#include "errmsg.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +15,6 @@
 /* gzread takes an unsigned int length; stay well inside it. */
 #define READ_CHUNK ((uint64_t)1 << 30)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -75,23 +65,23 @@ static int idx_open(struct idx_file *x, const char *path, uint32_t magic,
     errno = 0;
     x->f = gzopen(path, "rb");
     if (!x->f)
-        return fail(err, errlen, "%s: %s", path,
+        return errmsg_set(err, errlen, "%s: %s", path,
                     errno ? strerror(errno) : "cannot open");
     gzbuffer(x->f, 1u << 17);
 
     got = read_upto(x->f, hdr, hdr_len);
     if (got < 0)
-        return fail(err, errlen, "%s: read error: %s", path, gz_reason(x->f));
+        return errmsg_set(err, errlen, "%s: read error: %s", path, gz_reason(x->f));
     if (got < 4)
-        return fail(err, errlen, "%s: too short to be an IDX file (%lld bytes)",
+        return errmsg_set(err, errlen, "%s: too short to be an IDX file (%lld bytes)",
                     path, (long long)got);
     if (be32(hdr) != magic)
-        return fail(err, errlen,
+        return errmsg_set(err, errlen,
                     "%s: bad magic number 0x%08x, expected 0x%08x (IDX %s file)",
                     path, (unsigned)be32(hdr), (unsigned)magic,
                     magic == IDX_IMAGES_MAGIC ? "images" : "labels");
     if ((uint64_t)got < hdr_len)
-        return fail(err, errlen, "%s: truncated IDX header (%lld of %llu bytes)",
+        return errmsg_set(err, errlen, "%s: truncated IDX header (%lld of %llu bytes)",
                     path, (long long)got, (unsigned long long)hdr_len);
     for (int i = 0; i < ndims; i++)
         x->dims[i] = be32(hdr + 4 + 4 * i);
@@ -119,14 +109,14 @@ static int idx_read_data(struct idx_file *x, uint64_t size, unsigned char **out,
         grown = realloc(buf, (size_t)next);
         if (!grown) {
             free(buf);
-            return fail(err, errlen, "%s: out of memory", x->path);
+            return errmsg_set(err, errlen, "%s: out of memory", x->path);
         }
         buf = grown;
         cap = next;
         got = read_upto(x->f, buf + len, cap - len);
         if (got < 0) {
             free(buf);
-            return fail(err, errlen, "%s: read error: %s", x->path,
+            return errmsg_set(err, errlen, "%s: read error: %s", x->path,
                         gz_reason(x->f));
         }
         len += (uint64_t)got;
@@ -136,7 +126,7 @@ static int idx_read_data(struct idx_file *x, uint64_t size, unsigned char **out,
     if (len < size) {
         const char *why = gz_reason(x->f);
         free(buf);
-        return fail(err, errlen,
+        return errmsg_set(err, errlen,
                     "%s: truncated: header announces %llu data bytes, found %llu%s%s",
                     x->path, (unsigned long long)size, (unsigned long long)len,
                     *why ? "; " : "", why);
@@ -145,9 +135,9 @@ static int idx_read_data(struct idx_file *x, uint64_t size, unsigned char **out,
     if (more != 0) {
         free(buf);
         if (more < 0)
-            return fail(err, errlen, "%s: read error: %s", x->path,
+            return errmsg_set(err, errlen, "%s: read error: %s", x->path,
                         gz_reason(x->f));
-        return fail(err, errlen,
+        return errmsg_set(err, errlen,
                     "%s: trailing data after the %llu bytes the header announces",
                     x->path, (unsigned long long)size);
     }
@@ -165,10 +155,10 @@ int idx_load_files(const char *images_path, const char *labels_path,
     int rc = -1;
 
     if (!out)
-        return fail(err, errlen, "idx_load_files: out is NULL");
+        return errmsg_set(err, errlen, "idx_load_files: out is NULL");
     memset(out, 0, sizeof *out);
     if (!images_path || !labels_path)
-        return fail(err, errlen, "idx_load_files: path is NULL");
+        return errmsg_set(err, errlen, "idx_load_files: path is NULL");
 
     if (idx_open(&im, images_path, IDX_IMAGES_MAGIC, 3, err, errlen) != 0 ||
         idx_open(&lb, labels_path, IDX_LABELS_MAGIC, 1, err, errlen) != 0)
@@ -178,17 +168,17 @@ int idx_load_files(const char *images_path, const char *labels_path,
     rows = im.dims[1];
     cols = im.dims[2];
     if (count == 0) {
-        fail(err, errlen, "%s: holds no images", images_path);
+        errmsg_set(err, errlen, "%s: holds no images", images_path);
         goto done;
     }
     if (rows == 0 || cols == 0 || rows > IDX_MAX_SIDE || cols > IDX_MAX_SIDE) {
-        fail(err, errlen, "%s: image size %llux%llu outside 1..%d per side",
+        errmsg_set(err, errlen, "%s: image size %llux%llu outside 1..%d per side",
              images_path, (unsigned long long)rows, (unsigned long long)cols,
              IDX_MAX_SIDE);
         goto done;
     }
     if (lb.dims[0] != count) {
-        fail(err, errlen, "%s holds %llu images but %s holds %llu labels",
+        errmsg_set(err, errlen, "%s holds %llu images but %s holds %llu labels",
              images_path, (unsigned long long)count, labels_path,
              (unsigned long long)lb.dims[0]);
         goto done;
@@ -196,7 +186,7 @@ int idx_load_files(const char *images_path, const char *labels_path,
     /* Cannot overflow: count < 2^32 and rows * cols <= 2^20. */
     bytes = count * rows * cols;
     if (bytes > IDX_MAX_BYTES || bytes > SIZE_MAX / sizeof(float)) {
-        fail(err, errlen, "%s: %llu images of %llux%llu exceed the %llu-byte limit",
+        errmsg_set(err, errlen, "%s: %llu images of %llux%llu exceed the %llu-byte limit",
              images_path, (unsigned long long)count, (unsigned long long)rows,
              (unsigned long long)cols, (unsigned long long)IDX_MAX_BYTES);
         goto done;
@@ -208,7 +198,7 @@ int idx_load_files(const char *images_path, const char *labels_path,
 
     pixels = malloc((size_t)bytes * sizeof *pixels);
     if (!pixels) {
-        fail(err, errlen, "%s: out of memory", images_path);
+        errmsg_set(err, errlen, "%s: out of memory", images_path);
         goto done;
     }
     for (uint64_t i = 0; i < bytes; i++)
@@ -246,7 +236,7 @@ static char *find_file(const char *dir, const char *prefix, const char *kind,
     char *path = malloc(cap);
 
     if (!path) {
-        fail(err, errlen, "out of memory");
+        errmsg_set(err, errlen, "out of memory");
         return NULL;
     }
     for (size_t s = 0; s < sizeof seps; s++) {
@@ -265,7 +255,7 @@ static char *find_file(const char *dir, const char *prefix, const char *kind,
         }
     }
     free(path);
-    fail(err, errlen, "cannot find %s-%s-%s-ubyte (or .gz) in '%s'", prefix,
+    errmsg_set(err, errlen, "cannot find %s-%s-%s-ubyte (or .gz) in '%s'", prefix,
          kind, idx, dir);
     return NULL;
 }
@@ -278,10 +268,10 @@ int idx_load_dir(const char *dir, enum idx_split split, idx_dataset *out,
     int rc = -1;
 
     if (!out)
-        return fail(err, errlen, "idx_load_dir: out is NULL");
+        return errmsg_set(err, errlen, "idx_load_dir: out is NULL");
     memset(out, 0, sizeof *out);
     if (!dir)
-        return fail(err, errlen, "idx_load_dir: dir is NULL");
+        return errmsg_set(err, errlen, "idx_load_dir: dir is NULL");
     if (!*dir)
         dir = ".";
     images = find_file(dir, prefix, "images", "idx3", err, errlen);

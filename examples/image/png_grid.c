@@ -1,9 +1,9 @@
 /* png_grid.c - tile grid writer on libpng. */
 #include "png_grid.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <png.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,23 +20,13 @@ struct png_errctx {
     size_t errlen;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* libpng must not return from its error callback: report and jump back to
  * png_write_grid, which cleans up. */
 static void on_png_error(png_structp png, png_const_charp msg)
 {
     const struct png_errctx *ctx = png_get_error_ptr(png);
-    fail(ctx->err, ctx->errlen, "%s: libpng: %s", ctx->path,
+    errmsg_set(ctx->err, ctx->errlen, "%s: libpng: %s", ctx->path,
          msg ? msg : "unknown error");
     png_longjmp(png, 1);
 }
@@ -108,7 +98,7 @@ static int encode(FILE *fp, const struct layout *L, const float *const *tiles,
         info = png_create_info_struct(png);
     if (!info) {
         png_destroy_write_struct(&png, NULL);
-        return fail(ctx->err, ctx->errlen, "%s: out of memory", ctx->path);
+        return errmsg_set(ctx->err, ctx->errlen, "%s: out of memory", ctx->path);
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
@@ -140,9 +130,9 @@ int png_write_grid(const char *path, const float *const *tiles, size_t n,
     int existed, rc;
 
     if (!path || !tiles || n == 0 || h == 0 || w == 0 || cols == 0)
-        return fail(err, errlen, "png_write_grid: invalid argument");
+        return errmsg_set(err, errlen, "png_write_grid: invalid argument");
     if (h > MAX_SIDE || w > MAX_SIDE || n > MAX_SIDE * (uint64_t)MAX_SIDE)
-        return fail(err, errlen, "%s: grid too large for a PNG", path);
+        return errmsg_set(err, errlen, "%s: grid too large for a PNG", path);
     L.n = n;
     L.h = h;
     L.w = w;
@@ -155,14 +145,14 @@ int png_write_grid(const char *path, const float *const *tiles, size_t n,
     height = rows * (h + PNG_GRID_BORDER) + PNG_GRID_BORDER +
              (rows - 1) / L.group * L.gap;
     if (width > MAX_SIDE || height > MAX_SIDE)
-        return fail(err, errlen, "%s: grid of %llux%llu pixels too large for a PNG",
+        return errmsg_set(err, errlen, "%s: grid of %llux%llu pixels too large for a PNG",
                     path, (unsigned long long)width, (unsigned long long)height);
     L.width = (size_t)width;
     L.height = (size_t)height;
 
     row = malloc(L.width);
     if (!row)
-        return fail(err, errlen, "%s: out of memory", path);
+        return errmsg_set(err, errlen, "%s: out of memory", path);
     /* Only a file this call creates is removed on failure: the path may
      * name something else entirely, such as a device. */
     fp = fopen(path, "rb");
@@ -173,12 +163,12 @@ int png_write_grid(const char *path, const float *const *tiles, size_t n,
     if (!fp) {
         int e = errno;
         free(row);
-        return fail(err, errlen, "%s: %s", path, strerror(e));
+        return errmsg_set(err, errlen, "%s: %s", path, strerror(e));
     }
     rc = encode(fp, &L, tiles, row, &ctx);
     free(row);
     if (fclose(fp) != 0 && rc == 0)
-        rc = fail(err, errlen, "%s: %s", path, strerror(errno));
+        rc = errmsg_set(err, errlen, "%s: %s", path, strerror(errno));
     if (rc != 0 && !existed)
         remove(path);
     return rc;
