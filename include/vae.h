@@ -64,9 +64,20 @@ VAE_API int32_t vae_version_number(void);
 #define VAE_ERR_GRAPH         -7  /* bad wiring: unknown node, no output...  */
 #define VAE_ERR_VERSION       -8  /* file written by an unknown format version */
 #define VAE_ERR_RANGE         -9  /* value outside its documented range      */
+#define VAE_ERR_UNSUPPORTED  -10  /* not available in this build             */
 
 /* Static English description of a status code ("unknown status" if none). */
 VAE_API const char *vae_status_string(int32_t status);
+
+/* ---- Threads ------------------------------------------------------------ */
+
+/* Sets the number of threads the BLAS library (OpenBLAS) uses for matrix
+ * products, process-wide (n >= 1). VAE_ERR_UNSUPPORTED when libvae was built
+ * against a BLAS without a thread setting. Results are bit-identical for the
+ * same thread count; they may differ in the last bits between counts. */
+VAE_API int32_t vae_set_num_threads(int32_t n);
+/* The current BLAS thread count, or VAE_ERR_UNSUPPORTED. */
+VAE_API int32_t vae_get_num_threads(void);
 
 /* ---- Graph builder ------------------------------------------------------ */
 
@@ -102,6 +113,28 @@ VAE_API int32_t vae_graph_tanh(vae_graph *g, int32_t x);
 VAE_API int32_t vae_graph_sigmoid(vae_graph *g, int32_t x);
 VAE_API int32_t vae_graph_softplus(vae_graph *g, int32_t x);
 VAE_API int32_t vae_graph_identity(vae_graph *g, int32_t x);
+/* 2-D convolution of a [C, H, W] node (channels first, zero padding):
+ * out_channels filters of kernel x kernel, output [out_channels, H', W'] with
+ * H' = floor((H + 2 padding - kernel) / stride) + 1 (likewise W'), which must
+ * be >= 1. Weights out x C x kernel x kernel then bias, laid out and
+ * initialised like nn.Conv2d. kernel, stride >= 1; 0 <= padding < kernel. */
+VAE_API int32_t vae_graph_conv2d(vae_graph *g, int32_t x, int64_t out_channels,
+                                 int64_t kernel, int64_t stride,
+                                 int64_t padding);
+/* Transposed 2-D convolution (the gradient of conv2d with respect to its
+ * input) of a [C, H, W] node: output [out_channels, H', W'] with
+ * H' = (H - 1) stride - 2 padding + kernel (likewise W'), which must be >= 1.
+ * Weights C x out x kernel x kernel then bias, laid out and initialised like
+ * nn.ConvTranspose2d. kernel, stride >= 1; 0 <= padding < kernel. */
+VAE_API int32_t vae_graph_conv2d_transpose(vae_graph *g, int32_t x,
+                                           int64_t out_channels, int64_t kernel,
+                                           int64_t stride, int64_t padding);
+/* The same elements (row-major order) viewed with shape dims[0..rank-1];
+ * the element counts must agree. */
+VAE_API int32_t vae_graph_reshape(vae_graph *g, int32_t x, const int64_t *dims,
+                                  int32_t rank);
+/* reshape to one axis of all the node's elements. */
+VAE_API int32_t vae_graph_flatten(vae_graph *g, int32_t x);
 /* Marks the node whose value is the graph's result. Returns a status. */
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node);
 /* Number of elements per example of a node, or a negative status. */
@@ -144,6 +177,10 @@ VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar);
 
 /* Elements per example of the data x. */
 VAE_API int64_t vae_model_data_size(const vae_model *m);
+/* Shape of one example (the encoder input's shape): writes up to cap dims
+ * and returns the rank (1..4), or a negative status. */
+VAE_API int32_t vae_model_data_shape(const vae_model *m, int64_t *dims,
+                                     int32_t cap);
 /* Latent dimension D. */
 VAE_API int64_t vae_model_latent_dim(const vae_model *m);
 /* Number of float parameters (= length of the parameter and gradient buffers). */
@@ -191,6 +228,22 @@ VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
 /* Decodes the posterior mean of each example: out = decode(mu(x)). */
 VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
                                       int64_t batch, float *out);
+
+/*
+ * Importance-weighted estimate of log p(x) (Burda et al. 2015), per example:
+ *   logpx[b] = logsumexp_k [log p(x_b|z_k) + log p(z_k) - log q(z_k|x_b)]
+ *              - log k,   z_1..z_k ~ q(z|x_b),
+ * a lower bound on log p(x_b) that tightens as k grows (k = 1 is the ELBO);
+ * -logpx[b] is the NLL in nats. Samples are decoded in chunks of a fixed
+ * number of rows, so memory does not grow with k; accumulation is in double.
+ * k in 1..10^9.
+ */
+VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
+                               int64_t k, double *logpx);
+/* n uniform numbers in [0, 1) from the model's generator (the stream that
+ * z samples come from), e.g. to binarise data reproducibly: saved with the
+ * model, so a resumed run continues the same stream. */
+VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
 
 /* ---- Adam / AdamW ------------------------------------------------------- */
 

@@ -158,19 +158,27 @@ int32_t vae_graph_check_complete(const vae_graph *g, const char *what,
 
 /* ---- Public builder calls: thin wrappers over vae_graph_add. ---------- */
 
-VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims, int32_t rank)
+/* Input and reshape carry a shape in iattr: rank, then the dims. */
+static int32_t add_shaped(vae_graph *g, int32_t op, const int32_t *x,
+                          int32_t n_inputs, const int64_t *dims, int32_t rank,
+                          const char *name)
 {
     if (!g)
         return VAE_ERR_INVALID_ARG;
     if (!dims)
-        return vae_graph_fail(g, VAE_ERR_INVALID_ARG, "input: dims is NULL");
+        return vae_graph_fail(g, VAE_ERR_INVALID_ARG, "%s: dims is NULL", name);
     if (rank < 1 || rank > VAE_MAX_RANK)
-        return vae_graph_fail(g, VAE_ERR_SHAPE, "input: rank %d not in 1..%d",
+        return vae_graph_fail(g, VAE_ERR_SHAPE, "%s: rank %d not in 1..%d", name,
                               (int)rank, VAE_MAX_RANK);
     int64_t attr[VAE_N_IATTR] = {rank};
     for (int32_t i = 0; i < rank; i++)
         attr[1 + i] = dims[i];
-    return vae_graph_add(g, VAE_OP_INPUT, NULL, 0, attr, 1 + rank, NULL, 0);
+    return vae_graph_add(g, op, x, n_inputs, attr, 1 + rank, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims, int32_t rank)
+{
+    return add_shaped(g, VAE_OP_INPUT, NULL, 0, dims, rank, "input");
 }
 
 VAE_API int32_t vae_graph_dense(vae_graph *g, int32_t x, int64_t units)
@@ -211,6 +219,49 @@ VAE_API int32_t vae_graph_softplus(vae_graph *g, int32_t x)
 VAE_API int32_t vae_graph_identity(vae_graph *g, int32_t x)
 {
     return unary(g, VAE_OP_IDENTITY, x);
+}
+
+/* iattr: out_channels, kernel, stride, padding. */
+static int32_t conv(vae_graph *g, int32_t op, int32_t x, int64_t out_channels,
+                    int64_t kernel, int64_t stride, int64_t padding)
+{
+    int64_t attr[4] = {out_channels, kernel, stride, padding};
+    return vae_graph_add(g, op, &x, 1, attr, 4, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_conv2d(vae_graph *g, int32_t x, int64_t out_channels,
+                                 int64_t kernel, int64_t stride,
+                                 int64_t padding)
+{
+    return conv(g, VAE_OP_CONV2D, x, out_channels, kernel, stride, padding);
+}
+
+VAE_API int32_t vae_graph_conv2d_transpose(vae_graph *g, int32_t x,
+                                           int64_t out_channels, int64_t kernel,
+                                           int64_t stride, int64_t padding)
+{
+    return conv(g, VAE_OP_CONV2D_TRANSPOSE, x, out_channels, kernel, stride,
+                padding);
+}
+
+VAE_API int32_t vae_graph_reshape(vae_graph *g, int32_t x, const int64_t *dims,
+                                  int32_t rank)
+{
+    return add_shaped(g, VAE_OP_RESHAPE, &x, 1, dims, rank, "reshape");
+}
+
+VAE_API int32_t vae_graph_flatten(vae_graph *g, int32_t x)
+{
+    if (!g)
+        return VAE_ERR_INVALID_ARG;
+    if (g->status != VAE_OK)
+        return g->status;
+    if (x < 0 || x >= g->n)
+        return vae_graph_fail(g, VAE_ERR_GRAPH,
+                              "flatten: input is node %d, which does not exist",
+                              (int)x);
+    int64_t size = g->nodes[x].size;
+    return vae_graph_reshape(g, x, &size, 1);
 }
 
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node)

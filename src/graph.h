@@ -19,6 +19,9 @@ enum {
     VAE_OP_SIGMOID = 6,
     VAE_OP_SOFTPLUS = 7,
     VAE_OP_IDENTITY = 8,
+    VAE_OP_CONV2D = 9,
+    VAE_OP_CONV2D_TRANSPOSE = 10,
+    VAE_OP_RESHAPE = 11,
     VAE_OP_COUNT_ /* one past the last op code */
 };
 
@@ -58,6 +61,7 @@ typedef struct vae_node {
     int64_t param_off;
     float *val;
     float *grad;
+    float *scratch; /* the op's scratch (see vae_op.scratch), else NULL */
 } vae_node;
 
 /* One op's implementation. `in` holds the node's inputs in order. */
@@ -76,6 +80,12 @@ typedef struct vae_op {
      * dw, given n->grad = dL/d(val). */
     void (*backward)(vae_node *n, vae_node *const *in, const float *w,
                      float *dw, int64_t batch);
+    /* Floats of temporary space forward or backward needs for `batch`
+     * examples (e.g. im2col columns), or NULL for none. Ops run one at a
+     * time, so all nodes share one scratch region of the largest size; its
+     * contents do not survive from one op call to the next. Must not shrink
+     * as the batch grows: the region is sized for the largest batch seen. */
+    int64_t (*scratch)(const vae_node_spec *s, int64_t batch);
 } vae_op;
 
 /* The op table, indexed by op code; NULL for codes without an op. */

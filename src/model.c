@@ -232,6 +232,17 @@ VAE_API int64_t vae_model_data_size(const vae_model *m)
     return m ? m->data_size : VAE_ERR_INVALID_ARG;
 }
 
+VAE_API int32_t vae_model_data_shape(const vae_model *m, int64_t *dims,
+                                     int32_t cap)
+{
+    if (!m || (!dims && cap > 0) || cap < 0)
+        return VAE_ERR_INVALID_ARG;
+    const vae_node_spec *in = &m->enc_graph->nodes[0];
+    for (int32_t i = 0; i < in->rank && i < cap; i++)
+        dims[i] = in->shape[i];
+    return in->rank;
+}
+
 VAE_API int64_t vae_model_latent_dim(const vae_model *m)
 {
     return m ? m->latent : VAE_ERR_INVALID_ARG;
@@ -267,27 +278,71 @@ VAE_API int32_t vae_model_scale_grad(vae_model *m, double s)
 
 /* ---- Workspace --------------------------------------------------------- */
 
-static int64_t net_floats(const vae_node *nodes, int32_t n)
+/* The data needs no gradient, so the encoder's gradients start at node 1;
+ * the decoder's start at its input, which receives dL/dz. */
+#define ENC_FIRST_GRAD 1
+#define DEC_FIRST_GRAD 0
+
+/* Elements per example of nodes[first..n-1]. */
+static int64_t net_floats(const vae_node *nodes, int32_t first, int32_t n)
 {
     int64_t total = 0;
-    for (int32_t i = 0; i < n; i++)
+    for (int32_t i = first; i < n; i++)
         total += nodes[i].s.size;
     return total;
 }
 
+/* Elements per example of a net's values and gradients. */
+static int64_t net_layout_floats(const vae_node *nodes, int32_t n,
+                                 int32_t first_grad)
+{
+    return net_floats(nodes, 0, n) + net_floats(nodes, first_grad, n);
+}
+
+static int64_t net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
+{
+    int64_t most = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const vae_op *op = vae_op_get(nodes[i].s.op);
+        int64_t need = op->scratch ? op->scratch(&nodes[i].s, batch) : 0;
+        most = need > most ? need : most;
+    }
+    return most;
+}
+
 /* Points each node's val and grad into the arena: a net's values, then its
- * gradients, contiguous, so one memset clears a net's gradients. */
-static float *place_nodes(vae_node *nodes, int32_t n, float *p, int64_t batch)
+ * gradients from node first_grad on (earlier nodes get none), contiguous, so
+ * one memset clears a net's gradients. Nodes with scratch share the region at
+ * `scratch`. */
+static float *place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
+                          float *p, int64_t batch, float *scratch)
 {
     for (int32_t i = 0; i < n; i++) {
         nodes[i].val = p;
         p += nodes[i].s.size * batch;
+        nodes[i].scratch = vae_op_get(nodes[i].s.op)->scratch ? scratch : NULL;
     }
     for (int32_t i = 0; i < n; i++) {
-        nodes[i].grad = p;
-        p += nodes[i].s.size * batch;
+        nodes[i].grad = i < first_grad ? NULL : p;
+        p += i < first_grad ? 0 : nodes[i].s.size * batch;
     }
     return p;
+}
+
+static int64_t workspace_per_example(const vae_model *m)
+{
+    return net_layout_floats(m->enc, m->n_enc, ENC_FIRST_GRAD) +
+           net_layout_floats(m->dec, m->n_dec, DEC_FIRST_GRAD);
+}
+
+/* Lays both nets out in the workspace for `batch`; the shared scratch
+ * region follows the nets. */
+static void place_all(vae_model *m, int64_t batch)
+{
+    float *scratch = m->work + workspace_per_example(m) * batch;
+    float *p = place_nodes(m->enc, m->n_enc, ENC_FIRST_GRAD, m->work, batch,
+                           scratch);
+    place_nodes(m->dec, m->n_dec, DEC_FIRST_GRAD, p, batch, scratch);
 }
 
 /* Makes the workspace hold `batch` examples and lays the nodes out for that
@@ -297,16 +352,17 @@ static float *place_nodes(vae_node *nodes, int32_t n, float *p, int64_t batch)
 static int32_t ensure_workspace(vae_model *m, int64_t batch)
 {
     if (batch <= m->cap_batch) {
-        float *p = place_nodes(m->enc, m->n_enc, m->work, batch);
-        place_nodes(m->dec, m->n_dec, p, batch);
+        place_all(m, batch);
         return VAE_OK;
     }
-    int64_t per_example = 2 * (net_floats(m->enc, m->n_enc) +
-                               net_floats(m->dec, m->n_dec));
-    if (per_example > 0 && batch > (INT64_MAX / 8) / per_example)
+    int64_t per_example = workspace_per_example(m);
+    if (per_example > 0 && batch > (INT64_MAX / 16) / per_example)
         return vae_model_fail(m, VAE_ERR_NOMEM, "batch %lld is too large",
                               (long long)batch);
-    float *work = malloc((size_t)(per_example * batch) * sizeof(float));
+    int64_t s_enc = net_scratch(m->enc, m->n_enc, batch);
+    int64_t s_dec = net_scratch(m->dec, m->n_dec, batch);
+    int64_t floats = per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
+    float *work = malloc((size_t)(floats ? floats : 1) * sizeof(float));
     float *eps = malloc((size_t)(batch * m->latent) * sizeof(float));
     double *recon = malloc((size_t)batch * sizeof(double));
     double *kl_b = malloc((size_t)batch * sizeof(double));
@@ -328,8 +384,7 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
     m->recon_b = recon;
     m->kl_b = kl_b;
     m->cap_batch = batch;
-    float *p = place_nodes(m->enc, m->n_enc, work, batch);
-    place_nodes(m->dec, m->n_dec, p, batch);
+    place_all(m, batch);
     return VAE_OK;
 }
 
@@ -361,10 +416,11 @@ static void net_backward(vae_node *nodes, int32_t n, const float *params,
     }
 }
 
-static void net_zero_grads(vae_node *nodes, int32_t n, int64_t batch)
+static void net_zero_grads(vae_node *nodes, int32_t n, int32_t first_grad,
+                           int64_t batch)
 {
-    memset(nodes[0].grad, 0, (size_t)(net_floats(nodes, n) * batch) *
-                                 sizeof(float));
+    memset(nodes[first_grad].grad, 0,
+           (size_t)(net_floats(nodes, first_grad, n) * batch) * sizeof(float));
 }
 
 /* ---- Shared steps of the public calls ---------------------------------- */
@@ -473,7 +529,7 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     net_forward(m->dec, m->n_dec, m->params, batch);
 
     if (want_grad)
-        net_zero_grads(m->dec, m->n_dec, batch);
+        net_zero_grads(m->dec, m->n_dec, DEC_FIRST_GRAD, batch);
     vae_likelihood(m->likelihood, dec_out(m)->val, x, batch, m->data_size,
                    m->obs_logvar, m->recon_b, want_grad ? dec_out(m)->grad : NULL);
     double recon_sum = 0.0, kl_sum = 0.0;
@@ -499,7 +555,7 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
 
     if (want_grad) {
         net_backward(m->dec, m->n_dec, m->params, m->grads, batch);
-        net_zero_grads(m->enc, m->n_enc, batch);
+        net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
         head_backward(m, batch);
         net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
     }
@@ -538,11 +594,11 @@ static void copy_rows(float *dst, int64_t dst_stride, const float *src,
 /* Checks x and the output buffer, loads x and runs the encoder, after which
  * each head row holds mu then logvar. */
 static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
-                           const float *out, const char *what)
+                           const void *out, const char *what)
 {
+    if (!out)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: output is NULL", what);
     int32_t st = check_batch(m, x, batch, what);
-    if (st == VAE_OK && !out)
-        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: output is NULL", what);
     if (st == VAE_OK)
         st = load_data(m, x, batch);
     if (st == VAE_OK)
@@ -617,4 +673,123 @@ VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
     copy_rows(m->dec[0].val, D, head(m)->val, 2 * D, batch, D);
     decode_loaded(m, batch, out);
     return VAE_OK;
+}
+
+VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (!out)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "random_uniform: out is NULL");
+    if (n < 0)
+        return vae_model_fail(m, VAE_ERR_RANGE, "random_uniform: n %lld < 0",
+                              (long long)n);
+    /* 24 random bits: every value is exact in float and below 1. */
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (float)(vae_rng_next(&m->rng) >> 40) * 0x1.0p-24f;
+    return VAE_OK;
+}
+
+/* ---- Importance-weighted log-likelihood --------------------------------- */
+
+/* Rows (example, sample) decoded per pass: enough to keep the GEMMs
+ * efficient, small enough that memory does not depend on k. */
+#define IWAE_CHUNK 256
+
+#define LOG_2PI 1.8378770664093453
+
+/* Running log-sum-exp of one example's log-weights, in double. */
+typedef struct lse {
+    double max, sum;
+} lse;
+
+static void lse_add(lse *a, double v)
+{
+    if (v > a->max) {
+        a->sum = a->sum * exp(a->max - v) + 1.0;
+        a->max = v;
+    } else {
+        a->sum += exp(v - a->max);
+    }
+}
+
+/* Decodes `rows` consecutive (example, sample) pairs starting at pair r0 and
+ * adds their log-weights to acc. mulv holds each example's mu|logvar row;
+ * xs and logw are scratch of IWAE_CHUNK rows. */
+static void iwae_chunk(vae_model *m, const float *x, const float *mulv,
+                       int64_t k, int64_t r0, int64_t rows, float *xs,
+                       double *logw, lse *acc)
+{
+    int64_t D = m->latent, d = m->data_size;
+    float *z = m->dec[0].val;
+    vae_rng_normal_fill(&m->rng, m->eps, rows * D);
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t b = (r0 + r) / k;
+        const float *mu = mulv + b * 2 * D, *lv = mu + D;
+        const float *eps = m->eps + r * D;
+        double lq = 0.0, lp = 0.0;
+        for (int64_t j = 0; j < D; j++) {
+            float l = clamp_lv(lv[j]);
+            float zj = mu[j] + expf(0.5f * l) * eps[j];
+            z[r * D + j] = zj;
+            lq += -0.5 * ((double)eps[j] * eps[j] + LOG_2PI + l);
+            lp += -0.5 * ((double)zj * zj + LOG_2PI);
+        }
+        logw[r] = lp - lq;
+        memcpy(xs + r * d, x + b * d, (size_t)d * sizeof(float));
+    }
+    net_forward(m->dec, m->n_dec, m->params, rows);
+    double *lpx = m->recon_b;
+    vae_likelihood(m->likelihood, dec_out(m)->val, xs, rows, d, m->obs_logvar,
+                   lpx, NULL);
+    for (int64_t r = 0; r < rows; r++)
+        lse_add(&acc[(r0 + r) / k], logw[r] + lpx[r]);
+}
+
+VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
+                               int64_t k, double *logpx)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (k < 1 || k > 1000000000)
+        return vae_model_fail(m, VAE_ERR_RANGE, "iwae: k %lld not in 1..1e9",
+                              (long long)k);
+    int32_t st = run_encoder(m, x, batch, logpx, "iwae");
+    if (st != VAE_OK)
+        return st;
+
+    int64_t D = m->latent, d = m->data_size;
+    float *mulv = malloc((size_t)(batch * 2 * D) * sizeof(float));
+    float *xs = malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
+    double *logw = malloc(IWAE_CHUNK * sizeof(double));
+    lse *acc = malloc((size_t)batch * sizeof(lse));
+    if (!mulv || !xs || !logw || !acc) {
+        st = vae_model_fail(m, VAE_ERR_NOMEM, "iwae: out of memory");
+        goto done;
+    }
+    /* The head's values are copied out: the decoder workspace is laid out
+     * for chunk-sized batches next, which moves the encoder's buffers. */
+    memcpy(mulv, head(m)->val, (size_t)(batch * 2 * D) * sizeof(float));
+    for (int64_t b = 0; b < batch; b++)
+        acc[b] = (lse){-INFINITY, 0.0};
+    int64_t total = batch * k;
+    int64_t chunk = total < IWAE_CHUNK ? total : IWAE_CHUNK;
+    st = ensure_workspace(m, chunk);
+    for (int64_t r0 = 0; st == VAE_OK && r0 < total; r0 += chunk) {
+        int64_t rows = total - r0 < chunk ? total - r0 : chunk;
+        iwae_chunk(m, x, mulv, k, r0, rows, xs, logw, acc);
+    }
+    for (int64_t b = 0; st == VAE_OK && b < batch; b++) {
+        logpx[b] = acc[b].max + log(acc[b].sum) - log((double)k);
+        if (!isfinite(logpx[b]))
+            st = vae_model_fail(m, VAE_ERR_NONFINITE,
+                                "iwae: log p(x) of example %lld is not finite",
+                                (long long)b);
+    }
+done:
+    free(mulv);
+    free(xs);
+    free(logw);
+    free(acc);
+    return st;
 }

@@ -17,6 +17,7 @@ VAE_API const char *vae_status_string(int32_t status)
     case VAE_ERR_GRAPH: return "invalid graph";
     case VAE_ERR_VERSION: return "unsupported file format version";
     case VAE_ERR_RANGE: return "value out of range";
+    case VAE_ERR_UNSUPPORTED: return "not supported by this build";
     default: return "unknown status";
     }
 }

@@ -46,7 +46,8 @@ static void test_status_strings(void **state)
                              VAE_ERR_SHAPE,    VAE_ERR_NOMEM,
                              VAE_ERR_IO,       VAE_ERR_FORMAT,
                              VAE_ERR_NONFINITE, VAE_ERR_GRAPH,
-                             VAE_ERR_VERSION,  VAE_ERR_RANGE};
+                             VAE_ERR_VERSION,  VAE_ERR_RANGE,
+                             VAE_ERR_UNSUPPORTED};
     /* The values are part of the ABI. */
     for (int i = 0; i < TU_COUNT(codes); i++)
         assert_int_equal(codes[i], -i);
@@ -60,7 +61,7 @@ static void test_status_strings(void **state)
         for (int k = 0; k < i; k++)
             assert_string_not_equal(s, vae_status_string(codes[k]));
     }
-    const int32_t bad[] = {-10, 100, INT32_MIN, INT32_MAX};
+    const int32_t bad[] = {-11, 100, INT32_MIN, INT32_MAX};
     for (int i = 0; i < TU_COUNT(bad); i++)
         assert_string_equal(vae_status_string(bad[i]), "unknown status");
 }
@@ -82,8 +83,9 @@ static void test_graph_null(void **state)
     assert_non_null(vae_graph_last_error(NULL));
     assert_int_equal(vae_graph_input(NULL, dims, 1), VAE_ERR_INVALID_ARG);
     assert_int_equal(vae_graph_dense(NULL, 0, 3), VAE_ERR_INVALID_ARG);
-    for (int32_t op = VAE_OP_RELU; op < VAE_OP_COUNT_; op++) {
-        tu_layer l = {op, 0, 0.1f};
+    for (int32_t op = VAE_OP_DENSE; op < VAE_OP_COUNT_; op++) {
+        tu_layer l = {.op = op, .units = 3, .slope = 0.1f, .kernel = 1,
+                      .stride = 1};
         assert_int_equal(tu_add_layer(NULL, 0, &l), VAE_ERR_INVALID_ARG);
     }
     assert_int_equal(vae_graph_set_output(NULL, 0), VAE_ERR_INVALID_ARG);
@@ -564,6 +566,40 @@ static void test_io_args(void **state)
     vae_model_free(m);
 }
 
+static void test_model_extras(void **state)
+{
+    (void)state;
+    const tu_layer enc[] = {TU_DENSE(4)};
+    const tu_layer dec[] = {TU_DENSE(6)};
+    vae_model *m = tu_model(6, enc, 1, 2, dec, 1, VAE_LIKELIHOOD_BERNOULLI, 1);
+    int64_t dims[4] = {0};
+    float u[64];
+
+    assert_int_equal(vae_model_data_shape(NULL, dims, 4), VAE_ERR_INVALID_ARG);
+    assert_int_equal(vae_model_data_shape(m, NULL, 1), VAE_ERR_INVALID_ARG);
+    assert_int_equal(vae_model_data_shape(m, dims, -1), VAE_ERR_INVALID_ARG);
+    assert_int_equal(vae_model_data_shape(m, NULL, 0), 1);
+    assert_int_equal(vae_model_data_shape(m, dims, 4), 1);
+    assert_int_equal(dims[0], 6);
+
+    assert_int_equal(vae_model_random_uniform(NULL, 4, u), VAE_ERR_INVALID_ARG);
+    EXPECT_MODEL_ERR(m, VAE_ERR_INVALID_ARG, vae_model_random_uniform(m, 4, NULL));
+    EXPECT_MODEL_ERR(m, VAE_ERR_RANGE, vae_model_random_uniform(m, -1, u));
+    assert_int_equal(vae_model_random_uniform(m, 0, u), VAE_OK);
+    assert_int_equal(vae_model_random_uniform(m, 64, u), VAE_OK);
+    for (int i = 0; i < 64; i++)
+        assert_true(u[i] >= 0.0f && u[i] < 1.0f);
+
+    assert_int_equal(vae_set_num_threads(0), VAE_ERR_RANGE);
+    assert_int_equal(vae_set_num_threads(-3), VAE_ERR_RANGE);
+    int32_t before = vae_get_num_threads();
+    assert_true(before >= 1);
+    assert_int_equal(vae_set_num_threads(1), VAE_OK);
+    assert_int_equal(vae_get_num_threads(), 1);
+    assert_int_equal(vae_set_num_threads(before), VAE_OK);
+    vae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_model_bad_args),
         cmocka_unit_test(test_adam_errors),
         cmocka_unit_test(test_io_args),
+        cmocka_unit_test(test_model_extras),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

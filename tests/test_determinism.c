@@ -4,6 +4,8 @@
  * the matrix products are real GEMMs rather than degenerate vectors. */
 #include <stdlib.h>
 
+#include <math.h>
+
 #include "testutil.h"
 
 enum { D = 64, HID = 128, L = 8, BATCH = 64, STEPS = 5 };
@@ -125,12 +127,38 @@ static void test_sample(void **state)
     vae_model_free(b);
 }
 
+/* The uniform stream is the model's generator: reseeding repeats it, and
+ * it is well spread (mean near 1/2 over many draws). */
+static void test_random_uniform(void **state)
+{
+    (void)state;
+    const tu_layer enc[] = {TU_DENSE(4)};
+    const tu_layer dec[] = {TU_DENSE(6)};
+    vae_model *m = tu_model(6, enc, 1, 2, dec, 1, VAE_LIKELIHOOD_BERNOULLI, 1);
+    enum { N = 4096 };
+    static float a[N], b[N];
+    assert_int_equal(vae_model_set_seed(m, 11), VAE_OK);
+    assert_int_equal(vae_model_random_uniform(m, N, a), VAE_OK);
+    assert_int_equal(vae_model_set_seed(m, 11), VAE_OK);
+    assert_int_equal(vae_model_random_uniform(m, N, b), VAE_OK);
+    assert_memory_equal(a, b, sizeof a);
+    double mean = 0.0;
+    for (int i = 0; i < N; i++)
+        mean += a[i] / N;
+    /* Standard error of the mean of N uniforms: 0.29 / 64 = 0.0045. */
+    assert_true(fabs(mean - 0.5) < 0.03);
+    assert_int_equal(vae_model_random_uniform(m, N, b), VAE_OK);
+    assert_memory_not_equal(a, b, sizeof a);
+    vae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_different_seed_differs),
         cmocka_unit_test(test_sample),
+        cmocka_unit_test(test_random_uniform),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,176 +23,7 @@
 #include "rng.h"
 #include "testutil.h"
 
-#define FD_H 1e-3f
 #define FD_TOL 2e-3
-
-/* One op node fed by one input node, with buffers owned by the test. */
-typedef struct harness {
-    vae_graph *g;
-    const vae_op *op;
-    vae_node in, node;
-    float *w, *dw, *r;
-    int64_t batch;
-} harness;
-
-static int64_t in_count(const harness *h) { return h->batch * h->in.s.size; }
-static int64_t out_count(const harness *h) { return h->batch * h->node.s.size; }
-
-/* Values with |v| in [0.2, 1.5] and a random sign: away from the kinks. */
-static void fill_away_from_zero(tu_rng *r, float *p, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) {
-        double mag = tu_uniform(r, 0.2, 1.5);
-        p[i] = (float)(tu_uniform(r, 0.0, 1.0) < 0.5 ? -mag : mag);
-    }
-}
-
-static void harness_init(harness *h, const int64_t *dims, int32_t rank,
-                         const tu_layer *layer, int64_t batch, uint64_t seed)
-{
-    memset(h, 0, sizeof *h);
-    assert_int_equal(vae_graph_new(&h->g), VAE_OK);
-    assert_int_equal(vae_graph_input(h->g, dims, rank), 0);
-    assert_int_equal(tu_add_layer(h->g, 0, layer), 1);
-    h->op = vae_op_get(layer->op);
-    assert_non_null(h->op);
-    h->in.s = h->g->nodes[0];
-    h->node.s = h->g->nodes[1];
-    h->batch = batch;
-
-    tu_rng rng;
-    tu_seed(&rng, seed);
-    h->in.val = tu_alloc((size_t)in_count(h) * sizeof(float));
-    h->in.grad = tu_alloc((size_t)in_count(h) * sizeof(float));
-    h->node.val = tu_alloc((size_t)out_count(h) * sizeof(float));
-    h->node.grad = tu_alloc((size_t)out_count(h) * sizeof(float));
-    h->r = tu_alloc((size_t)out_count(h) * sizeof(float));
-    h->w = tu_alloc((size_t)h->node.s.n_params * sizeof(float));
-    h->dw = tu_alloc((size_t)h->node.s.n_params * sizeof(float));
-    fill_away_from_zero(&rng, h->in.val, in_count(h));
-    tu_fill_uniform(&rng, h->w, h->node.s.n_params, -0.8, 0.8);
-    tu_fill_uniform(&rng, h->r, out_count(h), -1.0, 1.0);
-}
-
-static void harness_free(harness *h)
-{
-    vae_graph_free(h->g);
-    free(h->in.val);
-    free(h->in.grad);
-    free(h->node.val);
-    free(h->node.grad);
-    free(h->r);
-    free(h->w);
-    free(h->dw);
-}
-
-static void forward(harness *h)
-{
-    vae_node *ins[1] = {&h->in};
-    h->op->forward(&h->node, ins, h->w, h->batch);
-}
-
-static double loss(harness *h)
-{
-    forward(h);
-    double s = 0.0;
-    for (int64_t i = 0; i < out_count(h); i++)
-        s += (double)h->node.val[i] * (double)h->r[i];
-    return s;
-}
-
-/* Runs forward then backward with dL/dval = R, adding into whatever the
- * input and parameter gradients already hold. */
-static void backward(harness *h)
-{
-    vae_node *ins[1] = {&h->in};
-    forward(h);
-    memcpy(h->node.grad, h->r, (size_t)out_count(h) * sizeof(float));
-    h->op->backward(&h->node, ins, h->w, h->dw, h->batch);
-}
-
-static double central_diff(harness *h, float *p)
-{
-    float keep = *p;
-    *p = keep + FD_H;
-    float up = *p;
-    double lp = loss(h);
-    *p = keep - FD_H;
-    float down = *p;
-    double lm = loss(h);
-    *p = keep;
-    /* The step actually taken, after rounding to float. */
-    return (lp - lm) / ((double)up - (double)down);
-}
-
-static void check_grads(harness *h, const char *what)
-{
-    memset(h->in.grad, 0, (size_t)in_count(h) * sizeof(float));
-    memset(h->dw, 0, (size_t)h->node.s.n_params * sizeof(float));
-    backward(h);
-    float *gin = tu_dup(h->in.grad, in_count(h));
-    float *gw = tu_dup(h->dw, h->node.s.n_params);
-
-    double biggest = 0.0;
-    char msg[128];
-    for (int64_t i = 0; i < in_count(h); i++) {
-        snprintf(msg, sizeof msg, "%s dL/dx[%lld]", what, (long long)i);
-        TU_ASSERT_CLOSE(gin[i], central_diff(h, &h->in.val[i]), FD_TOL, msg);
-        biggest = fmax(biggest, fabs(gin[i]));
-    }
-    for (int64_t k = 0; k < h->node.s.n_params; k++) {
-        snprintf(msg, sizeof msg, "%s dL/dw[%lld]", what, (long long)k);
-        TU_ASSERT_CLOSE(gw[k], central_diff(h, &h->w[k]), FD_TOL, msg);
-        biggest = fmax(biggest, fabs(gw[k]));
-    }
-    /* Two all-zero gradients would agree without testing anything. */
-    assert_true(biggest > 0.05);
-    free(gin);
-    free(gw);
-}
-
-/* backward must add into existing gradients (a node may feed several
- * consumers, and the model accumulates over calls), never overwrite. */
-static void check_accumulates(harness *h)
-{
-    int64_t ni = in_count(h), np = h->node.s.n_params;
-    memset(h->in.grad, 0, (size_t)ni * sizeof(float));
-    memset(h->dw, 0, (size_t)np * sizeof(float));
-    backward(h);
-    float *gin = tu_dup(h->in.grad, ni);
-    float *gw = tu_dup(h->dw, np);
-
-    tu_rng rng;
-    tu_seed(&rng, 99);
-    float *base_in = tu_alloc((size_t)ni * sizeof(float));
-    float *base_w = tu_alloc((size_t)np * sizeof(float));
-    tu_fill_uniform(&rng, base_in, ni, -2.0, 2.0);
-    tu_fill_uniform(&rng, base_w, np, -2.0, 2.0);
-    memcpy(h->in.grad, base_in, (size_t)ni * sizeof(float));
-    memcpy(h->dw, base_w, (size_t)np * sizeof(float));
-    backward(h);
-    for (int64_t i = 0; i < ni; i++)
-        TU_ASSERT_CLOSE(h->in.grad[i], (double)base_in[i] + gin[i], 1e-5,
-                        "input grad accumulates");
-    for (int64_t k = 0; k < np; k++)
-        TU_ASSERT_CLOSE(h->dw[k], (double)base_w[k] + gw[k], 1e-5,
-                        "param grad accumulates");
-
-    /* A NULL input gradient (the graph input needs none) is skipped, and the
-     * parameter gradient is still computed. */
-    memset(h->dw, 0, (size_t)np * sizeof(float));
-    float *keep = h->in.grad;
-    h->in.grad = NULL;
-    backward(h);
-    h->in.grad = keep;
-    for (int64_t k = 0; k < np; k++)
-        TU_ASSERT_CLOSE(h->dw[k], gw[k], 1e-6, "param grad, NULL input grad");
-
-    free(gin);
-    free(gw);
-    free(base_in);
-    free(base_w);
-}
 
 /* ---- elementwise activations ------------------------------------------- */
 
@@ -213,8 +44,8 @@ static double act_ref(int32_t op, double x, double slope)
 static void check_activation(const tu_layer *layer, const int64_t *dims,
                              int32_t rank)
 {
-    harness h;
-    harness_init(&h, dims, rank, layer, 3, 1234 + (uint64_t)layer->op);
+    tu_harness h;
+    tu_harness_init(&h, dims, rank, layer, 3, 1234 + (uint64_t)layer->op);
     const char *name = h.op->name;
     assert_non_null(name);
     assert_int_equal(h.node.s.rank, rank);
@@ -223,14 +54,14 @@ static void check_activation(const tu_layer *layer, const int64_t *dims,
     assert_int_equal(h.node.s.size, h.in.s.size);
     assert_int_equal(h.node.s.n_params, 0);
 
-    forward(&h);
-    for (int64_t i = 0; i < out_count(&h); i++)
+    tu_forward(&h);
+    for (int64_t i = 0; i < tu_out_count(&h); i++)
         TU_ASSERT_CLOSE(h.node.val[i],
                         act_ref(layer->op, h.in.val[i], layer->slope), 1e-6,
                         name);
-    check_grads(&h, name);
-    check_accumulates(&h);
-    harness_free(&h);
+    tu_check_grads(&h, name, FD_TOL);
+    tu_check_accumulates(&h);
+    tu_harness_free(&h);
 }
 
 static void test_activations(void **state)
@@ -258,30 +89,30 @@ static void test_activation_extremes(void **state)
     const int64_t dims[1] = {TU_COUNT(xs)};
     for (int i = 0; i < TU_COUNT(ops); i++) {
         tu_layer l = TU_ACT(ops[i]);
-        harness h;
-        harness_init(&h, dims, 1, &l, 1, 5);
+        tu_harness h;
+        tu_harness_init(&h, dims, 1, &l, 1, 5);
         memcpy(h.in.val, xs, sizeof xs);
         memset(h.in.grad, 0, sizeof xs);
-        backward(&h);
+        tu_backward(&h);
         for (int k = 0; k < TU_COUNT(xs); k++) {
             assert_true(isfinite(h.node.val[k]));
             assert_true(isfinite(h.in.grad[k]));
             TU_ASSERT_CLOSE(h.node.val[k], act_ref(ops[i], xs[k], 0.0), 1e-6,
                             h.op->name);
         }
-        harness_free(&h);
+        tu_harness_free(&h);
     }
 }
 
 /* ---- dense ---------------------------------------------------------------- */
 
 /* y = x W^T + b on the last axis, W units x in (nn.Linear), then b. */
-static void check_dense_forward(harness *h, int64_t units)
+static void check_dense_forward(tu_harness *h, int64_t units)
 {
     int64_t in = h->in.s.shape[h->in.s.rank - 1];
     int64_t rows = h->batch * (h->in.s.size / in);
     const float *W = h->w, *b = h->w + units * in;
-    forward(h);
+    tu_forward(h);
     for (int64_t r = 0; r < rows; r++)
         for (int64_t u = 0; u < units; u++) {
             double s = b[u];
@@ -296,8 +127,8 @@ static void check_dense(const int64_t *dims, int32_t rank, int64_t units,
                         int64_t batch)
 {
     tu_layer l = TU_DENSE(units);
-    harness h;
-    harness_init(&h, dims, rank, &l, batch, 77 + (uint64_t)rank);
+    tu_harness h;
+    tu_harness_init(&h, dims, rank, &l, batch, 77 + (uint64_t)rank);
     int64_t in = dims[rank - 1];
     assert_int_equal(h.node.s.rank, rank);
     for (int32_t k = 0; k < rank - 1; k++)
@@ -308,9 +139,9 @@ static void check_dense(const int64_t *dims, int32_t rank, int64_t units,
     assert_int_equal(vae_graph_node_size(h.g, 1), h.node.s.size);
 
     check_dense_forward(&h, units);
-    check_grads(&h, "dense");
-    check_accumulates(&h);
-    harness_free(&h);
+    tu_check_grads(&h, "dense", FD_TOL);
+    tu_check_accumulates(&h);
+    tu_harness_free(&h);
 }
 
 static void test_dense(void **state)
@@ -331,19 +162,19 @@ static void test_dense_per_row(void **state)
     (void)state;
     const int64_t seq[2] = {3, 4}, row[1] = {4};
     tu_layer l = TU_DENSE(5);
-    harness hs, hr;
-    harness_init(&hs, seq, 2, &l, 2, 11);
-    harness_init(&hr, row, 1, &l, 6, 12);
+    tu_harness hs, hr;
+    tu_harness_init(&hs, seq, 2, &l, 2, 11);
+    tu_harness_init(&hr, row, 1, &l, 6, 12);
     assert_int_equal(hs.node.s.n_params, hr.node.s.n_params);
     memcpy(hr.w, hs.w, (size_t)hs.node.s.n_params * sizeof(float));
-    memcpy(hr.in.val, hs.in.val, (size_t)in_count(&hs) * sizeof(float));
-    assert_int_equal(out_count(&hs), out_count(&hr));
-    forward(&hs);
-    forward(&hr);
-    for (int64_t i = 0; i < out_count(&hs); i++)
+    memcpy(hr.in.val, hs.in.val, (size_t)tu_in_count(&hs) * sizeof(float));
+    assert_int_equal(tu_out_count(&hs), tu_out_count(&hr));
+    tu_forward(&hs);
+    tu_forward(&hr);
+    for (int64_t i = 0; i < tu_out_count(&hs); i++)
         TU_ASSERT_CLOSE(hs.node.val[i], hr.node.val[i], 1e-6, "per row");
-    harness_free(&hs);
-    harness_free(&hr);
+    tu_harness_free(&hs);
+    tu_harness_free(&hr);
 }
 
 /* nn.Linear's default: W and b uniform in +-1/sqrt(fan_in). */
@@ -352,8 +183,8 @@ static void test_dense_init(void **state)
     (void)state;
     const int64_t v[1] = {16};
     tu_layer l = TU_DENSE(8);
-    harness h;
-    harness_init(&h, v, 1, &l, 1, 3);
+    tu_harness h;
+    tu_harness_init(&h, v, 1, &l, 1, 3);
     assert_non_null(h.op->init);
     vae_rng rng;
     vae_rng_seed(&rng, 42);
@@ -375,7 +206,7 @@ static void test_dense_init(void **state)
     assert_true(wmax > 0.8 * bound);
     assert_true(bmax > 0.25 * bound);
     assert_true(fabs(sum / (double)h.node.s.n_params) < 0.25 * bound);
-    harness_free(&h);
+    tu_harness_free(&h);
 }
 
 /* ---- op table and shape errors ------------------------------------------ */
@@ -426,7 +257,8 @@ static void test_shape_errors(void **state)
     const int32_t bad_ids[] = {1, 7, -1};
     for (int32_t op = VAE_OP_DENSE; op < VAE_OP_COUNT_; op++)
         for (int i = 0; i < TU_COUNT(bad_ids); i++) {
-            tu_layer l = {op, 3, 0.1f};
+            tu_layer l = {.op = op, .units = 3, .slope = 0.1f, .kernel = 1,
+                          .stride = 1};
             assert_int_equal(vae_graph_new(&g), VAE_OK);
             assert_int_equal(vae_graph_input(g, v, 1), 0);
             expect_sticky_failure(g, tu_add_layer(g, bad_ids[i], &l));

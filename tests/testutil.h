@@ -44,26 +44,81 @@ void *tu_alloc(size_t n);
 /* Array of n floats copied from src. */
 float *tu_dup(const float *src, int64_t n);
 
-/* One layer of a test network; op is an internal VAE_OP_* code. */
+/* One layer of a test network; op is an internal VAE_OP_* code. Fields a
+ * layer does not use stay 0. */
 typedef struct tu_layer {
     int32_t op;
-    int64_t units; /* dense only */
+    int64_t units; /* dense: units; conv2d, conv2d_transpose: out channels */
     float slope;   /* leaky relu only */
+    int64_t kernel, stride, padding; /* conv2d, conv2d_transpose */
+    int32_t rank;  /* reshape: the new shape; rank 0 means flatten */
+    int64_t dims[VAE_MAX_RANK];
 } tu_layer;
 
-#define TU_DENSE(u) {VAE_OP_DENSE, (u), 0.0f}
-#define TU_ACT(op) {(op), 0, 0.0f}
-#define TU_LEAKY(s) {VAE_OP_LEAKY_RELU, 0, (s)}
+#define TU_DENSE(u) {VAE_OP_DENSE, (u), 0.0f, 0, 0, 0, 0, {0}}
+#define TU_ACT(op) {(op), 0, 0.0f, 0, 0, 0, 0, {0}}
+#define TU_LEAKY(s) {VAE_OP_LEAKY_RELU, 0, (s), 0, 0, 0, 0, {0}}
+#define TU_CONV(c, k, s, p) {VAE_OP_CONV2D, (c), 0.0f, (k), (s), (p), 0, {0}}
+#define TU_CONVT(c, k, s, p)                                               \
+    {VAE_OP_CONV2D_TRANSPOSE, (c), 0.0f, (k), (s), (p), 0, {0}}
+#define TU_FLATTEN {VAE_OP_RESHAPE, 0, 0.0f, 0, 0, 0, 0, {0}}
+#define TU_RESHAPE3(a, b, c)                                               \
+    {VAE_OP_RESHAPE, 0, 0.0f, 0, 0, 0, 3, {(a), (b), (c), 0}}
 #define TU_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Adds one layer through the public builder; returns its node id or status. */
 int32_t tu_add_layer(vae_graph *g, int32_t x, const tu_layer *l);
-/* Graph: input [in] -> layers in order; the last layer is the output.
- * Fails the test if any builder call fails. */
+/* Graph: input of shape dims[0..rank-1] -> layers in order; the last layer
+ * is the output. Fails the test if any builder call fails. */
+vae_graph *tu_graph_nd(const int64_t *dims, int32_t rank,
+                       const tu_layer *layers, int n);
+/* tu_graph_nd with a vector input [in]. */
 vae_graph *tu_graph(int64_t in, const tu_layer *layers, int n);
 /* Model from two such graphs; fails the test on error. */
 vae_model *tu_model(int64_t data, const tu_layer *enc, int n_enc,
                     int64_t latent, const tu_layer *dec, int n_dec,
                     int32_t likelihood, uint64_t seed);
+
+/* ---- Op harness: one op node driven directly through the op table ----
+ *
+ * The node's only input is a graph input node; the test owns every buffer.
+ * Gradient checks use the loss L = sum(val * R) for a fixed random R, so
+ * dL/dval = R exercises backward with a dense, non-uniform upstream
+ * gradient. L is summed in double; the op itself runs in float32. */
+typedef struct tu_harness {
+    vae_graph *g;
+    const vae_op *op;
+    vae_node in, node;
+    float *w, *dw, *r;
+    int64_t batch;
+    float fd_step; /* central-difference step, TU_FD_H unless changed */
+} tu_harness;
+
+/* Central-difference step for smooth, nonlinear functions: truncation error
+ * O(h^2) against float32 rounding noise O(1/h). */
+#define TU_FD_H 1e-3f
+
+/* Builds input dims[0..rank-1] -> layer for `batch` examples. Inputs get
+ * |v| in [0.2, 1.5] with random signs (away from activation kinks),
+ * weights U(-0.8, 0.8), R U(-1, 1), all from `seed`. The op's scratch (if
+ * any) starts as NaN, so an op that reads it before writing shows up. */
+void tu_harness_init(tu_harness *h, const int64_t *dims, int32_t rank,
+                     const tu_layer *layer, int64_t batch, uint64_t seed);
+void tu_harness_free(tu_harness *h);
+int64_t tu_in_count(const tu_harness *h);
+int64_t tu_out_count(const tu_harness *h);
+/* The op's forward pass; val starts as NaN, so it must all be written. */
+void tu_forward(tu_harness *h);
+/* Forward, then backward with dL/dval = R, adding into whatever the input
+ * and parameter gradients already hold. */
+void tu_backward(tu_harness *h);
+/* Every input and parameter gradient against central differences of L:
+ * |analytic - numeric| <= tol * max(1, |analytic|, |numeric|). Returns the
+ * largest |analytic - numeric| / max(1, |analytic|, |numeric|) seen, so
+ * tests can report how close to the tolerance they run. */
+double tu_check_grads(tu_harness *h, const char *what, double tol);
+/* backward adds into existing gradients, and skips a NULL input gradient
+ * while still computing the parameter gradient. */
+void tu_check_accumulates(tu_harness *h);
 
 #endif

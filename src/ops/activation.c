@@ -104,7 +104,8 @@ static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
         in[0]->grad[i] += n->grad[i] * d(x[i], n->val[i], a);
 }
 
-/* Static inline wrappers let the compiler inline f and d into the loops. */
+/* Each activation gets its own forward/backward, so the compiler can inline
+ * f and d into the loop instead of calling through a pointer per element. */
 #define ACTIVATION(NAME, F, D, SHAPE)                                         \
     static void NAME##_forward(vae_node *n, vae_node *const *in,              \
                                const float *w, int64_t batch)                 \
@@ -118,8 +119,10 @@ static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
         (void)w, (void)dw;                                                    \
         act_backward(n, in, D, batch);                                        \
     }                                                                         \
-    const vae_op vae_op_##NAME = {#NAME, SHAPE, NULL, NAME##_forward,         \
-                                  NAME##_backward};
+    const vae_op vae_op_##NAME = {.name = #NAME,                              \
+                                  .shape = SHAPE,                             \
+                                  .forward = NAME##_forward,                  \
+                                  .backward = NAME##_backward};
 
 ACTIVATION(relu, relu_f, relu_d, same_shape)
 ACTIVATION(leaky_relu, leaky_f, leaky_d, leaky_shape)

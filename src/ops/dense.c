@@ -79,5 +79,10 @@ static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
                     (int)fan_in, 1.0f, in[0]->grad, (int)fan_in);
 }
 
-const vae_op vae_op_dense = {"dense", dense_shape, dense_init, dense_forward,
-                             dense_backward};
+const vae_op vae_op_dense = {
+    .name = "dense",
+    .shape = dense_shape,
+    .init = dense_init,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};

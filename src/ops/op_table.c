@@ -10,6 +10,9 @@ static const vae_op *const table[VAE_OP_COUNT_] = {
     [VAE_OP_SIGMOID] = &vae_op_sigmoid,
     [VAE_OP_SOFTPLUS] = &vae_op_softplus,
     [VAE_OP_IDENTITY] = &vae_op_identity,
+    [VAE_OP_CONV2D] = &vae_op_conv2d,
+    [VAE_OP_CONV2D_TRANSPOSE] = &vae_op_conv2d_transpose,
+    [VAE_OP_RESHAPE] = &vae_op_reshape,
 };
 
 const vae_op *vae_op_get(int32_t op)
@@ -33,4 +36,18 @@ int32_t vae_shape_finish(vae_node_spec *s, char *err, size_t errlen)
     }
     s->size = size;
     return VAE_OK;
+}
+
+int32_t vae_shape_from_attr(vae_node_spec *s, char *err, size_t errlen)
+{
+    int64_t rank = s->iattr[0];
+    if (rank < 1 || rank > VAE_MAX_RANK) {
+        vae_set_err(err, errlen, "rank %lld not in 1..%d", (long long)rank,
+                    VAE_MAX_RANK);
+        return VAE_ERR_SHAPE;
+    }
+    s->rank = (int32_t)rank;
+    for (int32_t i = 0; i < s->rank; i++)
+        s->shape[i] = s->iattr[1 + i];
+    return vae_shape_finish(s, err, errlen);
 }

@@ -13,10 +13,16 @@ extern const vae_op vae_op_tanh;
 extern const vae_op vae_op_sigmoid;
 extern const vae_op vae_op_softplus;
 extern const vae_op vae_op_identity;
+extern const vae_op vae_op_conv2d;
+extern const vae_op vae_op_conv2d_transpose;
+extern const vae_op vae_op_reshape;
 
 /* Sets s->size from s->shape[0..rank-1]; fails on overflow past 2^40
  * elements per example (far beyond any model, and keeps batch * size from
  * overflowing int64). */
 int32_t vae_shape_finish(vae_node_spec *s, char *err, size_t errlen);
+/* Sets rank and shape from iattr (rank, then the dims), as input and reshape
+ * store them, then finishes as vae_shape_finish. */
+int32_t vae_shape_from_attr(vae_node_spec *s, char *err, size_t errlen);
 
 #endif

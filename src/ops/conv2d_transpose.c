@@ -1,0 +1,124 @@
+/* conv2d_transpose.c - transposed 2-D convolution: the adjoint of conv2d
+ * with respect to its input. Each input pixel adds its value times a
+ * k x k kernel into the output, windows `stride` apart, the outer `padding`
+ * rows and columns cropped, so the output is (H - 1) stride - 2 padding + k
+ * high (likewise wide): exactly the image a conv2d with the same kernel,
+ * stride and padding maps back to H x W.
+ *
+ * W is C_in x out x k x k, as nn.ConvTranspose2d stores it, i.e. a
+ * C_in x (out k k) matrix: the weight matrix of that conv2d, read as its
+ * adjoint. In im2col terms the output is the image and the input holds the
+ * window positions. For a chunk of examples at once (see vae_conv_chunk):
+ *
+ *   forward:   Xc = x (channel-major);  y = col2im(W^T Xc) + bias
+ *   backward:  col = im2col(dy);  dW += Xc col^T;  dx += W col (as NCHW)
+ */
+#include <cblas.h>
+
+#include "im2col.h"
+
+static int32_t convt_shape(vae_node_spec *s, const vae_node_spec *const *in,
+                           char *err, size_t errlen)
+{
+    int32_t st = vae_conv_check_attrs(s, in[0], err, errlen);
+    if (st != VAE_OK)
+        return st;
+    const vae_node_spec *x = in[0];
+    int64_t out = s->iattr[0], k = s->iattr[1], stride = s->iattr[2],
+            p = s->iattr[3];
+    vae_conv_geom g = {.c = out, .k = k, .s = stride, .p = p,
+                       .oh = x->shape[1], .ow = x->shape[2],
+                       .other = x->shape[0]};
+    g.h = (g.oh - 1) * stride - 2 * p + k;
+    g.w = (g.ow - 1) * stride - 2 * p + k;
+    return vae_conv_finish(s, x, &g, out, g.h, g.w, err, errlen);
+}
+
+/* The geometry of a validated node, from its spec alone: the input size
+ * follows from the output size, as conv2d's output rule inverts exactly. */
+static vae_conv_geom convt_geom(const vae_node_spec *s)
+{
+    int64_t out = s->shape[0], k = s->iattr[1], stride = s->iattr[2],
+            p = s->iattr[3];
+    return (vae_conv_geom){.c = out, .h = s->shape[1], .w = s->shape[2],
+                           .k = k, .s = stride, .p = p,
+                           .oh = (s->shape[1] + 2 * p - k) / stride + 1,
+                           .ow = (s->shape[2] + 2 * p - k) / stride + 1,
+                           .other = (s->n_params - out) / (out * k * k)};
+}
+
+/* PyTorch takes fan_in from weight.size(1) * k * k, which for
+ * nn.ConvTranspose2d (weight C_in x out x k x k) is out * k * k: the
+ * output-side channels, not C_in. That is the column rows here, so
+ * vae_conv_init matches it. Checked in torch 1.13's source:
+ * _ConvNd.reset_parameters calls kaiming_uniform_(weight, a=sqrt(5)) and
+ * bounds the bias by 1/sqrt(fan_in) from _calculate_fan_in_and_fan_out,
+ * which multiplies tensor.size(1) by the kernel area. */
+static void convt_init(const vae_node_spec *s, float *w, vae_rng *r)
+{
+    vae_conv_geom g = convt_geom(s);
+    vae_conv_init(&g, s->n_params, w, r);
+}
+
+static int64_t convt_scratch(const vae_node_spec *s, int64_t batch)
+{
+    vae_conv_geom g = convt_geom(s);
+    return vae_conv_scratch(&g, batch);
+}
+
+static void convt_forward(vae_node *n, vae_node *const *in, const float *w,
+                          int64_t batch)
+{
+    vae_conv_geom g = convt_geom(&n->s);
+    int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
+    int64_t cin = g.other, chunk = vae_conv_chunk(&g, batch);
+    const float *bias = w + cin * rows;
+    float *col = n->scratch, *xc = col + rows * chunk * pos;
+    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+        int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
+        float *y = n->val + b0 * n->s.size;
+        vae_to_channel_major(in[0]->val + b0 * in[0]->s.size, nb, cin, pos, xc);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows,
+                    (int)cols, (int)cin, 1.0f, w, (int)rows, xc, (int)cols,
+                    0.0f, col, (int)cols);
+        vae_fill_bias(bias, nb, g.c, g.h * g.w, y);
+        vae_col2im_add(&g, col, nb, y);
+    }
+}
+
+static void convt_backward(vae_node *n, vae_node *const *in, const float *w,
+                           float *dw, int64_t batch)
+{
+    vae_conv_geom g = convt_geom(&n->s);
+    int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
+    int64_t cin = g.other, chunk = vae_conv_chunk(&g, batch);
+    float *db = dw + cin * rows;
+    float *col = n->scratch, *xc = col + rows * chunk * pos;
+    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+        int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
+        const float *dy = n->grad + b0 * n->s.size;
+        vae_add_bias_grad(dy, nb, g.c, g.h * g.w, db);
+        vae_im2col(&g, dy, nb, col);
+        vae_to_channel_major(in[0]->val + b0 * in[0]->s.size, nb, cin, pos, xc);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cin,
+                    (int)rows, (int)cols, 1.0f, xc, (int)cols, col, (int)cols,
+                    1.0f, dw, (int)rows);
+        if (!in[0]->grad)
+            continue;
+        /* Xc is used up: its space takes dL/dx, channel-major. */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cin,
+                    (int)cols, (int)rows, 1.0f, w, (int)rows, col, (int)cols,
+                    0.0f, xc, (int)cols);
+        vae_add_from_channel_major(xc, nb, cin, pos,
+                                   in[0]->grad + b0 * in[0]->s.size);
+    }
+}
+
+const vae_op vae_op_conv2d_transpose = {
+    .name = "conv2d_transpose",
+    .shape = convt_shape,
+    .init = convt_init,
+    .forward = convt_forward,
+    .backward = convt_backward,
+    .scratch = convt_scratch,
+};

@@ -1,0 +1,77 @@
+/* im2col.h - what conv2d and conv2d_transpose share. Both lower a
+ * convolution to GEMMs over "columns": one column per window position, one
+ * row per (image channel, kernel row, kernel column). conv2d reads its input
+ * image into columns (im2col); conv2d_transpose, its adjoint, scatters
+ * columns back into its output image (col2im). So the two ops describe the
+ * same geometry from opposite ends:
+ *
+ *   conv2d:            image = input,  positions = output
+ *   conv2d_transpose:  image = output, positions = input
+ *
+ * Activations are NCHW per example ([batch][channel][pixel]), while a GEMM
+ * over the whole batch wants channel-major data ([channel][batch][pixel]);
+ * the permutes below move between the two a whole channel plane at a time. */
+#ifndef VAE_IM2COL_H
+#define VAE_IM2COL_H
+
+#include "ops.h"
+
+typedef struct vae_conv_geom {
+    int64_t c, h, w; /* the image: channels, height, width */
+    int64_t k, s, p; /* kernel, stride, padding */
+    int64_t oh, ow;  /* window positions: floor((h + 2p - k) / s) + 1 each */
+    int64_t other;   /* channels on the positions' side */
+} vae_conv_geom;
+
+/* Rows of the column matrix: c * k * k. */
+int64_t vae_conv_rows(const vae_conv_geom *g);
+/* Window positions per example: oh * ow. */
+int64_t vae_conv_positions(const vae_conv_geom *g);
+
+/* Validates what both ops require: one input of rank 3 and the attributes
+ * {out_channels, kernel, stride, padding} in iattr within range. */
+int32_t vae_conv_check_attrs(const vae_node_spec *s, const vae_node_spec *in,
+                             char *err, size_t errlen);
+/* Finishes the shape of a conv node with input `in`, geometry g and output
+ * [out_channels, oh, ow]: checks the output is not empty and that weights
+ * and scratch stay within bounds that keep every BLAS dimension an int, and
+ * sets n_params to c * other * k * k weights plus out_channels biases. */
+int32_t vae_conv_finish(vae_node_spec *s, const vae_node_spec *in,
+                        const vae_conv_geom *g, int64_t out_channels,
+                        int64_t oh, int64_t ow, char *err, size_t errlen);
+
+/* nn.Conv2d's and nn.ConvTranspose2d's default init (kaiming_uniform with
+ * a = sqrt(5), which is uniform in +-1/sqrt(fan_in)) for the n_params
+ * weights and biases of a node with geometry g: fan_in is the column rows. */
+void vae_conv_init(const vae_conv_geom *g, int64_t n_params, float *w,
+                   vae_rng *r);
+
+/* Examples processed per GEMM so the scratch stays bounded, and the scratch
+ * floats that needs (columns plus one channel-major copy of the
+ * positions' side). */
+int64_t vae_conv_chunk(const vae_conv_geom *g, int64_t batch);
+int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch);
+
+/* col[(c, ki, kj)][b, oy, ox] = img[b][c][oy*s - p + ki][ox*s - p + kj],
+ * zero outside the image, for `batch` examples of img. */
+void vae_im2col(const vae_conv_geom *g, const float *img, int64_t batch,
+                float *col);
+/* The adjoint of vae_im2col: adds each column entry into the image pixel it
+ * was read from (entries that fell in the padding are dropped). */
+void vae_col2im_add(const vae_conv_geom *g, const float *col, int64_t batch,
+                    float *img);
+
+/* dst[c][b][:] = src[b][c][:], rows of n floats. */
+void vae_to_channel_major(const float *src, int64_t batch, int64_t channels,
+                          int64_t n, float *dst);
+/* dst[b][c][:] += src[c][b][:], rows of n floats. */
+void vae_add_from_channel_major(const float *src, int64_t batch,
+                                int64_t channels, int64_t n, float *dst);
+/* dst[b][c][:] = bias[c]. */
+void vae_fill_bias(const float *bias, int64_t batch, int64_t channels,
+                   int64_t n, float *dst);
+/* db[c] += sum over b and the row of dy[b][c][:], summed in double. */
+void vae_add_bias_grad(const float *dy, int64_t batch, int64_t channels,
+                       int64_t n, float *db);
+
+#endif

@@ -1,0 +1,50 @@
+/* reshape.c - the same elements under another per-example shape. Values are
+ * copied rather than aliased so every node owns its buffers, which keeps the
+ * workspace layout and the backward pass uniform. */
+#include <string.h>
+
+#include "ops.h"
+
+static int32_t reshape_shape(vae_node_spec *s, const vae_node_spec *const *in,
+                             char *err, size_t errlen)
+{
+    if (s->n_inputs != 1) {
+        vae_set_err(err, errlen, "takes exactly one input");
+        return VAE_ERR_GRAPH;
+    }
+    s->n_params = 0;
+    int32_t st = vae_shape_from_attr(s, err, errlen);
+    if (st != VAE_OK)
+        return st;
+    if (s->size != in[0]->size) {
+        vae_set_err(err, errlen, "input has %lld elements, the new shape %lld",
+                    (long long)in[0]->size, (long long)s->size);
+        return VAE_ERR_SHAPE;
+    }
+    return VAE_OK;
+}
+
+static void reshape_forward(vae_node *n, vae_node *const *in, const float *w,
+                            int64_t batch)
+{
+    (void)w;
+    memcpy(n->val, in[0]->val, (size_t)(batch * n->s.size) * sizeof(float));
+}
+
+static void reshape_backward(vae_node *n, vae_node *const *in, const float *w,
+                             float *dw, int64_t batch)
+{
+    (void)w, (void)dw;
+    if (!in[0]->grad)
+        return;
+    int64_t len = batch * n->s.size;
+    for (int64_t i = 0; i < len; i++)
+        in[0]->grad[i] += n->grad[i];
+}
+
+const vae_op vae_op_reshape = {
+    .name = "reshape",
+    .shape = reshape_shape,
+    .forward = reshape_forward,
+    .backward = reshape_backward,
+};
