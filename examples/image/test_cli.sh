@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_cli.sh VAE_IMAGE - the vae-image command line end to end on a tiny
-# synthetic IDX data set: a short training run, eval, both pictures, and the
-# one-line errors of bad invocations.
+# synthetic IDX data set: short training runs (mlp and conv, binarised or
+# not, resumed), eval with the IWAE bound, every picture, and the one-line
+# errors of bad invocations.
 set -uo pipefail
 bin=$1
 tmp=$(mktemp -d)
@@ -12,11 +13,14 @@ ok() { passed=$((passed + 1)); echo "PASS $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 # IDX file: magic, counts, then bytes from a fixed pattern (so the images
-# differ from each other and from run to run of nothing).
+# differ from each other and from run to run of nothing): black, white and
+# one grey level, which the binarisation tests need.
 be32() { # big-endian 32-bit integer
   local v=$1
-  printf "\\x%02x\\x%02x\\x%02x\\x%02x" $((v >> 24 & 255)) $((v >> 16 & 255)) \
-    $((v >> 8 & 255)) $((v & 255)) | xargs -0 printf
+  # The inner printf spells the bytes as \xHH escapes, the outer one emits
+  # them (a NUL included).
+  printf "$(printf '\\x%02x' $((v >> 24 & 255)) $((v >> 16 & 255)) \
+    $((v >> 8 & 255)) $((v & 255)))"
 }
 write_idx() { # path kind(3|1) count
   local path=$1 kind=$2 count=$3
@@ -28,7 +32,7 @@ write_idx() { # path kind(3|1) count
       be32 28
       LC_ALL=C awk -v n=$((count * 784)) 'BEGIN {
         s = 7; for (i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648;
-        printf "%c", (int(s / 65536) % 4 == 0) ? 255 : 0 } }'
+        v = int(s / 65536) % 4; printf "%c", v == 0 ? 255 : v == 1 ? 100 : 0 } }'
     else
       LC_ALL=C awk -v n="$count" 'BEGIN { for (i = 0; i < n; i++) printf "%c", i % 10 }'
     fi
@@ -103,6 +107,114 @@ expect_error "garbage model file" "$bin" sample --model "$tmp/junk.vae" --out "$
 head -c 100 "$m" > "$tmp/short.vae"
 expect_error "truncated model file" "$bin" eval --data "$data" --model "$tmp/short.vae"
 expect_error "unwritable output" "$bin" sample --model "$m" --out "$tmp/no/such/dir/x.png"
+
+# ---- issue 4: conv, binarisation, IWAE, resume, pictures, threads ----
+
+# png_size FILE: "WIDTHxHEIGHT" from the IHDR chunk (bytes 16..23).
+png_size() {
+  local b
+  read -r -a b < <(od -An -tu1 -j16 -N8 "$1")
+  echo "$(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]))x$(((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]))"
+}
+# One tile is 28 pixels plus the 2-pixel border; the grid has one more border.
+grid_size() { echo "$(($1 * 30 + 2))x$(($2 * 30 + 2))"; }
+
+cm=$tmp/conv.vae
+if "$bin" train --data "$data" --arch conv --epochs 1 --batch 32 --seed 2 \
+    --binarize dynamic --threads 1 --out "$cm" --metrics "$tmp/conv.jsonl" \
+    --progress 0 2> "$tmp/conv.err" &&
+   grep -q '"epoch":1,"train_elbo":-[0-9.]*,"test_elbo":-[0-9.]*' "$tmp/conv.jsonl"; then
+  ok "train --arch conv --binarize dynamic --threads 1"
+else
+  bad "train --arch conv: $(cat "$tmp/conv.err")"
+fi
+"$bin" sample --model "$cm" --n 8 --out "$tmp/cs.png" > /dev/null 2>&1
+[[ $(png_size "$tmp/cs.png" 2>/dev/null) == "$(grid_size 8 1)" ]] &&
+  ok "conv model samples 28x28 images (shape from the model)" ||
+  bad "conv sample PNG size: $(png_size "$tmp/cs.png" 2>/dev/null)"
+
+# The test set is binarised once with a fixed seed, so dynamic and static
+# evaluate the same images, and those differ from the grey ones.
+ev() { "$bin" eval --data "$data" --model "$m" --seed 4 "$@" 2>&1 | head -n 1; }
+e_none=$(ev) e_dyn=$(ev --binarize dynamic) e_stat=$(ev --binarize static)
+[[ $e_dyn == test_elbo* && $e_dyn == "$e_stat" ]] &&
+  ok "eval: dynamic and static see one binarised test set" ||
+  bad "eval binarised: '$e_dyn' vs '$e_stat'"
+[[ $e_none == test_elbo* && $e_none != "$e_dyn" ]] &&
+  ok "eval: binarised test set differs from grey levels" ||
+  bad "eval none vs dynamic: '$e_none' vs '$e_dyn'"
+
+iw=$tmp/iwae.jsonl
+if "$bin" eval --data "$data" --model "$m" --binarize dynamic --iwae 10 --limit 8 \
+     --metrics "$iw" --threads 1 > /dev/null 2>&1 &&
+   grep -Eq '^\{"test_elbo":-[0-9.]+,.*"test_nll":[0-9.]+,"iwae_k":10,"n":8\}$' "$iw"; then
+  ok "eval --iwae 10 --limit 8 appends test_elbo, test_nll, iwae_k, n"
+else
+  bad "eval --iwae: $(cat "$iw" 2>/dev/null)"
+fi
+
+# Resume: 2 epochs straight must equal 1 epoch + resume to 2, byte for byte.
+# Dynamic binarisation makes the model's generator part of what must carry.
+# Without --out the resumed file is continued in place.
+run() { "$bin" train --data "$data" --batch 32 --progress 0 "$@" 2> /dev/null; }
+run --seed 6 --binarize dynamic --epochs 2 --out "$tmp/r2.vae"
+run --seed 6 --binarize dynamic --epochs 1 --out "$tmp/r1.vae"
+cp "$tmp/r1.vae" "$tmp/r12.vae"
+run --seed 6 --binarize dynamic --epochs 2 --resume "$tmp/r12.vae" --metrics "$tmp/r.jsonl"
+if [[ -s $tmp/r2.vae ]] && cmp -s "$tmp/r2.vae" "$tmp/r12.vae"; then
+  ok "train 1 epoch + --resume to 2 = 2 epochs straight (cmp)"
+else
+  bad "resume is not bit-identical"
+fi
+grep -q '^{"epoch":2,' "$tmp/r.jsonl" 2>/dev/null && [[ $(wc -l < "$tmp/r.jsonl") == 1 ]] &&
+  ok "resume trains only the remaining epoch, numbered 2" ||
+  bad "resume metrics: $(cat "$tmp/r.jsonl" 2>/dev/null)"
+# The check above must be able to fail: another data order gives other bytes.
+run --seed 7 --binarize dynamic --epochs 2 --resume "$tmp/r1.vae" --out "$tmp/r17.vae"
+[[ -s $tmp/r17.vae ]] && ! cmp -s "$tmp/r2.vae" "$tmp/r17.vae" &&
+  ok "resume with another --seed differs (the cmp is sensitive)" ||
+  bad "resume with another --seed"
+# Static binarisation draws the training set once, not per use.
+run --seed 6 --binarize static --epochs 1 --out "$tmp/st.vae"
+[[ -s $tmp/st.vae && -s $tmp/r1.vae ]] && ! cmp -s "$tmp/st.vae" "$tmp/r1.vae" &&
+  ok "train --binarize static differs from dynamic" ||
+  bad "train --binarize static vs dynamic"
+
+"$bin" interpolate --data "$data" --model "$m" --out "$tmp/i.png" --pairs 3 \
+  --steps 4 > /dev/null 2>&1
+[[ $(png_size "$tmp/i.png" 2>/dev/null) == "$(grid_size 6 3)" ]] &&
+  ok "interpolate: 3 rows of image, 4 steps, image" ||
+  bad "interpolate PNG size: $(png_size "$tmp/i.png" 2>/dev/null)"
+
+m2=$tmp/latent2.vae
+"$bin" train --data "$data" --latent 2 --epochs 1 --batch 96 --out "$m2" \
+  --progress 0 2> /dev/null
+"$bin" manifold --model "$m2" --out "$tmp/mf.png" --grid 5 > /dev/null 2>&1
+[[ $(png_size "$tmp/mf.png" 2>/dev/null) == "$(grid_size 5 5)" ]] &&
+  ok "manifold --grid 5 on a 2-D latent model" ||
+  bad "manifold PNG size: $(png_size "$tmp/mf.png" 2>/dev/null)"
+
+expect_error "manifold on a 20-D latent model" "$bin" manifold --model "$m" --out "$tmp/x.png"
+expect_error "unknown --binarize" "$bin" train --data "$data" --out "$tmp/x.vae" --binarize half
+expect_error "eval unknown --binarize" "$bin" eval --data "$data" --model "$m" --binarize yes
+expect_error "zero --threads" "$bin" sample --model "$m" --out "$tmp/x.png" --threads 0
+expect_error "non-numeric --threads" "$bin" eval --data "$data" --model "$m" --threads all
+expect_error "zero --iwae" "$bin" eval --data "$data" --model "$m" --iwae 0
+expect_error "zero --limit" "$bin" eval --data "$data" --model "$m" --limit 0
+expect_error "--limit beyond the test set" "$bin" eval --data "$data" --model "$m" --limit 41
+expect_error "zero --pairs" "$bin" interpolate --data "$data" --model "$m" --out "$tmp/x.png" --pairs 0
+expect_error "--pairs beyond the test set" "$bin" interpolate --data "$data" --model "$m" --out "$tmp/x.png" --pairs 21
+expect_error "one --steps" "$bin" interpolate --data "$data" --model "$m" --out "$tmp/x.png" --steps 1
+expect_error "one --grid" "$bin" manifold --model "$m2" --out "$tmp/x.png" --grid 1
+expect_error "train without --out or --resume" "$bin" train --data "$data"
+expect_error "--resume of a missing file" "$bin" train --data "$data" --resume "$tmp/none.vae"
+expect_error "--resume with another --arch" "$bin" train --data "$data" --resume "$m" --arch conv --epochs 5 --out "$tmp/x.vae"
+grep -q "is an --arch mlp --latent 20 model" "$tmp/err" &&
+  ok "--resume mismatch names the flags the model was trained with" ||
+  bad "--resume mismatch message: $(cat "$tmp/err")"
+expect_error "--resume with another --latent" "$bin" train --data "$data" --resume "$m" --latent 8 --epochs 5 --out "$tmp/x.vae"
+expect_error "--resume with another --batch" "$bin" train --data "$data" --resume "$tmp/r1.vae" --batch 64 --epochs 5 --out "$tmp/x.vae"
+expect_error "--resume with nothing left to do" "$bin" train --data "$data" --resume "$tmp/r2.vae" --batch 32 --epochs 2 --out "$tmp/x.vae"
 
 echo "vae-image cli: $passed passed, $failed failed"
 ((failed == 0))
