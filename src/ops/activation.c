@@ -1,7 +1,6 @@
 /* activation.c - elementwise activations. Each is a forward map and its
  * derivative written in terms of (x, y), so one pair of loops serves all. */
-#include <math.h>
-
+#include "../fastmath.h"
 #include "ops.h"
 
 static int32_t same_shape(vae_node_spec *s, const vae_node_spec *const *in,
@@ -42,7 +41,10 @@ static float leaky_d(float x, float y, float a)
     (void)y;
     return x > 0.0f ? 1.0f : a;
 }
-static float tanh_f(float x, float a) { (void)a; return tanhf(x); }
+/* tanh, sigmoid and softplus come from fastmath.h: inline and branch-free,
+ * so the loops below vectorise (glibc's tanhf and expf would be a call per
+ * element). */
+static float tanh_f(float x, float a) { (void)a; return vae_fast_tanhf(x); }
 static float tanh_d(float x, float y, float a)
 {
     (void)x, (void)a;
@@ -51,11 +53,7 @@ static float tanh_d(float x, float y, float a)
 static float sigmoid_f(float x, float a)
 {
     (void)a;
-    /* exp of a non-positive argument only: no overflow either side. */
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
+    return vae_fast_sigmoidf(x);
 }
 static float sigmoid_d(float x, float y, float a)
 {
@@ -65,12 +63,12 @@ static float sigmoid_d(float x, float y, float a)
 static float softplus_f(float x, float a)
 {
     (void)a;
-    return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
+    return vae_fast_softplusf(x);
 }
 static float softplus_d(float x, float y, float a)
 {
-    (void)y;
-    return sigmoid_f(x, a);
+    (void)y, (void)a;
+    return vae_fast_sigmoidf(x);
 }
 static float identity_f(float x, float a) { (void)a; return x; }
 static float identity_d(float x, float y, float a)
