@@ -128,6 +128,13 @@ if "$bin" train --data "$data" --arch conv --epochs 1 --batch 32 --seed 2 \
 else
   bad "train --arch conv: $(cat "$tmp/conv.err")"
 fi
+if "$bin" train --data "$data" --arch mlp2 --epochs 1 --batch 32 --seed 2 \
+    --out "$tmp/mlp2.vae" --metrics "$tmp/mlp2.jsonl" --progress 0 2> "$tmp/mlp2.err" &&
+   grep -q '"epoch":1,"train_elbo":-[0-9.]*,"test_elbo":-[0-9.]*' "$tmp/mlp2.jsonl"; then
+  ok "train --arch mlp2"
+else
+  bad "train --arch mlp2: $(cat "$tmp/mlp2.err")"
+fi
 "$bin" sample --model "$cm" --n 8 --out "$tmp/cs.png" > /dev/null 2>&1
 [[ $(png_size "$tmp/cs.png" 2>/dev/null) == "$(grid_size 8 1)" ]] &&
   ok "conv model samples 28x28 images (shape from the model)" ||
