@@ -310,32 +310,13 @@ static void test_grads_reshape(void **state)
  * differ by 4x in both cases, so taking the other side's channels gives a
  * bound 2x too large (caught by the bound) or 2x too small (caught by the
  * spread). */
+/* For a correct init the spread checks fail for a fraction of seeds of
+ * about 0.9^128 < 2e-6 (max of >= 128 weights below 0.9 bound), 0.25^8 <
+ * 2e-5 (max of 8 biases below 0.25 bound) and < 1e-6 (mean of >= 136
+ * draws, sd bound/20, over 5 sd off). */
 static void check_init(const int64_t *dims, const tu_layer *l, int64_t fan_in)
 {
-    tu_harness h;
-    tu_harness_init(&h, dims, 3, l, 1, 3);
-    assert_non_null(h.op->init);
-    vae_rng rng;
-    vae_rng_seed(&rng, 42);
-    h.op->init(&h.node.s, h.w, &rng);
-    int64_t out = h.node.s.shape[0], n_w = h.node.s.n_params - out;
-    double bound = 1.0 / sqrt((double)fan_in), wmax = 0.0, bmax = 0.0, sum = 0.0;
-    for (int64_t i = 0; i < h.node.s.n_params; i++) {
-        assert_true(fabs(h.w[i]) <= bound * (1.0 + 1e-6));
-        if (i < n_w)
-            wmax = fmax(wmax, fabs(h.w[i]));
-        else
-            bmax = fmax(bmax, fabs(h.w[i]));
-        sum += h.w[i];
-    }
-    /* Spread over the interval. For a correct init these fail for a
-     * fraction of seeds of about 0.9^128 < 2e-6 (max of >= 128 weights
-     * below 0.9 bound), 0.25^8 < 2e-5 (max of 8 biases below 0.25 bound)
-     * and < 1e-6 (mean of >= 136 draws, sd bound/20, over 5 sd off). */
-    assert_true(wmax > 0.9 * bound);
-    assert_true(bmax > 0.25 * bound);
-    assert_true(fabs(sum / (double)h.node.s.n_params) < 0.25 * bound);
-    tu_harness_free(&h);
+    tu_check_init(dims, 3, l, fan_in, l->units, 0.9);
 }
 
 static void test_init(void **state)

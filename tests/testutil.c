@@ -303,3 +303,29 @@ void tu_check_accumulates(tu_harness *h)
     free(base_in);
     free(base_w);
 }
+
+void tu_check_init(const int64_t *dims, int32_t rank, const tu_layer *layer,
+                   int64_t fan_in, int64_t n_bias, double wfrac)
+{
+    tu_harness h;
+    tu_harness_init(&h, dims, rank, layer, 1, 3);
+    assert_non_null(h.op->init);
+    vae_rng rng;
+    vae_rng_seed(&rng, 42);
+    h.op->init(&h.node.s, h.w, &rng);
+    int64_t n = h.node.s.n_params, n_w = n - n_bias;
+    double bound = 1.0 / sqrt((double)fan_in), wmax = 0.0, bmax = 0.0;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        assert_true(fabs(h.w[i]) <= bound * (1.0 + 1e-6));
+        if (i < n_w)
+            wmax = fmax(wmax, fabs(h.w[i]));
+        else
+            bmax = fmax(bmax, fabs(h.w[i]));
+        sum += h.w[i];
+    }
+    assert_true(wmax > wfrac * bound);
+    assert_true(bmax > 0.25 * bound);
+    assert_true(fabs(sum / (double)n) < 0.25 * bound);
+    tu_harness_free(&h);
+}

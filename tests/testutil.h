@@ -121,4 +121,11 @@ double tu_check_grads(tu_harness *h, const char *what, double tol);
  * while still computing the parameter gradient. */
 void tu_check_accumulates(tu_harness *h);
 
+/* The layer's init (seed 42) puts weights and n_bias trailing biases
+ * uniformly in +-1/sqrt(fan_in), PyTorch's default: all within the bound,
+ * the largest weight above wfrac * bound, the largest bias above 0.25 *
+ * bound, the mean within 0.25 * bound of 0 (spread, not constant). */
+void tu_check_init(const int64_t *dims, int32_t rank, const tu_layer *layer,
+                   int64_t fan_in, int64_t n_bias, double wfrac);
+
 #endif
