@@ -14,8 +14,7 @@ void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
         double sum = 0.0;
         for (int64_t j = 0; j < d; j++) {
             double m = mu[b * stride + j];
-            double lv = fmin(fmax(logvar[b * stride + j], VAE_LOGVAR_MIN),
-                             VAE_LOGVAR_MAX);
+            double lv = vae_clamp_logvar(logvar[b * stride + j]);
             double k = 0.5 * (m * m + exp(lv) - 1.0 - lv);
             sum += k;
             if (kl_dim)

@@ -6,7 +6,6 @@
 #include "likelihood.h"
 #include "model.h"
 
-#define LOG_2PI 1.8378770664093453
 
 int64_t vae_likelihood_out_size(int32_t kind, int64_t d)
 {
@@ -16,11 +15,6 @@ int64_t vae_likelihood_out_size(int32_t kind, int64_t d)
     case VAE_LIKELIHOOD_GAUSSIAN_LEARNED: return 2 * d;
     default: return -1;
     }
-}
-
-static float clamp_logvar(float lv)
-{
-    return fminf(fmaxf(lv, VAE_LOGVAR_MIN), VAE_LOGVAR_MAX);
 }
 
 /* log p(x|l) = x*l - softplus(l); d(-logp)/dl = sigmoid(l) - x. One
@@ -81,10 +75,10 @@ static double gaussian_row(const float *m, const float *lv, double fixed_lv,
 {
     double lp = 0.0;
     for (int64_t i = 0; i < d; i++) {
-        double v_log = lv ? (double)clamp_logvar(lv[i]) : fixed_lv;
+        double v_log = lv ? (double)vae_clamp_logvar(lv[i]) : fixed_lv;
         double inv_var = exp(-v_log);
         double r = (double)x[i] - m[i];
-        lp += -0.5 * (LOG_2PI + v_log + r * r * inv_var);
+        lp += -0.5 * (VAE_LOG_2PI + v_log + r * r * inv_var);
         if (dm)
             dm[i] = (float)(-r * inv_var);
         if (dlv) {

@@ -469,11 +469,6 @@ static vae_node *head(vae_model *m) { return &m->enc[m->n_enc - 1]; }
 
 static vae_node *dec_out(vae_model *m) { return &m->dec[m->dec_graph->output]; }
 
-static float clamp_lv(float lv)
-{
-    return fminf(fmaxf(lv, VAE_LOGVAR_MIN), VAE_LOGVAR_MAX);
-}
-
 /* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG. */
 static void sample_z(vae_model *m, int64_t batch)
 {
@@ -484,7 +479,7 @@ static void sample_z(vae_model *m, int64_t batch)
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < D; j++)
             z[b * D + j] = h[b * 2 * D + j] +
-                           expf(0.5f * clamp_lv(h[b * 2 * D + D + j])) *
+                           expf(0.5f * vae_clamp_logvar(h[b * 2 * D + D + j])) *
                                m->eps[b * D + j];
 }
 
@@ -499,7 +494,7 @@ static void head_backward(vae_model *m, int64_t batch)
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < D; j++) {
             float mu = h[b * 2 * D + j], raw = h[b * 2 * D + D + j];
-            float lv = clamp_lv(raw);
+            float lv = vae_clamp_logvar(raw);
             int inside = raw > VAE_LOGVAR_MIN && raw < VAE_LOGVAR_MAX;
             float w = (m->free_bits > 0.0 && m->kl_dim[j] <= m->free_bits)
                           ? 0.0f : (float)m->beta;
@@ -696,7 +691,6 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out)
  * efficient, small enough that memory does not depend on k. */
 #define IWAE_CHUNK 256
 
-#define LOG_2PI 1.8378770664093453
 
 /* Running log-sum-exp of one example's log-weights, in double. */
 typedef struct lse {
@@ -729,11 +723,11 @@ static void iwae_chunk(vae_model *m, const float *x, const float *mulv,
         const float *eps = m->eps + r * D;
         double lq = 0.0, lp = 0.0;
         for (int64_t j = 0; j < D; j++) {
-            float l = clamp_lv(lv[j]);
+            float l = vae_clamp_logvar(lv[j]);
             float zj = mu[j] + expf(0.5f * l) * eps[j];
             z[r * D + j] = zj;
-            lq += -0.5 * ((double)eps[j] * eps[j] + LOG_2PI + l);
-            lp += -0.5 * ((double)zj * zj + LOG_2PI);
+            lq += -0.5 * ((double)eps[j] * eps[j] + VAE_LOG_2PI + l);
+            lp += -0.5 * ((double)zj * zj + VAE_LOG_2PI);
         }
         logw[r] = lp - lq;
         memcpy(xs + r * d, x + b * d, (size_t)d * sizeof(float));
