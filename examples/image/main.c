@@ -79,7 +79,7 @@ enum opt_id {
     OPT_DATA, OPT_ARCH, OPT_LATENT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
     OPT_OUT, OPT_METRICS, OPT_MODEL, OPT_N, OPT_PROGRESS, OPT_BINARIZE,
     OPT_THREADS, OPT_IWAE, OPT_LIMIT, OPT_RESUME, OPT_PAIRS, OPT_STEPS,
-    OPT_GRID, OPT_COUNT
+    OPT_GRID, OPT_LR_END, OPT_WARMUP, OPT_COUNT
 };
 
 static const char *const opt_names[OPT_COUNT] = {
@@ -93,6 +93,7 @@ static const char *const opt_names[OPT_COUNT] = {
     [OPT_IWAE] = "--iwae",         [OPT_LIMIT] = "--limit",
     [OPT_RESUME] = "--resume",     [OPT_PAIRS] = "--pairs",
     [OPT_STEPS] = "--steps",       [OPT_GRID] = "--grid",
+    [OPT_LR_END] = "--lr-end",     [OPT_WARMUP] = "--warmup",
 };
 
 #define OPT(o) (1u << (o))
@@ -116,6 +117,7 @@ static void usage(FILE *f)
         "               [--epochs N] [--batch B] [--lr LR] [--seed S]\n"
         "               [--binarize none|dynamic|static] [--metrics FILE.jsonl]\n"
         "               [--resume MODEL] [--progress SECONDS]\n"
+        "               [--lr-end LR] [--warmup EPOCHS]\n"
         "  eval         --data DIR --model MODEL [--binarize none|dynamic|static]\n"
         "               [--iwae K] [--limit N] [--metrics FILE.jsonl] [--batch B]\n"
         "               [--seed S] [--progress SECONDS]\n"
@@ -740,7 +742,8 @@ struct train_cfg {
     const char *resume; /* NULL: a fresh model */
     const struct arch *arch;
     long latent, epochs, batch;
-    double lr;
+    double lr, lr_end; /* lr_end 0: a constant rate */
+    long warmup;       /* KL warm-up epochs; 0: none */
     int lr_given;
     uint64_t seed;
     enum binarize binarize;
@@ -763,9 +766,13 @@ static int parse_train(const struct args *a, struct train_cfg *c)
         get_double(a, OPT_LR, 1e-3, 0.0, 10.0, 1, &c->lr) ||
         get_long(a, OPT_EPOCHS, 10, 1, 100000, &c->epochs) ||
         get_long(a, OPT_BATCH, 128, 1, 65536, &c->batch) ||
+        get_double(a, OPT_LR_END, 0.0, 0.0, 10.0, 1, &c->lr_end) ||
+        get_long(a, OPT_WARMUP, 0, 0, 100000, &c->warmup) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &c->progress) ||
         get_seed(a, 1, &c->seed) || get_binarize(a, &c->binarize))
         return -1;
+    if (c->lr_end > 0.0 && !c->lr_given)
+        return fail("train: --lr-end needs --lr (the rate of epoch 1)");
     return 0;
 }
 
@@ -798,6 +805,35 @@ static int setup_model(const struct train_cfg *c, const idx_dataset *train,
      * would have kept it. */
     if (c->lr_given && (s = vae_adam_set_lr(*opt, c->lr)) != VAE_OK)
         return fail_lib("vae_adam_set_lr", s, vae_adam_last_error(*opt));
+    return 0;
+}
+
+/* The learning rate and KL weight of one epoch, functions of the flags and
+ * the epoch number alone, so that a resumed run continues the same schedule.
+ * The rate falls geometrically from --lr at epoch 1 to --lr-end at the last
+ * epoch: a steady decay keeps Adam's step noise shrinking as the optimum
+ * nears, where one late drop gained two nats of ELBO at once. The KL weight
+ * rises linearly to 1 over the warm-up (Sonderby et al. 2016), letting the
+ * decoder learn to use z before the KL term can switch units off. */
+static int apply_schedule(const struct train_cfg *c, vae_model *m,
+                          vae_adam *opt, long epoch)
+{
+    int32_t s;
+
+    if (c->lr_end > 0.0) {
+        double t = c->epochs > 1 ? (double)(epoch - 1) / (double)(c->epochs - 1)
+                                 : 0.0;
+        s = vae_adam_set_lr(opt, c->lr * pow(c->lr_end / c->lr, t));
+        if (s != VAE_OK)
+            return fail_lib("vae_adam_set_lr", s, vae_adam_last_error(opt));
+    }
+    if (c->warmup > 0) {
+        double beta = epoch >= c->warmup ? 1.0
+                                         : (double)epoch / (double)c->warmup;
+        s = vae_model_set_beta(m, beta);
+        if (s != VAE_OK)
+            return fail_lib("vae_model_set_beta", s, vae_model_last_error(m));
+    }
     return 0;
 }
 
@@ -955,7 +991,8 @@ static int cmd_train(const struct args *a)
     for (long epoch = done_epochs + 1; epoch <= c.epochs; epoch++) {
         double train_elbo = 0.0, secs = 0.0, te, tr, tk;
 
-        if (train_epoch(&c, m, opt, &train, epoch, perm, xb, ub, &train_elbo,
+        if (apply_schedule(&c, m, opt, epoch) ||
+            train_epoch(&c, m, opt, &train, epoch, perm, xb, ub, &train_elbo,
                         &secs) ||
             evaluate(m, test.pixels, test.count, dim, c.batch, &te, &tr, &tk))
             goto done;
@@ -1385,7 +1422,8 @@ static const struct command commands[] = {
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_ARCH) | OPT(OPT_LATENT) |
          OPT(OPT_EPOCHS) | OPT(OPT_BATCH) | OPT(OPT_LR) | OPT(OPT_SEED) |
          OPT(OPT_OUT) | OPT(OPT_METRICS) | OPT(OPT_PROGRESS) |
-         OPT(OPT_BINARIZE) | OPT(OPT_RESUME),
+         OPT(OPT_BINARIZE) | OPT(OPT_RESUME) | OPT(OPT_LR_END) |
+         OPT(OPT_WARMUP),
      OPT(OPT_DATA), cmd_train},
     {"eval",
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_METRICS) |

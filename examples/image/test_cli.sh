@@ -181,6 +181,19 @@ run --seed 7 --binarize dynamic --epochs 2 --resume "$tmp/r1.vae" --out "$tmp/r1
 [[ -s $tmp/r17.vae ]] && ! cmp -s "$tmp/r2.vae" "$tmp/r17.vae" &&
   ok "resume with another --seed differs (the cmp is sensitive)" ||
   bad "resume with another --seed"
+# The schedules are functions of the epoch number, so resuming continues
+# them: epoch 1 of a 3-epoch schedule is the whole of a 1-epoch one.
+sched=(--seed 6 --lr 1e-3 --lr-end 1e-4 --warmup 2)
+run "${sched[@]}" --epochs 3 --out "$tmp/s3.vae"
+run "${sched[@]}" --epochs 1 --out "$tmp/s13.vae"
+run "${sched[@]}" --epochs 3 --resume "$tmp/s13.vae"
+run --seed 6 --lr 1e-3 --warmup 2 --epochs 3 --out "$tmp/s3c.vae"
+if [[ -s $tmp/s3.vae ]] && cmp -s "$tmp/s3.vae" "$tmp/s13.vae" &&
+   [[ -s $tmp/s3c.vae ]] && ! cmp -s "$tmp/s3.vae" "$tmp/s3c.vae"; then
+  ok "--lr-end/--warmup schedules resume bit-identically (and --lr-end matters)"
+else
+  bad "scheduled resume"
+fi
 # Static binarisation draws the training set once, not per use.
 run --seed 6 --binarize static --epochs 1 --out "$tmp/st.vae"
 [[ -s $tmp/st.vae && -s $tmp/r1.vae ]] && ! cmp -s "$tmp/st.vae" "$tmp/r1.vae" &&
@@ -213,6 +226,8 @@ expect_error "zero --pairs" "$bin" interpolate --data "$data" --model "$m" --out
 expect_error "--pairs beyond the test set" "$bin" interpolate --data "$data" --model "$m" --out "$tmp/x.png" --pairs 21
 expect_error "one --steps" "$bin" interpolate --data "$data" --model "$m" --out "$tmp/x.png" --steps 1
 expect_error "one --grid" "$bin" manifold --model "$m2" --out "$tmp/x.png" --grid 1
+expect_error "--lr-end without --lr" "$bin" train --data "$data" --out "$tmp/x.vae" --lr-end 1e-4
+expect_error "--warmup -1" "$bin" train --data "$data" --out "$tmp/x.vae" --warmup -1
 expect_error "train without --out or --resume" "$bin" train --data "$data"
 expect_error "--resume of a missing file" "$bin" train --data "$data" --resume "$tmp/none.vae"
 expect_error "--resume with another --arch" "$bin" train --data "$data" --resume "$m" --arch conv --epochs 5 --out "$tmp/x.vae"
