@@ -133,8 +133,62 @@ VAE_API int32_t vae_graph_conv2d_transpose(vae_graph *g, int32_t x,
  * the element counts must agree. */
 VAE_API int32_t vae_graph_reshape(vae_graph *g, int32_t x, const int64_t *dims,
                                   int32_t rank);
+/* The node's axes reordered: output axis i is input axis axes[i], where
+ * axes is a permutation of 0..rank-1 and rank is the node's rank; e.g.
+ * {1, 2, 0} turns [C, H, W] into [H, W, C], whose reshape to [H, W*C] reads
+ * an image as a sequence of rows. */
+VAE_API int32_t vae_graph_transpose(vae_graph *g, int32_t x, const int32_t *axes,
+                                    int32_t rank);
 /* reshape to one axis of all the node's elements. */
 VAE_API int32_t vae_graph_flatten(vae_graph *g, int32_t x);
+
+/* Sequences and tokens. A sequence node has shape [T, F]: T time steps of F
+ * features. Token ids travel as floats (exact up to 2^24) in the same data
+ * buffers as everything else; id 0 is padding everywhere: padded steps
+ * neither update a recurrent state nor count in the likelihood. */
+
+/* The model's data x as a node of the decoder (teacher forcing: the decoder
+ * reads the previous tokens of x). dims must equal the encoder input's
+ * shape. Only in a decoder graph, at most once. */
+VAE_API int32_t vae_graph_data(vae_graph *g, const int64_t *dims, int32_t rank);
+/* Lookup table: a node of T ids (shape [T]) -> [T, dim]. The table is
+ * vocab x dim (vocab <= 2^24), initialised N(0, 1) like nn.Embedding. An id
+ * that is not an integer in [0, vocab) gives a zero vector. */
+VAE_API int32_t vae_graph_embedding(vae_graph *g, int32_t ids, int64_t vocab,
+                                    int64_t dim);
+/* An embedding that uses the encoder's table (its first embedding node,
+ * which must have the same vocab and dim) instead of owning one: the
+ * encoder and decoder share one set of word vectors. Only in a decoder. */
+VAE_API int32_t vae_graph_embedding_shared(vae_graph *g, int32_t ids,
+                                           int64_t vocab, int64_t dim);
+/*
+ * LSTM with `hidden` units over a sequence x [T, F]; weights W_ih (4H x F),
+ * W_hh (4H x H), b_ih, b_hh, gates in the order i, f, g, o, laid out and
+ * initialised like nn.LSTM. init: -1 (zero state) or a node of 2*hidden
+ * elements holding h0 then c0 (e.g. a dense layer on z). mask: -1 or a node
+ * of T token ids; steps whose id is 0 keep the state and output zeros.
+ * full_sequence 1: output [T, hidden], h at every step; 0: [hidden], h after
+ * the last unmasked step.
+ */
+VAE_API int32_t vae_graph_lstm(vae_graph *g, int32_t x, int64_t hidden,
+                               int32_t init, int32_t mask,
+                               int32_t full_sequence);
+/* A vector [F] repeated as a sequence [times, F] (Keras' RepeatVector). */
+VAE_API int32_t vae_graph_repeat(vae_graph *g, int32_t x, int64_t times);
+/* Concatenation on the last axis: [T, Fa] and [T, Fb] -> [T, Fa + Fb]
+ * (or two vectors). All other axes must agree. */
+VAE_API int32_t vae_graph_concat(vae_graph *g, int32_t a, int32_t b);
+/* Token ids [T] shifted one step later with `bos` in front (the last id
+ * drops off): the decoder input for teacher forcing. bos is an integer in
+ * 1..2^24-1 (VAE_ERR_RANGE otherwise). */
+VAE_API int32_t vae_graph_shift_right(vae_graph *g, int32_t ids, float bos);
+/* Word dropout (Bowman et al. 2016): while gradients are computed, each
+ * non-padding id is replaced by `unk` (an integer in 1..2^24-1) with
+ * probability `rate` in [0, 1), drawn from the model's generator (so it
+ * shifts the z draws that follow); otherwise ids pass unchanged. */
+VAE_API int32_t vae_graph_token_dropout(vae_graph *g, int32_t ids, float rate,
+                                        float unk);
+
 /* Marks the node whose value is the graph's result. Returns a status. */
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node);
 /* Number of elements per example of a node, or a negative status. */
@@ -146,6 +200,10 @@ VAE_API int64_t vae_graph_node_size(const vae_graph *g, int32_t node);
 #define VAE_LIKELIHOOD_BERNOULLI        1 /* output: D logits; x in [0,1]     */
 #define VAE_LIKELIHOOD_GAUSSIAN_FIXED   2 /* output: D means; fixed variance  */
 #define VAE_LIKELIHOOD_GAUSSIAN_LEARNED 3 /* output: D means then D log-variances */
+/* output: [T, V] logits for data of T token ids in [0, V); id 0 is padding
+ * and does not count. The "mean" that decode/reconstruct return is the most
+ * probable id of each step. */
+#define VAE_LIKELIHOOD_CATEGORICAL      4
 
 typedef struct vae_model vae_model;
 
@@ -172,8 +230,28 @@ VAE_API int32_t vae_model_set_beta(vae_model *m, double beta);
 /* Free bits: per latent dimension, the batch-mean KL below `nats` is not
  * penalised (Kingma et al. 2016). 0 (default) disables it. */
 VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats);
+/* KL annealing schedules for vae_model_train_step. */
+#define VAE_ANNEAL_NONE    0 /* weight 1                                      */
+#define VAE_ANNEAL_LINEAR  1 /* weight min(1, t / steps)                      */
+#define VAE_ANNEAL_SIGMOID 2 /* weight 1 / (1 + exp(-10 (t / steps - 1/2)))   */
+/* KL annealing (Bowman et al. 2016): vae_model_train_step weighs the KL term
+ * by beta times the schedule's weight at t, the optimizer's step count before
+ * the step. steps >= 1. vae_model_elbo_grad alone uses beta. The schedule is
+ * not saved in model files: set it again after loading. */
+VAE_API int32_t vae_model_set_kl_anneal(vae_model *m, int32_t kind,
+                                        int64_t steps);
 /* Log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED (default 0, i.e. var 1). */
 VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar);
+
+/* Caller-defined bytes kept with the model and saved in its file (e.g. an
+ * application's vocabulary or architecture name): the library copies them
+ * and never interprets them. len <= VAE_METADATA_MAX; len 0 clears. */
+#define VAE_METADATA_MAX ((size_t)1 << 30)
+VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
+                                       size_t len);
+/* The metadata bytes (NULL if none) and their count in *len (may be NULL).
+ * Valid until the next set_metadata or free. */
+VAE_API const void *vae_model_metadata(const vae_model *m, size_t *len);
 
 /* Elements per example of the data x. */
 VAE_API int64_t vae_model_data_size(const vae_model *m);
@@ -229,6 +307,13 @@ VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
 VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
                                       int64_t batch, float *out);
 
+/* logp[b] = log p(x_b | z_b) in nats for given latents z (batch x
+ * latent_dim) and data x: the decoder's likelihood alone, e.g. to score a
+ * sentence under a chosen z. */
+VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
+                                         const float *x, int64_t batch,
+                                         double *logp);
+
 /*
  * Importance-weighted estimate of log p(x) (Burda et al. 2015), per example:
  *   logpx[b] = logsumexp_k [log p(x_b|z_k) + log p(z_k) - log q(z_k|x_b)]
@@ -244,6 +329,32 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
  * z samples come from), e.g. to binarise data reproducibly: saved with the
  * model, so a resumed run continues the same stream. */
 VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
+
+/* ---- Generation (categorical sequence models) -------------------------- */
+
+#define VAE_DECODE_GREEDY 1 /* the most probable id at every step          */
+#define VAE_DECODE_SAMPLE 2 /* a draw from softmax(logits / temperature)   */
+#define VAE_DECODE_TOP_K  3 /* a draw among the top_k most probable ids    */
+#define VAE_DECODE_BEAM   4 /* beam search of width `beam`                 */
+
+/*
+ * Token sequences from latents z (n x latent_dim) of a categorical model,
+ * decoded incrementally: recurrent state is carried from step to step and
+ * the prefix is never run again, so max_len tokens cost at most max_len
+ * decoder steps. The decoder must act per time step (embedding, dense,
+ * activations, repeat, concat, shift_right, LSTM; VAE_ERR_UNSUPPORTED
+ * otherwise). out: n x max_len ids as floats; a sequence ends at its first
+ * `eos` (included; eos < 0: never) and is padded with 0 after it; id 0 is
+ * never generated. Beam search returns each example's beam with the best
+ * mean log-probability per token. temperature in (0, 1000] for SAMPLE and
+ * TOP_K, top_k >= 1, beam in 1..1024; unused ones are ignored. *steps (may
+ * be NULL) receives the number of decoder steps run. Draws advance the
+ * model's generator.
+ */
+VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
+                                   int32_t mode, double temperature,
+                                   int64_t top_k, int64_t beam, int64_t eos,
+                                   int64_t max_len, float *out, int64_t *steps);
 
 /* ---- Adam / AdamW ------------------------------------------------------- */
 

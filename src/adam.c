@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kl.h"
 #include "model.h"
 
 static int32_t adam_fail(vae_adam *o, int32_t status, const char *fmt, ...)
@@ -195,7 +196,11 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
     if (!opt)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "optimizer is NULL");
     vae_model_zero_grad(m);
+    double beta = m->beta;
+    m->beta = beta * vae_kl_anneal_weight(m->anneal_kind, m->anneal_steps,
+                                          opt->t);
     int32_t st = vae_model_elbo_grad(m, x, batch, elbo, recon, kl);
+    m->beta = beta;
     if (st != VAE_OK)
         return st;
     st = vae_adam_step(opt, m);

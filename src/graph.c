@@ -264,6 +264,83 @@ VAE_API int32_t vae_graph_flatten(vae_graph *g, int32_t x)
     return vae_graph_reshape(g, x, &size, 1);
 }
 
+VAE_API int32_t vae_graph_data(vae_graph *g, const int64_t *dims, int32_t rank)
+{
+    return add_shaped(g, VAE_OP_DATA, NULL, 0, dims, rank, "data");
+}
+
+/* iattr: vocab, dim, shared (1: the table lives in the encoder). */
+VAE_API int32_t vae_graph_embedding(vae_graph *g, int32_t ids, int64_t vocab,
+                                    int64_t dim)
+{
+    int64_t attr[3] = {vocab, dim, 0};
+    return vae_graph_add(g, VAE_OP_EMBEDDING, &ids, 1, attr, 3, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_embedding_shared(vae_graph *g, int32_t ids,
+                                           int64_t vocab, int64_t dim)
+{
+    int64_t attr[3] = {vocab, dim, 1};
+    return vae_graph_add(g, VAE_OP_EMBEDDING, &ids, 1, attr, 3, NULL, 0);
+}
+
+/* Inputs: x, then init if given, then mask if given. iattr: hidden,
+ * full_sequence, has_init, has_mask. */
+VAE_API int32_t vae_graph_lstm(vae_graph *g, int32_t x, int64_t hidden,
+                               int32_t init, int32_t mask,
+                               int32_t full_sequence)
+{
+    int32_t in[3] = {x};
+    int32_t n = 1;
+    if (init >= 0)
+        in[n++] = init;
+    if (mask >= 0)
+        in[n++] = mask;
+    int64_t attr[4] = {hidden, full_sequence, init >= 0, mask >= 0};
+    return vae_graph_add(g, VAE_OP_LSTM, in, n, attr, 4, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_repeat(vae_graph *g, int32_t x, int64_t times)
+{
+    return vae_graph_add(g, VAE_OP_REPEAT, &x, 1, &times, 1, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_concat(vae_graph *g, int32_t a, int32_t b)
+{
+    int32_t in[2] = {a, b};
+    return vae_graph_add(g, VAE_OP_CONCAT, in, 2, NULL, 0, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_shift_right(vae_graph *g, int32_t ids, float bos)
+{
+    return vae_graph_add(g, VAE_OP_SHIFT_RIGHT, &ids, 1, NULL, 0, &bos, 1);
+}
+
+/* fattr: rate, unk. */
+VAE_API int32_t vae_graph_token_dropout(vae_graph *g, int32_t ids, float rate,
+                                        float unk)
+{
+    float attr[2] = {rate, unk};
+    return vae_graph_add(g, VAE_OP_TOKEN_DROPOUT, &ids, 1, NULL, 0, attr, 2);
+}
+
+/* iattr: rank, then the permutation. */
+VAE_API int32_t vae_graph_transpose(vae_graph *g, int32_t x, const int32_t *axes,
+                                    int32_t rank)
+{
+    if (!g)
+        return VAE_ERR_INVALID_ARG;
+    if (!axes)
+        return vae_graph_fail(g, VAE_ERR_INVALID_ARG, "transpose: axes is NULL");
+    if (rank < 1 || rank > VAE_MAX_RANK)
+        return vae_graph_fail(g, VAE_ERR_SHAPE, "transpose: rank %d not in 1..%d",
+                              (int)rank, VAE_MAX_RANK);
+    int64_t attr[VAE_N_IATTR] = {rank};
+    for (int32_t i = 0; i < rank; i++)
+        attr[1 + i] = axes[i];
+    return vae_graph_add(g, VAE_OP_TRANSPOSE, &x, 1, attr, 1 + rank, NULL, 0);
+}
+
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node)
 {
     if (!g)

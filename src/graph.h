@@ -22,6 +22,14 @@ enum {
     VAE_OP_CONV2D = 9,
     VAE_OP_CONV2D_TRANSPOSE = 10,
     VAE_OP_RESHAPE = 11,
+    VAE_OP_DATA = 12,
+    VAE_OP_EMBEDDING = 13,
+    VAE_OP_LSTM = 14,
+    VAE_OP_REPEAT = 15,
+    VAE_OP_CONCAT = 16,
+    VAE_OP_SHIFT_RIGHT = 17,
+    VAE_OP_TOKEN_DROPOUT = 18,
+    VAE_OP_TRANSPOSE = 19,
     VAE_OP_COUNT_ /* one past the last op code */
 };
 
@@ -54,6 +62,14 @@ struct vae_graph {
     char err[VAE_ERRLEN];
 };
 
+/* What every node of a running net may consult besides its inputs. */
+typedef struct vae_run {
+    vae_rng *rng;     /* the model's generator (token dropout draws from it) */
+    int32_t training; /* 1 while computing gradients: dropout is active */
+    int32_t carry;    /* 1: recurrent ops start from their node's state, as
+                         incremental generation needs; 0: from their inputs */
+} vae_run;
+
 /* A node while the model runs: its spec, where its parameters live, and its
  * activations and their gradients for the current batch (batch x size). */
 typedef struct vae_node {
@@ -62,6 +78,9 @@ typedef struct vae_node {
     float *val;
     float *grad;
     float *scratch; /* the op's scratch (see vae_op.scratch), else NULL */
+    float *saved;   /* batch x vae_op.saved floats, else NULL */
+    float *state;   /* batch x vae_op.state floats, else NULL */
+    const vae_run *run;
 } vae_node;
 
 /* One op's implementation. `in` holds the node's inputs in order. */
@@ -86,6 +105,13 @@ typedef struct vae_op {
      * contents do not survive from one op call to the next. Must not shrink
      * as the batch grows: the region is sized for the largest batch seen. */
     int64_t (*scratch)(const vae_node_spec *s, int64_t batch);
+    /* Floats per example that forward leaves for backward (e.g. the LSTM's
+     * gate activations), or NULL for none. */
+    int64_t (*saved)(const vae_node_spec *s);
+    /* Floats per example that outlive the call: a recurrent op's final
+     * state, which the next call starts from when run->carry is set. NULL
+     * for stateless ops. */
+    int64_t (*state)(const vae_node_spec *s);
 } vae_op;
 
 /* The op table, indexed by op code; NULL for codes without an op. */

@@ -26,3 +26,13 @@ void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
         for (int64_t j = 0; j < d; j++)
             kl_dim[j] /= (double)batch;
 }
+
+double vae_kl_anneal_weight(int32_t kind, int64_t steps, int64_t t)
+{
+    double u = (double)t / (double)steps;
+    switch (kind) {
+    case VAE_ANNEAL_LINEAR: return u < 1.0 ? u : 1.0;
+    case VAE_ANNEAL_SIGMOID: return 1.0 / (1.0 + exp(-10.0 * (u - 0.5)));
+    default: return 1.0;
+    }
+}

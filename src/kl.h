@@ -1,4 +1,5 @@
-/* kl.h - KL(N(mu, exp(logvar)) || N(0, I)) in closed form. */
+/* kl.h - the KL term: KL(N(mu, exp(logvar)) || N(0, I)) in closed form, and
+ * the weights of the KL annealing schedules. */
 #ifndef VAE_KL_H
 #define VAE_KL_H
 
@@ -11,5 +12,9 @@
  * logvar is clamped to [VAE_LOGVAR_MIN, VAE_LOGVAR_MAX] first. */
 void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
                    int64_t batch, int64_t d, double *kl_b, double *kl_dim);
+
+/* The KL weight of annealing schedule `kind` (VAE_ANNEAL_*) at step t of
+ * `steps`. */
+double vae_kl_anneal_weight(int32_t kind, int64_t steps, int64_t t);
 
 #endif

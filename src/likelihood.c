@@ -7,12 +7,13 @@
 #include "model.h"
 
 
-int64_t vae_likelihood_out_size(int32_t kind, int64_t d)
+int64_t vae_likelihood_out_size(int32_t kind, int64_t d, int64_t classes)
 {
     switch (kind) {
     case VAE_LIKELIHOOD_BERNOULLI:
     case VAE_LIKELIHOOD_GAUSSIAN_FIXED: return d;
     case VAE_LIKELIHOOD_GAUSSIAN_LEARNED: return 2 * d;
+    case VAE_LIKELIHOOD_CATEGORICAL: return d * classes;
     default: return -1;
     }
 }
@@ -89,11 +90,44 @@ static double gaussian_row(const float *m, const float *lv, double fixed_lv,
     return lp;
 }
 
-void vae_likelihood(int32_t kind, const float *out, const float *x,
-                    int64_t batch, int64_t d, double obs_logvar,
-                    double *logp, float *dout)
+/* log softmax(l)[id] over the `classes` logits of each non-padding step;
+ * d(-logp)/dl = softmax(l) - onehot(id). Exponentials of l - max only, so
+ * any finite logits are safe. */
+static double categorical_row(const float *l, const float *x, int64_t d,
+                              int64_t classes, float *dl)
 {
-    int64_t os = vae_likelihood_out_size(kind, d);
+    double lp = 0.0;
+    for (int64_t t = 0; t < d; t++, l += classes) {
+        int64_t id = (int64_t)x[t];
+        float *g = dl ? dl + t * classes : NULL;
+        if (id == 0) {
+            if (g)
+                memset(g, 0, (size_t)classes * sizeof *g);
+            continue;
+        }
+        float mx = l[0];
+        for (int64_t c = 1; c < classes; c++)
+            mx = l[c] > mx ? l[c] : mx;
+        float sum = 0.0f;
+        for (int64_t c = 0; c < classes; c++)
+            sum += vae_fast_expf(l[c] - mx);
+        double lse = (double)mx + log((double)sum);
+        lp += (double)l[id] - lse;
+        if (g) {
+            float inv = 1.0f / sum;
+            for (int64_t c = 0; c < classes; c++)
+                g[c] = vae_fast_expf(l[c] - mx) * inv;
+            g[id] -= 1.0f;
+        }
+    }
+    return lp;
+}
+
+void vae_likelihood(int32_t kind, const float *out, const float *x,
+                    int64_t batch, int64_t d, int64_t classes,
+                    double obs_logvar, double *logp, float *dout)
+{
+    int64_t os = vae_likelihood_out_size(kind, d, classes);
     for (int64_t b = 0; b < batch; b++) {
         const float *o = out + b * os;
         const float *xb = x + b * d;
@@ -108,22 +142,37 @@ void vae_likelihood(int32_t kind, const float *out, const float *x,
         case VAE_LIKELIHOOD_GAUSSIAN_LEARNED:
             logp[b] = gaussian_row(o, o + d, 0.0, xb, d, g, g ? g + d : NULL);
             break;
+        case VAE_LIKELIHOOD_CATEGORICAL:
+            logp[b] = categorical_row(o, xb, d, classes, g);
+            break;
         default:
             logp[b] = NAN;
         }
     }
 }
 
-void vae_likelihood_mean(int32_t kind, const float *out, int64_t batch,
-                         int64_t d, float *mean)
+/* Index of the largest of n values (the first on ties). */
+int64_t vae_argmax(const float *v, int64_t n)
 {
-    int64_t os = vae_likelihood_out_size(kind, d);
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        best = v[i] > v[best] ? i : best;
+    return best;
+}
+
+void vae_likelihood_mean(int32_t kind, const float *out, int64_t batch,
+                         int64_t d, int64_t classes, float *mean)
+{
+    int64_t os = vae_likelihood_out_size(kind, d, classes);
     for (int64_t b = 0; b < batch; b++) {
         const float *o = out + b * os;
         float *m = mean + b * d;
         if (kind == VAE_LIKELIHOOD_BERNOULLI)
             for (int64_t i = 0; i < d; i++)
                 m[i] = vae_fast_sigmoidf(o[i]);
+        else if (kind == VAE_LIKELIHOOD_CATEGORICAL)
+            for (int64_t i = 0; i < d; i++)
+                m[i] = (float)vae_argmax(o + i * classes, classes);
         else
             memcpy(m, o, (size_t)d * sizeof *m);
     }

@@ -5,22 +5,28 @@
 
 #include <stdint.h>
 
-/* Decoder output elements per example for data size d (d or 2d), or -1 for
- * an unknown kind. */
-int64_t vae_likelihood_out_size(int32_t kind, int64_t d);
+/* Decoder output elements per example for data size d (d, 2d, or d x
+ * classes for the categorical likelihood), or -1 for an unknown kind. */
+int64_t vae_likelihood_out_size(int32_t kind, int64_t d, int64_t classes);
 
 /* logp[b] = log p(x_b | out_b) in nats, accumulated in double, for the
  * decoder output `out` (batch x out_size) and data x (batch x d). If dout is
  * not NULL it is overwritten with d(-sum_b logp[b]) / d(out). obs_logvar is
  * the log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED. Stable for any finite
  * logits: Bernoulli uses softplus(l) - x*l with softplus computed as
- * max(l,0) + log1p(exp(-|l|)). */
+ * max(l,0) + log1p(exp(-|l|)). Categorical: x holds d token ids, out d rows
+ * of `classes` logits; positions whose id is 0 (padding) add nothing and get
+ * a zero gradient. */
 void vae_likelihood(int32_t kind, const float *out, const float *x,
-                    int64_t batch, int64_t d, double obs_logvar,
-                    double *logp, float *dout);
+                    int64_t batch, int64_t d, int64_t classes,
+                    double obs_logvar, double *logp, float *dout);
 
-/* mean[b*d + i] = E[x_i | out_b]: sigmoid(logit) or the Gaussian mean. */
+/* mean[b*d + i] = E[x_i | out_b]: sigmoid(logit) or the Gaussian mean; for
+ * the categorical likelihood, the most probable id (the mode). */
 void vae_likelihood_mean(int32_t kind, const float *out, int64_t batch,
-                         int64_t d, float *mean);
+                         int64_t d, int64_t classes, float *mean);
+
+/* Index of the largest of n values (the first on ties). */
+int64_t vae_argmax(const float *v, int64_t n);
 
 #endif

@@ -70,18 +70,61 @@ VAE_API void vae_model_free(vae_model *m)
     free(m->kl_dim);
     free(m->recon_b);
     free(m->kl_b);
+    free(m->meta);
     free(m);
 }
 
+/* The one data node of a decoder (-1 if none); the encoder may have none:
+ * its input already is the data. */
+static int32_t check_data_nodes(const vae_graph *enc, const vae_graph *dec,
+                                int32_t *dec_data, char *err, size_t errlen)
+{
+    for (int32_t i = 0; i < enc->n; i++) {
+        const vae_node_spec *s = &enc->nodes[i];
+        if (s->op == VAE_OP_DATA ||
+            (s->op == VAE_OP_EMBEDDING && s->iattr[2])) {
+            vae_set_err(err, errlen, "encoder node %d: %s belongs in the "
+                        "decoder", (int)i, s->op == VAE_OP_DATA
+                            ? "a data node" : "a shared embedding");
+            return VAE_ERR_GRAPH;
+        }
+    }
+    const vae_node_spec *x = &enc->nodes[0];
+    *dec_data = -1;
+    for (int32_t i = 0; i < dec->n; i++) {
+        const vae_node_spec *s = &dec->nodes[i];
+        if (s->op != VAE_OP_DATA)
+            continue;
+        if (*dec_data >= 0) {
+            vae_set_err(err, errlen, "decoder has two data nodes (%d and %d)",
+                        (int)*dec_data, (int)i);
+            return VAE_ERR_GRAPH;
+        }
+        int same = s->rank == x->rank;
+        for (int32_t k = 0; same && k < s->rank; k++)
+            same = s->shape[k] == x->shape[k];
+        if (!same) {
+            vae_set_err(err, errlen, "decoder data node %d must have the "
+                        "encoder input's shape", (int)i);
+            return VAE_ERR_SHAPE;
+        }
+        *dec_data = i;
+    }
+    return VAE_OK;
+}
+
 /* Checks the two graphs fit together and with the likelihood; returns the
- * data size through *data_size. */
+ * data size and (categorical) the number of classes. */
 static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
                             int64_t latent, int32_t likelihood,
-                            int64_t *data_size, char *err, size_t errlen)
+                            int64_t *data_size, int64_t *classes,
+                            int32_t *dec_data, char *err, size_t errlen)
 {
     int32_t st = vae_graph_check_complete(enc, "encoder", err, errlen);
     if (st == VAE_OK)
         st = vae_graph_check_complete(dec, "decoder", err, errlen);
+    if (st == VAE_OK)
+        st = check_data_nodes(enc, dec, dec_data, err, errlen);
     if (st != VAE_OK)
         return st;
     if (latent < 1 || latent > ((int64_t)1 << 24)) {
@@ -98,7 +141,19 @@ static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
         return VAE_ERR_SHAPE;
     }
     int64_t d = enc->nodes[0].size;
-    int64_t want = vae_likelihood_out_size(likelihood, d);
+    const vae_node_spec *out = &dec->nodes[dec->output];
+    *classes = 0;
+    if (likelihood == VAE_LIKELIHOOD_CATEGORICAL) {
+        if (enc->nodes[0].rank != 1 || out->rank != 2 || out->shape[0] != d ||
+            out->shape[1] < 2 || out->shape[1] > ((int64_t)1 << 24)) {
+            vae_set_err(err, errlen, "categorical likelihood: data must be "
+                        "[T] ids and the decoder output [T, V] logits with "
+                        "2 <= V <= 2^24 (T = %lld)", (long long)d);
+            return VAE_ERR_SHAPE;
+        }
+        *classes = out->shape[1];
+    }
+    int64_t want = vae_likelihood_out_size(likelihood, d, *classes);
     if (want < 0) {
         vae_set_err(err, errlen, "unknown likelihood %d", (int)likelihood);
         return VAE_ERR_INVALID_ARG;
@@ -108,14 +163,40 @@ static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
                     "is %lld", (long long)dec->nodes[0].size, (long long)latent);
         return VAE_ERR_SHAPE;
     }
-    int64_t got = dec->nodes[dec->output].size;
-    if (got != want) {
+    if (out->size != want) {
         vae_set_err(err, errlen, "decoder output has %lld elements; this "
                     "likelihood needs %lld for %lld-element data",
-                    (long long)got, (long long)want, (long long)d);
+                    (long long)out->size, (long long)want, (long long)d);
         return VAE_ERR_SHAPE;
     }
     *data_size = d;
+    return VAE_OK;
+}
+
+/* Points each shared decoder embedding at the encoder's first embedding
+ * table, which must have the same vocabulary and width. Both nodes then
+ * read and accumulate into one slice of the parameter and gradient
+ * buffers. */
+static int32_t share_embeddings(vae_model *m, char *err, size_t errlen)
+{
+    const vae_node *table = NULL;
+    for (int32_t i = 0; i < m->n_enc && !table; i++)
+        if (m->enc[i].s.op == VAE_OP_EMBEDDING)
+            table = &m->enc[i];
+    for (int32_t i = 0; i < m->n_dec; i++) {
+        vae_node *n = &m->dec[i];
+        if (n->s.op != VAE_OP_EMBEDDING || !n->s.iattr[2])
+            continue;
+        if (!table || table->s.iattr[0] != n->s.iattr[0] ||
+            table->s.iattr[1] != n->s.iattr[1]) {
+            vae_set_err(err, errlen, "decoder node %d shares the encoder's "
+                        "embedding, but the encoder has no %lld x %lld "
+                        "embedding first", (int)i, (long long)n->s.iattr[0],
+                        (long long)n->s.iattr[1]);
+            return VAE_ERR_GRAPH;
+        }
+        n->param_off = table->param_off;
+    }
     return VAE_OK;
 }
 
@@ -129,9 +210,10 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
         return VAE_ERR_INVALID_ARG;
     }
     *out = NULL;
-    int64_t data_size = 0;
+    int64_t data_size = 0, classes = 0;
+    int32_t dec_data = -1;
     int32_t st = check_graphs(encoder, decoder, latent_dim, likelihood,
-                              &data_size, err, errlen);
+                              &data_size, &classes, &dec_data, err, errlen);
     if (st != VAE_OK)
         return st;
 
@@ -142,6 +224,8 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     m->latent = latent_dim;
     m->data_size = data_size;
     m->likelihood = likelihood;
+    m->classes = classes;
+    m->dec_data = dec_data;
     m->beta = 1.0;
     if (vae_graph_copy(encoder, &m->enc_graph) != VAE_OK ||
         vae_graph_copy(decoder, &m->dec_graph) != VAE_OK ||
@@ -164,6 +248,11 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     m->n_dec = decoder->n;
     vae_graph_free(run_enc);
     run_enc = NULL;
+    st = share_embeddings(m, err, errlen);
+    if (st != VAE_OK) {
+        vae_model_free(m);
+        return st;
+    }
 
     m->n_params = off;
     m->params = calloc((size_t)(off ? off : 1), sizeof(float));
@@ -172,6 +261,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     if (!m->params || !m->grads || !m->kl_dim)
         goto nomem;
     vae_rng_seed(&m->rng, seed);
+    m->run.rng = &m->rng;
     init_params(m->enc, m->n_enc, m->params, &m->rng);
     init_params(m->dec, m->n_dec, m->params, &m->rng);
     *out = m;
@@ -204,6 +294,22 @@ VAE_API int32_t vae_model_set_beta(vae_model *m, double beta)
     return VAE_OK;
 }
 
+VAE_API int32_t vae_model_set_kl_anneal(vae_model *m, int32_t kind,
+                                        int64_t steps)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (kind < VAE_ANNEAL_NONE || kind > VAE_ANNEAL_SIGMOID)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "kl_anneal: unknown schedule %d", (int)kind);
+    if (steps < 1)
+        return vae_model_fail(m, VAE_ERR_RANGE, "kl_anneal: steps %lld < 1",
+                              (long long)steps);
+    m->anneal_kind = kind;
+    m->anneal_steps = steps;
+    return VAE_OK;
+}
+
 VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats)
 {
     if (!m)
@@ -225,6 +331,38 @@ VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar)
                               (double)VAE_LOGVAR_MAX);
     m->obs_logvar = logvar;
     return VAE_OK;
+}
+
+VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
+                                       size_t len)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (len > VAE_METADATA_MAX)
+        return vae_model_fail(m, VAE_ERR_RANGE, "metadata of %zu bytes is "
+                              "more than %zu", len, (size_t)VAE_METADATA_MAX);
+    if (len && !data)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "metadata is NULL");
+    unsigned char *copy = NULL;
+    if (len) {
+        copy = malloc(len);
+        if (!copy)
+            return vae_model_fail(m, VAE_ERR_NOMEM,
+                                  "out of memory for %zu bytes of metadata",
+                                  len);
+        memcpy(copy, data, len);
+    }
+    free(m->meta);
+    m->meta = copy;
+    m->meta_len = len;
+    return VAE_OK;
+}
+
+VAE_API const void *vae_model_metadata(const vae_model *m, size_t *len)
+{
+    if (len)
+        *len = m ? m->meta_len : 0;
+    return m ? m->meta : NULL;
 }
 
 VAE_API int64_t vae_model_data_size(const vae_model *m)
@@ -292,14 +430,30 @@ static int64_t net_floats(const vae_node *nodes, int32_t first, int32_t n)
     return total;
 }
 
-/* Elements per example of a net's values and gradients. */
-static int64_t net_layout_floats(const vae_node *nodes, int32_t n,
-                                 int32_t first_grad)
+static int64_t op_saved(const vae_node_spec *s)
 {
-    return net_floats(nodes, 0, n) + net_floats(nodes, first_grad, n);
+    const vae_op *op = vae_op_get(s->op);
+    return op->saved ? op->saved(s) : 0;
 }
 
-static int64_t net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
+static int64_t op_state(const vae_node_spec *s)
+{
+    const vae_op *op = vae_op_get(s->op);
+    return op->state ? op->state(s) : 0;
+}
+
+/* Elements per example of a net's values, gradients, saved activations and
+ * carried state. */
+int64_t vae_net_layout_floats(const vae_node *nodes, int32_t n,
+                                 int32_t first_grad)
+{
+    int64_t total = net_floats(nodes, 0, n) + net_floats(nodes, first_grad, n);
+    for (int32_t i = 0; i < n; i++)
+        total += op_saved(&nodes[i].s) + op_state(&nodes[i].s);
+    return total;
+}
+
+int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
 {
     int64_t most = 0;
     for (int32_t i = 0; i < n; i++) {
@@ -310,29 +464,38 @@ static int64_t net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
     return most;
 }
 
-/* Points each node's val and grad into the arena: a net's values, then its
+/* Points each node's buffers into the arena: a net's values, then its
  * gradients from node first_grad on (earlier nodes get none), contiguous, so
- * one memset clears a net's gradients. Nodes with scratch share the region at
- * `scratch`. */
-static float *place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
-                          float *p, int64_t batch, float *scratch)
+ * one memset clears a net's gradients; then saved activations and state.
+ * Nodes with scratch share the region at `scratch`. */
+float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
+                          float *p, int64_t batch, float *scratch,
+                          const vae_run *run)
 {
     for (int32_t i = 0; i < n; i++) {
         nodes[i].val = p;
         p += nodes[i].s.size * batch;
         nodes[i].scratch = vae_op_get(nodes[i].s.op)->scratch ? scratch : NULL;
+        nodes[i].run = run;
     }
     for (int32_t i = 0; i < n; i++) {
         nodes[i].grad = i < first_grad ? NULL : p;
         p += i < first_grad ? 0 : nodes[i].s.size * batch;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        int64_t saved = op_saved(&nodes[i].s), state = op_state(&nodes[i].s);
+        nodes[i].saved = saved ? p : NULL;
+        p += saved * batch;
+        nodes[i].state = state ? p : NULL;
+        p += state * batch;
     }
     return p;
 }
 
 static int64_t workspace_per_example(const vae_model *m)
 {
-    return net_layout_floats(m->enc, m->n_enc, ENC_FIRST_GRAD) +
-           net_layout_floats(m->dec, m->n_dec, DEC_FIRST_GRAD);
+    return vae_net_layout_floats(m->enc, m->n_enc, ENC_FIRST_GRAD) +
+           vae_net_layout_floats(m->dec, m->n_dec, DEC_FIRST_GRAD);
 }
 
 /* Lays both nets out in the workspace for `batch`; the shared scratch
@@ -340,9 +503,9 @@ static int64_t workspace_per_example(const vae_model *m)
 static void place_all(vae_model *m, int64_t batch)
 {
     float *scratch = m->work + workspace_per_example(m) * batch;
-    float *p = place_nodes(m->enc, m->n_enc, ENC_FIRST_GRAD, m->work, batch,
-                           scratch);
-    place_nodes(m->dec, m->n_dec, DEC_FIRST_GRAD, p, batch, scratch);
+    float *p = vae_place_nodes(m->enc, m->n_enc, ENC_FIRST_GRAD, m->work, batch,
+                           scratch, &m->run);
+    vae_place_nodes(m->dec, m->n_dec, DEC_FIRST_GRAD, p, batch, scratch, &m->run);
 }
 
 /* Makes the workspace hold `batch` examples and lays the nodes out for that
@@ -359,8 +522,8 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
     if (per_example > 0 && batch > (INT64_MAX / 16) / per_example)
         return vae_model_fail(m, VAE_ERR_NOMEM, "batch %lld is too large",
                               (long long)batch);
-    int64_t s_enc = net_scratch(m->enc, m->n_enc, batch);
-    int64_t s_dec = net_scratch(m->dec, m->n_dec, batch);
+    int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch);
+    int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch);
     int64_t floats = per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
     float *work = malloc((size_t)(floats ? floats : 1) * sizeof(float));
     float *eps = malloc((size_t)(batch * m->latent) * sizeof(float));
@@ -390,7 +553,7 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
 
 /* ---- Forward and backward over a net ----------------------------------- */
 
-static void net_forward(vae_node *nodes, int32_t n, const float *params,
+void vae_net_forward(vae_node *nodes, int32_t n, const float *params,
                         int64_t batch)
 {
     for (int32_t i = 1; i < n; i++) {
@@ -447,6 +610,14 @@ static int32_t check_finite(vae_model *m, const float *v, int64_t n,
     return VAE_OK;
 }
 
+/* Gives a teacher-forced decoder its view of the data. */
+static void set_decoder_data(vae_model *m, const float *x, int64_t batch)
+{
+    if (m->dec_data >= 0)
+        memcpy(m->dec[m->dec_data].val, x,
+               (size_t)(batch * m->data_size) * sizeof(float));
+}
+
 /* Copies x into the encoder input after checking it suits the likelihood. */
 static int32_t load_data(vae_model *m, const float *x, int64_t batch)
 {
@@ -461,7 +632,16 @@ static int32_t load_data(vae_model *m, const float *x, int64_t batch)
                                       "data: element %lld is %g; Bernoulli "
                                       "targets must be in [0, 1]",
                                       (long long)i, (double)x[i]);
+    if (m->likelihood == VAE_LIKELIHOOD_CATEGORICAL)
+        for (int64_t i = 0; i < n; i++)
+            if (!(x[i] >= 0.0f && x[i] < (float)m->classes) ||
+                x[i] != floorf(x[i]))
+                return vae_model_fail(m, VAE_ERR_RANGE,
+                                      "data: element %lld is %g, not a token "
+                                      "id in 0..%lld", (long long)i,
+                                      (double)x[i], (long long)m->classes - 1);
     memcpy(m->enc[0].val, x, (size_t)n * sizeof(float));
+    set_decoder_data(m, x, batch);
     return VAE_OK;
 }
 
@@ -519,14 +699,17 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     if (st != VAE_OK)
         return st;
 
-    net_forward(m->enc, m->n_enc, m->params, batch);
+    m->run.training = want_grad;
+    vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch);
-    net_forward(m->dec, m->n_dec, m->params, batch);
+    vae_net_forward(m->dec, m->n_dec, m->params, batch);
+    m->run.training = 0;
 
     if (want_grad)
         net_zero_grads(m->dec, m->n_dec, DEC_FIRST_GRAD, batch);
     vae_likelihood(m->likelihood, dec_out(m)->val, x, batch, m->data_size,
-                   m->obs_logvar, m->recon_b, want_grad ? dec_out(m)->grad : NULL);
+                   m->classes, m->obs_logvar, m->recon_b,
+                   want_grad ? dec_out(m)->grad : NULL);
     double recon_sum = 0.0, kl_sum = 0.0;
     for (int64_t b = 0; b < batch; b++)
         recon_sum += m->recon_b[b];
@@ -597,7 +780,7 @@ static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
     if (st == VAE_OK)
         st = load_data(m, x, batch);
     if (st == VAE_OK)
-        net_forward(m->enc, m->n_enc, m->params, batch);
+        vae_net_forward(m->enc, m->n_enc, m->params, batch);
     return st;
 }
 
@@ -616,12 +799,18 @@ VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
     return VAE_OK;
 }
 
-/* Decodes the latents already in the decoder input into out. */
-static void decode_loaded(vae_model *m, int64_t batch, float *out)
+/* Decodes the latents already in the decoder input into out. A decoder
+ * that reads the data (teacher forcing) has no data to read here: it
+ * decodes greedily, one step at a time, instead. */
+static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
 {
-    net_forward(m->dec, m->n_dec, m->params, batch);
+    if (m->dec_data >= 0)
+        return vae_model_generate(m, m->dec[0].val, batch, VAE_DECODE_GREEDY,
+                                  1.0, 1, 1, -1, m->data_size, out, NULL);
+    vae_net_forward(m->dec, m->n_dec, m->params, batch);
     vae_likelihood_mean(m->likelihood, dec_out(m)->val, batch, m->data_size,
-                        out);
+                        m->classes, out);
+    return VAE_OK;
 }
 
 VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
@@ -637,8 +826,7 @@ VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
     if (st != VAE_OK)
         return st;
     memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
-    decode_loaded(m, batch, out);
-    return VAE_OK;
+    return decode_loaded(m, batch, out);
 }
 
 VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
@@ -652,8 +840,7 @@ VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
     vae_rng_normal_fill(&m->rng, m->dec[0].val, n * m->latent);
     if (z_out)
         memcpy(z_out, m->dec[0].val, (size_t)(n * m->latent) * sizeof(float));
-    decode_loaded(m, n, out);
-    return VAE_OK;
+    return decode_loaded(m, n, out);
 }
 
 VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
@@ -666,8 +853,7 @@ VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
         return st;
     int64_t D = m->latent;
     copy_rows(m->dec[0].val, D, head(m)->val, 2 * D, batch, D);
-    decode_loaded(m, batch, out);
-    return VAE_OK;
+    return decode_loaded(m, batch, out);
 }
 
 VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out)
@@ -685,7 +871,40 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out)
     return VAE_OK;
 }
 
-/* ---- Importance-weighted log-likelihood --------------------------------- */
+/* ---- log p(x|z) and the importance-weighted log-likelihood -------------- */
+
+/* logp[r] = log p(x_r | z_r) for the latents already in the decoder input. */
+static void decoder_logp(vae_model *m, const float *x, int64_t rows,
+                         double *logp)
+{
+    set_decoder_data(m, x, rows);
+    vae_net_forward(m->dec, m->n_dec, m->params, rows);
+    vae_likelihood(m->likelihood, dec_out(m)->val, x, rows, m->data_size,
+                   m->classes, m->obs_logvar, logp, NULL);
+}
+
+VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
+                                         const float *x, int64_t batch,
+                                         double *logp)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (!logp)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "log_likelihood: logp is NULL");
+    int32_t st = check_batch(m, z, batch, "log_likelihood");
+    if (st == VAE_OK)
+        st = check_finite(m, z, batch * m->latent, "log_likelihood: z");
+    if (st == VAE_OK && !x)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "log_likelihood: x is NULL");
+    if (st == VAE_OK)
+        st = load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
+    decoder_logp(m, x, batch, logp);
+    return VAE_OK;
+}
 
 /* Rows (example, sample) decoded per pass: enough to keep the GEMMs
  * efficient, small enough that memory does not depend on k. */
@@ -732,12 +951,9 @@ static void iwae_chunk(vae_model *m, const float *x, const float *mulv,
         logw[r] = lp - lq;
         memcpy(xs + r * d, x + b * d, (size_t)d * sizeof(float));
     }
-    net_forward(m->dec, m->n_dec, m->params, rows);
-    double *lpx = m->recon_b;
-    vae_likelihood(m->likelihood, dec_out(m)->val, xs, rows, d, m->obs_logvar,
-                   lpx, NULL);
+    decoder_logp(m, xs, rows, m->recon_b);
     for (int64_t r = 0; r < rows; r++)
-        lse_add(&acc[(r0 + r) / k], logw[r] + lpx[r]);
+        lse_add(&acc[(r0 + r) / k], logw[r] + m->recon_b[r]);
 }
 
 VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,

@@ -25,8 +25,15 @@ struct vae_model {
     int64_t latent;
     int64_t data_size;
     int32_t likelihood;
+    int64_t classes;  /* categorical: vocabulary size V; else 0 */
+    int32_t dec_data; /* the decoder's data node (teacher forcing), or -1 */
+    unsigned char *meta; /* the caller's metadata bytes, saved with the model */
+    size_t meta_len;
     double beta, free_bits, obs_logvar;
+    int32_t anneal_kind; /* VAE_ANNEAL_*, used by vae_model_train_step */
+    int64_t anneal_steps;
     vae_rng rng;
+    vae_run run; /* shared by every node; run.rng points at rng */
 
     /* Parameters of every node, encoder first, then the Gaussian head, then
      * the decoder; gradients in the same layout. */
@@ -59,6 +66,16 @@ struct vae_adam {
     float *m, *v;
     char err[VAE_ERRLEN];
 };
+
+/* Net plumbing shared by model.c and generate.c (see model.c). */
+int64_t vae_net_layout_floats(const vae_node *nodes, int32_t n,
+                              int32_t first_grad);
+int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch);
+float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
+                       float *p, int64_t batch, float *scratch,
+                       const vae_run *run);
+void vae_net_forward(vae_node *nodes, int32_t n, const float *params,
+                     int64_t batch);
 
 /* Records a message on the model and returns status. */
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...);

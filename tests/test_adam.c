@@ -305,6 +305,59 @@ static void test_train_step_composition(void **state)
     vae_model_free(b);
 }
 
+/* With KL annealing, train step t equals zero_grad + elbo_grad at beta
+ * times the schedule's weight + adam_step, bit for bit: model b replays
+ * model a's steps with the weights computed here from the documented
+ * formulas. beta 0.5 also checks that the weight multiplies beta and that
+ * beta is restored after each step. */
+static void test_kl_anneal(void **state)
+{
+    (void)state;
+    enum { B = 4, DX = 3, STEPS = 4 };
+    float x[B * DX];
+    tu_rng r;
+    tu_seed(&r, 8);
+    tu_fill_uniform(&r, x, B * DX, -1.0, 1.0);
+    const int32_t kinds[] = {VAE_ANNEAL_LINEAR, VAE_ANNEAL_SIGMOID};
+    for (int k = 0; k < 2; k++) {
+        vae_model *a = tiny_model(9), *b = tiny_model(9);
+        vae_adam *oa = make_adam(a, &DEFAULTS), *ob = make_adam(b, &DEFAULTS);
+        assert_int_equal(vae_model_set_beta(a, 0.5), VAE_OK);
+        assert_int_equal(vae_model_set_kl_anneal(a, kinds[k], STEPS), VAE_OK);
+        assert_int_equal(vae_model_set_seed(a, 3), VAE_OK);
+        assert_int_equal(vae_model_set_seed(b, 3), VAE_OK);
+        for (int t = 0; t < STEPS + 2; t++) {
+            double u = (double)t / STEPS;
+            double w = kinds[k] == VAE_ANNEAL_LINEAR
+                           ? fmin(1.0, u)
+                           : 1.0 / (1.0 + exp(-10.0 * (u - 0.5)));
+            assert_int_equal(vae_model_train_step(a, oa, x, B, NULL, NULL,
+                                                  NULL),
+                             VAE_OK);
+            assert_int_equal(vae_model_set_beta(b, 0.5 * w), VAE_OK);
+            assert_int_equal(vae_model_zero_grad(b), VAE_OK);
+            assert_int_equal(vae_model_elbo_grad(b, x, B, NULL, NULL, NULL),
+                             VAE_OK);
+            assert_int_equal(vae_adam_step(ob, b), VAE_OK);
+            assert_memory_equal(vae_model_params(a), vae_model_params(b),
+                                (size_t)vae_model_num_params(a) *
+                                    sizeof(float));
+        }
+        /* (Step 0 has weight 0, so ignoring the schedule fails at once.) */
+        vae_adam_free(oa);
+        vae_adam_free(ob);
+        vae_model_free(a);
+        vae_model_free(b);
+    }
+    vae_model *m = tiny_model(1);
+    assert_int_equal(vae_model_set_kl_anneal(m, 3, 10), VAE_ERR_INVALID_ARG);
+    assert_int_equal(vae_model_set_kl_anneal(m, VAE_ANNEAL_LINEAR, 0),
+                     VAE_ERR_RANGE);
+    assert_int_equal(vae_model_set_kl_anneal(NULL, VAE_ANNEAL_LINEAR, 1),
+                     VAE_ERR_INVALID_ARG);
+    vae_model_free(m);
+}
+
 /* A NaN in the batch: an error on the model, parameters untouched and no
  * optimizer step counted. */
 static void test_train_step_nan_input(void **state)
@@ -366,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_train_step_composition),
         cmocka_unit_test(test_train_step_nan_input),
         cmocka_unit_test(test_set_lr),
+        cmocka_unit_test(test_kl_anneal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -243,7 +243,7 @@ static void test_model_new_errors(void **state)
                      VAE_ERR_INVALID_ARG);
     expect_new_fails(enc, dec, 0, VAE_LIKELIHOOD_BERNOULLI, VAE_ERR_RANGE);
     expect_new_fails(enc, dec, -2, VAE_LIKELIHOOD_BERNOULLI, VAE_ERR_RANGE);
-    const int32_t bad_lik[] = {0, 4, -1, 1000};
+    const int32_t bad_lik[] = {0, 5, -1, 1000};
     for (int i = 0; i < TU_COUNT(bad_lik); i++)
         expect_new_fails(enc, dec, L, bad_lik[i], VAE_ERR_INVALID_ARG);
     /* Gaussian learned needs 2D outputs; this decoder has D. */

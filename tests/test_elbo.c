@@ -41,7 +41,7 @@ static vae_model *make_model(int32_t likelihood, uint64_t seed)
 {
     const tu_layer enc[] = {TU_DENSE(H), TU_ACT(VAE_OP_TANH)};
     const tu_layer dec[] = {TU_DENSE(4), TU_ACT(VAE_OP_SOFTPLUS),
-                            TU_DENSE(vae_likelihood_out_size(likelihood, D))};
+                            TU_DENSE(vae_likelihood_out_size(likelihood, D, 0))};
     vae_model *m = tu_model(D, enc, TU_COUNT(enc), L, dec, TU_COUNT(dec),
                             likelihood, seed);
     assert_int_equal(vae_model_data_size(m), D);

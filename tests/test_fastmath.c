@@ -348,7 +348,7 @@ static void test_bernoulli_grid(void **state)
     l[1] = -100.0f;
     l[2] = 100.0f;
 
-    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, l, x, N, 1, 0.0, lp, g1);
+    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, l, x, N, 1, 0, 0.0, lp, g1);
     err_stat sg = {0.0, 0.0, 0.0f, 0.0f};
     double sum = 0.0, ref_sum = 0.0, bound_sum = 0.0, worst = 0.0;
     for (int i = 0; i < N; i++) {
@@ -365,14 +365,14 @@ static void test_bernoulli_grid(void **state)
     assert_true(worst <= 1.0);
     check_abs("bernoulli gradient", sg, 1.5 * EPS);
 
-    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, l, x, 1, N, 0.0, &row, g);
+    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, l, x, 1, N, 0, 0.0, &row, g);
     /* The same terms in another order of double additions. */
     TU_ASSERT_CLOSE(row, sum, 1e-12, "one row vs per-element rows");
     assert_true(fabs(row - ref_sum) <= bound_sum);
     for (int i = 0; i < N; i++)
         TU_ASSERT_CLOSE(g[i], g1[i], 1e-7, "one row vs per-element rows");
     double again;
-    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, l, x, 1, N, 0.0, &again, NULL);
+    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, l, x, 1, N, 0, 0.0, &again, NULL);
     TU_ASSERT_CLOSE(again, row, 1e-15, "without vs with the gradient");
     free(l);
     free(x);
@@ -393,7 +393,7 @@ static void test_bernoulli_huge(void **state)
     for (int i = 0; i < TU_COUNT(l); i++) {
         double lp;
         float g;
-        vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, &l[i], &x[i], 1, 1, 0.0, &lp,
+        vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, &l[i], &x[i], 1, 1, 0, 0.0, &lp,
                        &g);
         TU_ASSERT_CLOSE(lp, want[i], 1e-7, "log p at a huge logit");
         assert_true(g == grad[i]);
@@ -407,7 +407,7 @@ static void test_bernoulli_mean(void **state)
     float *l = tu_alloc(B * D * sizeof *l), *m = tu_alloc(B * D * sizeof *m);
     for (int i = 0; i < B * D; i++)
         l[i] = (float)(-80.0 + 160.0 * i / (B * D - 1));
-    vae_likelihood_mean(VAE_LIKELIHOOD_BERNOULLI, l, B, D, m);
+    vae_likelihood_mean(VAE_LIKELIHOOD_BERNOULLI, l, B, D, 0, m);
     err_stat s = {0.0, 0.0, 0.0f, 0.0f};
     for (int i = 0; i < B * D; i++)
         err_add(&s, l[i], m[i], ref_sigmoid(l[i]));

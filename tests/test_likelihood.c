@@ -59,24 +59,26 @@ static double ref_logp(int32_t kind, const float *out, const float *x,
 static void test_out_size(void **state)
 {
     (void)state;
-    assert_int_equal(vae_likelihood_out_size(VAE_LIKELIHOOD_BERNOULLI, 7), 7);
+    assert_int_equal(vae_likelihood_out_size(VAE_LIKELIHOOD_BERNOULLI, 7, 0), 7);
     assert_int_equal(
-        vae_likelihood_out_size(VAE_LIKELIHOOD_GAUSSIAN_FIXED, 7), 7);
+        vae_likelihood_out_size(VAE_LIKELIHOOD_GAUSSIAN_FIXED, 7, 0), 7);
     assert_int_equal(
-        vae_likelihood_out_size(VAE_LIKELIHOOD_GAUSSIAN_LEARNED, 7), 14);
-    assert_int_equal(vae_likelihood_out_size(0, 7), -1);
-    assert_int_equal(vae_likelihood_out_size(4, 7), -1);
-    assert_int_equal(vae_likelihood_out_size(-1, 7), -1);
+        vae_likelihood_out_size(VAE_LIKELIHOOD_GAUSSIAN_LEARNED, 7, 0), 14);
+    assert_int_equal(vae_likelihood_out_size(0, 7, 0), -1);
+    assert_int_equal(
+        vae_likelihood_out_size(VAE_LIKELIHOOD_CATEGORICAL, 7, 10), 70);
+    assert_int_equal(vae_likelihood_out_size(5, 7, 0), -1);
+    assert_int_equal(vae_likelihood_out_size(-1, 7, 0), -1);
 }
 
 /* Compares logp against the reference and checks dout is finite. */
 static void check_values(int32_t kind, const float *out, const float *x,
                          int64_t batch, int64_t d, double obs_logvar)
 {
-    int64_t osz = vae_likelihood_out_size(kind, d);
+    int64_t osz = vae_likelihood_out_size(kind, d, 0);
     double *logp = tu_alloc((size_t)batch * sizeof *logp);
     float *dout = tu_alloc((size_t)(batch * osz) * sizeof *dout);
-    vae_likelihood(kind, out, x, batch, d, obs_logvar, logp, dout);
+    vae_likelihood(kind, out, x, batch, d, 0, obs_logvar, logp, dout);
     for (int64_t b = 0; b < batch; b++) {
         assert_true(isfinite(logp[b]));
         TU_ASSERT_CLOSE(logp[b],
@@ -86,7 +88,7 @@ static void check_values(int32_t kind, const float *out, const float *x,
     for (int64_t i = 0; i < batch * osz; i++)
         assert_true(isfinite(dout[i]));
     /* dout is optional. */
-    vae_likelihood(kind, out, x, batch, d, obs_logvar, logp, NULL);
+    vae_likelihood(kind, out, x, batch, d, 0, obs_logvar, logp, NULL);
     assert_true(isfinite(logp[0]));
     free(logp);
     free(dout);
@@ -116,10 +118,10 @@ static void test_bernoulli_values(void **state)
                          0.0);
     double lp;
     const float l100 = 100.0f, one = 1.0f, zero = 0.0f;
-    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, &l100, &zero, 1, 1, 0.0, &lp,
+    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, &l100, &zero, 1, 1, 0, 0.0, &lp,
                    NULL);
     TU_ASSERT_CLOSE(lp, -100.0, LIK_TOL, "log(1 - sigmoid(100))");
-    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, &l100, &one, 1, 1, 0.0, &lp,
+    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, &l100, &one, 1, 1, 0, 0.0, &lp,
                    NULL);
     assert_true(lp <= 0.0 && lp > -1e-30);
 }
@@ -146,7 +148,7 @@ static void test_gaussian_values(void **state)
     /* The fixed-variance density at its mean with var 1: -log(2 pi)/2. */
     const float m0 = 0.25f;
     double lp;
-    vae_likelihood(VAE_LIKELIHOOD_GAUSSIAN_FIXED, &m0, &m0, 1, 1, 0.0, &lp,
+    vae_likelihood(VAE_LIKELIHOOD_GAUSSIAN_FIXED, &m0, &m0, 1, 1, 0, 0.0, &lp,
                    NULL);
     TU_ASSERT_CLOSE(lp, -0.5 * LOG_2PI, LIK_TOL, "N(m; m, 1)");
 }
@@ -170,21 +172,21 @@ static void test_gaussian_extremes(void **state)
 static void check_dout(int32_t kind, float *out, const float *x, int64_t batch,
                        int64_t d, double obs_logvar)
 {
-    int64_t osz = vae_likelihood_out_size(kind, d), n = batch * osz;
+    int64_t osz = vae_likelihood_out_size(kind, d, 0), n = batch * osz;
     double *logp = tu_alloc((size_t)batch * sizeof *logp);
     float *dout = tu_alloc((size_t)n * sizeof *dout);
-    vae_likelihood(kind, out, x, batch, d, obs_logvar, logp, dout);
+    vae_likelihood(kind, out, x, batch, d, 0, obs_logvar, logp, dout);
     for (int64_t k = 0; k < n; k++) {
         float keep = out[k];
         double lp = 0.0, lm = 0.0;
         out[k] = keep + 1e-2f;
         float up = out[k];
-        vae_likelihood(kind, out, x, batch, d, obs_logvar, logp, NULL);
+        vae_likelihood(kind, out, x, batch, d, 0, obs_logvar, logp, NULL);
         for (int64_t b = 0; b < batch; b++)
             lp -= logp[b];
         out[k] = keep - 1e-2f;
         float down = out[k];
-        vae_likelihood(kind, out, x, batch, d, obs_logvar, logp, NULL);
+        vae_likelihood(kind, out, x, batch, d, 0, obs_logvar, logp, NULL);
         for (int64_t b = 0; b < batch; b++)
             lm -= logp[b];
         out[k] = keep;
@@ -209,6 +211,74 @@ static void check_dout(int32_t kind, float *out, const float *x, int64_t batch,
     free(dout);
 }
 
+/* Categorical: log p = sum over non-padding steps of l[id] - log sum exp l,
+ * computed here in double straight from the definition; the gradient
+ * against central differences of the library's logp and against
+ * softmax - onehot; padding steps contribute nothing and get zero gradient;
+ * logits of +-1e4 stay finite (the max is subtracted first). */
+static void test_categorical(void **state)
+{
+    (void)state;
+    enum { B = 2, T = 4, V = 5 };
+    const float x[B * T] = {3, 1, 0, 4, 0, 2, 2, 0};
+    float l[B * T * V];
+    tu_rng r;
+    tu_seed(&r, 9);
+    tu_fill_uniform(&r, l, B * T * V, -3.0, 3.0);
+    l[V + 2] = 1e4f; /* example 0, step 1: one huge logit */
+    l[V + 1] = -1e4f;
+    double logp[B];
+    float g[B * T * V];
+    vae_likelihood(VAE_LIKELIHOOD_CATEGORICAL, l, x, B, T, V, 0.0, logp, g);
+    for (int b = 0; b < B; b++) {
+        double want = 0.0;
+        for (int t = 0; t < T; t++) {
+            int id = (int)x[b * T + t];
+            const float *row = l + (b * T + t) * V;
+            double mx = row[0], se = 0.0;
+            for (int c = 1; c < V; c++)
+                mx = fmax(mx, row[c]);
+            for (int c = 0; c < V; c++)
+                se += exp((double)row[c] - mx);
+            for (int c = 0; c < V; c++) {
+                double p = exp((double)row[c] - mx) / se;
+                double closed = id == 0 ? 0.0 : p - (c == id);
+                TU_ASSERT_CLOSE(g[(b * T + t) * V + c], closed, 1e-5,
+                                "categorical gradient vs softmax - onehot");
+            }
+            if (id != 0)
+                want += row[id] - (mx + log(se));
+        }
+        assert_true(isfinite(logp[b]));
+        TU_ASSERT_CLOSE(logp[b], want, 1e-6, "categorical logp vs formula");
+    }
+    /* Central differences on the moderate logits (h = 1e-2, as above). */
+    for (int k = 0; k < B * T * V; k++) {
+        if (fabsf(l[k]) > 100.0f)
+            continue;
+        float keep = l[k];
+        double up, down;
+        l[k] = keep + 1e-2f;
+        vae_likelihood(VAE_LIKELIHOOD_CATEGORICAL, l, x, B, T, V, 0.0, logp,
+                       NULL);
+        up = -(logp[0] + logp[1]);
+        l[k] = keep - 1e-2f;
+        vae_likelihood(VAE_LIKELIHOOD_CATEGORICAL, l, x, B, T, V, 0.0, logp,
+                       NULL);
+        down = -(logp[0] + logp[1]);
+        l[k] = keep;
+        TU_ASSERT_CLOSE(g[k], (up - down) / 2e-2, 1e-3,
+                        "categorical gradient vs finite differences");
+    }
+    /* The mode of each step is its largest logit. */
+    float mode[B * T];
+    vae_likelihood_mean(VAE_LIKELIHOOD_CATEGORICAL, l, B, T, V, mode);
+    assert_true(mode[1] == 2.0f);
+    for (int k = 0; k < B * T; k++)
+        for (int c = 0; c < V; c++)
+            assert_true(l[k * V + c] <= l[k * V + (int)mode[k]]);
+}
+
 static void test_gradients(void **state)
 {
     (void)state;
@@ -230,7 +300,7 @@ static void test_gradients(void **state)
     const float xe[4] = {0.0f, 1.0f, 1.0f, 0.25f};
     float de[4];
     double lpe;
-    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, ext, xe, 1, 4, 0.0, &lpe, de);
+    vae_likelihood(VAE_LIKELIHOOD_BERNOULLI, ext, xe, 1, 4, 0, 0.0, &lpe, de);
     assert_true(isfinite(lpe));
     TU_ASSERT_CLOSE(de[0], 1.0, 1e-6, "d/dl at +100, x=0");
     TU_ASSERT_CLOSE(de[1], -1.0, 1e-6, "d/dl at -100, x=1");
@@ -244,18 +314,18 @@ static void test_mean(void **state)
     enum { D = 3 };
     const float logits[2 * D] = {0.0f, 2.0f, -100.0f, 100.0f, -1.0f, 30.0f};
     float mean[2 * D];
-    vae_likelihood_mean(VAE_LIKELIHOOD_BERNOULLI, logits, 2, D, mean);
+    vae_likelihood_mean(VAE_LIKELIHOOD_BERNOULLI, logits, 2, D, 0, mean);
     for (int i = 0; i < 2 * D; i++) {
         assert_true(mean[i] >= 0.0f && mean[i] <= 1.0f);
         TU_ASSERT_CLOSE(mean[i], 1.0 / (1.0 + exp(-(double)logits[i])), 1e-7,
                         "sigmoid mean");
     }
-    vae_likelihood_mean(VAE_LIKELIHOOD_GAUSSIAN_FIXED, logits, 2, D, mean);
+    vae_likelihood_mean(VAE_LIKELIHOOD_GAUSSIAN_FIXED, logits, 2, D, 0, mean);
     for (int i = 0; i < 2 * D; i++)
         assert_true(mean[i] == logits[i]);
     /* Learned: each row is D means then D log-variances. */
     const float learned[2 * 2 * D] = {1, 2, 3, -9, -9, -9, 4, 5, 6, 9, 9, 9};
-    vae_likelihood_mean(VAE_LIKELIHOOD_GAUSSIAN_LEARNED, learned, 2, D, mean);
+    vae_likelihood_mean(VAE_LIKELIHOOD_GAUSSIAN_LEARNED, learned, 2, D, 0, mean);
     const float want[2 * D] = {1, 2, 3, 4, 5, 6};
     assert_memory_equal(mean, want, sizeof want);
 }
@@ -328,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_gaussian_values),
         cmocka_unit_test(test_gaussian_extremes),
         cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_mean),
         cmocka_unit_test(test_kl_hand),
         cmocka_unit_test(test_kl_batch),

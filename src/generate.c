@@ -1,0 +1,396 @@
+/* generate.c - incremental decoding of sequence models: greedy, sampling,
+ * top-k and beam search.
+ *
+ * The decoder is rebuilt as a "step net": the same nodes and parameters
+ * with the time axis set to 1 (data node [1], repeat x1). Each call of the
+ * step net advances every sequence by one token; recurrent nodes start from
+ * the state their previous call left (vae_run.carry), so a T-token sequence
+ * costs T decoder steps and the prefix is never run again. In the step net
+ * the data node holds the previous token, which shift_right passes through
+ * unchanged while carrying (the first step gets its begin-of-sequence id).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "likelihood.h"
+#include "model.h"
+
+typedef struct step_net {
+    vae_node *nodes;
+    int32_t n, data, out;
+    float *work;
+    float first_token; /* fed at step 0: the decoder's begin-of-sequence id */
+} step_net;
+
+static void step_net_free(step_net *s)
+{
+    free(s->nodes);
+    free(s->work);
+}
+
+/* Ops that act on each time step alone (or on z), plus the recurrent LSTM:
+ * exactly the decoders that one step at a time reproduces. */
+static int per_step_op(int32_t op)
+{
+    switch (op) {
+    case VAE_OP_RESHAPE:
+    case VAE_OP_TRANSPOSE:
+    case VAE_OP_CONV2D:
+    case VAE_OP_CONV2D_TRANSPOSE: return 0;
+    default: return 1;
+    }
+}
+
+/* The decoder of m with a time axis of 1, laid out for `rows` sequences. */
+static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
+{
+    const vae_graph *dec = m->dec_graph;
+    vae_graph *g = NULL;
+    int32_t st = vae_graph_new(&g);
+    memset(s, 0, sizeof *s);
+    s->data = -1;
+    s->first_token = 1.0f;
+    for (int32_t i = 0; st == VAE_OK && i < dec->n; i++) {
+        vae_node_spec spec = dec->nodes[i];
+        if (!per_step_op(spec.op)) {
+            vae_graph_free(g);
+            return vae_model_fail(m, VAE_ERR_UNSUPPORTED,
+                                  "generate: decoder node %d (%s) mixes time "
+                                  "steps; generation needs ops that act per "
+                                  "step", (int)i, vae_op_get(spec.op)->name);
+        }
+        if (spec.op == VAE_OP_DATA) {
+            spec.iattr[1] = 1; /* [T] -> [1] */
+            s->data = i;
+        }
+        if (spec.op == VAE_OP_REPEAT)
+            spec.iattr[0] = 1;
+        if (spec.op == VAE_OP_SHIFT_RIGHT && i == s->data + 1)
+            s->first_token = spec.fattr[0];
+        int32_t id = vae_graph_add(g, spec.op, spec.inputs, spec.n_inputs,
+                                   spec.iattr, VAE_N_IATTR, spec.fattr,
+                                   VAE_N_FATTR);
+        st = id < 0 ? id : VAE_OK;
+    }
+    if (st != VAE_OK) {
+        st = vae_model_fail(m, st, "generate: step decoder: %s",
+                            g ? g->err : "out of memory");
+        vae_graph_free(g);
+        return st;
+    }
+    s->n = g->n;
+    s->out = dec->output;
+    s->nodes = calloc((size_t)g->n, sizeof *s->nodes);
+    if (s->nodes)
+        for (int32_t i = 0; i < g->n; i++) {
+            s->nodes[i].s = g->nodes[i];
+            s->nodes[i].param_off = m->dec[i].param_off;
+        }
+    vae_graph_free(g);
+    if (!s->nodes)
+        return vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
+
+    int64_t per_row = vae_net_layout_floats(s->nodes, s->n, s->n);
+    int64_t scratch = vae_net_scratch(s->nodes, s->n, rows);
+    if (per_row > 0 && rows > (INT64_MAX / 16 - scratch) / per_row) {
+        step_net_free(s);
+        return vae_model_fail(m, VAE_ERR_NOMEM, "generate: %lld sequences "
+                              "are too many", (long long)rows);
+    }
+    int64_t floats = per_row * rows + scratch;
+    s->work = malloc((size_t)(floats ? floats : 1) * sizeof(float));
+    if (!s->work) {
+        step_net_free(s);
+        return vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
+    }
+    vae_place_nodes(s->nodes, s->n, s->n, s->work, rows,
+                    s->work + per_row * rows, &m->run);
+    return VAE_OK;
+}
+
+/* One decoder step for all rows: feeds prev[r] (ignored by a decoder
+ * without a data node) and leaves V logits per row in the output node. */
+static void step_net_run(vae_model *m, step_net *s, const float *prev,
+                         int64_t rows, int carry)
+{
+    if (s->data >= 0)
+        for (int64_t r = 0; r < rows; r++)
+            s->nodes[s->data].val[r] = carry ? prev[r] : s->first_token;
+    m->run.carry = carry;
+    vae_net_forward(s->nodes, s->n, m->params, rows);
+    m->run.carry = 0;
+}
+
+/* Reorders the carried state (and z) of every row: row r takes the state
+ * of row from[r]. tmp holds rows x the largest state. */
+static void step_net_gather(step_net *s, const int64_t *from, int64_t rows,
+                            float *tmp)
+{
+    for (int32_t i = 0; i < s->n; i++) {
+        vae_node *nd = &s->nodes[i];
+        const vae_op *op = vae_op_get(nd->s.op);
+        int64_t w = nd->state ? op->state(&nd->s) : (i == 0 ? nd->s.size : 0);
+        float *buf = nd->state ? nd->state : nd->val;
+        if (!w)
+            continue;
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(tmp + r * w, buf + from[r] * w, (size_t)w * sizeof(float));
+        memcpy(buf, tmp, (size_t)(rows * w) * sizeof(float));
+    }
+}
+
+static int64_t gather_floats(const step_net *s)
+{
+    int64_t most = s->nodes[0].s.size;
+    for (int32_t i = 0; i < s->n; i++) {
+        const vae_op *op = vae_op_get(s->nodes[i].s.op);
+        int64_t w = op->state ? op->state(&s->nodes[i].s) : 0;
+        most = w > most ? w : most;
+    }
+    return most;
+}
+
+/* log-softmax of logits / temperature into lp, with the padding id 0
+ * excluded (-inf); V >= 2. */
+static void log_softmax(const float *l, int64_t V, double temperature,
+                        double *lp)
+{
+    double mx = -INFINITY, sum = 0.0;
+    for (int64_t c = 1; c < V; c++)
+        mx = fmax(mx, l[c] / temperature);
+    for (int64_t c = 1; c < V; c++)
+        sum += exp(l[c] / temperature - mx);
+    double lse = mx + log(sum);
+    lp[0] = -INFINITY;
+    for (int64_t c = 1; c < V; c++)
+        lp[c] = l[c] / temperature - lse;
+}
+
+static int64_t argmax(const double *v, int64_t n)
+{
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        best = v[i] > v[best] ? i : best;
+    return best;
+}
+
+/* Draws an id from exp(lp) restricted to the top_k most probable (top_k
+ * >= V: all). ids is scratch of V entries. */
+static int64_t draw(vae_rng *rng, const double *lp, int64_t V, int64_t top_k,
+                    int64_t *ids)
+{
+    int64_t n = 0;
+    double mass = 0.0;
+    if (top_k >= V - 1) {
+        for (int64_t c = 1; c < V; c++)
+            ids[n++] = c;
+    } else {
+        /* Partial selection: top_k passes over V, fine for small k. */
+        for (int64_t k = 0; k < top_k; k++) {
+            int64_t best = -1;
+            for (int64_t c = 1; c < V; c++) {
+                int taken = 0;
+                for (int64_t j = 0; j < n && !taken; j++)
+                    taken = ids[j] == c;
+                if (!taken && (best < 0 || lp[c] > lp[best]))
+                    best = c;
+            }
+            ids[n++] = best;
+        }
+    }
+    for (int64_t j = 0; j < n; j++)
+        mass += exp(lp[ids[j]]);
+    double u = vae_rng_uniform(rng) * mass;
+    for (int64_t j = 0; j < n; j++) {
+        u -= exp(lp[ids[j]]);
+        if (u < 0.0)
+            return ids[j];
+    }
+    return ids[n - 1];
+}
+
+/* Beam search bookkeeping for one example's B beams at one step: the B
+ * best (score, parent, token) extensions; a finished beam extends only by
+ * itself (token 0). Writes from[], tok[] and the new scores. */
+static void beam_step(const double *lp_rows, int64_t V, int64_t B,
+                     const double *score, const int *done, double *nscore,
+                     int64_t *from, int64_t *tok)
+{
+    for (int64_t k = 0; k < B; k++) {
+        nscore[k] = -INFINITY;
+        from[k] = 0;
+        tok[k] = 0;
+    }
+    for (int64_t p = 0; p < B; p++) {
+        if (score[p] == -INFINITY)
+            continue;
+        int64_t c0 = done[p] ? 0 : 1, c1 = done[p] ? 1 : V;
+        for (int64_t c = c0; c < c1; c++) {
+            double v = score[p] + (done[p] ? 0.0 : lp_rows[p * V + c]);
+            if (v <= nscore[B - 1])
+                continue;
+            int64_t k = B - 1;
+            while (k > 0 && nscore[k - 1] < v) {
+                nscore[k] = nscore[k - 1];
+                from[k] = from[k - 1];
+                tok[k] = tok[k - 1];
+                k--;
+            }
+            nscore[k] = v;
+            from[k] = p;
+            tok[k] = c;
+        }
+    }
+}
+
+VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
+                                   int32_t mode, double temperature,
+                                   int64_t top_k, int64_t beam, int64_t eos,
+                                   int64_t max_len, float *out, int64_t *steps)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (!z || !out)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "generate: z or out is NULL");
+    if (m->likelihood != VAE_LIKELIHOOD_CATEGORICAL)
+        return vae_model_fail(m, VAE_ERR_UNSUPPORTED, "generate: the model's "
+                              "likelihood is not categorical");
+    if (n < 1 || max_len < 1 || max_len > ((int64_t)1 << 24))
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: n %lld < 1 or "
+                              "max_len %lld not in 1..2^24", (long long)n,
+                              (long long)max_len);
+    if (mode < VAE_DECODE_GREEDY || mode > VAE_DECODE_BEAM)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "generate: unknown mode %d", (int)mode);
+    if ((mode == VAE_DECODE_SAMPLE || mode == VAE_DECODE_TOP_K) &&
+        !(temperature > 0.0 && temperature <= 1e3))
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: temperature %g "
+                              "not in (0, 1000]", temperature);
+    if (mode == VAE_DECODE_TOP_K && top_k < 1)
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: top_k %lld < 1",
+                              (long long)top_k);
+    if (mode == VAE_DECODE_BEAM && (beam < 1 || beam > 1024))
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: beam %lld not in "
+                              "1..1024", (long long)beam);
+    int32_t st = VAE_OK;
+    for (int64_t i = 0; i < n * m->latent; i++)
+        if (!isfinite(z[i]))
+            return vae_model_fail(m, VAE_ERR_NONFINITE,
+                                  "generate: z element %lld is not finite",
+                                  (long long)i);
+
+    int64_t B = mode == VAE_DECODE_BEAM ? beam : 1;
+    int64_t rows = n * B, V = m->classes, D = m->latent;
+    if (mode != VAE_DECODE_SAMPLE && mode != VAE_DECODE_TOP_K)
+        temperature = 1.0;
+    if (mode == VAE_DECODE_SAMPLE)
+        top_k = V;
+
+    step_net s;
+    st = step_net_build(m, rows, &s);
+    if (st != VAE_OK)
+        return st;
+    float *prev = calloc((size_t)rows, sizeof *prev);
+    double *lp = malloc((size_t)(rows * V) * sizeof *lp);
+    double *score = malloc((size_t)rows * sizeof *score);
+    double *nscore = malloc((size_t)rows * sizeof *nscore);
+    int64_t *from = malloc((size_t)rows * sizeof *from);
+    int64_t *tok = malloc((size_t)rows * sizeof *tok);
+    int64_t *ids = malloc((size_t)V * sizeof *ids);
+    int *done = calloc((size_t)rows, sizeof *done);
+    int64_t *len = calloc((size_t)rows, sizeof *len);
+    int64_t *plen = malloc((size_t)rows * sizeof *plen);
+    int *pdone = malloc((size_t)rows * sizeof *pdone);
+    float *hist = calloc((size_t)(rows * max_len), sizeof *hist);
+    float *tmp = malloc((size_t)(rows * gather_floats(&s) +
+                                 rows * max_len) * sizeof *tmp);
+    if (!prev || !lp || !score || !nscore || !from || !tok || !ids || !done ||
+        !len || !plen || !pdone || !hist || !tmp) {
+        st = vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
+        goto cleanup;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(s.nodes[0].val + r * D, z + (r / B) * D,
+               (size_t)D * sizeof(float));
+        /* Beams of one example start identical: only the first is live, so
+         * the first step does not pick the same token B times. */
+        score[r] = r % B == 0 ? 0.0 : -INFINITY;
+    }
+
+    int64_t taken = 0;
+    for (int64_t t = 0; t < max_len; t++) {
+        int all_done = 1;
+        for (int64_t r = 0; r < rows && all_done; r++)
+            all_done = done[r];
+        if (all_done)
+            break;
+        step_net_run(m, &s, prev, rows, t > 0);
+        taken++;
+        const float *logits = s.nodes[s.out].val;
+        for (int64_t r = 0; r < rows; r++)
+            log_softmax(logits + r * V, V, temperature, lp + r * V);
+        if (mode == VAE_DECODE_BEAM) {
+            for (int64_t e = 0; e < n; e++)
+                beam_step(lp + e * B * V, V, B, score + e * B, done + e * B,
+                          nscore + e * B, from + e * B, tok + e * B);
+            /* Parent indices become row indices; each row takes over its
+             * parent's history, length and finished flag. */
+            for (int64_t r = 0; r < rows; r++)
+                from[r] += (r / B) * B;
+            for (int64_t r = 0; r < rows; r++) {
+                memcpy(tmp + r * max_len, hist + from[r] * max_len,
+                       (size_t)max_len * sizeof *hist);
+                plen[r] = len[from[r]];
+                pdone[r] = done[from[r]];
+            }
+            memcpy(hist, tmp, (size_t)(rows * max_len) * sizeof *hist);
+            memcpy(len, plen, (size_t)rows * sizeof *len);
+            memcpy(done, pdone, (size_t)rows * sizeof *done);
+            memcpy(score, nscore, (size_t)rows * sizeof *score);
+            step_net_gather(&s, from, rows, tmp);
+        } else {
+            for (int64_t r = 0; r < rows; r++)
+                tok[r] = mode == VAE_DECODE_GREEDY
+                             ? argmax(lp + r * V, V)
+                             : draw(&m->rng, lp + r * V, V, top_k, ids);
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            if (done[r] || tok[r] == 0)
+                continue;
+            hist[r * max_len + len[r]++] = (float)tok[r];
+            prev[r] = (float)tok[r];
+            done[r] = tok[r] == eos;
+        }
+    }
+    /* The best beam by mean log-probability per token (raw sums favour
+     * short sentences). */
+    for (int64_t e = 0; e < n; e++) {
+        int64_t best = e * B;
+        for (int64_t r = e * B + 1; r < (e + 1) * B; r++)
+            if (score[r] / (double)(len[r] ? len[r] : 1) >
+                score[best] / (double)(len[best] ? len[best] : 1))
+                best = r;
+        memcpy(out + e * max_len, hist + best * max_len,
+               (size_t)max_len * sizeof *out);
+    }
+    if (steps)
+        *steps = taken;
+cleanup:
+    step_net_free(&s);
+    free(prev);
+    free(lp);
+    free(score);
+    free(nscore);
+    free(from);
+    free(tok);
+    free(ids);
+    free(done);
+    free(len);
+    free(plen);
+    free(pdone);
+    free(hist);
+    free(tmp);
+    return st;
+}

@@ -1,0 +1,100 @@
+/* embedding.c - lookup table: ids [T] -> rows of a vocab x dim table [T, dim].
+ * Ids arrive as floats, so anything that is not an exact integer in
+ * [0, vocab) (a NaN, -1, 2.5, a vocab mismatch between data and model) maps
+ * to a zero row and receives no gradient instead of reading out of bounds. */
+#include <string.h>
+
+#include "ops.h"
+
+static int32_t embedding_shape(vae_node_spec *s, const vae_node_spec *const *in,
+                               char *err, size_t errlen)
+{
+    if (s->n_inputs != 1) {
+        vae_set_err(err, errlen, "takes exactly one input (the ids)");
+        return VAE_ERR_GRAPH;
+    }
+    int64_t vocab = s->iattr[0], dim = s->iattr[1], shared = s->iattr[2];
+    if (in[0]->rank != 1) {
+        vae_set_err(err, errlen, "ids must be a node of shape [T], not rank %d",
+                    (int)in[0]->rank);
+        return VAE_ERR_SHAPE;
+    }
+    if (vocab < 1 || vocab > VAE_ID_LIMIT) {
+        vae_set_err(err, errlen, "vocab %lld not in 1..2^24", (long long)vocab);
+        return VAE_ERR_SHAPE;
+    }
+    if (dim < 1 || dim > ((int64_t)1 << 30) ||
+        vocab * dim > ((int64_t)1 << 36)) {
+        vae_set_err(err, errlen, "dim %lld: must be in 1..2^30, and vocab x "
+                    "dim at most 2^36", (long long)dim);
+        return VAE_ERR_SHAPE;
+    }
+    if (shared != 0 && shared != 1) {
+        vae_set_err(err, errlen, "shared flag %lld is not 0 or 1",
+                    (long long)shared);
+        return VAE_ERR_INVALID_ARG;
+    }
+    s->rank = 2;
+    s->shape[0] = in[0]->shape[0];
+    s->shape[1] = dim;
+    /* A shared node reads the encoder's table: the model points its
+     * param_off there, so it owns nothing. */
+    s->n_params = shared ? 0 : vocab * dim;
+    return vae_shape_finish(s, err, errlen);
+}
+
+/* nn.Embedding's default. */
+static void embedding_init(const vae_node_spec *s, float *w, vae_rng *r)
+{
+    vae_rng_normal_fill(r, w, s->n_params);
+}
+
+/* The table row of id, or -1 when id is not an integer in [0, vocab). */
+static int64_t row_of(float id, int64_t vocab)
+{
+    if (!(id >= 0.0f && id < (float)vocab))
+        return -1;
+    int64_t row = (int64_t)id;
+    return (float)row == id ? row : -1;
+}
+
+static void embedding_forward(vae_node *n, vae_node *const *in, const float *w,
+                              int64_t batch)
+{
+    const int64_t vocab = n->s.iattr[0], dim = n->s.iattr[1];
+    const int64_t ids = batch * n->s.shape[0];
+    for (int64_t i = 0; i < ids; i++) {
+        int64_t row = row_of(in[0]->val[i], vocab);
+        float *y = n->val + i * dim;
+        if (row < 0)
+            memset(y, 0, (size_t)dim * sizeof *y);
+        else
+            memcpy(y, w + row * dim, (size_t)dim * sizeof *y);
+    }
+}
+
+/* Scatter-add: an id that occurs several times collects each gradient. */
+static void embedding_backward(vae_node *n, vae_node *const *in, const float *w,
+                               float *dw, int64_t batch)
+{
+    (void)w;
+    const int64_t vocab = n->s.iattr[0], dim = n->s.iattr[1];
+    const int64_t ids = batch * n->s.shape[0];
+    for (int64_t i = 0; i < ids; i++) {
+        int64_t row = row_of(in[0]->val[i], vocab);
+        if (row < 0)
+            continue;
+        const float *dy = n->grad + i * dim;
+        float *d = dw + row * dim;
+        for (int64_t j = 0; j < dim; j++)
+            d[j] += dy[j];
+    }
+}
+
+const vae_op vae_op_embedding = {
+    .name = "embedding",
+    .shape = embedding_shape,
+    .init = embedding_init,
+    .forward = embedding_forward,
+    .backward = embedding_backward,
+};

@@ -1,0 +1,487 @@
+/* Sequence models end to end: a tiny Bowman-style text VAE (embedding +
+ * LSTM encoder; teacher-forced LSTM decoder started from z, sharing the
+ * encoder's embedding) and the write-up's "seed" decoder (repeat z + LSTM).
+ * Checks the full ELBO gradient against finite differences, that
+ * incremental generation agrees with the teacher-forced decoder (greedy
+ * step by step, beam search against exhaustive search), that it costs one
+ * decoder step per token, word dropout, save/load, and the error paths. */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+enum { B = 3, T = 5, E = 4, H = 5, L = 3 };
+#define BOS 1.0f
+#define UNK 3.0f
+
+typedef struct text_cfg {
+    int64_t vocab;
+    int shared;    /* decoder uses the encoder's embedding table */
+    float dropout; /* word dropout rate on the decoder input */
+} text_cfg;
+
+static vae_graph *encoder(int64_t vocab)
+{
+    vae_graph *g;
+    const int64_t t = T;
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    int32_t x = vae_graph_input(g, &t, 1);
+    int32_t e = vae_graph_embedding(g, x, vocab, E);
+    int32_t h = vae_graph_lstm(g, e, H, -1, x, 0);
+    vae_graph_set_output(g, h);
+    if (vae_graph_status(g) != VAE_OK)
+        fail_msg("encoder: %s", vae_graph_last_error(g));
+    return g;
+}
+
+/* z -> (h0, c0); input at step t: [embed(x_{t-1}); z]. */
+static vae_graph *bowman_decoder(const text_cfg *c)
+{
+    vae_graph *g;
+    const int64_t l = L, t = T;
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    int32_t z = vae_graph_input(g, &l, 1);
+    int32_t x = vae_graph_data(g, &t, 1);
+    int32_t in = vae_graph_shift_right(g, x, BOS);
+    in = vae_graph_token_dropout(g, in, c->dropout, UNK);
+    int32_t e = c->shared ? vae_graph_embedding_shared(g, in, c->vocab, E)
+                          : vae_graph_embedding(g, in, c->vocab, E);
+    int32_t zs = vae_graph_repeat(g, z, T);
+    int32_t cat = vae_graph_concat(g, e, zs);
+    int32_t init = vae_graph_tanh(g, vae_graph_dense(g, z, 2 * H));
+    int32_t h = vae_graph_lstm(g, cat, H, init, x, 1);
+    vae_graph_set_output(g, vae_graph_dense(g, h, c->vocab));
+    if (vae_graph_status(g) != VAE_OK)
+        fail_msg("decoder: %s", vae_graph_last_error(g));
+    return g;
+}
+
+/* The write-up's decoder made valid: dense(z) repeated T times -> LSTM. */
+static vae_graph *seed_decoder(int64_t vocab)
+{
+    vae_graph *g;
+    const int64_t l = L;
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    int32_t z = vae_graph_input(g, &l, 1);
+    int32_t r = vae_graph_repeat(g, vae_graph_dense(g, z, E), T);
+    int32_t h = vae_graph_lstm(g, r, H, -1, -1, 1);
+    vae_graph_set_output(g, vae_graph_dense(g, h, vocab));
+    if (vae_graph_status(g) != VAE_OK)
+        fail_msg("seed decoder: %s", vae_graph_last_error(g));
+    return g;
+}
+
+static vae_model *build(vae_graph *enc, vae_graph *dec, uint64_t seed)
+{
+    vae_model *m = NULL;
+    char err[256] = "";
+    int32_t st = vae_model_new(enc, dec, L, VAE_LIKELIHOOD_CATEGORICAL, seed,
+                               &m, err, sizeof err);
+    vae_graph_free(enc);
+    vae_graph_free(dec);
+    if (st != VAE_OK)
+        fail_msg("vae_model_new: %s", err);
+    return m;
+}
+
+static vae_model *bowman(const text_cfg *c, uint64_t seed)
+{
+    return build(encoder(c->vocab), bowman_decoder(c), seed);
+}
+
+/* Sentences of ids in [3, vocab) ending in 2 (eos), padded with 0, of
+ * lengths 5, 3 and 1 tokens (so every example pads differently). */
+static void sentences(float *x, int64_t vocab)
+{
+    static const int len[B] = {5, 3, 1};
+    tu_rng r;
+    tu_seed(&r, 4);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            x[b * T + t] = t < len[b] - 1
+                               ? (float)(3 + (int)tu_uniform(&r, 0, vocab - 3))
+                               : t == len[b] - 1 ? 2.0f : 0.0f;
+}
+
+/* -ELBO summed over the batch with the same z draws every time. */
+static double loss(vae_model *m, const float *x)
+{
+    double elbo;
+    assert_int_equal(vae_model_set_seed(m, 11), VAE_OK);
+    assert_int_equal(vae_model_elbo(m, x, B, &elbo, NULL, NULL), VAE_OK);
+    return -B * elbo;
+}
+
+/* Every parameter of the whole model (both LSTMs, the shared table, the
+ * head) against central differences of the ELBO. */
+static void test_elbo_gradient(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f};
+    vae_model *m = bowman(&c, 3);
+    float x[B * T];
+    sentences(x, c.vocab);
+    int64_t n = vae_model_num_params(m);
+    float *p = vae_model_params(m);
+    assert_int_equal(vae_model_zero_grad(m), VAE_OK);
+    assert_int_equal(vae_model_set_seed(m, 11), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(m, x, B, NULL, NULL, NULL), VAE_OK);
+    float *g = tu_dup(vae_model_grads(m), n);
+    double worst = 0.0;
+    char msg[64];
+    for (int64_t k = 0; k < n; k++) {
+        float keep = p[k];
+        p[k] = keep + 1e-2f;
+        float up = p[k];
+        double lp = loss(m, x);
+        p[k] = keep - 1e-2f;
+        float down = p[k];
+        double lm = loss(m, x);
+        p[k] = keep;
+        double num = (lp - lm) / ((double)up - (double)down);
+        snprintf(msg, sizeof msg, "dL/dp[%lld]", (long long)k);
+        TU_ASSERT_CLOSE(g[k], num, 2e-2, msg);
+        worst = fmax(worst, fabs(g[k] - num) / fmax(1.0, fabs(num)));
+    }
+    print_message("text VAE: %lld parameters, worst relative FD error %.2e\n",
+                  (long long)n, worst);
+    free(g);
+    vae_model_free(m);
+}
+
+/* One table serves both: the shared model has vocab x E fewer parameters,
+ * and the same init otherwise leaves it a different model (the decoder
+ * reads the encoder's vectors). */
+static void test_shared_embedding(void **state)
+{
+    (void)state;
+    const text_cfg own = {9, 0, 0.0f}, shared = {9, 1, 0.0f};
+    vae_model *a = bowman(&own, 3), *b = bowman(&shared, 3);
+    assert_int_equal(vae_model_num_params(a),
+                     vae_model_num_params(b) + own.vocab * E);
+    vae_model_free(a);
+    vae_model_free(b);
+}
+
+/* log p(prefix | z) from the teacher-forced decoder: the prefix followed
+ * by padding, which adds nothing. */
+static double prefix_logp(vae_model *m, const float *z, const float *y,
+                          int len)
+{
+    float x[T] = {0};
+    double lp;
+    memcpy(x, y, (size_t)len * sizeof *x);
+    assert_int_equal(vae_model_log_likelihood(m, z, x, 1, &lp), VAE_OK);
+    return lp;
+}
+
+/* Greedy generation picks, at every step, the id that maximises the
+ * teacher-forced log-probability of the prefix so far: the incremental
+ * decoder and the full one compute the same distribution. */
+static void test_greedy_matches_teacher_forcing(void **state)
+{
+    (void)state;
+    const text_cfg c = {6, 1, 0.0f};
+    vae_model *m = bowman(&c, 5);
+    float z[L] = {0.7f, -1.2f, 0.4f}, y[T];
+    int64_t steps = -1;
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_GREEDY, 1.0, 0, 0,
+                                        -1, T, y, &steps),
+                     VAE_OK);
+    assert_int_equal(steps, T);
+    for (int t = 0; t < T; t++) {
+        float cand[T];
+        memcpy(cand, y, sizeof cand);
+        double best = -INFINITY;
+        int arg = -1;
+        for (int v = 1; v < c.vocab; v++) {
+            cand[t] = (float)v;
+            double lp = prefix_logp(m, z, cand, t + 1);
+            if (lp > best) {
+                best = lp;
+                arg = v;
+            }
+        }
+        assert_int_equal((int)y[t], arg);
+    }
+    /* top-k with k = 1 is greedy whatever the temperature. */
+    float y1[T];
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_TOP_K, 2.0, 1, 0,
+                                        -1, T, y1, NULL),
+                     VAE_OK);
+    assert_memory_equal(y, y1, sizeof y);
+    vae_model_free(m);
+}
+
+/* Beam search wide enough to keep every prefix finds the most probable of
+ * all (vocab - 1)^3 sequences, scored by the teacher-forced decoder. */
+static void test_beam_is_exhaustive_when_wide(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    const text_cfg c = {4, 1, 0.0f};
+    const int64_t ids = c.vocab - 1;
+    vae_model *m = bowman(&c, 8);
+    float z[2 * L] = {0.3f, 0.9f, -0.5f, -1.5f, 0.2f, 1.1f};
+    float got[2 * N];
+    assert_int_equal(vae_model_generate(m, z, 2, VAE_DECODE_BEAM, 1.0, 0,
+                                        ids * ids, -1, N, got, NULL),
+                     VAE_OK);
+    for (int e = 0; e < 2; e++) {
+        double best = -INFINITY;
+        float arg[N] = {0};
+        for (int64_t s = 0; s < ids * ids * ids; s++) {
+            float y[N] = {(float)(1 + s % ids), (float)(1 + s / ids % ids),
+                          (float)(1 + s / (ids * ids))};
+            double lp = prefix_logp(m, z + e * L, y, N);
+            if (lp > best) {
+                best = lp;
+                memcpy(arg, y, sizeof arg);
+            }
+        }
+        assert_memory_equal(got + e * N, arg, sizeof arg);
+    }
+    vae_model_free(m);
+}
+
+/* One decoder step per generated token, whatever the mode: the cost of T
+ * tokens is T steps (never 1 + 2 + ... + T). With an eos the run stops as
+ * soon as every sequence has ended, and pads after it. */
+static void test_steps_are_linear(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f};
+    vae_model *m = bowman(&c, 2);
+    float z[2 * L] = {0.1f, 0.2f, -0.3f, 1.0f, -1.0f, 0.5f};
+    float *out = tu_alloc(2 * 64 * sizeof *out);
+    const int32_t modes[] = {VAE_DECODE_GREEDY, VAE_DECODE_SAMPLE,
+                             VAE_DECODE_TOP_K, VAE_DECODE_BEAM};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+        for (int64_t len = 1; len <= 64; len *= 4) {
+            int64_t steps = -1;
+            assert_int_equal(vae_model_generate(m, z, 2, modes[i], 0.8, 3, 4,
+                                                -1, len, out, &steps),
+                             VAE_OK);
+            assert_int_equal(steps, len);
+            for (int64_t k = 0; k < 2 * len; k++)
+                assert_true(out[k] >= 1.0f && out[k] < (float)c.vocab);
+        }
+    /* Stop at the first eos: use the id greedy decoding emits first. */
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_GREEDY, 1.0, 0, 0,
+                                        -1, 8, out, NULL),
+                     VAE_OK);
+    int64_t eos = (int64_t)out[0], steps = -1;
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_GREEDY, 1.0, 0, 0,
+                                        eos, 8, out, &steps),
+                     VAE_OK);
+    assert_int_equal(steps, 1);
+    assert_true(out[0] == (float)eos);
+    for (int k = 1; k < 8; k++)
+        assert_true(out[k] == 0.0f);
+    free(out);
+    vae_model_free(m);
+}
+
+/* Sampling draws from the model's generator: the same seed repeats. */
+static void test_sampling_is_seeded(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f};
+    vae_model *m = bowman(&c, 2);
+    float z[L] = {0.1f, 0.2f, -0.3f}, a[16], b[16], d[16];
+    assert_int_equal(vae_model_set_seed(m, 5), VAE_OK);
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_SAMPLE, 5.0, 0, 0,
+                                        -1, 16, a, NULL),
+                     VAE_OK);
+    assert_int_equal(vae_model_set_seed(m, 5), VAE_OK);
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_SAMPLE, 5.0, 0, 0,
+                                        -1, 16, b, NULL),
+                     VAE_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(vae_model_set_seed(m, 6), VAE_OK);
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_SAMPLE, 5.0, 0, 0,
+                                        -1, 16, d, NULL),
+                     VAE_OK);
+    assert_memory_not_equal(a, d, sizeof a);
+    vae_model_free(m);
+}
+
+/* The seed decoder ignores the data, so decode runs it in one pass;
+ * generating one step at a time must give the same ids. */
+static void test_seed_decoder(void **state)
+{
+    (void)state;
+    vae_model *m = build(encoder(7), seed_decoder(7), 4);
+    float z[2 * L] = {0.5f, -0.5f, 1.5f, -2.0f, 0.0f, 0.7f};
+    float dec[2 * T], gen[2 * T];
+    assert_int_equal(vae_model_decode(m, z, 2, dec), VAE_OK);
+    assert_int_equal(vae_model_generate(m, z, 2, VAE_DECODE_GREEDY, 1.0, 0, 0,
+                                        -1, T, gen, NULL),
+                     VAE_OK);
+    /* Greedy never emits the padding id the full decode may pick; compare
+     * where the full decode's mode is a real id. */
+    for (int k = 0; k < 2 * T; k++)
+        if (dec[k] != 0.0f)
+            assert_true(dec[k] == gen[k]);
+    float x[B * T];
+    sentences(x, 7);
+    double elbo;
+    assert_int_equal(vae_model_elbo(m, x, B, &elbo, NULL, NULL), VAE_OK);
+    assert_true(isfinite(elbo) && elbo < 0.0);
+    vae_model_free(m);
+}
+
+/* Word dropout acts only while gradients are computed: elbo() matches a
+ * model without dropout, elbo_grad() does not. */
+static void test_word_dropout(void **state)
+{
+    (void)state;
+    const text_cfg plain = {9, 1, 0.0f}, drop = {9, 1, 0.9f};
+    vae_model *a = bowman(&plain, 3), *b = bowman(&drop, 3);
+    float x[B * T];
+    sentences(x, 9);
+    assert_true(loss(a, x) == loss(b, x));
+    double ea, eb;
+    assert_int_equal(vae_model_set_seed(a, 11), VAE_OK);
+    assert_int_equal(vae_model_set_seed(b, 11), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(a, x, B, &ea, NULL, NULL), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(b, x, B, &eb, NULL, NULL), VAE_OK);
+    assert_true(ea != eb);
+    vae_model_free(a);
+    vae_model_free(b);
+}
+
+/* A text model saves and loads like any other: same ELBO after. */
+static void test_save_load(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.25f};
+    vae_model *m = bowman(&c, 3), *back = NULL;
+    float x[B * T];
+    sentences(x, 9);
+    size_t size = 0;
+    assert_int_equal(vae_model_save_size(m, NULL, &size), VAE_OK);
+    unsigned char *buf = tu_alloc(size);
+    assert_int_equal(vae_model_save_to_buffer(m, NULL, buf, size, &size),
+                     VAE_OK);
+    char err[256];
+    assert_int_equal(vae_model_load_from_buffer(buf, size, &back, NULL, err,
+                                                sizeof err),
+                     VAE_OK);
+    assert_true(loss(m, x) == loss(back, x));
+    free(buf);
+    vae_model_free(m);
+    vae_model_free(back);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f};
+    vae_model *m = bowman(&c, 3);
+    float x[B * T], z[L] = {0}, out[T];
+    sentences(x, 9);
+    x[2] = 9.0f; /* = vocab: out of range */
+    assert_int_equal(vae_model_elbo(m, x, B, NULL, NULL, NULL), VAE_ERR_RANGE);
+    assert_non_null(strstr(vae_model_last_error(m), "token id"));
+    x[2] = 2.5f;
+    assert_int_equal(vae_model_elbo(m, x, B, NULL, NULL, NULL), VAE_ERR_RANGE);
+    assert_int_equal(vae_model_generate(m, z, 1, 0, 1.0, 1, 1, -1, T, out,
+                                        NULL),
+                     VAE_ERR_INVALID_ARG);
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_SAMPLE, 0.0, 1, 1,
+                                        -1, T, out, NULL),
+                     VAE_ERR_RANGE);
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_TOP_K, 1.0, 0, 1,
+                                        -1, T, out, NULL),
+                     VAE_ERR_RANGE);
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_BEAM, 1.0, 1, 0,
+                                        -1, T, out, NULL),
+                     VAE_ERR_RANGE);
+    assert_int_equal(vae_model_generate(m, z, 0, VAE_DECODE_GREEDY, 1.0, 1, 1,
+                                        -1, T, out, NULL),
+                     VAE_ERR_RANGE);
+    assert_int_equal(vae_model_generate(m, NULL, 1, VAE_DECODE_GREEDY, 1.0, 1,
+                                        1, -1, T, out, NULL),
+                     VAE_ERR_INVALID_ARG);
+    z[1] = NAN;
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_GREEDY, 1.0, 1, 1,
+                                        -1, T, out, NULL),
+                     VAE_ERR_NONFINITE);
+    assert_int_equal(vae_model_generate(NULL, z, 1, VAE_DECODE_GREEDY, 1.0, 1,
+                                        1, -1, T, out, NULL),
+                     VAE_ERR_INVALID_ARG);
+    vae_model_free(m);
+
+    /* Wiring errors caught when the model is built. */
+    vae_model *bad = NULL;
+    char err[256];
+    vae_graph *enc = encoder(9), *dec;
+    const int64_t l = L, t = T, t2 = T + 1;
+    assert_int_equal(vae_graph_new(&dec), VAE_OK);
+    int32_t zin = vae_graph_input(dec, &l, 1);
+    vae_graph_data(dec, &t2, 1); /* not the encoder input's shape */
+    vae_graph_set_output(dec, vae_graph_dense(
+                                  dec, vae_graph_repeat(dec, zin, T), 9));
+    assert_int_equal(vae_model_new(enc, dec, L, VAE_LIKELIHOOD_CATEGORICAL, 1,
+                                   &bad, err, sizeof err),
+                     VAE_ERR_SHAPE);
+    assert_non_null(strstr(err, "data node"));
+    vae_graph_free(dec);
+
+    assert_int_equal(vae_graph_new(&dec), VAE_OK);
+    zin = vae_graph_input(dec, &l, 1);
+    int32_t d = vae_graph_data(dec, &t, 1);
+    int32_t e = vae_graph_embedding_shared(dec, d, 9, E + 1); /* wrong dim */
+    vae_graph_set_output(dec, vae_graph_dense(dec, e, 9));
+    assert_int_equal(vae_model_new(enc, dec, L, VAE_LIKELIHOOD_CATEGORICAL, 1,
+                                   &bad, err, sizeof err),
+                     VAE_ERR_GRAPH);
+    assert_non_null(strstr(err, "shares the encoder's embedding"));
+    vae_graph_free(dec);
+
+    /* A Bernoulli model has nothing to generate. */
+    vae_graph_free(enc);
+    const int64_t five = T;
+    vae_graph *e2, *d2;
+    assert_int_equal(vae_graph_new(&e2), VAE_OK);
+    vae_graph_set_output(e2, vae_graph_dense(e2, vae_graph_input(e2, &five, 1),
+                                             4));
+    assert_int_equal(vae_graph_new(&d2), VAE_OK);
+    vae_graph_set_output(d2, vae_graph_dense(d2, vae_graph_input(d2, &l, 1),
+                                             T));
+    bad = NULL;
+    assert_int_equal(vae_model_new(e2, d2, L, VAE_LIKELIHOOD_BERNOULLI, 1, &bad,
+                                   err, sizeof err),
+                     VAE_OK);
+    z[1] = 0.0f;
+    assert_int_equal(vae_model_generate(bad, z, 1, VAE_DECODE_GREEDY, 1.0, 1, 1,
+                                        -1, T, out, NULL),
+                     VAE_ERR_UNSUPPORTED);
+    vae_graph_free(e2);
+    vae_graph_free(d2);
+    vae_model_free(bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_elbo_gradient),
+        cmocka_unit_test(test_shared_embedding),
+        cmocka_unit_test(test_greedy_matches_teacher_forcing),
+        cmocka_unit_test(test_beam_is_exhaustive_when_wide),
+        cmocka_unit_test(test_steps_are_linear),
+        cmocka_unit_test(test_sampling_is_seeded),
+        cmocka_unit_test(test_seed_decoder),
+        cmocka_unit_test(test_word_dropout),
+        cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
