@@ -393,8 +393,9 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
 
 /* ---- Save / load (format: docs/file-format.md) -------------------------- */
 
-/* Writes architecture, settings, generator state and weights, plus the
- * optimizer state when opt is not NULL, atomically (temp file + rename). */
+/* Writes architecture, settings, generator state, weights and metadata, plus
+ * the optimizer state when opt is not NULL, atomically (temp file + rename).
+ * The KL annealing schedule is not saved. */
 VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
                                const char *path);
 /* Size in bytes of what vae_model_save_to_buffer writes. */

@@ -285,7 +285,8 @@ VAE_API int32_t vae_graph_embedding_shared(vae_graph *g, int32_t ids,
 }
 
 /* Inputs: x, then init if given, then mask if given. iattr: hidden,
- * full_sequence, has_init, has_mask. */
+ * full_sequence, has_init, has_mask; the op's shape rule adds T in iattr[4]
+ * (its buffer sizes need it, and a last-state output does not show it). */
 VAE_API int32_t vae_graph_lstm(vae_graph *g, int32_t x, int64_t hidden,
                                int32_t init, int32_t mask,
                                int32_t full_sequence)

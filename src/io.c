@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "likelihood.h"
 #include "model.h"
 
 /* ---- Layout constants (docs/file-format.md) ---------------------------- */
@@ -25,9 +26,10 @@
 static const unsigned char file_magic[8] = {0x89, 'V', 'A', 'E',
                                             0x0D, 0x0A, 0x1A, 0x0A};
 #define FMT_MAJOR 1u
-#define FMT_MINOR 0u
+#define FMT_MINOR 1u
 #define FLAG_OPTIMIZER 0x1u
-#define KNOWN_FLAGS FLAG_OPTIMIZER
+#define FLAG_METADATA 0x2u
+#define KNOWN_FLAGS (FLAG_OPTIMIZER | FLAG_METADATA)
 #define HEADER_BYTES 32u
 /* The checksum is the header's last field; it covers every byte before it
  * and the whole payload. */
@@ -261,6 +263,27 @@ static void put_graph(writer *w, const vae_graph *g)
         put_node(w, &g->nodes[i]);
 }
 
+static void put_optimizer(writer *w, const vae_adam *opt)
+{
+    put_f64(w, opt->lr);
+    put_f64(w, opt->beta1);
+    put_f64(w, opt->beta2);
+    put_f64(w, opt->eps);
+    put_f64(w, opt->weight_decay);
+    put_f64(w, opt->clip_norm);
+    put_i32(w, opt->decoupled);
+    put_i64(w, opt->t);
+    put_u64(w, (uint64_t)opt->n);
+    put_f32s(w, opt->m, opt->n);
+    put_f32s(w, opt->v, opt->n);
+}
+
+/* Which optional sections a save of (m, opt) holds. */
+static uint32_t section_flags(const vae_model *m, const vae_adam *opt)
+{
+    return (opt ? FLAG_OPTIMIZER : 0u) | (m->meta_len ? FLAG_METADATA : 0u);
+}
+
 /* The payload layout: the one place it is written down in code. */
 static void put_payload(writer *w, const vae_model *m, const vae_adam *opt)
 {
@@ -275,19 +298,12 @@ static void put_payload(writer *w, const vae_model *m, const vae_adam *opt)
     put_graph(w, m->dec_graph);
     put_u64(w, (uint64_t)m->n_params);
     put_f32s(w, m->params, m->n_params);
-    if (!opt)
-        return;
-    put_f64(w, opt->lr);
-    put_f64(w, opt->beta1);
-    put_f64(w, opt->beta2);
-    put_f64(w, opt->eps);
-    put_f64(w, opt->weight_decay);
-    put_f64(w, opt->clip_norm);
-    put_i32(w, opt->decoupled);
-    put_i64(w, opt->t);
-    put_u64(w, (uint64_t)opt->n);
-    put_f32s(w, opt->m, opt->n);
-    put_f32s(w, opt->v, opt->n);
+    if (opt)
+        put_optimizer(w, opt);
+    if (m->meta_len) {
+        put_u64(w, (uint64_t)m->meta_len);
+        put(w, m->meta, m->meta_len);
+    }
 }
 
 /* What every save checks first: a file that loading would reject is never
@@ -322,10 +338,10 @@ static size_t payload_size(const vae_model *m, const vae_adam *opt)
 
 /* Encodes the header (checksum still 0) and returns a writer whose checksum
  * already covers the header's first bytes; the caller picks the sink. */
-static writer start(unsigned char hdr[HEADER_BYTES], const vae_adam *opt,
-                    size_t payload_len)
+static writer start(unsigned char hdr[HEADER_BYTES], const vae_model *m,
+                    const vae_adam *opt, size_t payload_len)
 {
-    header_encode(hdr, opt ? FLAG_OPTIMIZER : 0, payload_len);
+    header_encode(hdr, section_flags(m, opt), payload_len);
     writer w = {0};
     w.crc = vae_crc32(0, hdr, HEADER_CRC_OFF);
     return w;
@@ -365,7 +381,7 @@ VAE_API int32_t vae_model_save_to_buffer(vae_model *m, const vae_adam *opt,
                               "save_to_buffer: capacity %zu < %zu bytes needed "
                               "(see vae_model_save_size)", cap, need);
     unsigned char *out = buf;
-    writer w = start(out, opt, payload_len);
+    writer w = start(out, m, opt, payload_len);
     w.mem = out + HEADER_BYTES;
     put_payload(&w, m, opt);
     le32_put(out + HEADER_CRC_OFF, w.crc);
@@ -402,7 +418,7 @@ static void sync_parent_dir(const char *path)
 static int write_file(FILE *fp, const vae_model *m, const vae_adam *opt)
 {
     unsigned char hdr[HEADER_BYTES];
-    writer w = start(hdr, opt, payload_size(m, opt));
+    writer w = start(hdr, m, opt, payload_size(m, opt));
     w.fp = fp;
     if (fwrite(hdr, 1, sizeof hdr, fp) != sizeof hdr)
         return errno ? errno : EIO;
@@ -714,6 +730,34 @@ static int32_t read_optimizer(reader *r, vae_model *m, vae_adam **out,
     return VAE_OK;
 }
 
+/* Reads the metadata section into m, which receives its own copy. */
+static int32_t read_metadata(reader *r, vae_model *m, char *err, size_t errlen)
+{
+    uint64_t n = get_u64(r);
+    if (r->bad) {
+        vae_set_err(err, errlen, "file ends inside the metadata length");
+        return VAE_ERR_FORMAT;
+    }
+    /* The flag announces a non-empty section: a writer with nothing to
+     * store leaves the flag clear instead. */
+    if (n < 1 || n > VAE_METADATA_MAX) {
+        vae_set_err(err, errlen, "metadata length %llu not in 1..%zu",
+                    (unsigned long long)n, (size_t)VAE_METADATA_MAX);
+        return VAE_ERR_FORMAT;
+    }
+    if (n > remaining(r)) {
+        vae_set_err(err, errlen, "metadata length %llu but only %zu bytes "
+                    "remain", (unsigned long long)n, remaining(r));
+        return VAE_ERR_FORMAT;
+    }
+    int32_t st = vae_model_set_metadata(m, take(r, (size_t)n), (size_t)n);
+    if (st != VAE_OK) {
+        vae_set_err(err, errlen, "metadata: %s", vae_model_last_error(m));
+        return content_status(st);
+    }
+    return VAE_OK;
+}
+
 /* Settings read before the graphs and applied once the model exists. */
 typedef struct settings {
     int64_t latent;
@@ -798,8 +842,9 @@ static int32_t read_architecture(reader *r, const settings *s, int newer,
     return st;
 }
 
-/* Everything after the architecture: weights, settings, generator state and
- * the optional optimizer, then the check that nothing is left over. */
+/* Everything after the architecture: weights, settings, generator state,
+ * the optional optimizer and metadata, then the check that nothing is left
+ * over. */
 static int32_t read_state(reader *r, const settings *s, uint32_t flags,
                           vae_model *m, vae_adam **opt, char *err,
                           size_t errlen)
@@ -813,6 +858,8 @@ static int32_t read_state(reader *r, const settings *s, uint32_t flags,
     int32_t st = apply_settings(m, s, err, errlen);
     if (st == VAE_OK && (flags & FLAG_OPTIMIZER))
         st = read_optimizer(r, m, opt, err, errlen);
+    if (st == VAE_OK && (flags & FLAG_METADATA))
+        st = read_metadata(r, m, err, errlen);
     if (st == VAE_OK && remaining(r) != 0) {
         vae_set_err(err, errlen, "%zu unexpected bytes after the last section",
                     remaining(r));
@@ -849,10 +896,18 @@ static int32_t parse(const unsigned char *buf, size_t len, vae_model **out,
         vae_set_err(err, errlen, "file ends inside the settings");
         return VAE_ERR_FORMAT;
     }
+    /* Likelihood codes grow like op codes (1.1 added the categorical one):
+     * an unknown one from a newer minor version is a version problem. */
+    const int newer = h.minor > FMT_MINOR;
+    if (newer && vae_likelihood_out_size(s.likelihood, 1, 1) < 0) {
+        vae_set_err(err, errlen, "likelihood %d is not known to this library "
+                    "(the file's format is newer)", (int)s.likelihood);
+        return VAE_ERR_VERSION;
+    }
 
     vae_model *m = NULL;
     vae_adam *opt = NULL;
-    st = read_architecture(&r, &s, h.minor > FMT_MINOR, &m, err, errlen);
+    st = read_architecture(&r, &s, newer, &m, err, errlen);
     if (st == VAE_OK)
         st = read_state(&r, &s, h.flags, m, &opt, err, errlen);
     if (st != VAE_OK) {

@@ -1,8 +1,8 @@
 /* Save/load: round trips through files and memory give the same model (and
- * optimizer) bit for bit; damaged, truncated, oversized and hand-crafted
- * images are refused with the documented status and never crash or leak (run
- * under ASan by scripts/test.sh); failed saves leave the previous file as it
- * was.
+ * optimizer, and metadata) bit for bit; damaged, truncated, oversized and
+ * hand-crafted images are refused with the documented status and never
+ * crash or leak (run under ASan by scripts/test.sh); failed saves leave the
+ * previous file as it was.
  *
  * Byte offsets below come from docs/file-format.md, not from the library, so
  * the tests also pin the documented layout. */
@@ -32,6 +32,9 @@ enum {
     OFF_LEN = 16,
     OFF_RESERVED = 24,
     OFF_CRC = 28,     /* covers bytes 0..27 and the payload */
+    MINOR_NOW = 1,    /* the minor version this library writes */
+    FLAG_OPT = 0x1,   /* section 5 present */
+    FLAG_META = 0x2,  /* section 6 present */
     SETTINGS = 68,    /* latent, likelihood, beta, free bits, obs logvar, rng */
     S_LATENT = 0,
     S_LIKELIHOOD = 8,
@@ -48,6 +51,7 @@ enum {
     OPT_FIXED = 68,   /* lr .. clip_norm, decoupled, t, n */
     O_BETA1 = 8,
     O_T = 52,
+    META_HDR = 8,     /* section 6: u64 length, then the bytes */
 };
 
 /* The test model: 6 -> dense 5 -> tanh -> head(2); 2 -> dense 4 -> leaky
@@ -204,13 +208,15 @@ static void reseal(unsigned char *buf, size_t len)
     wr_le(buf + OFF_CRC, file_crc(buf, len), 4);
 }
 
-/* Loads buf and expects status `want`, no outputs and a message. */
-static void expect_reject(const unsigned char *buf, size_t len, int32_t want,
-                          const char *what)
+/* Loads buf and expects status `want`, no outputs and a message, which is
+ * returned (valid until the next call). */
+static const char *expect_reject(const unsigned char *buf, size_t len,
+                                 int32_t want, const char *what)
 {
     vae_model *m = (vae_model *)&m; /* garbage the loader must clear */
     vae_adam *opt = (vae_adam *)&opt;
-    char err[256] = "";
+    static char err[256];
+    err[0] = '\0';
     int32_t st = vae_model_load_from_buffer(buf, len, &m, &opt, err, sizeof err);
     if (st != want)
         fail_msg("%s: status %d (%s), want %d; message: %s", what, (int)st,
@@ -218,6 +224,51 @@ static void expect_reject(const unsigned char *buf, size_t len, int32_t want,
     assert_null(m);
     assert_null(opt);
     assert_true(err[0] != '\0');
+    return err;
+}
+
+/* ---- Metadata helpers ---------------------------------------------------- */
+
+/* An odd length, so nothing after the section could rely on alignment. */
+enum { META_N = 37 };
+
+/* n bytes from seed with a 0 among them: metadata is binary, not a
+ * NUL-terminated string. */
+static void meta_bytes(unsigned char *p, size_t n, uint64_t seed)
+{
+    tu_rng r;
+    tu_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)tu_uniform(&r, 0, 256);
+    p[n / 2] = 0;
+}
+
+/* Gives m the metadata meta_bytes(want, n, seed) from a scratch buffer that
+ * is overwritten afterwards: the model must have kept its own copy. */
+static void set_meta(vae_model *m, unsigned char *want, size_t n,
+                     uint64_t seed)
+{
+    meta_bytes(want, n, seed);
+    unsigned char *arg = tu_alloc(n);
+    memcpy(arg, want, n);
+    assert_int_equal(vae_model_set_metadata(m, arg, n), VAE_OK);
+    memset(arg, 0xEE, n);
+    free(arg);
+}
+
+/* m's metadata is exactly want[0..n-1]; n = 0: none at all. */
+static void assert_meta(const vae_model *m, const unsigned char *want,
+                        size_t n)
+{
+    size_t len = 12345;
+    const void *got = vae_model_metadata(m, &len);
+    assert_int_equal(len, n);
+    if (n == 0) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_memory_equal(got, want, n);
 }
 
 /* ---- Equality of models and optimizers ---------------------------------- */
@@ -532,6 +583,284 @@ static void test_roundtrip_conv(void **state)
     vae_model_free(b);
 }
 
+/* Metadata survives a save and load through a file or memory, next to an
+ * optimizer; the loaded model owns its copy; the loaded model saves to the
+ * very same bytes, and saving twice gives the same file. */
+static void metadata_roundtrip(int via_file)
+{
+    vae_adam *opt_a = NULL;
+    vae_model *a = trained(30, &opt_a);
+    unsigned char want[META_N];
+    set_meta(a, want, META_N, 301);
+    size_t len = 0;
+    unsigned char *first = image(a, opt_a, &len);
+
+    vae_model *b = NULL;
+    vae_adam *opt_b = NULL;
+    reload(a, opt_a, via_file, &b, &opt_b);
+    assert_meta(b, want, META_N);
+    assert_non_null(opt_b);
+    assert_same_adam(opt_a, opt_b);
+    size_t len_b = 0;
+    unsigned char *again = image(b, opt_b, &len_b);
+    assert_int_equal(len_b, len);
+    assert_memory_equal(again, first, len);
+    free(again);
+
+    if (via_file) {
+        const char *path = tmp_path("reload.vae");
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(vae_model_save(a, opt_a, path), VAE_OK);
+            size_t flen = 0;
+            unsigned char *f = read_bytes(path, &flen);
+            assert_int_equal(flen, len);
+            assert_memory_equal(f, first, len);
+            free(f);
+        }
+    } else {
+        again = image(a, opt_a, &len_b);
+        assert_int_equal(len_b, len);
+        assert_memory_equal(again, first, len);
+        free(again);
+    }
+
+    assert_same_model(a, b);
+    vae_adam_free(opt_a);
+    vae_model_free(a);
+    assert_meta(b, want, META_N); /* not a view of a's bytes */
+    free(first);
+    vae_adam_free(opt_b);
+    vae_model_free(b);
+}
+
+static void test_metadata_roundtrip_file(void **state)
+{
+    (void)state;
+    metadata_roundtrip(1);
+}
+
+static void test_metadata_roundtrip_memory(void **state)
+{
+    (void)state;
+    metadata_roundtrip(0);
+}
+
+/* Without metadata there is no section 6 and flag bit 1 is clear; a model
+ * loads without metadata; clearing metadata restores the bytes a model that
+ * never had any saves. One byte is the shortest metadata. */
+static void test_metadata_absent(void **state)
+{
+    (void)state;
+    vae_adam *opt = NULL;
+    vae_model *m = trained(31, &opt);
+    for (int with_opt = 0; with_opt < 2; with_opt++) {
+        const vae_adam *o = with_opt ? opt : NULL;
+        size_t len = 0, len2 = 0;
+        unsigned char *plain = image(m, o, &len);
+        assert_int_equal(rd_le(plain + OFF_FLAGS, 4),
+                         (uint64_t)(with_opt ? FLAG_OPT : 0));
+        vae_model *b = NULL;
+        assert_int_equal(vae_model_load_from_buffer(plain, len, &b, NULL,
+                                                    NULL, 0), VAE_OK);
+        assert_meta(b, NULL, 0);
+        vae_model_free(b);
+
+        unsigned char one[1];
+        set_meta(m, one, 1, 311);
+        unsigned char *with = image(m, o, &len2);
+        assert_int_equal(len2, len + META_HDR + 1);
+        assert_int_equal(rd_le(with + OFF_FLAGS, 4),
+                         (uint64_t)(with_opt ? FLAG_OPT | FLAG_META
+                                             : FLAG_META));
+        assert_int_equal(vae_model_load_from_buffer(with, len2, &b, NULL,
+                                                    NULL, 0), VAE_OK);
+        assert_meta(b, one, 1);
+        vae_model_free(b);
+        free(with);
+
+        /* Both ways of clearing: NULL or a pointer, with length 0. */
+        assert_int_equal(vae_model_set_metadata(m, with_opt ? one : NULL, 0),
+                         VAE_OK);
+        assert_meta(m, NULL, 0);
+        with = image(m, o, &len2);
+        assert_int_equal(len2, len);
+        assert_memory_equal(with, plain, len);
+        free(with);
+        free(plain);
+    }
+    vae_adam_free(opt);
+    vae_model_free(m);
+}
+
+/* The setter's contract (include/vae.h): a copy, at most VAE_METADATA_MAX
+ * bytes, and a failed call changes nothing. */
+static void test_set_metadata_errors(void **state)
+{
+    (void)state;
+    vae_model *m = tiny(32);
+    unsigned char want[META_N], other[4] = {1, 2, 3, 4};
+    size_t len = 7;
+    assert_int_equal(vae_model_set_metadata(NULL, other, 4),
+                     VAE_ERR_INVALID_ARG);
+    assert_int_equal(vae_model_set_metadata(NULL, NULL, 0),
+                     VAE_ERR_INVALID_ARG);
+    assert_null(vae_model_metadata(NULL, &len));
+    assert_int_equal(len, 0);
+    assert_null(vae_model_metadata(m, NULL)); /* len may be NULL */
+
+    set_meta(m, want, META_N, 321);
+    assert_int_equal(vae_model_set_metadata(m, NULL, 5), VAE_ERR_INVALID_ARG);
+    assert_true(vae_model_last_error(m)[0] != '\0');
+    assert_meta(m, want, META_N);
+    assert_int_equal(vae_model_set_metadata(m, other, VAE_METADATA_MAX + 1),
+                     VAE_ERR_RANGE);
+    assert_meta(m, want, META_N);
+    assert_int_equal(vae_model_set_metadata(m, other, SIZE_MAX),
+                     VAE_ERR_RANGE);
+    assert_meta(m, want, META_N);
+
+    /* Replacing, then clearing. */
+    assert_int_equal(vae_model_set_metadata(m, other, 4), VAE_OK);
+    assert_meta(m, other, 4);
+    assert_int_equal(vae_model_set_metadata(m, NULL, 0), VAE_OK);
+    assert_meta(m, NULL, 0);
+    vae_model_free(m);
+}
+
+/* A text model uses every op code 1.1 added (data, embedding and a shared
+ * embedding, lstm with init and mask, repeat, concat, shift right, token
+ * dropout) and the categorical likelihood; its records, parameter count and
+ * computations survive a round trip. Sizes from docs/file-format.md. */
+enum { ST = 5, SV = 7, SE = 3, SH = 4, SL = 2, SB = 3 };
+/* Node ids of the text graphs below. */
+enum { SENC_EMB = 1, SENC_LSTM = 2, SDEC_EMB = 4, SDEC_LSTM = 8 };
+
+static vae_model *text_model(uint64_t seed)
+{
+    const int64_t t = ST, l = SL;
+    vae_graph *ge = NULL, *gd = NULL;
+    assert_int_equal(vae_graph_new(&ge), VAE_OK);
+    int32_t x = vae_graph_input(ge, &t, 1);
+    int32_t h = vae_graph_lstm(ge, vae_graph_embedding(ge, x, SV, SE), SH, -1,
+                               x, 0);
+    assert_int_equal(h, SENC_LSTM);
+    assert_int_equal(vae_graph_set_output(ge, h), VAE_OK);
+
+    assert_int_equal(vae_graph_new(&gd), VAE_OK);
+    int32_t z = vae_graph_input(gd, &l, 1);
+    int32_t d = vae_graph_data(gd, &t, 1);
+    int32_t in = vae_graph_token_dropout(gd, vae_graph_shift_right(gd, d, 1.0f),
+                                         0.25f, 2.0f);
+    int32_t e = vae_graph_embedding_shared(gd, in, SV, SE);
+    assert_int_equal(e, SDEC_EMB);
+    int32_t cat = vae_graph_concat(gd, e, vae_graph_repeat(gd, z, ST));
+    int32_t init = vae_graph_dense(gd, z, 2 * SH);
+    int32_t y = vae_graph_lstm(gd, cat, SH, init, d, 1);
+    assert_int_equal(y, SDEC_LSTM);
+    assert_int_equal(vae_graph_set_output(gd, vae_graph_dense(gd, y, SV)),
+                     VAE_OK);
+    vae_model *m = NULL;
+    char err[256] = "";
+    int32_t st = vae_model_new(ge, gd, SL, VAE_LIKELIHOOD_CATEGORICAL, seed,
+                               &m, err, sizeof err);
+    vae_graph_free(ge);
+    vae_graph_free(gd);
+    if (st != VAE_OK)
+        fail_msg("text model: %s", err);
+    return m;
+}
+
+/* Sentences of ids in 1..SV-1, padded with 0 at the end. */
+static void text_batch(float *x)
+{
+    const int lens[SB] = {ST, 3, 1};
+    tu_rng r;
+    tu_seed(&r, 55);
+    for (int b = 0; b < SB; b++)
+        for (int t = 0; t < ST; t++)
+            x[b * ST + t] = t < lens[b] ? (float)(int)tu_uniform(&r, 1, SV)
+                                        : 0.0f;
+}
+
+static void test_roundtrip_sequence_ops(void **state)
+{
+    (void)state;
+    vae_model *a = text_model(40);
+    unsigned char want[META_N];
+    set_meta(a, want, META_N, 401);
+    /* Encoder: embedding, lstm (F = SE), head; decoder: shared embedding
+     * (no block), dense init, lstm (F = SE + SL), dense to logits. */
+    const int64_t lstm_enc = 4 * SH * (SE + SH) + 8 * SH;
+    const int64_t lstm_dec = 4 * SH * (SE + SL + SH) + 8 * SH;
+    assert_int_equal(vae_model_num_params(a),
+                     SV * SE + lstm_enc + 2 * SL * (SH + 1) +
+                         2 * SH * (SL + 1) + lstm_dec + SV * (SH + 1));
+
+    size_t len = 0;
+    unsigned char *buf = image(a, NULL, &len);
+    const size_t enc_nodes = rd_le(buf + ENC0, 4);
+    const size_t dec0 = ENC0 + GRAPH_HDR + enc_nodes * REC;
+    const size_t lstm_rec = ENC_REC(SENC_LSTM), emb_rec = dec0 + GRAPH_HDR +
+                                                          SDEC_EMB * REC;
+    assert_int_equal(rd_le(buf + lstm_rec + R_OP, 4), VAE_OP_LSTM);
+    assert_int_equal(rd_le(buf + lstm_rec + R_IATTR + 4 * 8, 8), ST);
+    assert_int_equal(rd_le(buf + emb_rec + R_OP, 4), VAE_OP_EMBEDDING);
+    assert_int_equal(rd_le(buf + emb_rec + R_IATTR + 2 * 8, 8), 1);
+    assert_int_equal(rd_le(buf + dec0 + GRAPH_HDR + SDEC_LSTM * REC + 4, 4),
+                     3); /* x, init, mask */
+
+    vae_model *b = NULL;
+    char err[256] = "";
+    if (vae_model_load_from_buffer(buf, len, &b, NULL, err, sizeof err) !=
+        VAE_OK)
+        fail_msg("text model: %s", err);
+    assert_same_graph(a->enc_graph, b->enc_graph);
+    assert_same_graph(a->dec_graph, b->dec_graph);
+    assert_int_equal(b->likelihood, VAE_LIKELIHOOD_CATEGORICAL);
+    assert_memory_equal(vae_model_params(a), vae_model_params(b),
+                        (size_t)vae_model_num_params(a) * sizeof(float));
+    assert_meta(b, want, META_N);
+
+    /* Word dropout draws from the generator: same seed, same gradient. */
+    float x[SB * ST];
+    text_batch(x);
+    double ea, eb;
+    assert_int_equal(vae_model_set_seed(a, 4), VAE_OK);
+    assert_int_equal(vae_model_set_seed(b, 4), VAE_OK);
+    assert_int_equal(vae_model_zero_grad(a), VAE_OK);
+    assert_int_equal(vae_model_zero_grad(b), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(a, x, SB, &ea, NULL, NULL), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(b, x, SB, &eb, NULL, NULL), VAE_OK);
+    assert_true(ea == eb);
+    assert_memory_equal(vae_model_grads(a), vae_model_grads(b),
+                        (size_t)vae_model_num_params(a) * sizeof(float));
+
+    /* The documented record rules, behind a valid checksum: the lstm's
+     * recorded T must match its input, and unsharing the decoder's
+     * embedding asks for a table the file does not hold. */
+    unsigned char *e = tu_alloc(len);
+    const struct {
+        const char *what;
+        size_t off;
+        uint64_t value;
+    } edits[] = {
+        {"lstm T + 1", lstm_rec + R_IATTR + 4 * 8, ST + 1},
+        {"lstm has_mask 0", lstm_rec + R_IATTR + 3 * 8, 0},
+        {"embedding unshared", emb_rec + R_IATTR + 2 * 8, 0},
+        {"embedding shared 2", emb_rec + R_IATTR + 2 * 8, 2},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        memcpy(e, buf, len);
+        wr_le(e + edits[i].off, edits[i].value, 8);
+        reseal(e, len);
+        expect_reject(e, len, VAE_ERR_FORMAT, edits[i].what);
+    }
+    free(e);
+    free(buf);
+    vae_model_free(a);
+    vae_model_free(b);
+}
+
 /* ---- The documented bytes ---------------------------------------------- */
 
 static void test_crc32_check_value(void **state)
@@ -545,7 +874,8 @@ static void test_crc32_check_value(void **state)
 }
 
 /* The header and the first fields decode as the documentation says, and the
- * size follows the documented section sizes. */
+ * size follows the documented section sizes, with and without the optional
+ * sections: the metadata section comes last, after the optimizer. */
 static void test_layout(void **state)
 {
     (void)state;
@@ -553,20 +883,35 @@ static void test_layout(void **state)
     vae_model *m = trained(5, &opt);
     int64_t n = vae_model_num_params(m);
     assert_int_equal(n, (6 * 5 + 5) + (5 * 4 + 4) + (2 * 4 + 4) + (4 * 6 + 6));
+    unsigned char meta[META_N];
 
-    for (int with_opt = 0; with_opt < 2; with_opt++) {
+    for (int sections = 0; sections < 4; sections++) {
+        const int with_opt = sections & 1, with_meta = sections >> 1;
+        if (with_meta)
+            set_meta(m, meta, META_N, 51);
+        else
+            assert_int_equal(vae_model_set_metadata(m, NULL, 0), VAE_OK);
         size_t len = 0;
         unsigned char *buf = image(m, with_opt ? opt : NULL, &len);
         size_t want = (size_t)PARAMS0 + 8 + 4 * (size_t)n;
         if (with_opt)
             want += OPT_FIXED + 8 * (size_t)n;
+        const size_t meta0 = want;
+        if (with_meta)
+            want += META_HDR + META_N;
         assert_int_equal(len, want);
+        if (with_meta) {
+            assert_int_equal(rd_le(buf + meta0, 8), META_N);
+            assert_memory_equal(buf + meta0 + META_HDR, meta, META_N);
+        }
         const unsigned char magic[8] = {0x89, 'V', 'A', 'E', 0x0D, 0x0A, 0x1A,
                                         0x0A};
         assert_memory_equal(buf, magic, 8);
         assert_int_equal(rd_le(buf + OFF_MAJOR, 2), 1);
-        assert_int_equal(rd_le(buf + OFF_MINOR, 2), 0);
-        assert_int_equal(rd_le(buf + OFF_FLAGS, 4), (uint64_t)with_opt);
+        assert_int_equal(rd_le(buf + OFF_MINOR, 2), MINOR_NOW);
+        assert_int_equal(rd_le(buf + OFF_FLAGS, 4),
+                         (uint64_t)((with_opt ? FLAG_OPT : 0) |
+                                    (with_meta ? FLAG_META : 0)));
         assert_int_equal(rd_le(buf + OFF_LEN, 8), len - HDR);
         assert_int_equal(rd_le(buf + OFF_CRC, 4), file_crc(buf, len));
         assert_int_equal(rd_le(buf + OFF_RESERVED, 4), 0);
@@ -640,13 +985,9 @@ static void test_relative_path(void **state)
 
 /* ---- Damaged images ---------------------------------------------------- */
 
-static void test_truncated(void **state)
+/* Every cut of a valid image is refused, through memory and files. */
+static void check_truncations(const unsigned char *buf, size_t len)
 {
-    (void)state;
-    vae_adam *opt = NULL;
-    vae_model *m = trained(7, &opt);
-    size_t len = 0;
-    unsigned char *buf = image(m, opt, &len);
     for (size_t n = 0; n < len; n++)
         expect_reject(buf, n, VAE_ERR_FORMAT, "truncated buffer");
 
@@ -672,9 +1013,33 @@ static void test_truncated(void **state)
         expect_reject(cut, n, VAE_ERR_FORMAT, "resealed truncation");
     }
     free(cut);
-    free(buf);
+}
+
+/* The damage tests run on a file with an optimizer, and again with
+ * metadata after it, so that section's bounds are covered too. */
+static unsigned char *damage_subject(uint64_t seed, int with_meta,
+                                     size_t *len)
+{
+    vae_adam *opt = NULL;
+    vae_model *m = trained(seed, &opt);
+    unsigned char meta[META_N];
+    if (with_meta)
+        set_meta(m, meta, META_N, seed);
+    unsigned char *buf = image(m, opt, len);
     vae_adam_free(opt);
     vae_model_free(m);
+    return buf;
+}
+
+static void test_truncated(void **state)
+{
+    (void)state;
+    for (int with_meta = 0; with_meta < 2; with_meta++) {
+        size_t len = 0;
+        unsigned char *buf = damage_subject(7, with_meta, &len);
+        check_truncations(buf, len);
+        free(buf);
+    }
 }
 
 /* CRC-32 detects every single-bit error; header fields read before the
@@ -683,29 +1048,28 @@ static void test_truncated(void **state)
 static void test_bit_flips(void **state)
 {
     (void)state;
-    vae_adam *opt = NULL;
-    vae_model *m = trained(8, &opt);
-    size_t len = 0;
-    unsigned char *buf = image(m, opt, &len);
-    unsigned char *bad = tu_alloc(len);
-    for (size_t i = 0; i < len; i++) {
-        for (int bit = 0; bit < 8; bit++) {
-            memcpy(bad, buf, len);
-            bad[i] ^= (unsigned char)(1u << bit);
-            vae_model *out = (vae_model *)&out;
-            vae_adam *o = (vae_adam *)&o;
-            int32_t st = vae_model_load_from_buffer(bad, len, &out, &o, NULL, 0);
-            if (st != VAE_ERR_FORMAT && st != VAE_ERR_VERSION)
-                fail_msg("flip of bit %d in byte %zu: status %d", bit, i,
-                         (int)st);
-            assert_null(out);
-            assert_null(o);
+    for (int with_meta = 0; with_meta < 2; with_meta++) {
+        size_t len = 0;
+        unsigned char *buf = damage_subject(8, with_meta, &len);
+        unsigned char *bad = tu_alloc(len);
+        for (size_t i = 0; i < len; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                memcpy(bad, buf, len);
+                bad[i] ^= (unsigned char)(1u << bit);
+                vae_model *out = (vae_model *)&out;
+                vae_adam *o = (vae_adam *)&o;
+                int32_t st = vae_model_load_from_buffer(bad, len, &out, &o,
+                                                        NULL, 0);
+                if (st != VAE_ERR_FORMAT && st != VAE_ERR_VERSION)
+                    fail_msg("flip of bit %d in byte %zu (metadata %d): "
+                             "status %d", bit, i, with_meta, (int)st);
+                assert_null(out);
+                assert_null(o);
+            }
         }
+        free(bad);
+        free(buf);
     }
-    free(bad);
-    free(buf);
-    vae_adam_free(opt);
-    vae_model_free(m);
 }
 
 /* A header that claims more bytes than exist is refused from the header
@@ -811,19 +1175,40 @@ static void test_bad_magic_and_version(void **state)
     assert_int_equal(vae_model_load_from_buffer(e, len, &out, NULL, NULL, 0),
                      VAE_OK);
     vae_model_free(out);
+    /* Flags 0 and 1 are known (1.1); every other bit is a newer feature,
+     * refused before the checksum is looked at. */
     memcpy(e, buf, len);
-    wr_le(e + OFF_FLAGS, 0x2, 4);
-    expect_reject(e, len, VAE_ERR_VERSION, "unknown flag");
+    wr_le(e + OFF_FLAGS, 0x4, 4);
+    expect_reject(e, len, VAE_ERR_VERSION, "unknown flag, stale checksum");
+    for (int bit = 2; bit < 32; bit++) {
+        memcpy(e, buf, len);
+        wr_le(e + OFF_FLAGS, (uint64_t)1 << bit, 4);
+        reseal(e, len);
+        expect_reject(e, len, VAE_ERR_VERSION, "unknown flag");
+    }
 
-    /* An op code this library lacks: from a newer minor version it is a
-     * version problem, in a 1.0 file it is damage. */
-    memcpy(e, buf, len);
-    wr_le(e + ENC_REC(2) + R_OP, VAE_OP_COUNT_, 4);
-    reseal(e, len);
-    expect_reject(e, len, VAE_ERR_FORMAT, "unknown op, same minor");
-    wr_le(e + OFF_MINOR, 1, 2);
-    reseal(e, len);
-    expect_reject(e, len, VAE_ERR_VERSION, "unknown op, newer minor");
+    /* An op or likelihood code this library lacks: from a newer minor
+     * version it is a version problem, in a 1.0 or 1.1 file it is damage. */
+    const struct {
+        const char *what;
+        size_t off;
+        uint64_t code;
+    } codes[] = {
+        {"unknown op", ENC_REC(2) + R_OP, VAE_OP_COUNT_},
+        {"unknown likelihood", HDR + S_LIKELIHOOD,
+         VAE_LIKELIHOOD_CATEGORICAL + 1},
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        for (int minor = 0; minor <= MINOR_NOW + 1; minor++) {
+            memcpy(e, buf, len);
+            wr_le(e + codes[i].off, codes[i].code, 4);
+            wr_le(e + OFF_MINOR, (uint64_t)minor, 2);
+            reseal(e, len);
+            expect_reject(e, len, minor > MINOR_NOW ? VAE_ERR_VERSION
+                                                    : VAE_ERR_FORMAT,
+                          codes[i].what);
+        }
+    }
 
     memcpy(e, buf, len);
     wr_le(e + OFF_RESERVED, 1, 4);
@@ -841,6 +1226,129 @@ static void test_bad_magic_and_version(void **state)
     assert_null(out);
     free(e);
     free(buf);
+    vae_model_free(m);
+}
+
+/* Files of version 1.0 (this library's files with the minor version put
+ * back to 0: 1.1 changed no layout, it only added codes and section 6) still
+ * load, with their optimizer, and re-save as 1.1. */
+static void test_version_1_0_loads(void **state)
+{
+    (void)state;
+    vae_adam *opt_a = NULL;
+    vae_model *a = trained(33, &opt_a);
+    size_t len = 0;
+    unsigned char *buf = image(a, opt_a, &len);
+    wr_le(buf + OFF_MINOR, 0, 2);
+    reseal(buf, len);
+    const char *path = tmp_path("v10.vae");
+    write_bytes(path, buf, len);
+    vae_model *b = NULL;
+    vae_adam *opt_b = NULL;
+    char err[256] = "";
+    if (vae_model_load(path, &b, &opt_b, err, sizeof err) != VAE_OK)
+        fail_msg("1.0 file: %s", err);
+    assert_meta(b, NULL, 0);
+    size_t len_b = 0;
+    unsigned char *resaved = image(b, opt_b, &len_b);
+    assert_int_equal(len_b, len);
+    assert_int_equal(rd_le(resaved + OFF_MINOR, 2), MINOR_NOW);
+    assert_memory_equal(resaved + HDR, buf + HDR, len - HDR);
+    assert_same_adam(opt_a, opt_b);
+    assert_same_model(a, b);
+    free(resaved);
+    free(buf);
+    vae_adam_free(opt_a);
+    vae_adam_free(opt_b);
+    vae_model_free(a);
+    vae_model_free(b);
+}
+
+/* Section 6 behind a valid checksum: its length must be 1..VAE_METADATA_MAX
+ * and fit the bytes that remain, and the flag must match the section. */
+static void test_metadata_crafted(void **state)
+{
+    (void)state;
+    vae_adam *opt = NULL;
+    vae_model *m = trained(34, &opt);
+    size_t plain_len = 0, len = 0, both_len = 0;
+    unsigned char *plain = image(m, NULL, &plain_len);
+    unsigned char want[META_N];
+    set_meta(m, want, META_N, 341);
+    unsigned char *buf = image(m, NULL, &len);
+    unsigned char *both = image(m, opt, &both_len);
+    const size_t meta0 = len - META_N - META_HDR;
+    assert_int_equal(meta0, plain_len);
+    unsigned char *e = tu_alloc(both_len + META_HDR);
+
+    const struct {
+        const char *what;
+        uint64_t value;
+    } lengths[] = {
+        {"length one past the end", META_N + 1},
+        {"length one short (a trailing byte)", META_N - 1},
+        {"length 0 before the bytes", 0},
+        {"length above the maximum", (uint64_t)VAE_METADATA_MAX + 1},
+        {"length 2^63", (uint64_t)1 << 63},
+        {"length 2^64 - 1", UINT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        memcpy(e, buf, len);
+        wr_le(e + meta0, lengths[i].value, 8);
+        reseal(e, len);
+        expect_reject(e, len, VAE_ERR_FORMAT, lengths[i].what);
+    }
+
+    /* The largest valid length, far beyond the file: refused by the length
+     * check itself, before the copy would be allocated. */
+    memcpy(e, buf, len);
+    wr_le(e + meta0, VAE_METADATA_MAX, 8);
+    reseal(e, len);
+    const char *msg = expect_reject(e, len, VAE_ERR_FORMAT, "length 2^30");
+    if (!strstr(msg, "remain"))
+        fail_msg("length 2^30 refused for another reason: %s", msg);
+
+    /* An empty section: flag set, length 0, nothing after it. */
+    memcpy(e, plain, plain_len);
+    memset(e + plain_len, 0, META_HDR);
+    wr_le(e + OFF_FLAGS, FLAG_META, 4);
+    reseal(e, plain_len + META_HDR);
+    expect_reject(e, plain_len + META_HDR, VAE_ERR_FORMAT, "empty section");
+
+    /* Flag and section disagree. */
+    memcpy(e, plain, plain_len);
+    wr_le(e + OFF_FLAGS, FLAG_META, 4);
+    reseal(e, plain_len);
+    expect_reject(e, plain_len, VAE_ERR_FORMAT, "flag without section");
+    memcpy(e, buf, len);
+    wr_le(e + OFF_FLAGS, 0, 4);
+    reseal(e, len);
+    expect_reject(e, len, VAE_ERR_FORMAT, "section without flag");
+    memcpy(e, both, both_len);
+    wr_le(e + OFF_FLAGS, FLAG_META, 4);
+    reseal(e, both_len);
+    expect_reject(e, both_len, VAE_ERR_FORMAT, "optimizer read as metadata");
+    memcpy(e, both, both_len);
+    wr_le(e + OFF_FLAGS, FLAG_OPT, 4);
+    reseal(e, both_len);
+    expect_reject(e, both_len, VAE_ERR_FORMAT, "metadata flag cleared");
+
+    /* The edits above are the only reason for rejection. */
+    memcpy(e, both, both_len);
+    reseal(e, both_len);
+    vae_model *out = NULL;
+    vae_adam *o = NULL;
+    assert_int_equal(vae_model_load_from_buffer(e, both_len, &out, &o, NULL, 0),
+                     VAE_OK);
+    assert_non_null(o);
+    assert_meta(out, want, META_N);
+    vae_adam_free(o);
+    vae_model_free(out);
+    free(e);
+    free(both);
+    free(buf);
+    free(plain);
+    vae_adam_free(opt);
     vae_model_free(m);
 }
 
@@ -1247,7 +1755,8 @@ static int teardown(void **state)
 {
     (void)state;
     const char *names[] = {"reload.vae", "same.vae", "truncated.vae",
-                           "huge.vae", "v2.vae", "limited.vae", "ro/model.vae",
+                           "huge.vae", "v2.vae", "v10.vae", "limited.vae",
+                           "ro/model.vae",
                            "ro", "refused.vae", "rel.vae"};
     char path[300];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -1269,6 +1778,11 @@ int main(void)
         cmocka_unit_test(test_optimizer_not_requested),
         cmocka_unit_test(test_roundtrip_likelihoods),
         cmocka_unit_test(test_roundtrip_conv),
+        cmocka_unit_test(test_metadata_roundtrip_file),
+        cmocka_unit_test(test_metadata_roundtrip_memory),
+        cmocka_unit_test(test_metadata_absent),
+        cmocka_unit_test(test_set_metadata_errors),
+        cmocka_unit_test(test_roundtrip_sequence_ops),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_file_equals_buffer),
         cmocka_unit_test(test_relative_path),
@@ -1277,6 +1791,8 @@ int main(void)
         cmocka_unit_test(test_oversized_header),
         cmocka_unit_test(test_oversized_counts),
         cmocka_unit_test(test_bad_magic_and_version),
+        cmocka_unit_test(test_version_1_0_loads),
+        cmocka_unit_test(test_metadata_crafted),
         cmocka_unit_test(test_crafted_content),
         cmocka_unit_test(test_random_edits),
         cmocka_unit_test(test_null_arguments),
