@@ -26,6 +26,11 @@ done
 if [[ "$profile" == demo ]] && ! command -v npm >/dev/null 2>&1; then
   missing+=(npm)
 fi
+# The Rust binding's tests need cargo; a rustup toolchain on PATH serves as
+# well as Debian's (which only takes over when there is none).
+if [[ "$profile" == test ]] && ! command -v cargo >/dev/null 2>&1; then
+  missing+=(cargo)
+fi
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all $profile dependencies present"

@@ -4,7 +4,9 @@
 #   2. Debug + AddressSanitizer/UBSan build in build-asan/, ctest
 #   3. Release build in build-release/, ctest
 #   4. the installed library used by outside programs (tests/consumers/run.sh)
-#   5. the Release cmocka tests again under valgrind (leaks, uninitialised reads)
+#   5. the FFI clients and the C++ consumer against an installed prefix
+#      (bindings/*/test.sh, tests/consumers/cxx/test.sh)
+#   6. the Release cmocka tests again under valgrind (leaks, uninitialised reads)
 # Every phase runs even if an earlier one failed (except those needing a
 # build that failed); a summary with times closes the run, and the exit
 # status is non-zero if anything failed.
@@ -111,6 +113,24 @@ valgrind_tests() {
   return "$status"
 }
 
+# Each client's runner against one fresh install of the Release build; all
+# run even if one fails.
+bindings() {
+  local prefix status=0 runner
+  prefix=$(mktemp -d "${TMPDIR:-/tmp}/vae-bindings.XXXXXX") || return 1
+  if cmake --install build-release --prefix "$prefix" > /dev/null; then
+    for runner in tests/consumers/cxx/test.sh bindings/python/test.sh \
+                  bindings/rust/test.sh; do
+      printf -- '-- %s\n' "$runner"
+      bash "$runner" "$prefix" || status=1
+    done
+  else
+    status=1
+  fi
+  rm -rf "$prefix"
+  return "$status"
+}
+
 total_start=$SECONDS
 run_phase "dependencies" bash scripts/install-deps.sh test || true
 
@@ -125,9 +145,10 @@ if run_phase "build release" build build-release \
      -DCMAKE_BUILD_TYPE=Release -DVAE_SANITIZE=OFF; then
   run_phase "ctest release" ctest_release || true
   run_phase "consumers" bash tests/consumers/run.sh build-release || true
+  run_phase "bindings" bindings || true
   run_phase "valgrind" valgrind_tests || true
 else
-  for p in "ctest release" consumers valgrind; do
+  for p in "ctest release" consumers bindings valgrind; do
     skip_phase "$p" "build failed"
   done
 fi
