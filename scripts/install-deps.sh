@@ -11,7 +11,7 @@ packages=(build-essential cmake pkg-config libopenblas-dev libcmocka-dev
           libpng-dev zlib1g-dev)
 case "$profile" in
   demo) ;;
-  test) packages+=(python3-numpy valgrind) ;;
+  test) packages+=(python3-numpy valgrind golang-go abigail-tools) ;;
   *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
 esac
 

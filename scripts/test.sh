@@ -5,7 +5,8 @@
 #   3. Release build in build-release/, ctest
 #   4. the installed library used by outside programs (tests/consumers/run.sh)
 #   5. the FFI clients and the C++ consumer against an installed prefix
-#      (bindings/*/test.sh, tests/consumers/cxx/test.sh)
+#      (bindings/*/test.sh, tests/consumers/cxx/test.sh), and the ABI
+#      against the baseline in lib/ (tests/abi/check.sh)
 #   6. the Release cmocka tests again under valgrind (leaks, uninitialised reads)
 # Every phase runs even if an earlier one failed (except those needing a
 # build that failed); a summary with times closes the run, and the exit
@@ -120,7 +121,7 @@ bindings() {
   prefix=$(mktemp -d "${TMPDIR:-/tmp}/vae-bindings.XXXXXX") || return 1
   if cmake --install build-release --prefix "$prefix" > /dev/null; then
     for runner in tests/consumers/cxx/test.sh bindings/python/test.sh \
-                  bindings/rust/test.sh; do
+                  bindings/rust/test.sh bindings/go/test.sh tests/abi/check.sh; do
       printf -- '-- %s\n' "$runner"
       bash "$runner" "$prefix" || status=1
     done
@@ -141,8 +142,10 @@ else
   skip_phase "ctest asan" "build failed"
 fi
 
+# -g adds debug information only (the same code): the ABI check reads the
+# types from it, and valgrind names lines with it.
 if run_phase "build release" build build-release \
-     -DCMAKE_BUILD_TYPE=Release -DVAE_SANITIZE=OFF; then
+     -DCMAKE_BUILD_TYPE=Release -DVAE_SANITIZE=OFF -DCMAKE_C_FLAGS=-g; then
   run_phase "ctest release" ctest_release || true
   run_phase "consumers" bash tests/consumers/run.sh build-release || true
   run_phase "bindings" bindings || true

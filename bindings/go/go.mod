@@ -1,0 +1,3 @@
+module libvae.example/vae
+
+go 1.19

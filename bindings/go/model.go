@@ -1,0 +1,428 @@
+package vae
+
+/*
+#include <vae.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+// Likelihood is the form of p(x|z); the decoder output must have the size
+// it states (see vae.h).
+type Likelihood int32
+
+// Likelihoods.
+const (
+	Bernoulli       Likelihood = C.VAE_LIKELIHOOD_BERNOULLI        // D logits, x in [0, 1]
+	GaussianFixed   Likelihood = C.VAE_LIKELIHOOD_GAUSSIAN_FIXED   // D means, fixed variance
+	GaussianLearned Likelihood = C.VAE_LIKELIHOOD_GAUSSIAN_LEARNED // D means then D log-variances
+	Categorical     Likelihood = C.VAE_LIKELIHOOD_CATEGORICAL      // [T, V] logits, x: T token ids
+)
+
+// Anneal is a KL annealing schedule for TrainStep.
+type Anneal int32
+
+// KL annealing schedules.
+const (
+	AnnealNone    Anneal = C.VAE_ANNEAL_NONE
+	AnnealLinear  Anneal = C.VAE_ANNEAL_LINEAR
+	AnnealSigmoid Anneal = C.VAE_ANNEAL_SIGMOID
+)
+
+// MetadataMax is the largest metadata SetMetadata accepts, in bytes.
+const MetadataMax = C.VAE_METADATA_MAX
+
+// ELBO holds means per example, in nats: ELBO = Recon - KL.
+type ELBO struct {
+	ELBO  float64 // the evidence lower bound
+	Recon float64 // E_q log p(x|z)
+	KL    float64 // KL(q(z|x) || N(0, I))
+}
+
+// Model is a VAE: encoder, Gaussian head, decoder and likelihood, with its
+// parameters, gradients and random generator.
+type Model struct {
+	p *C.vae_model
+	// Fixed for the model's life; cached to size buffers and batches.
+	dataSize, latent, numParams int64
+}
+
+// NewModel builds a model from copies of enc and dec (see vae_model_new in
+// vae.h): a Gaussian head of latentDim is appended to the encoder, and the
+// parameters are initialised from seed.
+func NewModel(enc, dec *Graph, latentDim int64, lik Likelihood, seed uint64) (*Model, error) {
+	var p *C.vae_model
+	var eb errBuf
+	st := C.vae_model_new(enc.handle(), dec.handle(), C.int64_t(latentDim), C.int32_t(lik),
+		C.uint64_t(seed), &p, eb.ptr(), eb.size())
+	runtime.KeepAlive(enc)
+	runtime.KeepAlive(dec)
+	if err := statusError("vae_model_new", int64(st), eb.String()); err != nil {
+		return nil, err
+	}
+	return wrapModel(p), nil
+}
+
+func (g *Graph) handle() *C.vae_graph {
+	if g == nil {
+		return nil
+	}
+	return g.p
+}
+
+func wrapModel(p *C.vae_model) *Model {
+	m := &Model{
+		p:         p,
+		dataSize:  int64(C.vae_model_data_size(p)),
+		latent:    int64(C.vae_model_latent_dim(p)),
+		numParams: int64(C.vae_model_num_params(p)),
+	}
+	runtime.SetFinalizer(m, (*Model).Close)
+	return m
+}
+
+// Close frees the model. Closing twice, or a nil Model, does nothing.
+func (m *Model) Close() {
+	if m == nil || m.p == nil {
+		return
+	}
+	C.vae_model_free(m.p)
+	m.p = nil
+	runtime.SetFinalizer(m, nil)
+}
+
+// check turns the status of a C call on m into an error carrying the
+// model's message. Being called after that call, it also keeps m (so its
+// finalizer) away until the call is over.
+func (m *Model) check(op string, st C.int32_t) error {
+	defer runtime.KeepAlive(m)
+	if st >= 0 {
+		return nil
+	}
+	return &Error{Op: op, Status: Status(st), Msg: C.GoString(C.vae_model_last_error(m.p))}
+}
+
+// rows is the number of examples in n floats of width floats each.
+func rows(op string, n int, width int64) (int64, error) {
+	if width < 1 || int64(n)%width != 0 {
+		return 0, &Error{Op: op, Status: ErrShape,
+			Msg: fmt.Sprintf("%d floats are not a whole number of rows of %d", n, width)}
+	}
+	return int64(n) / width, nil
+}
+
+// count is a number of rows the caller asked for as a buffer length: a
+// negative one becomes an empty buffer, and the library reports the count.
+func count(n, width int64) int {
+	if n < 0 {
+		return 0
+	}
+	return int(n * width)
+}
+
+// DataSize is the number of floats of one example.
+func (m *Model) DataSize() int64 { return m.dataSize }
+
+// LatentDim is the latent dimension.
+func (m *Model) LatentDim() int64 { return m.latent }
+
+// NumParams is the number of float parameters.
+func (m *Model) NumParams() int64 { return m.numParams }
+
+// DataShape is the shape of one example (the encoder input's shape).
+func (m *Model) DataShape() ([]int64, error) {
+	dims := make([]int64, 4)
+	for {
+		r := C.vae_model_data_shape(m.p, i64ptr(dims), C.int32_t(len(dims)))
+		if err := m.check("vae_model_data_shape", r); err != nil {
+			return nil, err
+		}
+		if int(r) <= len(dims) {
+			return dims[:r], nil
+		}
+		dims = make([]int64, r)
+	}
+}
+
+// SetSeed resets the model's random generator (z samples, word dropout).
+func (m *Model) SetSeed(seed uint64) error {
+	return m.check("vae_model_set_seed", C.vae_model_set_seed(m.p, C.uint64_t(seed)))
+}
+
+// SetBeta sets the weight of the KL term in the training objective.
+func (m *Model) SetBeta(beta float64) error {
+	return m.check("vae_model_set_beta", C.vae_model_set_beta(m.p, C.double(beta)))
+}
+
+// SetFreeBits sets the free bits per latent dimension (0 disables them).
+func (m *Model) SetFreeBits(nats float64) error {
+	return m.check("vae_model_set_free_bits", C.vae_model_set_free_bits(m.p, C.double(nats)))
+}
+
+// SetKLAnneal sets the KL annealing schedule of TrainStep over steps
+// optimizer steps. It is not saved with the model.
+func (m *Model) SetKLAnneal(kind Anneal, steps int64) error {
+	return m.check("vae_model_set_kl_anneal",
+		C.vae_model_set_kl_anneal(m.p, C.int32_t(kind), C.int64_t(steps)))
+}
+
+// SetObsLogvar sets the log-variance of the GaussianFixed likelihood.
+func (m *Model) SetObsLogvar(logvar float64) error {
+	return m.check("vae_model_set_obs_logvar", C.vae_model_set_obs_logvar(m.p, C.double(logvar)))
+}
+
+// SetMetadata stores a copy of data with the model (saved in its file);
+// empty data clears it.
+func (m *Model) SetMetadata(data []byte) error {
+	return m.check("vae_model_set_metadata",
+		C.vae_model_set_metadata(m.p, bytesptr(data), C.size_t(len(data))))
+}
+
+// Metadata is a copy of the model's metadata, nil if it has none.
+func (m *Model) Metadata() []byte {
+	var n C.size_t
+	p := C.vae_model_metadata(m.p, &n)
+	defer runtime.KeepAlive(m)
+	if p == nil {
+		return nil
+	}
+	return C.GoBytes(p, C.int(n))
+}
+
+// floats views n floats of C memory owned by m; valid while m is open and
+// only until the caller returns, so it never escapes this package.
+func floats(p *C.float, n int64) []float32 {
+	if p == nil {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(p)), n)
+}
+
+// Params is a copy of the parameter buffer (nil if m is closed).
+func (m *Model) Params() []float32 {
+	defer runtime.KeepAlive(m)
+	return append([]float32(nil), floats(C.vae_model_params(m.p), m.numParams)...)
+}
+
+// Grads is a copy of the gradient buffer, same layout as Params.
+func (m *Model) Grads() []float32 {
+	defer runtime.KeepAlive(m)
+	return append([]float32(nil), floats(C.vae_model_grads(m.p), m.numParams)...)
+}
+
+// SetParams overwrites the parameters with p (NumParams floats).
+func (m *Model) SetParams(p []float32) error {
+	defer runtime.KeepAlive(m)
+	return m.copyIn("vae_model_params", floats(C.vae_model_params(m.p), m.numParams), p)
+}
+
+// SetGrads overwrites the gradients with g (NumParams floats), e.g. after
+// an all-reduce between data-parallel replicas.
+func (m *Model) SetGrads(g []float32) error {
+	defer runtime.KeepAlive(m)
+	return m.copyIn("vae_model_grads", floats(C.vae_model_grads(m.p), m.numParams), g)
+}
+
+func (m *Model) copyIn(op string, dst, src []float32) error {
+	if dst == nil {
+		return m.check(op, C.int32_t(ErrInvalidArg))
+	}
+	if len(src) != len(dst) {
+		return &Error{Op: op, Status: ErrShape,
+			Msg: fmt.Sprintf("%d floats for %d parameters", len(src), len(dst))}
+	}
+	copy(dst, src)
+	return nil
+}
+
+// ZeroGrad sets every gradient to 0.
+func (m *Model) ZeroGrad() error {
+	return m.check("vae_model_zero_grad", C.vae_model_zero_grad(m.p))
+}
+
+// ScaleGrad multiplies every gradient by s.
+func (m *Model) ScaleGrad(s float64) error {
+	return m.check("vae_model_scale_grad", C.vae_model_scale_grad(m.p, C.double(s)))
+}
+
+// Elbo is the ELBO of the batch x, one z sample per example.
+func (m *Model) Elbo(x []float32) (ELBO, error) {
+	return m.elbo("vae_model_elbo", x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
+		return C.vae_model_elbo(m.p, f32ptr(x), b, e, r, k)
+	})
+}
+
+// ElboGrad is Elbo, and adds the gradient of the training loss to the
+// gradient buffer.
+func (m *Model) ElboGrad(x []float32) (ELBO, error) {
+	return m.elbo("vae_model_elbo_grad", x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
+		return C.vae_model_elbo_grad(m.p, f32ptr(x), b, e, r, k)
+	})
+}
+
+// TrainStep is ZeroGrad, ElboGrad and an Adam step of opt in one call.
+func (m *Model) TrainStep(opt *Adam, x []float32) (ELBO, error) {
+	defer runtime.KeepAlive(opt)
+	return m.elbo("vae_model_train_step", x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
+		return C.vae_model_train_step(m.p, opt.handle(), f32ptr(x), b, e, r, k)
+	})
+}
+
+func (m *Model) elbo(op string, x []float32,
+	call func(batch C.int64_t, elbo, recon, kl *C.double) C.int32_t) (ELBO, error) {
+	batch, err := rows(op, len(x), m.dataSize)
+	if err != nil {
+		return ELBO{}, err
+	}
+	var e, r, k C.double
+	if err := m.check(op, call(C.int64_t(batch), &e, &r, &k)); err != nil {
+		return ELBO{}, err
+	}
+	return ELBO{ELBO: float64(e), Recon: float64(r), KL: float64(k)}, nil
+}
+
+// Encode is the mean and log-variance of q(z|x), batch x LatentDim each.
+func (m *Model) Encode(x []float32) (mu, logvar []float32, err error) {
+	batch, err := rows("vae_model_encode", len(x), m.dataSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	mu = make([]float32, batch*m.latent)
+	logvar = make([]float32, batch*m.latent)
+	st := C.vae_model_encode(m.p, f32ptr(x), C.int64_t(batch), f32ptr(mu), f32ptr(logvar))
+	if err := m.check("vae_model_encode", st); err != nil {
+		return nil, nil, err
+	}
+	return mu, logvar, nil
+}
+
+// Decode is the mean of p(x|z) for latents z (batch x LatentDim).
+func (m *Model) Decode(z []float32) ([]float32, error) {
+	batch, err := rows("vae_model_decode", len(z), m.latent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, batch*m.dataSize)
+	st := C.vae_model_decode(m.p, f32ptr(z), C.int64_t(batch), f32ptr(out))
+	if err := m.check("vae_model_decode", st); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Sample draws n latents from the prior and decodes them: z is n x
+// LatentDim, x is n x DataSize.
+func (m *Model) Sample(n int64) (z, x []float32, err error) {
+	z = make([]float32, count(n, m.latent))
+	x = make([]float32, count(n, m.dataSize))
+	st := C.vae_model_sample(m.p, C.int64_t(n), f32ptr(z), f32ptr(x))
+	if err := m.check("vae_model_sample", st); err != nil {
+		return nil, nil, err
+	}
+	return z, x, nil
+}
+
+// Reconstruct decodes the posterior mean of each example of x.
+func (m *Model) Reconstruct(x []float32) ([]float32, error) {
+	batch, err := rows("vae_model_reconstruct", len(x), m.dataSize)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, batch*m.dataSize)
+	st := C.vae_model_reconstruct(m.p, f32ptr(x), C.int64_t(batch), f32ptr(out))
+	if err := m.check("vae_model_reconstruct", st); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LogLikelihood is log p(x_b | z_b) in nats for each example b.
+func (m *Model) LogLikelihood(z, x []float32) ([]float64, error) {
+	const op = "vae_model_log_likelihood"
+	batch, err := rows(op, len(x), m.dataSize)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(z)) != batch*m.latent {
+		return nil, &Error{Op: op, Status: ErrShape,
+			Msg: fmt.Sprintf("%d latent floats for %d examples", len(z), batch)}
+	}
+	logp := make([]float64, batch)
+	st := C.vae_model_log_likelihood(m.p, f32ptr(z), f32ptr(x), C.int64_t(batch), f64ptr(logp))
+	if err := m.check(op, st); err != nil {
+		return nil, err
+	}
+	return logp, nil
+}
+
+// IWAE is the importance-weighted estimate of log p(x) with k samples, per
+// example; -IWAE is the NLL in nats.
+func (m *Model) IWAE(x []float32, k int64) ([]float64, error) {
+	batch, err := rows("vae_model_iwae", len(x), m.dataSize)
+	if err != nil {
+		return nil, err
+	}
+	logpx := make([]float64, batch)
+	st := C.vae_model_iwae(m.p, f32ptr(x), C.int64_t(batch), C.int64_t(k), f64ptr(logpx))
+	if err := m.check("vae_model_iwae", st); err != nil {
+		return nil, err
+	}
+	return logpx, nil
+}
+
+// RandomUniform draws n numbers in [0, 1) from the model's generator.
+func (m *Model) RandomUniform(n int64) ([]float32, error) {
+	out := make([]float32, count(n, 1))
+	st := C.vae_model_random_uniform(m.p, C.int64_t(n), f32ptr(out))
+	if err := m.check("vae_model_random_uniform", st); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DecodeMode is how Generate picks each token.
+type DecodeMode int32
+
+// Decoding modes.
+const (
+	DecodeGreedy DecodeMode = C.VAE_DECODE_GREEDY // the most probable id
+	DecodeSample DecodeMode = C.VAE_DECODE_SAMPLE // a draw from softmax(logits / Temperature)
+	DecodeTopK   DecodeMode = C.VAE_DECODE_TOP_K  // a draw among the TopK most probable ids
+	DecodeBeam   DecodeMode = C.VAE_DECODE_BEAM   // beam search of width Beam
+)
+
+// GenerateOptions are the settings of Generate; those a mode does not use
+// are ignored.
+type GenerateOptions struct {
+	Mode        DecodeMode
+	Temperature float64 // DecodeSample, DecodeTopK: in (0, 1000]
+	TopK        int64   // DecodeTopK: >= 1
+	Beam        int64   // DecodeBeam: 1..1024
+	EOS         int64   // end-of-sequence id, included in the output; < 0: never
+	MaxLen      int64   // tokens per sequence
+}
+
+// Generate decodes token sequences from latents z (n x LatentDim) of a
+// categorical model, incrementally. ids holds n x MaxLen token ids, each
+// sequence padded with 0 after its EOS; steps is the number of decoder
+// steps run.
+func (m *Model) Generate(z []float32, o GenerateOptions) (ids []float32, steps int64, err error) {
+	const op = "vae_model_generate"
+	n, err := rows(op, len(z), m.latent)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids = make([]float32, count(n, o.MaxLen))
+	var s C.int64_t
+	st := C.vae_model_generate(m.p, f32ptr(z), C.int64_t(n), C.int32_t(o.Mode),
+		C.double(o.Temperature), C.int64_t(o.TopK), C.int64_t(o.Beam), C.int64_t(o.EOS),
+		C.int64_t(o.MaxLen), f32ptr(ids), &s)
+	if err := m.check(op, st); err != nil {
+		return nil, 0, err
+	}
+	return ids, int64(s), nil
+}
