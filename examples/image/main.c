@@ -1,21 +1,18 @@
 /* main.c - vae-image: trains, evaluates and draws a VAE on MNIST-style
  * images. Uses only the public libvae API, like any outside program would. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno */
-
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <vae.h>
 
+#include "cli.h"
 #include "idx.h"
+#include "models.h"
 #include "normal.h"
+#include "order.h"
 #include "png_grid.h"
 
 #define GRID_COLS 8     /* tiles per row in the sample and reconstruction PNGs */
@@ -30,48 +27,8 @@
 /* Decoder passes per vae_model_iwae call: small enough for progress lines
  * every few seconds at K = 5000 (4 images a call), while the library's own
  * fixed-size chunks keep the products efficient however few images a call
- * has. Small K gets up to IWAE_MAX_BATCH images per call. */
+ * has. */
 #define IWAE_PASSES_PER_CALL 20000
-#define IWAE_MAX_BATCH 100
-
-/* ---- Errors: every failure ends as one line "vae-image: <message>". ---- */
-
-static char g_err[1024];
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* A failed library call; the handle's message is more precise than the
- * status string, when there is one. */
-static int fail_lib(const char *what, int32_t status, const char *detail)
-{
-    return fail("%s: %s", what,
-                detail && *detail ? detail : vae_status_string(status));
-}
-
-/* A failed library call on a file; its message may name the file already. */
-static int fail_file(const char *path, int32_t status, const char *detail)
-{
-    if (detail && *detail && strstr(detail, path))
-        return fail("%s", detail);
-    return fail_lib(path, status, detail);
-}
-
-static void report_error(void)
-{
-    for (char *p = g_err; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    fprintf(stderr, "vae-image: %s\n", g_err);
-}
 
 /* ---- Command line ------------------------------------------------------ */
 
@@ -96,140 +53,30 @@ static const char *const opt_names[OPT_COUNT] = {
     [OPT_LR_END] = "--lr-end",     [OPT_WARMUP] = "--warmup",
 };
 
-#define OPT(o) (1u << (o))
-
-struct args {
-    const char *val[OPT_COUNT]; /* NULL when the flag was not given */
-};
-
-struct command {
-    const char *name;
-    unsigned allowed, required;
-    int (*run)(const struct args *a);
-};
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: vae-image <command> [options]\n"
-        "\n"
-        "  train        --data DIR --out MODEL [--arch mlp|conv|mlp2] [--latent D]\n"
-        "               [--epochs N] [--batch B] [--lr LR] [--seed S]\n"
-        "               [--binarize none|dynamic|static] [--metrics FILE.jsonl]\n"
-        "               [--resume MODEL] [--progress SECONDS]\n"
-        "               [--lr-end LR] [--warmup EPOCHS]\n"
-        "  eval         --data DIR --model MODEL [--binarize none|dynamic|static]\n"
-        "               [--iwae K] [--limit N] [--metrics FILE.jsonl] [--batch B]\n"
-        "               [--seed S] [--progress SECONDS]\n"
-        "  sample       --model MODEL --out FILE.png [--n N] [--seed S]\n"
-        "  reconstruct  --data DIR --model MODEL --out FILE.png [--n N]\n"
-        "  interpolate  --data DIR --model MODEL --out FILE.png [--pairs P]\n"
-        "               [--steps T]\n"
-        "  manifold     --model MODEL --out FILE.png [--grid G]   (2-D latent only)\n"
-        "\n"
-        "Every command takes --threads N (BLAS threads; default: the BLAS default).\n"
-        "DIR holds the MNIST or Fashion-MNIST IDX files (train-images-idx3-ubyte,\n"
-        "..., raw or .gz). With --resume, --out defaults to the resumed file.\n"
-        "Defaults: --arch mlp, --latent 20 (mlp), 32 (conv) or 50 (mlp2), --epochs 10\n"
-        "--batch 128 --lr 1e-3 --seed 1 --binarize none --progress 2 (0: quiet);\n"
-        "--n 64 (sample), 32 (reconstruct); --pairs 8 --steps 10; --grid 20.\n"
-        "See docs/image.md.\n");
-}
-
-static int parse_args(const struct command *cmd, int argc, char **argv,
-                      struct args *a)
-{
-    memset(a, 0, sizeof *a);
-    for (int i = 0; i < argc; i++) {
-        const char *flag = argv[i];
-        int id = -1;
-
-        for (int o = 0; o < OPT_COUNT; o++)
-            if ((cmd->allowed & OPT(o)) && strcmp(flag, opt_names[o]) == 0)
-                id = o;
-        if (id < 0)
-            return fail("%s: unknown option '%s' (see vae-image --help)",
-                        cmd->name, flag);
-        /* A following flag is a forgotten value, not a value. */
-        if (i + 1 >= argc || argv[i + 1][0] == '\0' ||
-            strncmp(argv[i + 1], "--", 2) == 0)
-            return fail("%s: %s needs a value", cmd->name, flag);
-        if (a->val[id])
-            return fail("%s: %s given twice", cmd->name, flag);
-        a->val[id] = argv[++i];
-    }
-    for (int o = 0; o < OPT_COUNT; o++)
-        if ((cmd->required & OPT(o)) && !a->val[o])
-            return fail("%s: missing required option %s", cmd->name,
-                        opt_names[o]);
-    return 0;
-}
-
-static int get_long(const struct args *a, enum opt_id o, long def, long lo,
-                    long hi, long *out)
-{
-    const char *s = a->val[o];
-    char *end;
-    long v;
-
-    if (!s) {
-        *out = def;
-        return 0;
-    }
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || *end || errno == ERANGE || v < lo || v > hi)
-        return fail("%s: expected an integer in [%ld, %ld], got '%s'",
-                    opt_names[o], lo, hi, s);
-    *out = v;
-    return 0;
-}
-
-/* A finite number in (lo, hi] when lo_open, else in [lo, hi]. */
-static int get_double(const struct args *a, enum opt_id o, double def,
-                      double lo, double hi, int lo_open, double *out)
-{
-    const char *s = a->val[o];
-    char *end;
-    double v;
-
-    if (!s) {
-        *out = def;
-        return 0;
-    }
-    errno = 0;
-    v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE || !isfinite(v) ||
-        (lo_open ? v <= lo : v < lo) || v > hi)
-        return fail("%s: expected a number in %c%g, %g], got '%s'",
-                    opt_names[o], lo_open ? '(' : '[', lo, hi, s);
-    *out = v;
-    return 0;
-}
-
-static int get_seed(const struct args *a, uint64_t def, uint64_t *out)
-{
-    const char *s = a->val[OPT_SEED];
-    char *end;
-    unsigned long long v = 0;
-    int ok;
-
-    if (!s) {
-        *out = def;
-        return 0;
-    }
-    /* strtoull would quietly wrap "-1"; insist on plain digits. */
-    ok = s[0] >= '0' && s[0] <= '9';
-    if (ok) {
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        ok = *end == '\0' && errno != ERANGE;
-    }
-    if (!ok)
-        return fail("--seed: expected an integer in [0, 2^64), got '%s'", s);
-    *out = (uint64_t)v;
-    return 0;
-}
+static const char usage[] =
+    "usage: vae-image <command> [options]\n"
+    "\n"
+    "  train        --data DIR --out MODEL [--arch mlp|conv|mlp2] [--latent D]\n"
+    "               [--epochs N] [--batch B] [--lr LR] [--seed S]\n"
+    "               [--binarize none|dynamic|static] [--metrics FILE.jsonl]\n"
+    "               [--resume MODEL] [--progress SECONDS]\n"
+    "               [--lr-end LR] [--warmup EPOCHS]\n"
+    "  eval         --data DIR --model MODEL [--binarize none|dynamic|static]\n"
+    "               [--iwae K] [--limit N] [--metrics FILE.jsonl] [--batch B]\n"
+    "               [--seed S] [--progress SECONDS]\n"
+    "  sample       --model MODEL --out FILE.png [--n N] [--seed S]\n"
+    "  reconstruct  --data DIR --model MODEL --out FILE.png [--n N]\n"
+    "  interpolate  --data DIR --model MODEL --out FILE.png [--pairs P]\n"
+    "               [--steps T]\n"
+    "  manifold     --model MODEL --out FILE.png [--grid G]   (2-D latent only)\n"
+    "\n"
+    "Every command takes --threads N (BLAS threads; default: the BLAS default).\n"
+    "DIR holds the MNIST or Fashion-MNIST IDX files (train-images-idx3-ubyte,\n"
+    "..., raw or .gz). With --resume, --out defaults to the resumed file.\n"
+    "Defaults: --arch mlp, --latent 20 (mlp), 32 (conv) or 50 (mlp2), --epochs 10\n"
+    "--batch 128 --lr 1e-3 --seed 1 --binarize none --progress 2 (0: quiet);\n"
+    "--n 64 (sample), 32 (reconstruct); --pairs 8 --steps 10; --grid 20.\n"
+    "See docs/image.md.\n";
 
 enum binarize { BIN_NONE, BIN_DYNAMIC, BIN_STATIC };
 
@@ -237,95 +84,16 @@ static int get_binarize(const struct args *a, enum binarize *out)
 {
     static const char *const names[] = {
         [BIN_NONE] = "none", [BIN_DYNAMIC] = "dynamic", [BIN_STATIC] = "static"};
-    const char *s = a->val[OPT_BINARIZE];
+    int i = BIN_NONE;
 
-    *out = BIN_NONE;
-    if (!s)
-        return 0;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (enum binarize)i;
-            return 0;
-        }
-    }
-    return fail("--binarize: expected none, dynamic or static, got '%s'", s);
+    if (get_choice(a, OPT_BINARIZE, names, sizeof names / sizeof *names,
+                   BIN_NONE, &i))
+        return -1;
+    *out = (enum binarize)i;
+    return 0;
 }
 
 /* ---- Small helpers ----------------------------------------------------- */
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void format_duration(double s, char *buf, size_t len)
-{
-    long t;
-
-    if (!(s >= 0.0 && s < 1e8)) {
-        snprintf(buf, len, "?");
-        return;
-    }
-    t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60)
-        snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
-    else
-        snprintf(buf, len, "%lds", t);
-}
-
-/* splitmix64: small and well mixed. The program's own generator, for the
- * data order and the fixed-seed binarisations, kept apart from the model's
- * generator so that neither disturbs the other's stream. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n): draws at or above the largest multiple of n are
- * redrawn, so small indices are not favoured. */
-static uint64_t uniform_below(uint64_t *state, uint64_t n)
-{
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t r;
-    do
-        r = splitmix64(state);
-    while (r >= limit);
-    return r % n;
-}
-
-/* Generator state for the data order of one epoch, a function of the seed
- * and the epoch number alone: a resumed run shuffles epoch e exactly as an
- * uninterrupted one does, without replaying the epochs before it. Both
- * inputs pass through the mixer, so neighbouring epochs (or seeds) start
- * far apart instead of one step along the same stream. */
-static uint64_t epoch_order_state(uint64_t seed, long epoch)
-{
-    uint64_t s = seed ^ UINT64_C(0x5348554646c3a11e);
-    s = splitmix64(&s) ^ (uint64_t)epoch;
-    return splitmix64(&s);
-}
-
-/* The permutation of 0..n-1 that orders one epoch. */
-static void epoch_order(int64_t *perm, int64_t n, uint64_t seed, long epoch)
-{
-    uint64_t state = epoch_order_state(seed, epoch);
-
-    for (int64_t i = 0; i < n; i++)
-        perm[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)uniform_below(&state, (uint64_t)i + 1);
-        int64_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
 
 /* Replaces each pixel p by 1 with probability p, else 0, drawing u from
  * splitmix64(seed) in array order: pixel i is 1 iff u_i < p_i, with u_i the
@@ -340,50 +108,11 @@ static void binarize_fixed(float *px, int64_t n, uint64_t seed)
     }
 }
 
-/* Adds "key":value to a JSON object line; *fields counts the keys written so
- * far. JSON has no Inf or NaN, so those become null. */
-static void json_num(FILE *f, int *fields, const char *key, double v,
-                     int decimals)
-{
-    fputs((*fields)++ ? "," : "{", f);
-    if (isfinite(v))
-        fprintf(f, "\"%s\":%.*f", key, decimals, v);
-    else
-        fprintf(f, "\"%s\":null", key);
-}
-
-static int finish_json_line(FILE *f, const char *path)
-{
-    fputs("}\n", f);
-    if (fflush(f) != 0 || ferror(f))
-        return fail("%s: write failed: %s", path, strerror(errno));
-    return 0;
-}
-
-static FILE *open_metrics(const char *path)
-{
-    FILE *f = fopen(path, "a");
-    if (!f)
-        fail("%s: %s", path, strerror(errno));
-    return f;
-}
-
 static int load_split(const char *dir, enum idx_split split, idx_dataset *d)
 {
     char e[512];
     if (idx_load_dir(dir, split, d, e, sizeof e) != 0)
         return fail("%s", e);
-    return 0;
-}
-
-/* Loads a model file; opt_out, when not NULL, receives its optimizer state
- * (NULL if it has none). */
-static int load_model(const char *path, vae_model **m, vae_adam **opt_out)
-{
-    char e[512] = "";
-    int32_t s = vae_model_load(path, m, opt_out, e, sizeof e);
-    if (s != VAE_OK)
-        return fail_file(path, s, e);
     return 0;
 }
 
@@ -434,29 +163,6 @@ static int check_fits(const vae_model *m, const idx_dataset *d, const char *dir)
     return 0;
 }
 
-/* Mean ELBO, reconstruction term and KL per example over the first n
- * images of x. */
-static int evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
-                    int64_t batch, double *elbo, double *recon, double *kl)
-{
-    double se = 0.0, sr = 0.0, sk = 0.0;
-
-    for (int64_t i = 0; i < n; i += batch) {
-        int64_t b = n - i < batch ? n - i : batch;
-        double e, r, k;
-        int32_t s = vae_model_elbo(m, x + i * dim, b, &e, &r, &k);
-        if (s != VAE_OK)
-            return fail_lib("vae_model_elbo", s, vae_model_last_error(m));
-        se += e * (double)b;
-        sr += r * (double)b;
-        sk += k * (double)b;
-    }
-    *elbo = se / (double)n;
-    *recon = sr / (double)n;
-    *kl = sk / (double)n;
-    return 0;
-}
-
 /* Writes tiles of h x w grey values as a PNG grid `cols` tiles wide, tile
  * rows in groups of group_rows (0: ungrouped). */
 static int write_png(const char *path, const float *const *tiles, size_t n,
@@ -480,59 +186,6 @@ static const float **image_tiles(const float *x, size_t n, int64_t dim)
     for (size_t i = 0; i < n; i++)
         tiles[i] = x + (int64_t)i * dim;
     return tiles;
-}
-
-/* ---- Progress lines on stderr ------------------------------------------- */
-
-struct progress {
-    double interval; /* seconds between lines; 0 disables them */
-    double next;     /* time of the next line */
-    int tty;         /* redraw one line in place instead of scrolling */
-    int shown;       /* a line is on screen and must be cleared */
-};
-
-static void progress_init(struct progress *p, double interval)
-{
-    p->interval = interval;
-    p->next = now_seconds() + interval;
-    p->tty = isatty(fileno(stderr));
-    p->shown = 0;
-}
-
-/* True when a line is due; schedules the next one. */
-static int progress_due(struct progress *p)
-{
-    double t;
-
-    if (p->interval <= 0.0)
-        return 0;
-    t = now_seconds();
-    if (t < p->next)
-        return 0;
-    p->next = t + p->interval;
-    return 1;
-}
-
-static void progress_line(struct progress *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void progress_line(struct progress *p, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(p->tty ? "\r" : "", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(p->tty ? "\033[K" : "\n", stderr);
-    p->shown = p->tty;
-}
-
-static void progress_clear(struct progress *p)
-{
-    if (p->shown)
-        fputs("\r\033[K", stderr);
-    p->shown = 0;
 }
 
 /* ---- Architectures ------------------------------------------------------ */
@@ -654,40 +307,24 @@ static const struct arch *find_arch(const char *name)
     return NULL;
 }
 
+/* What make_model asks model_build to build. */
+struct image_model {
+    const struct arch *arch;
+    int64_t rows, cols, latent;
+};
+
+static int build_image_model(vae_graph *enc, vae_graph *dec, const void *ctx)
+{
+    const struct image_model *im = ctx;
+    return im->arch->build(enc, dec, im->rows, im->cols, im->latent);
+}
+
 static int make_model(const struct arch *ar, int64_t rows, int64_t cols,
                       int64_t latent, uint64_t seed, vae_model **out)
 {
-    vae_graph *enc = NULL, *dec = NULL;
-    char e[512] = "";
-    int32_t s;
-    int rc = -1;
-
-    if ((s = vae_graph_new(&enc)) != VAE_OK ||
-        (s = vae_graph_new(&dec)) != VAE_OK) {
-        fail_lib("vae_graph_new", s, NULL);
-        goto done;
-    }
-    if (ar->build(enc, dec, rows, cols, latent))
-        goto done;
-    if ((s = vae_graph_status(enc)) != VAE_OK) {
-        fail_lib("encoder graph", s, vae_graph_last_error(enc));
-        goto done;
-    }
-    if ((s = vae_graph_status(dec)) != VAE_OK) {
-        fail_lib("decoder graph", s, vae_graph_last_error(dec));
-        goto done;
-    }
-    s = vae_model_new(enc, dec, latent, VAE_LIKELIHOOD_BERNOULLI, seed, out,
-                      e, sizeof e);
-    if (s != VAE_OK) {
-        fail_lib("vae_model_new", s, e);
-        goto done;
-    }
-    rc = 0;
-done:
-    vae_graph_free(enc);
-    vae_graph_free(dec);
-    return rc;
+    const struct image_model im = {ar, rows, cols, latent};
+    return model_build(build_image_model, &im, latent,
+                       VAE_LIKELIHOOD_BERNOULLI, seed, out);
 }
 
 /* 1 if m has the parameter count and latent dimension that `ar` with this
@@ -769,7 +406,7 @@ static int parse_train(const struct args *a, struct train_cfg *c)
         get_double(a, OPT_LR_END, 0.0, 0.0, 10.0, 1, &c->lr_end) ||
         get_long(a, OPT_WARMUP, 0, 0, 100000, &c->warmup) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &c->progress) ||
-        get_seed(a, 1, &c->seed) || get_binarize(a, &c->binarize))
+        get_seed(a, OPT_SEED, 1, &c->seed) || get_binarize(a, &c->binarize))
         return -1;
     if (c->lr_end > 0.0 && !c->lr_given)
         return fail("train: --lr-end needs --lr (the rate of epoch 1)");
@@ -794,7 +431,7 @@ static int setup_model(const struct train_cfg *c, const idx_dataset *train,
             return fail_lib("vae_adam_new", s, e);
         return 0;
     }
-    if (load_model(c->resume, m, opt) || check_fits(*m, train, c->data) ||
+    if (model_load(c->resume, m, opt) || check_fits(*m, train, c->data) ||
         check_resume_arch(*m, c->resume, c->arch, train->rows, train->cols,
                           c->latent))
         return -1;
@@ -873,29 +510,19 @@ static int train_epoch(const struct train_cfg *c, vae_model *m, vae_adam *opt,
             for (int64_t i = 0; i < n * dim; i++)
                 xb[i] = ub[i] < xb[i] ? 1.0f : 0.0f;
         }
-        s = vae_model_train_step(m, opt, xb, n, &elbo, NULL, NULL);
-        if (s != VAE_OK) {
-            char where[64];
-            snprintf(where, sizeof where, "epoch %ld, batch %lld", epoch,
-                     (long long)b + 1);
+        if (model_train_step(m, opt, xb, n, epoch, b, &elbo, NULL)) {
             progress_clear(&prog);
-            return fail_lib(where, s, vae_model_last_error(m));
+            return -1;
         }
         sum += elbo * (double)n;
         seen += n;
         if (progress_due(&prog)) {
             double el = now_seconds() - t0;
             double rate = el > 0.0 ? (double)seen / el : 0.0;
-            double left = rate > 0.0 ? (double)(train->count - seen) / rate
-                                     : -1.0;
-            double left_all =
-                rate > 0.0 ? left + (double)(c->epochs - epoch) *
-                                        (double)train->count / rate
-                           : -1.0;
             char eta[32], eta_epoch[32];
 
-            format_duration(left_all, eta, sizeof eta);
-            format_duration(left, eta_epoch, sizeof eta_epoch);
+            format_etas(el, seen, train->count, c->epochs - epoch, -1.0, eta,
+                        eta_epoch, sizeof eta);
             progress_line(&prog,
                           "epoch %ld/%ld  batch %lld/%lld  train_elbo %.2f  "
                           "%.0f samples/s  ETA %s (epoch %s)",
@@ -936,7 +563,6 @@ static int cmd_train(const struct args *a)
     float *xb = NULL, *ub = NULL;
     int64_t dim;
     long done_epochs = 0;
-    int32_t s;
     int rc = -1;
 
     if (parse_train(a, &c))
@@ -968,11 +594,8 @@ static int cmd_train(const struct args *a)
         goto done;
     /* Saving before training proves --out writable before any time goes
      * into training. */
-    s = vae_model_save(m, opt, c.out_path);
-    if (s != VAE_OK) {
-        fail_file(c.out_path, s, vae_model_last_error(m));
+    if (model_save(m, opt, c.out_path))
         goto done;
-    }
 
     dim = train.rows * train.cols;
     if (c.binarize != BIN_NONE)
@@ -994,15 +617,13 @@ static int cmd_train(const struct args *a)
         if (apply_schedule(&c, m, opt, epoch) ||
             train_epoch(&c, m, opt, &train, epoch, perm, xb, ub, &train_elbo,
                         &secs) ||
-            evaluate(m, test.pixels, test.count, dim, c.batch, &te, &tr, &tk))
+            model_evaluate(m, test.pixels, test.count, dim, c.batch, &te, &tr,
+                           &tk))
             goto done;
         /* Saved after the evaluation, whose z draws advance the model's
          * generator: a resumed run starts from exactly this state. */
-        s = vae_model_save(m, opt, c.out_path);
-        if (s != VAE_OK) {
-            fail_file(c.out_path, s, vae_model_last_error(m));
+        if (model_save(m, opt, c.out_path))
             goto done;
-        }
         if (metrics) {
             int k = 0;
             json_num(metrics, &k, "epoch", (double)epoch, 0);
@@ -1025,8 +646,7 @@ static int cmd_train(const struct args *a)
     rc = 0;
 
 done:
-    if (metrics && fclose(metrics) != 0 && rc == 0)
-        rc = fail("%s: %s", c.metrics_path, strerror(errno));
+    rc = close_metrics(metrics, c.metrics_path, rc);
     free(ub);
     free(xb);
     free(perm);
@@ -1039,53 +659,6 @@ done:
 
 /* ---- eval --------------------------------------------------------------- */
 
-/* Mean of log p(x) estimated with k importance samples over n images
- * (vae_model_iwae), in calls of a bounded amount of decoder work. */
-static int iwae_mean(vae_model *m, const float *x, int64_t n, int64_t dim,
-                     long k, double progress, double *mean_logpx)
-{
-    int64_t per_call = IWAE_PASSES_PER_CALL / k;
-    struct progress prog;
-    double sum = 0.0, t0 = now_seconds();
-    double *logpx;
-
-    if (per_call < 1)
-        per_call = 1;
-    if (per_call > IWAE_MAX_BATCH)
-        per_call = IWAE_MAX_BATCH;
-    logpx = malloc((size_t)per_call * sizeof *logpx);
-    if (!logpx)
-        return fail("out of memory");
-    progress_init(&prog, progress);
-    for (int64_t i = 0; i < n; i += per_call) {
-        int64_t b = n - i < per_call ? n - i : per_call;
-        int32_t s = vae_model_iwae(m, x + i * dim, b, k, logpx);
-        if (s != VAE_OK) {
-            progress_clear(&prog);
-            free(logpx);
-            return fail_lib("vae_model_iwae", s, vae_model_last_error(m));
-        }
-        for (int64_t j = 0; j < b; j++)
-            sum += logpx[j];
-        if (progress_due(&prog)) {
-            double el = now_seconds() - t0;
-            double rate = (double)(i + b) / el;
-            char eta[32];
-
-            format_duration((double)(n - i - b) / rate, eta, sizeof eta);
-            progress_line(&prog,
-                          "iwae k=%ld  %lld/%lld images  test_nll %.2f  "
-                          "%.1f images/s  ETA %s",
-                          k, (long long)(i + b), (long long)n,
-                          -sum / (double)(i + b), rate, eta);
-        }
-    }
-    progress_clear(&prog);
-    free(logpx);
-    *mean_logpx = sum / (double)n;
-    return 0;
-}
-
 static int cmd_eval(const struct args *a)
 {
     const char *metrics_path = a->val[OPT_METRICS];
@@ -1097,18 +670,17 @@ static int cmd_eval(const struct args *a)
     vae_model *m = NULL;
     FILE *metrics = NULL;
     int64_t dim;
-    int32_t s;
     int rc = -1;
 
     if (get_long(a, OPT_BATCH, 128, 1, 65536, &batch) ||
         get_long(a, OPT_IWAE, 0, 1, 1000000000, &k) ||
         get_long(a, OPT_LIMIT, 0, 1, 1L << 31, &limit) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &progress) ||
-        get_seed(a, 0, &seed) || get_binarize(a, &bin))
+        get_seed(a, OPT_SEED, 0, &seed) || get_binarize(a, &bin))
         return -1;
     if (metrics_path && !(metrics = open_metrics(metrics_path)))
         return -1;
-    if (load_model(a->val[OPT_MODEL], &m, NULL) ||
+    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
         load_split(a->val[OPT_DATA], IDX_TEST, &test) ||
         check_fits(m, &test, a->val[OPT_DATA]))
         goto done;
@@ -1121,22 +693,21 @@ static int cmd_eval(const struct args *a)
     }
     /* Without --seed the generator continues from the state saved in the
      * model file, which is just as reproducible. */
-    if (a->val[OPT_SEED] && (s = vae_model_set_seed(m, seed)) != VAE_OK) {
-        fail_lib("vae_model_set_seed", s, vae_model_last_error(m));
+    if (a->val[OPT_SEED] && model_set_seed(m, seed))
         goto done;
-    }
     dim = test.rows * test.cols;
     /* The whole set, so the first `limit` images are binarised exactly as
      * train's evaluation binarised them. */
     if (bin != BIN_NONE)
         binarize_fixed(test.pixels, test.count * dim, TEST_BINARIZE_SEED);
-    if (evaluate(m, test.pixels, limit, dim, batch, &te, &tr, &tk))
+    if (model_evaluate(m, test.pixels, limit, dim, batch, &te, &tr, &tk))
         goto done;
     printf("test_elbo %.4f  recon %.4f  kl %.4f  (%ld test images)\n", te, tr,
            tk, limit);
     if (k > 0) {
         t0 = now_seconds();
-        if (iwae_mean(m, test.pixels, limit, dim, k, progress, &logpx))
+        if (model_iwae_mean(m, test.pixels, limit, dim, k, IWAE_PASSES_PER_CALL,
+                            progress, "images", &logpx))
             goto done;
         printf("test_nll %.4f  (IWAE k=%ld, %ld test images, %.1fs)\n",
                -logpx, k, limit, now_seconds() - t0);
@@ -1157,8 +728,7 @@ static int cmd_eval(const struct args *a)
     rc = 0;
 
 done:
-    if (metrics && fclose(metrics) != 0 && rc == 0)
-        rc = fail("%s: %s", metrics_path, strerror(errno));
+    rc = close_metrics(metrics, metrics_path, rc);
     vae_model_free(m);
     idx_free(&test);
     return rc;
@@ -1177,15 +747,13 @@ static int cmd_sample(const struct args *a)
     int32_t s;
     int rc = -1;
 
-    if (get_long(a, OPT_N, 64, 1, MAX_IMAGES, &n) || get_seed(a, 0, &seed))
+    if (get_long(a, OPT_N, 64, 1, MAX_IMAGES, &n) || get_seed(a, OPT_SEED, 0, &seed))
         return -1;
-    if (load_model(a->val[OPT_MODEL], &m, NULL) ||
+    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
         image_shape(m, &rows, &cols))
         goto done;
-    if (a->val[OPT_SEED] && (s = vae_model_set_seed(m, seed)) != VAE_OK) {
-        fail_lib("vae_model_set_seed", s, vae_model_last_error(m));
+    if (a->val[OPT_SEED] && model_set_seed(m, seed))
         goto done;
-    }
     x = malloc((size_t)n * (size_t)(rows * cols) * sizeof *x);
     if (!x) {
         fail("out of memory");
@@ -1225,7 +793,7 @@ static int cmd_reconstruct(const struct args *a)
 
     if (get_long(a, OPT_N, 32, 1, MAX_IMAGES, &n))
         return -1;
-    if (load_model(a->val[OPT_MODEL], &m, NULL) ||
+    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
         load_split(a->val[OPT_DATA], IDX_TEST, &test) ||
         check_fits(m, &test, a->val[OPT_DATA]))
         goto done;
@@ -1286,7 +854,7 @@ static int cmd_interpolate(const struct args *a)
     if (get_long(a, OPT_PAIRS, 8, 1, 256, &pairs) ||
         get_long(a, OPT_STEPS, 10, 2, 100, &steps))
         return -1;
-    if (load_model(a->val[OPT_MODEL], &m, NULL) ||
+    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
         load_split(a->val[OPT_DATA], IDX_TEST, &test) ||
         check_fits(m, &test, a->val[OPT_DATA]))
         goto done;
@@ -1366,7 +934,7 @@ static int cmd_manifold(const struct args *a)
 
     if (get_long(a, OPT_GRID, 20, 2, 100, &g))
         return -1;
-    if (load_model(a->val[OPT_MODEL], &m, NULL) ||
+    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
         image_shape(m, &rows, &cols))
         goto done;
     D = vae_model_latent_dim(m);
@@ -1445,62 +1013,10 @@ static const struct command commands[] = {
      OPT(OPT_MODEL) | OPT(OPT_OUT), cmd_manifold},
 };
 
-static int is_help(const char *s)
-{
-    return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0;
-}
-
-/* --threads N, for every command, before any work. */
-static int apply_threads(const struct args *a)
-{
-    long n = 0;
-    int32_t s;
-
-    if (!a->val[OPT_THREADS])
-        return 0;
-    if (get_long(a, OPT_THREADS, 0, 1, 1024, &n))
-        return -1;
-    s = vae_set_num_threads((int32_t)n);
-    if (s != VAE_OK)
-        return fail_lib("--threads", s, NULL);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    const struct command *cmd = NULL;
-    struct args a;
-
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("vae-image (libvae %s)\n", vae_version_string());
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            cmd = &commands[i];
-    if (!cmd) {
-        fail("unknown command '%s' (see vae-image --help)", argv[1]);
-        report_error();
-        return 1;
-    }
-    for (int i = 2; i < argc; i++) {
-        if (is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        }
-    }
-    if (parse_args(cmd, argc - 2, argv + 2, &a) || apply_threads(&a) ||
-        cmd->run(&a)) {
-        report_error();
-        return 1;
-    }
-    return 0;
+    static const struct program vae_image = {
+        "vae-image", usage, opt_names, OPT_COUNT, OPT_THREADS, commands,
+        sizeof commands / sizeof *commands};
+    return cli_main(&vae_image, argc, argv);
 }

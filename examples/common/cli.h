@@ -1,0 +1,114 @@
+/* cli.h - what the example programs (vae-image, vae-text) share on the
+ * command line: one-line errors, option parsing from a table of flags,
+ * the command dispatch of main(), metrics JSON lines and progress lines.
+ *
+ * Errors: a failing function records a message with fail() (or fail_lib,
+ * fail_file) and returns -1 up to cli_main, which prints it as the single
+ * line "PROGRAM: <message>" on stderr and exits with status 1. */
+#ifndef VAE_EXAMPLE_CLI_H
+#define VAE_EXAMPLE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- Errors ------------------------------------------------------------- */
+
+/* Records the message of the failure; returns -1. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A failed library call: "what: detail", or the status string when the
+ * handle has no message (detail NULL or ""). */
+int fail_lib(const char *what, int32_t status, const char *detail);
+/* A failed library call on a file: as fail_lib with the path as `what`,
+ * unless the library's message names the file already. */
+int fail_file(const char *path, int32_t status, const char *detail);
+
+/* ---- Options ------------------------------------------------------------ */
+
+/* Each program numbers its flags 0..n-1 (n <= CLI_MAX_OPTS) and names them
+ * in a table ("--data", ...); a command lists the flags it allows and those
+ * it requires as bit sets of those numbers. */
+#define CLI_MAX_OPTS 64
+typedef uint64_t cli_set;
+#define OPT(o) ((cli_set)1 << (o))
+
+struct args {
+    const char *const *names;    /* the program's flag names, by number */
+    const char *val[CLI_MAX_OPTS]; /* NULL when the flag was not given */
+};
+
+/* An integer flag in [lo, hi], def when absent. */
+int get_long(const struct args *a, int o, long def, long lo, long hi,
+             long *out);
+/* A finite number in (lo, hi] when lo_open, else in [lo, hi]. */
+int get_double(const struct args *a, int o, double def, double lo, double hi,
+               int lo_open, double *out);
+/* A seed in [0, 2^64), plain digits only. */
+int get_seed(const struct args *a, int o, uint64_t def, uint64_t *out);
+/* One of the n names in `names` (its index in *out), def when absent. */
+int get_choice(const struct args *a, int o, const char *const *names, int n,
+               int def, int *out);
+
+struct command {
+    const char *name;
+    cli_set allowed, required;
+    int (*run)(const struct args *a);
+};
+
+struct program {
+    const char *name;          /* "vae-image": prefix of every error line */
+    const char *usage;         /* the --help text */
+    const char *const *opt_names;
+    int n_opts;
+    int threads_opt;           /* --threads, applied before any command */
+    const struct command *commands;
+    size_t n_commands;
+};
+
+/* The whole of main(): --help, --version, the command and its flags, the
+ * BLAS thread count, then the command; returns the exit status. */
+int cli_main(const struct program *p, int argc, char **argv);
+
+/* ---- Metrics: one JSON object per line, appended ------------------------ */
+
+/* Opens path for appending; NULL (and a recorded error) on failure. */
+FILE *open_metrics(const char *path);
+/* Adds "key":value to a JSON object line; *fields counts the keys written so
+ * far. JSON has no Inf or NaN, so those become null. */
+void json_num(FILE *f, int *fields, const char *key, double v, int decimals);
+/* Ends the line and flushes it, so a crash later loses no finished line. */
+int finish_json_line(FILE *f, const char *path);
+/* Closes f (NULL: nothing); returns rc, or -1 if rc was 0 and the close
+ * failed (a full disk shows up here). */
+int close_metrics(FILE *f, const char *path, int rc);
+
+/* ---- Time and progress lines on stderr ---------------------------------- */
+
+/* Monotonic seconds. */
+double now_seconds(void);
+/* "42s", "3m07s", "2h05m"; "?" for a negative or absurd value. */
+void format_duration(double s, char *buf, size_t len);
+
+/* The two ETAs of a training progress line, at the rate so far: `seen` of
+ * the epoch's n examples done in `elapsed` seconds and `epochs_after` more
+ * epochs to come. run gets the rest of the run, capped at `cap` seconds
+ * when cap >= 0; epoch the rest of the epoch. */
+void format_etas(double elapsed, int64_t seen, int64_t n, long epochs_after,
+                 double cap, char *run, char *epoch, size_t len);
+
+struct progress {
+    double interval; /* seconds between lines; 0 disables them */
+    double next;     /* time of the next line */
+    int tty;         /* redraw one line in place instead of scrolling */
+    int shown;       /* a line is on screen and must be cleared */
+};
+
+void progress_init(struct progress *p, double interval);
+/* True when a line is due; schedules the next one. */
+int progress_due(struct progress *p);
+void progress_line(struct progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Removes a line redrawn in place, so the next output starts clean. */
+void progress_clear(struct progress *p);
+
+#endif

@@ -1,0 +1,48 @@
+/* models.h - model handling the example programs share: building from a
+ * graph builder, loading, and evaluating the ELBO and the IWAE bound over a
+ * data set in batches. Failures are recorded with fail() (cli.h). */
+#ifndef VAE_EXAMPLE_MODELS_H
+#define VAE_EXAMPLE_MODELS_H
+
+#include <stdint.h>
+
+#include <vae.h>
+
+/* Fills an empty encoder and decoder graph; ctx is the caller's. Graph
+ * errors are sticky, so model_build checks the graphs afterwards; a builder
+ * returns -1 (with fail()) only for a request it cannot build at all. */
+typedef int (*graph_builder)(vae_graph *enc, vae_graph *dec, const void *ctx);
+
+/* A new model from the graphs `build` makes. */
+int model_build(graph_builder build, const void *ctx, int64_t latent,
+                int32_t likelihood, uint64_t seed, vae_model **out);
+
+/* Loads a model file; opt_out, when not NULL, receives its optimizer state
+ * (NULL if it has none). */
+int model_load(const char *path, vae_model **m, vae_adam **opt_out);
+
+/* vae_model_save (opt may be NULL) with the error recorded. */
+int model_save(vae_model *m, const vae_adam *opt, const char *path);
+
+/* vae_model_train_step on batch b (0-based) of an epoch; an error names
+ * both. */
+int model_train_step(vae_model *m, vae_adam *opt, const float *x, int64_t n,
+                     long epoch, int64_t b, double *elbo, double *recon);
+
+/* vae_model_set_seed with the error recorded. */
+int model_set_seed(vae_model *m, uint64_t seed);
+
+/* Mean ELBO, reconstruction term and KL per example over the n examples of
+ * dim floats at x, in batches of `batch`; one z sample per example. */
+int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
+                   int64_t batch, double *elbo, double *recon, double *kl);
+
+/* Mean over the n examples of the IWAE bound on log p(x) with k samples
+ * (vae_model_iwae), in calls of about `passes` decoder passes each (at most
+ * 100 examples), so that a progress line naming the examples `unit` can
+ * show every `progress` seconds (0: none). */
+int model_iwae_mean(vae_model *m, const float *x, int64_t n, int64_t dim,
+                    long k, int64_t passes, double progress, const char *unit,
+                    double *mean_logpx);
+
+#endif

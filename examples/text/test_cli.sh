@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# test_cli.sh VAE_TEXT [VAE_HELLO] - the vae-text command line end to end on
+# a tiny generated corpus: short training runs (bowman, seed, the language
+# model), eval with and without the IWAE bound, every decoding mode,
+# reconstruct and interpolate, --minutes, reproducibility, and the one-line
+# errors of bad invocations. VAE_HELLO (examples/hello) supplies a libvae
+# model that is not a vae-text model.
+set -uo pipefail
+bin=$1
+hello=${2:-}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "PASS $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+check() { # NAME CMD...: passes when CMD succeeds
+  local name=$1
+  shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# 400 sentences from a fixed LCG: subject verb object [adverb] .
+LC_ALL=C awk 'BEGIN {
+  split("the cat|a dog|my friend|the old man|she|he|the teacher|a bird", s, "|");
+  split("sees|likes|eats|finds|wants|paints|reads", v, "|");
+  split("the ball|a book|an apple|the house|a letter|the river|music", o, "|");
+  split("today|slowly|again|at night|in the park", a, "|");
+  r = 7;
+  for (i = 0; i < 400; i++) {
+    r = (r * 1103515245 + 12345) % 2147483648; x = int(r / 65536);
+    line = s[x % 8 + 1] " " v[int(x / 8) % 7 + 1] " " o[int(x / 56) % 7 + 1];
+    if (x % 3) line = line " " a[int(x / 392) % 5 + 1];
+    print line " ."
+  } }' > "$tmp/corpus.txt"
+printf 'one sentence .\ntwo sentences .\n' > "$tmp/short.txt"
+data=(--corpus lines --data "$tmp/corpus.txt")
+tiny=(--embed 8 --hidden 8 --latent 4 --vocab 50 --maxlen 8 --batch 16 --progress 0)
+
+# expect_error NAME CMD...: non-zero exit and exactly one stderr line that
+# starts with "vae-text: ".
+expect_error() {
+  local name=$1
+  shift
+  local err
+  if "$@" 2> "$tmp/err" > /dev/null; then
+    bad "$name (exit 0)"
+    return
+  fi
+  err=$(cat "$tmp/err")
+  if [[ $(wc -l < "$tmp/err") -eq 1 && $err == "vae-text: "* ]]; then
+    ok "$name"
+  else
+    bad "$name (stderr: $err)"
+  fi
+}
+
+num='-?[0-9]+\.[0-9]+'
+int='[0-9]+'
+
+# ---- train ----
+
+bm=$tmp/bowman.vae
+if "$bin" train "${data[@]}" "${tiny[@]}" --epochs 2 --seed 3 --out "$bm" \
+     --metrics "$tmp/bowman.jsonl" 2> "$tmp/train.err"; then
+  ok "train --arch bowman runs"
+else
+  bad "train --arch bowman: $(cat "$tmp/train.err")"
+fi
+epoch_re="^\{\"epoch\":$int,\"train_elbo\":-[0-9.]+,\"valid_nll\":$num,\"valid_ppl\":$num,\"kl\":$num,\"active_units\":$int,\"seconds\":$num,\"tokens_per_s\":$num\}$"
+[[ $(grep -Ec "$epoch_re" "$tmp/bowman.jsonl" 2> /dev/null) == 2 &&
+   $(wc -l < "$tmp/bowman.jsonl") == 2 ]] &&
+  ok "train metrics: one JSON line per epoch with every key" ||
+  bad "train metrics: $(cat "$tmp/bowman.jsonl" 2> /dev/null)"
+grep -Eq 'corpus.txt: 360 train, 20 valid, 20 test sentences; vocabulary of [0-9]+ ids' "$tmp/train.err" &&
+  ok "train reports the 90/5/5 split of 400 sentences" ||
+  bad "train split line: $(head -n 1 "$tmp/train.err")"
+
+sm=$tmp/seed.vae
+"$bin" train "${data[@]}" "${tiny[@]}" --arch seed --epochs 2 --out "$sm" \
+  --metrics "$tmp/seed.jsonl" 2> "$tmp/seed.err"
+[[ $(grep -Ec "$epoch_re" "$tmp/seed.jsonl" 2> /dev/null) == 2 ]] &&
+  ok "train --arch seed" || bad "train --arch seed: $(cat "$tmp/seed.err")"
+
+# Same flags, same bytes; another seed, other bytes (so the cmp can fail).
+"$bin" train "${data[@]}" "${tiny[@]}" --epochs 2 --seed 3 --out "$tmp/again.vae" 2> /dev/null
+"$bin" train "${data[@]}" "${tiny[@]}" --epochs 2 --seed 4 --out "$tmp/other.vae" 2> /dev/null
+[[ -s $bm ]] && cmp -s "$bm" "$tmp/again.vae" && ! cmp -s "$bm" "$tmp/other.vae" &&
+  ok "train is reproducible from --seed (and the seed matters)" ||
+  bad "train reproducibility"
+
+# --minutes stops at a batch boundary of the first epoch, then still
+# evaluates and saves (--epochs bounds the run should it not stop).
+"$bin" train "${data[@]}" "${tiny[@]}" --minutes 0.000001 --epochs 3 --out "$tmp/min.vae" \
+  --metrics "$tmp/min.jsonl" 2> "$tmp/min.err"
+[[ $(wc -l < "$tmp/min.jsonl") == 1 ]] && grep -Eq "$epoch_re" "$tmp/min.jsonl" &&
+  grep -q 'stopped after' "$tmp/min.err" && [[ -s $tmp/min.vae ]] &&
+  ok "--minutes stops training after one batch, evaluates and saves" ||
+  bad "--minutes: $(cat "$tmp/min.jsonl" "$tmp/min.err" 2> /dev/null)"
+
+# ---- eval ----
+
+eval_re="^\{\"test_nll\":$num,\"test_ppl\":$num,\"kl\":$num,\"active_units\":$int,\"iwae_k\":K,\"n\":20\}$"
+"$bin" eval --model "$bm" "${data[@]}" --metrics "$tmp/eval.jsonl" > "$tmp/eval.out" 2>&1
+"$bin" eval --model "$bm" "${data[@]}" --iwae 5 --seed 2 --metrics "$tmp/eval.jsonl" \
+  --threads 1 > /dev/null 2>&1
+grep -Eq "${eval_re/K/0}" <(sed -n 1p "$tmp/eval.jsonl") &&
+  grep -Eq '^test_nll [0-9.]+  test_ppl [0-9.]+  kl [0-9.]+  active_units [0-9]+  \(-ELBO, 20 test sentences\)$' "$tmp/eval.out" &&
+  ok "eval: -ELBO line with every key, iwae_k 0" ||
+  bad "eval: $(cat "$tmp/eval.out" "$tmp/eval.jsonl")"
+grep -Eq "${eval_re/K/5}" <(sed -n 2p "$tmp/eval.jsonl") &&
+  ok "eval --iwae 5 --threads 1: iwae_k 5" || bad "eval --iwae: $(cat "$tmp/eval.jsonl")"
+# Perplexity is exp(sum of NLL / tokens): the 20 test sentences (every 20th)
+# count their tokens up to maxlen - 1 plus <eos>.
+tokens=$(awk 'NR % 20 == 0 { n += (NF < 7 ? NF : 7) + 1 } END { print n }' "$tmp/corpus.txt")
+awk -v t="$tokens" -F'[:,]' 'NR == 1 { nll = $2; ppl = $4;
+  want = exp(nll * 20 / t); exit !(ppl > 0.999 * want && ppl < 1.001 * want) }' \
+  "$tmp/eval.jsonl" && ok "test_ppl = exp(n * test_nll / tokens incl. <eos>)" ||
+  bad "test_ppl vs test_nll ($tokens tokens): $(head -n 1 "$tmp/eval.jsonl")"
+
+# ---- lm ----
+
+lm=$tmp/lm.vae
+"$bin" lm "${data[@]}" --embed 8 --hidden 8 --vocab 50 --maxlen 8 --batch 16 \
+  --progress 0 --epochs 2 --out "$lm" --metrics "$tmp/lm.jsonl" > "$tmp/lm.out" 2> "$tmp/lm.err"
+lm_re="^\{\"epoch\":$int,\"train_nll\":$num,\"valid_nll\":$num,\"valid_ppl\":$num,\"seconds\":$num,\"tokens_per_s\":$num\}$"
+[[ $(grep -Ec "$lm_re" "$tmp/lm.jsonl" 2> /dev/null) == 2 ]] &&
+  tail -n 1 "$tmp/lm.jsonl" | grep -Eq "^\{\"test_nll\":$num,\"test_ppl\":$num,\"kl\":0.0000,\"active_units\":0,\"iwae_k\":0,\"n\":20\}$" &&
+  ok "lm: epoch lines, then a test line like eval's" ||
+  bad "lm: $(cat "$tmp/lm.jsonl" "$tmp/lm.err" 2> /dev/null)"
+"$bin" eval --model "$lm" "${data[@]}" --batch 16 > "$tmp/lme.out" 2>&1
+[[ $(sed -n 1p "$tmp/lme.out") == "$(cat "$tmp/lm.out")" ]] &&
+  ok "eval of the LM file repeats lm's exact test NLL" ||
+  bad "eval LM: '$(cat "$tmp/lme.out")' vs '$(cat "$tmp/lm.out")'"
+
+# ---- generation ----
+
+for mode in greedy sample topk beam; do
+  "$bin" sample --model "$bm" --n 4 --decode "$mode" --temperature 0.9 --top-k 3 \
+    --beam 2 > "$tmp/s.$mode" 2> "$tmp/s.err"
+  [[ $(wc -l < "$tmp/s.$mode") == 4 ]] && ! grep -q '^$' "$tmp/s.$mode" &&
+    ok "sample --decode $mode: 4 non-empty sentences" ||
+    bad "sample --decode $mode: $(cat "$tmp/s.$mode" "$tmp/s.err")"
+done
+"$bin" sample --model "$bm" --n 4 --decode sample > "$tmp/s1" 2> /dev/null
+"$bin" sample --model "$bm" --n 4 --decode sample > "$tmp/s2" 2> /dev/null
+"$bin" sample --model "$bm" --n 4 --decode sample --seed 9 > "$tmp/s3" 2> /dev/null
+cmp -s "$tmp/s1" "$tmp/s2" && ! cmp -s "$tmp/s1" "$tmp/s3" &&
+  ok "sample: same --seed, same sentences; another seed, others" ||
+  bad "sample seeding"
+"$bin" sample --model "$sm" --n 3 > "$tmp/ss" 2> /dev/null
+[[ $(wc -l < "$tmp/ss") == 3 ]] && ok "sample from --arch seed" || bad "sample seed arch"
+"$bin" sample --model "$lm" --n 3 --decode sample > "$tmp/sl" 2> /dev/null
+[[ $(wc -l < "$tmp/sl") == 3 ]] && ok "sample from the LM" || bad "sample LM"
+
+"$bin" reconstruct --model "$bm" --sentence "The cat EATS an apple!" --decode beam \
+  > "$tmp/rec" 2> "$tmp/rec.err"
+[[ $(sed -n 1p "$tmp/rec") == "input:  the cat eats an apple <unk>" ]] &&
+  grep -Eq '^greedy: .+' <(sed -n 2p "$tmp/rec") &&
+  grep -Eq '^beam:   .+' <(sed -n 3p "$tmp/rec") && [[ $(wc -l < "$tmp/rec") == 3 ]] &&
+  ok "reconstruct: input as the model sees it (<unk>, maxlen), greedy, beam" ||
+  bad "reconstruct: $(cat "$tmp/rec" "$tmp/rec.err")"
+
+"$bin" interpolate --model "$bm" --sentence "the cat eats a book ." \
+  --to "she reads music at night ." --steps 3 > "$tmp/int" 2> "$tmp/int.err"
+[[ $(sed -n 1p "$tmp/int") == "from  the cat eats a book." &&
+   $(sed -n 2p "$tmp/int") == "to    she reads music at night." ]] &&
+  [[ $(grep -Ec '^(0\.00|0\.50|1\.00)  .+' "$tmp/int") == 3 && $(wc -l < "$tmp/int") == 5 ]] &&
+  ok "interpolate --steps 3: both ends, then t = 0, 0.5, 1" ||
+  bad "interpolate: $(cat "$tmp/int" "$tmp/int.err")"
+
+# ---- errors ----
+
+if "$bin" > /dev/null 2>&1; then bad "no arguments fails"; else ok "no arguments fails"; fi
+"$bin" --help | grep -q '^usage: vae-text' && ok "--help exits 0 with the usage" ||
+  bad "--help"
+expect_error "unknown command" "$bin" frobnicate
+expect_error "unknown flag" "$bin" sample --model "$bm" --bogus 1
+expect_error "flag of another command" "$bin" sample --model "$bm" --corpus lines
+expect_error "flag without value" "$bin" sample --model
+expect_error "flag given twice" "$bin" sample --model "$bm" --n 2 --n 3
+expect_error "missing --corpus" "$bin" train --data "$tmp/corpus.txt" --out "$tmp/x.vae"
+expect_error "unknown --corpus" "$bin" train --corpus web --data "$tmp/corpus.txt" --out "$tmp/x.vae"
+expect_error "unknown --arch" "$bin" train "${data[@]}" --out "$tmp/x.vae" --arch transformer
+expect_error "--arch lm is the lm command" "$bin" train "${data[@]}" --out "$tmp/x.vae" --arch lm
+expect_error "non-numeric --epochs" "$bin" train "${data[@]}" --out "$tmp/x.vae" --epochs ten
+expect_error "--vocab below the specials" "$bin" train "${data[@]}" --out "$tmp/x.vae" --vocab 4
+expect_error "--maxlen 1" "$bin" train "${data[@]}" --out "$tmp/x.vae" --maxlen 1
+expect_error "--word-dropout 1" "$bin" train "${data[@]}" --out "$tmp/x.vae" --word-dropout 1
+expect_error "--word-dropout with --arch seed" "$bin" train "${data[@]}" --out "$tmp/x.vae" --arch seed --word-dropout 0.2
+expect_error "negative --free-bits" "$bin" train "${data[@]}" --out "$tmp/x.vae" --free-bits -1
+expect_error "zero --minutes" "$bin" train "${data[@]}" --out "$tmp/x.vae" --minutes 0
+expect_error "lm takes no --latent" "$bin" lm "${data[@]}" --out "$tmp/x.vae" --latent 4
+expect_error "missing corpus file" "$bin" train --corpus lines --data "$tmp/none.txt" --out "$tmp/x.vae"
+expect_error "missing brown directory" "$bin" train --corpus brown --data "$tmp/none" --out "$tmp/x.vae"
+expect_error "too few sentences to train" "$bin" train --corpus lines --data "$tmp/short.txt" --out "$tmp/x.vae"
+expect_error "unwritable --out" "$bin" train "${data[@]}" "${tiny[@]}" --out "$tmp/no/dir/x.vae"
+expect_error "no test sentences to eval" "$bin" eval --model "$bm" --corpus lines --data "$tmp/short.txt"
+expect_error "zero --iwae" "$bin" eval --model "$bm" "${data[@]}" --iwae 0
+expect_error "--iwae on a language model" "$bin" eval --model "$lm" "${data[@]}" --iwae 5
+expect_error "unknown --decode" "$bin" sample --model "$bm" --decode nucleus
+expect_error "zero --temperature" "$bin" sample --model "$bm" --temperature 0
+expect_error "zero --beam" "$bin" sample --model "$bm" --beam 0
+expect_error "zero --top-k" "$bin" sample --model "$bm" --top-k 0
+expect_error "zero --n" "$bin" sample --model "$bm" --n 0
+expect_error "reconstruct without --sentence" "$bin" reconstruct --model "$bm"
+expect_error "reconstruct of no tokens" "$bin" reconstruct --model "$bm" --sentence "   "
+expect_error "reconstruct of invalid UTF-8" "$bin" reconstruct --model "$bm" --sentence $'caf\xe9'
+expect_error "reconstruct with a language model" "$bin" reconstruct --model "$lm" --sentence "a dog"
+expect_error "interpolate without --to" "$bin" interpolate --model "$bm" --sentence "a dog"
+expect_error "interpolate --steps 1" "$bin" interpolate --model "$bm" --sentence "a" --to "b" --steps 1
+expect_error "missing model file" "$bin" sample --model "$tmp/none.vae"
+printf 'not a model' > "$tmp/junk.vae"
+expect_error "garbage model file" "$bin" sample --model "$tmp/junk.vae"
+head -c 300 "$bm" > "$tmp/short.vae"
+expect_error "truncated model file" "$bin" eval --model "$tmp/short.vae" "${data[@]}"
+if [[ -n $hello ]]; then
+  (cd "$tmp" && "$hello" > /dev/null 2>&1)
+  expect_error "libvae model without vae-text metadata" "$bin" sample --model "$tmp/hello.vae"
+  grep -q 'not a vae-text model' "$tmp/err" && ok "... says it is not a vae-text model" ||
+    bad "non-vae-text model message: $(cat "$tmp/err")"
+fi
+expect_error "zero --threads" "$bin" sample --model "$bm" --threads 0
+
+echo "vae-text cli: $passed passed, $failed failed"
+((failed == 0))
