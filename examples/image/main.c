@@ -56,8 +56,8 @@ static const char *const opt_names[OPT_COUNT] = {
 static const char usage[] =
     "usage: vae-image <command> [options]\n"
     "\n"
-    "  train        --data DIR --out MODEL [--arch mlp|conv|mlp2] [--latent D]\n"
-    "               [--epochs N] [--batch B] [--lr LR] [--seed S]\n"
+    "  train        --data DIR --out MODEL [--arch mlp|conv|mlp2|seed]\n"
+    "               [--latent D] [--epochs N] [--batch B] [--lr LR] [--seed S]\n"
     "               [--binarize none|dynamic|static] [--metrics FILE.jsonl]\n"
     "               [--resume MODEL] [--progress SECONDS]\n"
     "               [--lr-end LR] [--warmup EPOCHS]\n"
@@ -73,9 +73,10 @@ static const char usage[] =
     "Every command takes --threads N (BLAS threads; default: the BLAS default).\n"
     "DIR holds the MNIST or Fashion-MNIST IDX files (train-images-idx3-ubyte,\n"
     "..., raw or .gz). With --resume, --out defaults to the resumed file.\n"
-    "Defaults: --arch mlp, --latent 20 (mlp), 32 (conv) or 50 (mlp2), --epochs 10\n"
-    "--batch 128 --lr 1e-3 --seed 1 --binarize none --progress 2 (0: quiet);\n"
-    "--n 64 (sample), 32 (reconstruct); --pairs 8 --steps 10; --grid 20.\n"
+    "Defaults: --arch mlp, --latent 20 (mlp), 32 (conv, seed) or 50 (mlp2),\n"
+    "--epochs 10 --batch 128 --lr 1e-3 --seed 1 --binarize none\n"
+    "--progress 2 (0: quiet); --n 64 (sample), 32 (reconstruct); --pairs 8\n"
+    "--steps 10; --grid 20.\n"
     "See docs/image.md.\n";
 
 enum binarize { BIN_NONE, BIN_DYNAMIC, BIN_STATIC };
@@ -277,6 +278,45 @@ static int build_conv(vae_graph *enc, vae_graph *dec, int64_t rows,
     return 0;
 }
 
+/* The write-up's Conv2D + LSTM model, made valid by reading image rows as
+ * time steps. Encoder: conv 3x3 (32, relu) gives [32, H-2, W-2]; each of
+ * its H-2 rows, with all channels, is one step of an LSTM of 32 units
+ * whose last state feeds the head. Decoder: dense to 7 x 7 x 64 (relu), 7
+ * steps of 448 through an LSTM of 256 units, that 7 x 256 sequence seen as
+ * a one-channel image, conv 3x3 (32, relu), dense to the pixels. */
+static int build_seed(vae_graph *enc, vae_graph *dec, int64_t rows,
+                      int64_t cols, int64_t latent)
+{
+    const int64_t in[3] = {1, rows, cols};
+    const int32_t rows_first[3] = {1, 2, 0}; /* [C, H, W] -> [H, W, C] */
+    const int64_t steps[2] = {7, 448};
+    const int64_t image[3] = {1, 7, 256};
+    int32_t h;
+
+    if (rows < 3 || cols < 3)
+        return fail("--arch seed needs images of at least 3x3, but these are "
+                    "%lldx%lld", (long long)rows, (long long)cols);
+    const int64_t seq[2] = {rows - 2, (cols - 2) * 32};
+
+    h = vae_graph_input(enc, in, 3);
+    h = vae_graph_relu(enc, vae_graph_conv2d(enc, h, 32, 3, 1, 0));
+    h = vae_graph_transpose(enc, h, rows_first, 3);
+    h = vae_graph_reshape(enc, h, seq, 2);
+    h = vae_graph_lstm(enc, h, 32, -1, -1, 0);
+    vae_graph_set_output(enc, h);
+
+    h = vae_graph_input(dec, &latent, 1);
+    h = vae_graph_relu(dec, vae_graph_dense(dec, h, 7 * 7 * 64));
+    h = vae_graph_reshape(dec, h, steps, 2);
+    h = vae_graph_lstm(dec, h, 256, -1, -1, 1);
+    h = vae_graph_reshape(dec, h, image, 3);
+    h = vae_graph_relu(dec, vae_graph_conv2d(dec, h, 32, 3, 1, 0));
+    h = vae_graph_flatten(dec, h);
+    h = vae_graph_dense(dec, h, rows * cols);
+    vae_graph_set_output(dec, h);
+    return 0;
+}
+
 struct arch {
     const char *name;
     long default_latent;
@@ -288,6 +328,7 @@ static const struct arch archs[] = {
     {"mlp", 20, build_mlp},
     {"conv", 32, build_conv},
     {"mlp2", 50, build_mlp2},
+    {"seed", 32, build_seed},
 };
 
 #define N_ARCHS (sizeof archs / sizeof *archs)

@@ -135,6 +135,17 @@ if "$bin" train --data "$data" --arch mlp2 --epochs 1 --batch 32 --seed 2 \
 else
   bad "train --arch mlp2: $(cat "$tmp/mlp2.err")"
 fi
+# The write-up's conv + LSTM model: trains, evaluates, samples 28x28.
+sm=$tmp/seed.vae
+if "$bin" train --data "$data" --arch seed --epochs 1 --batch 32 --seed 2 \
+    --out "$sm" --metrics "$tmp/seed.jsonl" --progress 0 2> "$tmp/seed.err" &&
+   grep -q '"epoch":1,"train_elbo":-[0-9.]*,"test_elbo":-[0-9.]*' "$tmp/seed.jsonl" &&
+   "$bin" sample --model "$sm" --n 4 --out "$tmp/ss.png" > /dev/null 2>&1 &&
+   [[ $(png_size "$tmp/ss.png") == "$(grid_size 4 1)" ]]; then
+  ok "train and sample --arch seed"
+else
+  bad "--arch seed: $(cat "$tmp/seed.err")"
+fi
 "$bin" sample --model "$cm" --n 8 --out "$tmp/cs.png" > /dev/null 2>&1
 [[ $(png_size "$tmp/cs.png" 2>/dev/null) == "$(grid_size 8 1)" ]] &&
   ok "conv model samples 28x28 images (shape from the model)" ||
