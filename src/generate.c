@@ -20,7 +20,10 @@ typedef struct step_net {
     vae_node *nodes;
     int32_t n, data, out;
     float *work;
-    float first_token; /* fed at step 0: the decoder's begin-of-sequence id */
+    /* Fed at step 0, when shift_right emits its own bos whatever it reads:
+     * that same bos, so that masks, which only ask whether an id is
+     * padding, see a real token. */
+    float first_token;
 } step_net;
 
 static void step_net_free(step_net *s)
@@ -51,6 +54,7 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
     memset(s, 0, sizeof *s);
     s->data = -1;
     s->first_token = 1.0f;
+    int have_bos = 0;
     for (int32_t i = 0; st == VAE_OK && i < dec->n; i++) {
         vae_node_spec spec = dec->nodes[i];
         if (!per_step_op(spec.op)) {
@@ -66,8 +70,10 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
         }
         if (spec.op == VAE_OP_REPEAT)
             spec.iattr[0] = 1;
-        if (spec.op == VAE_OP_SHIFT_RIGHT && i == s->data + 1)
+        if (spec.op == VAE_OP_SHIFT_RIGHT && !have_bos) {
             s->first_token = spec.fattr[0];
+            have_bos = 1;
+        }
         int32_t id = vae_graph_add(g, spec.op, spec.inputs, spec.n_inputs,
                                    spec.iattr, VAE_N_IATTR, spec.fattr,
                                    VAE_N_FATTR);
