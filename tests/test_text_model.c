@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "model.h" /* VAE_LOG_2PI */
 #include "testutil.h"
 
 enum { B = 3, T = 5, E = 4, H = 5, L = 3 };
@@ -24,7 +25,10 @@ typedef struct text_cfg {
     int64_t vocab;
     int shared;    /* decoder uses the encoder's embedding table */
     float dropout; /* word dropout rate on the decoder input */
+    int64_t latent; /* 0: L */
 } text_cfg;
+
+static int64_t latent_of(const text_cfg *c) { return c->latent ? c->latent : L; }
 
 static vae_graph *encoder(int64_t vocab)
 {
@@ -44,7 +48,7 @@ static vae_graph *encoder(int64_t vocab)
 static vae_graph *bowman_decoder(const text_cfg *c)
 {
     vae_graph *g;
-    const int64_t l = L, t = T;
+    const int64_t l = latent_of(c), t = T;
     assert_int_equal(vae_graph_new(&g), VAE_OK);
     int32_t z = vae_graph_input(g, &l, 1);
     int32_t x = vae_graph_data(g, &t, 1);
@@ -77,12 +81,13 @@ static vae_graph *seed_decoder(int64_t vocab)
     return g;
 }
 
-static vae_model *build(vae_graph *enc, vae_graph *dec, uint64_t seed)
+static vae_model *build(vae_graph *enc, vae_graph *dec, int64_t latent,
+                        uint64_t seed)
 {
     vae_model *m = NULL;
     char err[256] = "";
-    int32_t st = vae_model_new(enc, dec, L, VAE_LIKELIHOOD_CATEGORICAL, seed,
-                               &m, err, sizeof err);
+    int32_t st = vae_model_new(enc, dec, latent, VAE_LIKELIHOOD_CATEGORICAL,
+                               seed, &m, err, sizeof err);
     vae_graph_free(enc);
     vae_graph_free(dec);
     if (st != VAE_OK)
@@ -92,7 +97,7 @@ static vae_model *build(vae_graph *enc, vae_graph *dec, uint64_t seed)
 
 static vae_model *bowman(const text_cfg *c, uint64_t seed)
 {
-    return build(encoder(c->vocab), bowman_decoder(c), seed);
+    return build(encoder(c->vocab), bowman_decoder(c), latent_of(c), seed);
 }
 
 /* Sentences of ids in [3, vocab) ending in 2 (eos), padded with 0, of
@@ -123,7 +128,7 @@ static double loss(vae_model *m, const float *x)
 static void test_elbo_gradient(void **state)
 {
     (void)state;
-    const text_cfg c = {9, 1, 0.0f};
+    const text_cfg c = {9, 1, 0.0f, 0};
     vae_model *m = bowman(&c, 3);
     float x[B * T];
     sentences(x, c.vocab);
@@ -161,7 +166,7 @@ static void test_elbo_gradient(void **state)
 static void test_shared_embedding(void **state)
 {
     (void)state;
-    const text_cfg own = {9, 0, 0.0f}, shared = {9, 1, 0.0f};
+    const text_cfg own = {9, 0, 0.0f, 0}, shared = {9, 1, 0.0f, 0};
     vae_model *a = bowman(&own, 3), *b = bowman(&shared, 3);
     assert_int_equal(vae_model_num_params(a),
                      vae_model_num_params(b) + own.vocab * E);
@@ -187,7 +192,7 @@ static double prefix_logp(vae_model *m, const float *z, const float *y,
 static void test_greedy_matches_teacher_forcing(void **state)
 {
     (void)state;
-    const text_cfg c = {6, 1, 0.0f};
+    const text_cfg c = {6, 1, 0.0f, 0};
     vae_model *m = bowman(&c, 5);
     float z[L] = {0.7f, -1.2f, 0.4f}, y[T];
     int64_t steps = -1;
@@ -225,7 +230,7 @@ static void test_beam_is_exhaustive_when_wide(void **state)
 {
     (void)state;
     enum { N = 3 };
-    const text_cfg c = {4, 1, 0.0f};
+    const text_cfg c = {4, 1, 0.0f, 0};
     const int64_t ids = c.vocab - 1;
     vae_model *m = bowman(&c, 8);
     float z[2 * L] = {0.3f, 0.9f, -0.5f, -1.5f, 0.2f, 1.1f};
@@ -256,7 +261,7 @@ static void test_beam_is_exhaustive_when_wide(void **state)
 static void test_steps_are_linear(void **state)
 {
     (void)state;
-    const text_cfg c = {9, 1, 0.0f};
+    const text_cfg c = {9, 1, 0.0f, 0};
     vae_model *m = bowman(&c, 2);
     float z[2 * L] = {0.1f, 0.2f, -0.3f, 1.0f, -1.0f, 0.5f};
     float *out = tu_alloc(2 * 64 * sizeof *out);
@@ -292,7 +297,7 @@ static void test_steps_are_linear(void **state)
 static void test_sampling_is_seeded(void **state)
 {
     (void)state;
-    const text_cfg c = {9, 1, 0.0f};
+    const text_cfg c = {9, 1, 0.0f, 0};
     vae_model *m = bowman(&c, 2);
     float z[L] = {0.1f, 0.2f, -0.3f}, a[16], b[16], d[16];
     assert_int_equal(vae_model_set_seed(m, 5), VAE_OK);
@@ -317,7 +322,7 @@ static void test_sampling_is_seeded(void **state)
 static void test_seed_decoder(void **state)
 {
     (void)state;
-    vae_model *m = build(encoder(7), seed_decoder(7), 4);
+    vae_model *m = build(encoder(7), seed_decoder(7), L, 4);
     float z[2 * L] = {0.5f, -0.5f, 1.5f, -2.0f, 0.0f, 0.7f};
     float dec[2 * T], gen[2 * T];
     assert_int_equal(vae_model_decode(m, z, 2, dec), VAE_OK);
@@ -337,12 +342,58 @@ static void test_seed_decoder(void **state)
     vae_model_free(m);
 }
 
+/* With one latent dimension, log p(x) = log integral p(x|z) N(z; 0, 1) dz
+ * can be computed by quadrature from the decoder alone
+ * (vae_model_log_likelihood on a grid of z); the importance-weighted
+ * estimate with many samples must agree with it, and the ELBO must lie
+ * below it. */
+static void test_iwae_matches_quadrature(void **state)
+{
+    (void)state;
+    enum { GRID = 1601 };
+    const text_cfg c = {9, 1, 0.0f, 1};
+    vae_model *m = bowman(&c, 6);
+    float x[B * T];
+    sentences(x, c.vocab);
+    const double lo = -8.0, dz = 16.0 / (GRID - 1);
+    float *z = tu_alloc(GRID * sizeof *z);
+    float *xs = tu_alloc((size_t)GRID * T * sizeof *xs);
+    double *lp = tu_alloc(GRID * sizeof *lp);
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < GRID; i++) {
+            z[i] = (float)(lo + i * dz);
+            memcpy(xs + (size_t)i * T, x + b * T, T * sizeof *xs);
+        }
+        assert_int_equal(vae_model_log_likelihood(m, z, xs, GRID, lp), VAE_OK);
+        double mx = -INFINITY, sum = 0.0;
+        for (int i = 0; i < GRID; i++) {
+            double zi = z[i];
+            lp[i] += -0.5 * zi * zi - 0.5 * VAE_LOG_2PI + log(dz);
+            mx = fmax(mx, lp[i]);
+        }
+        for (int i = 0; i < GRID; i++)
+            sum += exp(lp[i] - mx);
+        double exact = mx + log(sum), iwae, elbo;
+        assert_int_equal(vae_model_iwae(m, x + b * T, 1, 20000, &iwae), VAE_OK);
+        assert_int_equal(vae_model_elbo(m, x + b * T, 1, &elbo, NULL, NULL),
+                         VAE_OK);
+        print_message("sentence %d: log p(x) by quadrature %.4f, IWAE-20000 "
+                      "%.4f, ELBO %.4f\n", b, exact, iwae, elbo);
+        assert_true(fabs(iwae - exact) < 0.02);
+        assert_true(elbo < exact);
+    }
+    free(z);
+    free(xs);
+    free(lp);
+    vae_model_free(m);
+}
+
 /* Word dropout acts only while gradients are computed: elbo() matches a
  * model without dropout, elbo_grad() does not. */
 static void test_word_dropout(void **state)
 {
     (void)state;
-    const text_cfg plain = {9, 1, 0.0f}, drop = {9, 1, 0.9f};
+    const text_cfg plain = {9, 1, 0.0f, 0}, drop = {9, 1, 0.9f, 0};
     vae_model *a = bowman(&plain, 3), *b = bowman(&drop, 3);
     float x[B * T];
     sentences(x, 9);
@@ -361,7 +412,7 @@ static void test_word_dropout(void **state)
 static void test_save_load(void **state)
 {
     (void)state;
-    const text_cfg c = {9, 1, 0.25f};
+    const text_cfg c = {9, 1, 0.25f, 0};
     vae_model *m = bowman(&c, 3), *back = NULL;
     float x[B * T];
     sentences(x, 9);
@@ -383,7 +434,7 @@ static void test_save_load(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    const text_cfg c = {9, 1, 0.0f};
+    const text_cfg c = {9, 1, 0.0f, 0};
     vae_model *m = bowman(&c, 3);
     float x[B * T], z[L] = {0}, out[T];
     sentences(x, 9);
@@ -479,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_steps_are_linear),
         cmocka_unit_test(test_sampling_is_seeded),
         cmocka_unit_test(test_seed_decoder),
+        cmocka_unit_test(test_iwae_matches_quadrature),
         cmocka_unit_test(test_word_dropout),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_errors),
