@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tests the Go binding against an installed libvae, as a Go user meets it:
 #   bindings/go/test.sh PREFIX        (PREFIX: where libvae is installed)
-# Needs Debian's golang-go. Prints PASS/FAIL per check and ends with
-# "go: N passed, M failed"; exits non-zero if anything failed.
+# Needs Debian's golang-go. Besides the package's own checks, the example and
+# the build steps that docs/ffi.md prints are the ones compiled and run.
+# Prints PASS/FAIL per check and ends with "go: N passed, M failed"; exits
+# non-zero if anything failed.
 set -uo pipefail
 
 if (($# != 1)) || [[ ! -d "$1" ]]; then
@@ -31,7 +33,7 @@ export LD_LIBRARY_PATH=$libdir VAE_LIBRARY=$libdir/libvae.so
 export GOCACHE=$work/gocache GOPATH=$work/gopath GOPROXY=off GOFLAGS='' \
   GO111MODULE=on CGO_ENABLED=1
 
-doc=$root/docs/ffi/go.md
+doc=$root/docs/ffi.md
 example=bindings/go/example/main.go
 
 # snippet NAME LANG: the code block of $doc between the markers for NAME,

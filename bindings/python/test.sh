@@ -3,7 +3,7 @@
 #   bindings/python/test.sh PREFIX      (a prefix that `cmake --install` filled)
 # Finds the library and header through the prefix's vae.pc, then runs the
 # unittest modules (one line per test), the documented example, the byte-for-
-# byte check of docs/ffi/python.md against it, and the MNIST example on a few
+# byte check of its copy in docs/ffi.md, and the MNIST example on a few
 # images. Prints PASS/FAIL/SKIP lines and ends with "python: N passed, M
 # failed"; exits non-zero if anything failed. Uses /usr/bin/python3 (Debian's
 # python3-numpy).
@@ -159,7 +159,7 @@ example_mnist() {
 }
 
 unit_tests
-check doc_snippet doc_snippet "$root/docs/ffi/python.md" \
+check doc_snippet doc_snippet "$root/docs/ffi.md" \
   "$here/examples/hello.py" bindings/python/examples/hello.py python
 check example_hello example_hello
 check example_mnist example_mnist

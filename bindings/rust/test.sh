@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 cargo=${CARGO:-cargo}
 manifest=$here/Cargo.toml
 example=$here/libvae/examples/train.rs
-doc=$root/docs/ffi/rust.md
+doc=$root/docs/ffi.md
 
 unset LD_LIBRARY_PATH PKG_CONFIG_PATH VAE_LIBRARY
 pc=$(find "$prefix" -name vae.pc -print -quit)

@@ -2,7 +2,7 @@
 # A C++17 program against an installed libvae, built with pkg-config's flags
 # only: linked to the shared library, then to the static one, and run (it
 # trains a few steps and round-trips the model through memory). Also checks
-# that docs/ffi/cxx.md shows hello.cpp byte for byte.
+# that docs/ffi.md shows hello.cpp byte for byte.
 #   tests/consumers/cxx/test.sh PREFIX    (a prefix that `cmake --install` filled)
 # Prints PASS/FAIL lines and ends with "cxx: N passed, M failed"; exits
 # non-zero if anything failed.
@@ -70,9 +70,9 @@ static() {
   "$work/hello_static"
 }
 
-# The code block between the markers in docs/ffi/cxx.md equals hello.cpp.
+# The code block between the markers in docs/ffi.md equals hello.cpp.
 doc_snippet() {
-  local doc=$root/docs/ffi/cxx.md name=tests/consumers/cxx/hello.cpp
+  local doc=$root/docs/ffi.md name=tests/consumers/cxx/hello.cpp
   local begin="<!-- begin $name -->" end="<!-- end $name -->"
   [[ $(grep -cx -- "$begin" "$doc") == 1 && $(grep -cx -- "$end" "$doc") == 1 ]] ||
     { echo "$doc: want one pair of snippet markers for $name"; return 1; }
