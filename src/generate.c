@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "likelihood.h"
 #include "model.h"
 
@@ -158,27 +159,20 @@ static int64_t gather_floats(const step_net *s)
 }
 
 /* log-softmax of logits / temperature into lp, with the padding id 0
- * excluded (-inf); V >= 2. */
+ * excluded (-inf); V >= 2. Float exponentials, summed in double. */
 static void log_softmax(const float *l, int64_t V, double temperature,
                         double *lp)
 {
-    double mx = -INFINITY, sum = 0.0;
+    float inv_t = (float)(1.0 / temperature), mx = l[1] * inv_t;
+    double sum = 0.0;
+    for (int64_t c = 2; c < V; c++)
+        mx = fmaxf(mx, l[c] * inv_t);
     for (int64_t c = 1; c < V; c++)
-        mx = fmax(mx, l[c] / temperature);
-    for (int64_t c = 1; c < V; c++)
-        sum += exp(l[c] / temperature - mx);
-    double lse = mx + log(sum);
+        sum += (double)vae_fast_expf(l[c] * inv_t - mx);
+    double lse = (double)mx + log(sum);
     lp[0] = -INFINITY;
     for (int64_t c = 1; c < V; c++)
-        lp[c] = l[c] / temperature - lse;
-}
-
-static int64_t argmax(const double *v, int64_t n)
-{
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; i++)
-        best = v[i] > v[best] ? i : best;
-    return best;
+        lp[c] = (double)(l[c] * inv_t) - lse;
 }
 
 /* Draws an id from exp(lp) restricted to the top_k most probable (top_k
@@ -335,8 +329,14 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
         step_net_run(m, &s, prev, rows, t > 0);
         taken++;
         const float *logits = s.nodes[s.out].val;
-        for (int64_t r = 0; r < rows; r++)
-            log_softmax(logits + r * V, V, temperature, lp + r * V);
+        if (mode == VAE_DECODE_GREEDY) {
+            /* The largest logit is the most probable id; padding excluded. */
+            for (int64_t r = 0; r < rows; r++)
+                tok[r] = 1 + vae_argmax(logits + r * V + 1, V - 1);
+        } else {
+            for (int64_t r = 0; r < rows; r++)
+                log_softmax(logits + r * V, V, temperature, lp + r * V);
+        }
         if (mode == VAE_DECODE_BEAM) {
             for (int64_t e = 0; e < n; e++)
                 beam_step(lp + e * B * V, V, B, score + e * B, done + e * B,
@@ -356,11 +356,9 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
             memcpy(done, pdone, (size_t)rows * sizeof *done);
             memcpy(score, nscore, (size_t)rows * sizeof *score);
             step_net_gather(&s, from, rows, tmp);
-        } else {
+        } else if (mode != VAE_DECODE_GREEDY) {
             for (int64_t r = 0; r < rows; r++)
-                tok[r] = mode == VAE_DECODE_GREEDY
-                             ? argmax(lp + r * V, V)
-                             : draw(&m->rng, lp + r * V, V, top_k, ids);
+                tok[r] = draw(&m->rng, lp + r * V, V, top_k, ids);
         }
         for (int64_t r = 0; r < rows; r++) {
             if (done[r] || tok[r] == 0)

@@ -47,6 +47,23 @@ static double bernoulli_sum(const float *l, const float *x, const float *e,
     return s;
 }
 
+/* Sum of n floats in double, over interleaved partial sums so that it
+ * vectorises (see BERNOULLI_LANES). */
+static double sum_floats(const float *v, int64_t n)
+{
+    double acc[BERNOULLI_LANES] = {0.0};
+    int64_t i = 0;
+    for (; i + BERNOULLI_LANES <= n; i += BERNOULLI_LANES)
+        for (int k = 0; k < BERNOULLI_LANES; k++)
+            acc[k] += (double)v[i + k];
+    for (; i < n; i++)
+        acc[0] += (double)v[i];
+    double s = 0.0;
+    for (int k = 0; k < BERNOULLI_LANES; k++)
+        s += acc[k];
+    return s;
+}
+
 /* A row goes through in chunks that keep e on the stack: exp, sum and
  * gradient are three separate loops, each without branches or calls, so
  * each vectorises (one fused loop with "if (dl)" inside does not). */
@@ -92,7 +109,9 @@ static double gaussian_row(const float *m, const float *lv, double fixed_lv,
 
 /* log softmax(l)[id] over the `classes` logits of each non-padding step;
  * d(-logp)/dl = softmax(l) - onehot(id). Exponentials of l - max only, so
- * any finite logits are safe. */
+ * any finite logits are safe; their sum is kept in double. With a gradient
+ * the exponentials are written into it on the way and scaled afterwards,
+ * so each row is read twice (max, then exp) rather than three times. */
 static double categorical_row(const float *l, const float *x, int64_t d,
                               int64_t classes, float *dl)
 {
@@ -108,17 +127,20 @@ static double categorical_row(const float *l, const float *x, int64_t d,
         float mx = l[0];
         for (int64_t c = 1; c < classes; c++)
             mx = l[c] > mx ? l[c] : mx;
-        float sum = 0.0f;
-        for (int64_t c = 0; c < classes; c++)
-            sum += vae_fast_expf(l[c] - mx);
-        double lse = (double)mx + log((double)sum);
-        lp += (double)l[id] - lse;
+        double sum = 0.0;
         if (g) {
-            float inv = 1.0f / sum;
             for (int64_t c = 0; c < classes; c++)
-                g[c] = vae_fast_expf(l[c] - mx) * inv;
+                g[c] = vae_fast_expf(l[c] - mx);
+            sum = sum_floats(g, classes);
+            float inv = (float)(1.0 / sum);
+            for (int64_t c = 0; c < classes; c++)
+                g[c] *= inv;
             g[id] -= 1.0f;
+        } else {
+            for (int64_t c = 0; c < classes; c++)
+                sum += (double)vae_fast_expf(l[c] - mx);
         }
+        lp += (double)l[id] - ((double)mx + log(sum));
     }
     return lp;
 }
