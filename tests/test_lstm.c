@@ -149,14 +149,6 @@ static void reference(tu_harness *h, const cfg *c, double *out, double *state)
     free(z);
 }
 
-static void expect_close(double got, double want, double tol, const char *what,
-                         double *worst)
-{
-    TU_ASSERT_CLOSE(got, want, tol, what);
-    *worst = fmax(*worst, fabs(got - want) /
-                              fmax(1.0, fmax(fabs(got), fabs(want))));
-}
-
 static void check_forward(const cfg *c, uint64_t seed, double *worst)
 {
     const int64_t batch = 3;
@@ -176,11 +168,11 @@ static void check_forward(const cfg *c, uint64_t seed, double *worst)
     tu_forward(&h);
     for (int64_t i = 0; i < tu_out_count(&h); i++) {
         snprintf(what, sizeof what, "%s: out[%lld]", name, (long long)i);
-        expect_close(h.node.val[i], out[i], REF_TOL, what, worst);
+        tu_expect_close(h.node.val[i], out[i], REF_TOL, what, worst);
     }
     for (int64_t i = 0; i < batch * 2 * c->h; i++) {
         snprintf(what, sizeof what, "%s: state[%lld]", name, (long long)i);
-        expect_close(h.node.state[i], state[i], REF_TOL, what, worst);
+        tu_expect_close(h.node.state[i], state[i], REF_TOL, what, worst);
     }
     free(out);
     free(state);
@@ -282,13 +274,13 @@ static void check_carry(int mask, double *worst)
             for (int64_t j = 0; j < H; j++) {
                 snprintf(what, sizeof what, "mask %d, step %lld, h[%lld][%lld]",
                          mask, (long long)t, (long long)b, (long long)j);
-                expect_close(step.node.val[b * H + j],
+                tu_expect_close(step.node.val[b * H + j],
                              whole.node.val[(b * T + t) * H + j], CARRY_TOL,
                              what, worst);
             }
     }
     for (int64_t i = 0; i < batch * 2 * H; i++)
-        expect_close(step.node.state[i], whole.node.state[i], CARRY_TOL,
+        tu_expect_close(step.node.state[i], whole.node.state[i], CARRY_TOL,
                      "final state", worst);
     tu_harness_free(&whole);
     tu_harness_free(&step);
@@ -467,7 +459,7 @@ static void check_pytorch(int packed, const double *out, const double *state,
             snprintf(what, sizeof what, "%s: %s[%lld]",
                      packed ? "packed" : "dense", checks[k].name,
                      (long long)i);
-            expect_close(checks[k].got[i], checks[k].want[i], PT_TOL, what,
+            tu_expect_close(checks[k].got[i], checks[k].want[i], PT_TOL, what,
                          worst);
         }
     tu_harness_free(&h);
@@ -704,14 +696,6 @@ static vae_model *lstm_model(void)
     return m;
 }
 
-static double model_loss(vae_model *m, const float *x)
-{
-    double recon, kl;
-    assert_int_equal(vae_model_set_seed(m, Z_SEED), VAE_OK);
-    assert_int_equal(vae_model_elbo(m, x, MB, NULL, &recon, &kl), VAE_OK);
-    return -MB * recon + MB * kl;
-}
-
 /* The training loss's gradient wrt every parameter, through the public API
  * (the model lays out the saved and state buffers), against central
  * differences. */
@@ -724,33 +708,10 @@ static void test_model_grad(void **state)
     tu_seed(&r, 12);
     tu_fill_uniform(&r, x, MB * MT * MF, -1.0, 1.0);
 
-    int64_t n = vae_model_num_params(m);
-    float *p = vae_model_params(m);
-    assert_int_equal(vae_model_zero_grad(m), VAE_OK);
-    assert_int_equal(vae_model_set_seed(m, Z_SEED), VAE_OK);
-    assert_int_equal(vae_model_elbo_grad(m, x, MB, NULL, NULL, NULL), VAE_OK);
-    float *g = tu_dup(vae_model_grads(m), n);
-
-    double biggest = 0.0, worst = 0.0;
-    char msg[64];
-    for (int64_t k = 0; k < n; k++) {
-        float keep = p[k];
-        p[k] = keep + TU_FD_H;
-        float up = p[k];
-        double lp = model_loss(m, x);
-        p[k] = keep - TU_FD_H;
-        float down = p[k];
-        double lm = model_loss(m, x);
-        p[k] = keep;
-        double num = (lp - lm) / ((double)up - (double)down);
-        snprintf(msg, sizeof msg, "dL/dp[%lld]", (long long)k);
-        expect_close(g[k], num, MODEL_FD_TOL, msg, &worst);
-        biggest = fmax(biggest, fabs(g[k]));
-    }
+    double worst = tu_check_model_grads(m, x, MB, Z_SEED, TU_FD_H,
+                                        MODEL_FD_TOL);
     printf("model: worst relative disagreement %.3g over %lld params\n", worst,
-           (long long)n);
-    assert_true(biggest > 0.1);
-    free(g);
+           (long long)vae_model_num_params(m));
     vae_model_free(m);
 }
 

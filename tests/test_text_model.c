@@ -132,31 +132,9 @@ static void test_elbo_gradient(void **state)
     vae_model *m = bowman(&c, 3);
     float x[B * T];
     sentences(x, c.vocab);
-    int64_t n = vae_model_num_params(m);
-    float *p = vae_model_params(m);
-    assert_int_equal(vae_model_zero_grad(m), VAE_OK);
-    assert_int_equal(vae_model_set_seed(m, 11), VAE_OK);
-    assert_int_equal(vae_model_elbo_grad(m, x, B, NULL, NULL, NULL), VAE_OK);
-    float *g = tu_dup(vae_model_grads(m), n);
-    double worst = 0.0;
-    char msg[64];
-    for (int64_t k = 0; k < n; k++) {
-        float keep = p[k];
-        p[k] = keep + 1e-2f;
-        float up = p[k];
-        double lp = loss(m, x);
-        p[k] = keep - 1e-2f;
-        float down = p[k];
-        double lm = loss(m, x);
-        p[k] = keep;
-        double num = (lp - lm) / ((double)up - (double)down);
-        snprintf(msg, sizeof msg, "dL/dp[%lld]", (long long)k);
-        TU_ASSERT_CLOSE(g[k], num, 2e-2, msg);
-        worst = fmax(worst, fabs(g[k] - num) / fmax(1.0, fabs(num)));
-    }
+    double worst = tu_check_model_grads(m, x, B, 11, 1e-2f, 2e-2);
     print_message("text VAE: %lld parameters, worst relative FD error %.2e\n",
-                  (long long)n, worst);
-    free(g);
+                  (long long)vae_model_num_params(m), worst);
     vae_model_free(m);
 }
 

@@ -328,9 +328,12 @@ static double central_diff(tu_harness *h, float *p)
 }
 
 /* Relative disagreement, as tu_close measures it. */
-static double rel_diff(double a, double b)
+void tu_expect_close(double got, double want, double tol, const char *what,
+                     double *worst)
 {
-    return fabs(a - b) / fmax(1.0, fmax(fabs(a), fabs(b)));
+    TU_ASSERT_CLOSE(got, want, tol, what);
+    *worst = fmax(*worst, fabs(got - want) /
+                              fmax(1.0, fmax(fabs(got), fabs(want))));
 }
 
 /* Sets every input gradient and the parameter gradient to 0. */
@@ -352,9 +355,8 @@ static void check_block(tu_harness *h, const float *analytic, float *p,
     for (int64_t i = 0; i < n; i++) {
         double num = central_diff(h, &p[i]);
         snprintf(msg, sizeof msg, "%s %s[%lld]", what, name, (long long)i);
-        TU_ASSERT_CLOSE(analytic[i], num, tol, msg);
+        tu_expect_close(analytic[i], num, tol, msg, worst);
         *biggest = fmax(*biggest, fabs(analytic[i]));
-        *worst = fmax(*worst, rel_diff(analytic[i], num));
     }
 }
 
@@ -479,4 +481,47 @@ void tu_check_init(const int64_t *dims, int32_t rank, const tu_layer *layer,
     assert_true(bmax > 0.25 * bound);
     assert_true(fabs(sum / (double)n) < 0.25 * bound);
     tu_harness_free(&h);
+}
+
+/* -batch * ELBO with the same z draws every time. */
+static double model_loss(vae_model *m, const float *x, int64_t batch,
+                         uint64_t z_seed)
+{
+    double elbo;
+    assert_int_equal(vae_model_set_seed(m, z_seed), VAE_OK);
+    assert_int_equal(vae_model_elbo(m, x, batch, &elbo, NULL, NULL), VAE_OK);
+    return -(double)batch * elbo;
+}
+
+double tu_check_model_grads(vae_model *m, const float *x, int64_t batch,
+                            uint64_t z_seed, float h, double tol)
+{
+    int64_t n = vae_model_num_params(m);
+    float *p = vae_model_params(m);
+    assert_int_equal(vae_model_zero_grad(m), VAE_OK);
+    assert_int_equal(vae_model_set_seed(m, z_seed), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(m, x, batch, NULL, NULL, NULL),
+                     VAE_OK);
+    float *g = tu_dup(vae_model_grads(m), n);
+
+    double biggest = 0.0, worst = 0.0;
+    char msg[64];
+    for (int64_t k = 0; k < n; k++) {
+        float keep = p[k];
+        p[k] = keep + h;
+        float up = p[k];
+        double lp = model_loss(m, x, batch, z_seed);
+        p[k] = keep - h;
+        float down = p[k];
+        double lm = model_loss(m, x, batch, z_seed);
+        p[k] = keep;
+        snprintf(msg, sizeof msg, "dL/dp[%lld]", (long long)k);
+        tu_expect_close(g[k], (lp - lm) / ((double)up - (double)down), tol,
+                        msg, &worst);
+        biggest = fmax(biggest, fabs(g[k]));
+    }
+    /* An all-zero gradient would agree without testing anything. */
+    assert_true(biggest > 0.1);
+    free(g);
+    return worst;
 }

@@ -39,6 +39,12 @@ int tu_close(double a, double b, double tol);
                      tu_a_, tu_b_, tu_a_ - tu_b_, (double)(tol));          \
     } while (0)
 
+/* TU_ASSERT_CLOSE, and *worst raised to the relative disagreement
+ * |got - want| / max(1, |got|, |want|) seen, so tests can report how close
+ * to the tolerance they run. */
+void tu_expect_close(double got, double want, double tol, const char *what,
+                     double *worst);
+
 /* malloc that fails the test instead of returning NULL; n may be 0. */
 void *tu_alloc(size_t n);
 /* Array of n floats copied from src. */
@@ -166,5 +172,13 @@ void tu_check_accumulates(tu_harness *h);
  * bound, the mean within 0.25 * bound of 0 (spread, not constant). */
 void tu_check_init(const int64_t *dims, int32_t rank, const tu_layer *layer,
                    int64_t fan_in, int64_t n_bias, double wfrac);
+
+/* The gradient of a model's training loss (beta 1, no free bits: -batch
+ * ELBO) wrt every parameter, from vae_model_elbo_grad, against central
+ * differences with step h, the same z draws (z_seed) in every evaluation.
+ * Asserts each within tol and that the gradient is not all zero; returns
+ * the largest relative disagreement. */
+double tu_check_model_grads(vae_model *m, const float *x, int64_t batch,
+                            uint64_t z_seed, float h, double tol);
 
 #endif
