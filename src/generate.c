@@ -129,16 +129,24 @@ static void step_net_run(vae_model *m, step_net *s, const float *prev,
     m->run.carry = 0;
 }
 
-/* Reorders the carried state (and z) of every row: row r takes the state
- * of row from[r]. tmp holds rows x the largest state. */
+/* Floats per row that a beam's row carries from step to step: a
+ * recurrent node's state, and z (node 0, whose value no step rewrites). */
+static int64_t carried_floats(const step_net *s, int32_t i)
+{
+    const vae_node *nd = &s->nodes[i];
+    if (nd->state)
+        return vae_op_get(nd->s.op)->state(&nd->s);
+    return i == 0 ? nd->s.size : 0;
+}
+
+/* Reorders what every row carries: row r takes that of row from[r]. tmp
+ * holds rows x the largest carried_floats. */
 static void step_net_gather(step_net *s, const int64_t *from, int64_t rows,
                             float *tmp)
 {
     for (int32_t i = 0; i < s->n; i++) {
-        vae_node *nd = &s->nodes[i];
-        const vae_op *op = vae_op_get(nd->s.op);
-        int64_t w = nd->state ? op->state(&nd->s) : (i == 0 ? nd->s.size : 0);
-        float *buf = nd->state ? nd->state : nd->val;
+        int64_t w = carried_floats(s, i);
+        float *buf = s->nodes[i].state ? s->nodes[i].state : s->nodes[i].val;
         if (!w)
             continue;
         for (int64_t r = 0; r < rows; r++)
@@ -149,10 +157,9 @@ static void step_net_gather(step_net *s, const int64_t *from, int64_t rows,
 
 static int64_t gather_floats(const step_net *s)
 {
-    int64_t most = s->nodes[0].s.size;
+    int64_t most = 0;
     for (int32_t i = 0; i < s->n; i++) {
-        const vae_op *op = vae_op_get(s->nodes[i].s.op);
-        int64_t w = op->state ? op->state(&s->nodes[i].s) : 0;
+        int64_t w = carried_floats(s, i);
         most = w > most ? w : most;
     }
     return most;
@@ -274,12 +281,9 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
     if (mode == VAE_DECODE_BEAM && (beam < 1 || beam > 1024))
         return vae_model_fail(m, VAE_ERR_RANGE, "generate: beam %lld not in "
                               "1..1024", (long long)beam);
-    int32_t st = VAE_OK;
-    for (int64_t i = 0; i < n * m->latent; i++)
-        if (!isfinite(z[i]))
-            return vae_model_fail(m, VAE_ERR_NONFINITE,
-                                  "generate: z element %lld is not finite",
-                                  (long long)i);
+    int32_t st = vae_check_finite(m, z, n * m->latent, "generate: z");
+    if (st != VAE_OK)
+        return st;
 
     int64_t B = mode == VAE_DECODE_BEAM ? beam : 1;
     int64_t rows = n * B, V = m->classes, D = m->latent;

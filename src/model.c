@@ -599,8 +599,8 @@ static int32_t check_batch(vae_model *m, const void *p, int64_t batch,
     return ensure_workspace(m, batch);
 }
 
-static int32_t check_finite(vae_model *m, const float *v, int64_t n,
-                            const char *what)
+int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
+                         const char *what)
 {
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(v[i]))
@@ -622,7 +622,7 @@ static void set_decoder_data(vae_model *m, const float *x, int64_t batch)
 static int32_t load_data(vae_model *m, const float *x, int64_t batch)
 {
     int64_t n = batch * m->data_size;
-    int32_t st = check_finite(m, x, n, "data");
+    int32_t st = vae_check_finite(m, x, n, "data");
     if (st != VAE_OK)
         return st;
     if (m->likelihood == VAE_LIKELIHOOD_BERNOULLI)
@@ -822,7 +822,7 @@ VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
     if (st == VAE_OK && !out)
         st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "decode: out is NULL");
     if (st == VAE_OK)
-        st = check_finite(m, z, batch * m->latent, "decode: z");
+        st = vae_check_finite(m, z, batch * m->latent, "decode: z");
     if (st != VAE_OK)
         return st;
     memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
@@ -894,7 +894,7 @@ VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
                               "log_likelihood: logp is NULL");
     int32_t st = check_batch(m, z, batch, "log_likelihood");
     if (st == VAE_OK)
-        st = check_finite(m, z, batch * m->latent, "log_likelihood: z");
+        st = vae_check_finite(m, z, batch * m->latent, "log_likelihood: z");
     if (st == VAE_OK && !x)
         st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "log_likelihood: x is NULL");
     if (st == VAE_OK)

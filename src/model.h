@@ -77,6 +77,11 @@ float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
 void vae_net_forward(vae_node *nodes, int32_t n, const float *params,
                      int64_t batch);
 
+/* VAE_OK, or VAE_ERR_NONFINITE recorded on m naming `what` and the index
+ * of the first NaN or Inf among v[0..n-1]. */
+int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
+                         const char *what);
+
 /* Records a message on the model and returns status. */
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...);
 
