@@ -1,9 +1,7 @@
 /* test_idx.c - the IDX loader on small files written by the tests: valid
  * pairs (raw, gzip, every accepted file name) and damaged ones, which must
  * give an error message and never crash. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
 
-#include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <zlib.h>
 
 #include "idx.h"
+#include "test_dir.h"
 
 /* Three 2x2 images and their labels. */
 static const unsigned char PIX[12] = {0, 255, 51, 102, 153, 204,
@@ -117,13 +115,10 @@ static const char *write_bytes(const struct fixture *f, const char *name,
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
 
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/test_idx.XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (test_dir_make(f->dir, sizeof f->dir, "test_idx") != 0) {
         free(f);
         return -1;
     }
@@ -134,20 +129,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-
-    if (d) {
-        while ((e = readdir(d)) != NULL) {
-            char path[600];
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
+    test_dir_remove(f->dir);
     free(f);
     return 0;
 }

@@ -3,9 +3,8 @@
  * worked out by hand from the fixture text and the rules in vocab.h and
  * corpus.h. Bad inputs must give a message naming the problem and never
  * crash. The last test reads the real Brown corpus if it is present. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir, lstat */
+#define _POSIX_C_SOURCE 200809L /* mkdir, stat, unlink */
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +18,7 @@
 #include <cmocka.h>
 
 #include "corpus.h"
+#include "test_dir.h"
 #include "vocab.h"
 
 #define BROWN_DIR "/root/.cache/libvae/brown/package"
@@ -77,42 +77,13 @@ static const char *write_text(const struct fixture *f, const char *rel,
     return write_bytes(f, rel, text, strlen(text));
 }
 
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *e;
-
-    if (lstat(path, &st) != 0)
-        return;
-    if (!S_ISDIR(st.st_mode)) {
-        unlink(path);
-        return;
-    }
-    d = opendir(path);
-    if (d) {
-        while ((e = readdir(d)) != NULL) {
-            char sub[1024];
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            remove_tree(sub);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
 
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/test_corpus.XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (test_dir_make(f->dir, sizeof f->dir, "test_corpus") != 0) {
         free(f);
         return -1;
     }
@@ -123,7 +94,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    remove_tree(f->dir);
+    test_dir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -606,7 +577,7 @@ static void test_aclimdb_errors(void **state)
     expect_load_error(f, text_corpus_load_aclimdb, dir, p, "read error");
     rmdir(p);
 
-    remove_tree(path_in(f, "aclImdb/test/neg"));
+    test_dir_remove(path_in(f, "aclImdb/test/neg"));
     expect_load_error(f, text_corpus_load_aclimdb, dir, "aclImdb/test/neg",
                       "No such file");
     expect_load_error(f, text_corpus_load_aclimdb, NULL, "NULL", NULL);
