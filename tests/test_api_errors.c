@@ -590,6 +590,31 @@ static void test_model_extras(void **state)
     for (int i = 0; i < 64; i++)
         assert_true(u[i] >= 0.0f && u[i] < 1.0f);
 
+    /* log p(x|z): every buffer checked, z finite, x within the
+     * likelihood's range. */
+    float z[2 * 2] = {0.1f, -0.2f, 0.3f, 0.4f}, x[2 * 6] = {0};
+    double lp[2];
+    assert_int_equal(vae_model_log_likelihood(NULL, z, x, 2, lp),
+                     VAE_ERR_INVALID_ARG);
+    EXPECT_MODEL_ERR(m, VAE_ERR_INVALID_ARG,
+                     vae_model_log_likelihood(m, NULL, x, 2, lp));
+    EXPECT_MODEL_ERR(m, VAE_ERR_INVALID_ARG,
+                     vae_model_log_likelihood(m, z, NULL, 2, lp));
+    EXPECT_MODEL_ERR(m, VAE_ERR_INVALID_ARG,
+                     vae_model_log_likelihood(m, z, x, 2, NULL));
+    EXPECT_MODEL_ERR(m, VAE_ERR_RANGE,
+                     vae_model_log_likelihood(m, z, x, 0, lp));
+    x[3] = 2.0f;
+    EXPECT_MODEL_ERR(m, VAE_ERR_RANGE,
+                     vae_model_log_likelihood(m, z, x, 2, lp));
+    x[3] = 0.0f;
+    z[1] = NAN;
+    EXPECT_MODEL_ERR(m, VAE_ERR_NONFINITE,
+                     vae_model_log_likelihood(m, z, x, 2, lp));
+    z[1] = 0.0f;
+    assert_int_equal(vae_model_log_likelihood(m, z, x, 2, lp), VAE_OK);
+    assert_true(isfinite(lp[0]) && lp[0] < 0.0);
+
     assert_int_equal(vae_set_num_threads(0), VAE_ERR_RANGE);
     assert_int_equal(vae_set_num_threads(-3), VAE_ERR_RANGE);
     int32_t before = vae_get_num_threads();

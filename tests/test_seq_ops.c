@@ -316,6 +316,15 @@ static void test_transpose(void **state)
     assert_int_equal(vae_graph_input(g, dims, 3), 0);
     assert_int_equal(vae_graph_transpose(g, 0, ok, 2), VAE_ERR_SHAPE);
     vae_graph_free(g);
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    assert_int_equal(vae_graph_input(g, dims, 3), 0);
+    assert_int_equal(vae_graph_transpose(g, 0, NULL, 3), VAE_ERR_INVALID_ARG);
+    vae_graph_free(g);
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    assert_int_equal(vae_graph_input(g, dims, 3), 0);
+    assert_int_equal(vae_graph_transpose(g, 0, ok, 5), VAE_ERR_SHAPE);
+    vae_graph_free(g);
+    assert_int_equal(vae_graph_transpose(NULL, 0, ok, 2), VAE_ERR_INVALID_ARG);
 }
 
 /* ---- shift_right -------------------------------------------------------- */
