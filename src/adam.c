@@ -1,6 +1,7 @@
 /* adam.c - Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019),
  * with bias correction and optional global-norm clipping, over the model's
  * flat parameter and gradient buffers. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -141,6 +142,81 @@ static double sum_squares(const float *g, int64_t n)
     return s;
 }
 
+/* The per-step constants of the update. */
+typedef struct adam_coef {
+    float scale, l2, decay, b1, b2, c1, c2, step, inv_sqrt_bc2, eps;
+} adam_coef;
+
+static adam_coef coefficients(const vae_adam *o, float scale, int64_t t)
+{
+    adam_coef c;
+    c.scale = scale;
+    /* Either decoupled decay (AdamW) or an L2 term in the gradient (Adam);
+     * the unused one is 0, which keeps the loop branch-free. */
+    c.decay = o->decoupled ? (float)(o->lr * o->weight_decay) : 0.0f;
+    c.l2 = o->decoupled ? 0.0f : (float)o->weight_decay;
+    c.b1 = (float)o->beta1;
+    c.b2 = (float)o->beta2;
+    /* 1 - beta in double: 1 - 0.999f is off by 1.3e-5 relative. */
+    c.c1 = (float)(1.0 - o->beta1);
+    c.c2 = (float)(1.0 - o->beta2);
+    c.step = (float)(o->lr / (1.0 - pow(o->beta1, (double)t)));
+    c.inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)t)));
+    c.eps = (float)o->eps;
+    return c;
+}
+
+/* The first part of one parameter's update: stores the new moments through
+ * mom and vel and returns the decayed parameter, which the update finishes
+ * as  p - step * mom / (sqrt(vel) * inv_sqrt_bc2 + eps). */
+static inline float moments(const adam_coef *c, float p, float g, float *mom,
+                            float *vel)
+{
+    g = g * c->scale + c->l2 * p;
+    *mom = c->b1 * *mom + c->c1 * g;
+    *vel = c->b2 * *vel + c->c2 * g * g;
+    return p - c->decay * p;
+}
+
+static inline float update_one(const adam_coef *c, float p, float g,
+                               float *mom, float *vel)
+{
+    float pd = moments(c, p, g, mom, vel);
+    return pd - c->step * *mom / (sqrtf(*vel) * c->inv_sqrt_bc2 + c->eps);
+}
+
+/* 1 when every new parameter and moment is certainly finite, without the
+ * square root and division of the update: the denominator is at least eps,
+ * so |step * m / den| < FLT_MAX / 4 when |step * m| < FLT_MAX / 4 * eps,
+ * and with |decayed p| <= FLT_MAX / 4 the new p stays finite. NaN fails
+ * every comparison. 0 means "look closer" (first_bad), not "overflows". */
+static int surely_finite(const adam_coef *c, const float *p, const float *grad,
+                         const float *mom, const float *vel, int64_t n)
+{
+    const float lim = FLT_MAX / 4.0f * c->eps;
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++) {
+        float mi = mom[i], vi = vel[i];
+        float pd = moments(c, p[i], grad[i], &mi, &vi);
+        ok &= (fabsf(pd) <= FLT_MAX / 4.0f) & (fabsf(c->step * mi) < lim) &
+              (vi <= FLT_MAX);
+    }
+    return ok;
+}
+
+/* The first parameter whose exact update is not finite, or -1. */
+static int64_t first_bad(const adam_coef *c, const float *p, const float *grad,
+                         const float *mom, const float *vel, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float mi = mom[i], vi = vel[i];
+        float pi = update_one(c, p[i], grad[i], &mi, &vi);
+        if (!isfinite(pi) || !isfinite(mi) || !isfinite(vi))
+            return i;
+    }
+    return -1;
+}
+
 VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
 {
     if (!o)
@@ -151,39 +227,39 @@ VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
         return adam_fail(o, VAE_ERR_SHAPE,
                          "optimizer has %lld parameters, model %lld",
                          (long long)o->n, (long long)m->n_params);
-    /* Check everything before changing anything. */
-    double sq = sum_squares(m->grads, o->n);
-    if (!isfinite(sq))
-        return adam_fail(o, VAE_ERR_NONFINITE,
-                         "gradient is not finite; parameters and optimizer "
-                         "state unchanged");
-    double norm = sqrt(sq);
-    /* Same rule as torch.nn.utils.clip_grad_norm_. */
-    const float scale = (o->clip_norm > 0.0 && norm > o->clip_norm)
-                            ? (float)(o->clip_norm / (norm + 1e-6)) : 1.0f;
-
-    o->t++;
-    /* 1 - beta in double: 1 - 0.999f is off by 1.3e-5 relative. */
-    const float b1 = (float)o->beta1, b2 = (float)o->beta2;
-    const float c1 = (float)(1.0 - o->beta1), c2 = (float)(1.0 - o->beta2);
-    const float step = (float)(o->lr / (1.0 - pow(o->beta1, (double)o->t)));
-    const float inv_sqrt_bc2 =
-        (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)o->t)));
-    const float eps = (float)o->eps;
-    /* Either decoupled decay (AdamW) or an L2 term in the gradient (Adam);
-     * the unused one is 0, which keeps the loop branch-free. */
-    const float decay = o->decoupled ? (float)(o->lr * o->weight_decay) : 0.0f;
-    const float l2 = o->decoupled ? 0.0f : (float)o->weight_decay;
+    /* Everything is checked before anything changes. */
+    if (o->t == INT64_MAX)
+        return adam_fail(o, VAE_ERR_RANGE, "step count %lld cannot grow",
+                         (long long)o->t);
+    float scale = 1.0f;
+    if (o->clip_norm > 0.0) {
+        double sq = sum_squares(m->grads, o->n);
+        double norm = sqrt(sq);
+        /* Same rule as torch.nn.utils.clip_grad_norm_. A NaN or Inf
+         * gradient makes the norm so; the check below names it. */
+        if (isfinite(norm) && norm > o->clip_norm)
+            scale = (float)(o->clip_norm / (norm + 1e-6));
+    }
+    const adam_coef c = coefficients(o, scale, o->t + 1);
     float *restrict p = m->params, *restrict mom = o->m, *restrict vel = o->v;
     const float *restrict grad = m->grads;
-    for (int64_t i = 0; i < o->n; i++) {
-        float pi = p[i];
-        float g = grad[i] * scale + l2 * pi;
-        pi -= decay * pi;
-        mom[i] = b1 * mom[i] + c1 * g;
-        vel[i] = b2 * vel[i] + c2 * g * g;
-        p[i] = pi - step * mom[i] / (sqrtf(vel[i]) * inv_sqrt_bc2 + eps);
-    }
+    /* Not only a NaN or Inf gradient: a finite one can overflow g * g, and
+     * a huge learning rate the step. */
+    int64_t bad = surely_finite(&c, p, grad, mom, vel, o->n)
+                      ? -1 : first_bad(&c, p, grad, mom, vel, o->n);
+    if (bad >= 0)
+        return adam_fail(o, VAE_ERR_NONFINITE,
+                         "%s %lld %s; parameters and optimizer state "
+                         "unchanged",
+                         !isfinite(grad[bad]) ? "gradient"
+                         : !isfinite(p[bad]) ? "parameter"
+                                             : "update of parameter",
+                         (long long)bad,
+                         !isfinite(grad[bad]) || !isfinite(p[bad])
+                             ? "is not finite" : "would overflow");
+    for (int64_t i = 0; i < o->n; i++)
+        p[i] = update_one(&c, p[i], grad[i], &mom[i], &vel[i]);
+    o->t++;
     return VAE_OK;
 }
 

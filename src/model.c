@@ -5,6 +5,7 @@
  *   x -> encoder nodes -> head [mu | logvar] -> z = mu + exp(logvar/2) eps
  *     -> decoder nodes -> likelihood(x | output);  KL(mu, logvar) analytic
  */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -602,11 +603,28 @@ static int32_t check_batch(vae_model *m, const void *p, int64_t batch,
 int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
                          const char *what)
 {
+    /* A branch-free pass (it vectorises: this runs over every gradient of
+     * every step); the element is looked for only once one is known bad. */
+    int ok = 1;
     for (int64_t i = 0; i < n; i++)
+        ok &= fabsf(v[i]) <= FLT_MAX;
+    for (int64_t i = 0; !ok && i < n; i++)
         if (!isfinite(v[i]))
             return vae_model_fail(m, VAE_ERR_NONFINITE,
                                   "%s: element %lld is not finite", what,
                                   (long long)i);
+    return VAE_OK;
+}
+
+/* As vae_check_finite, for per-example results in double. */
+static int32_t check_finite_results(vae_model *m, const double *v,
+                                    int64_t batch, const char *what)
+{
+    for (int64_t b = 0; b < batch; b++)
+        if (!isfinite(v[b]))
+            return vae_model_fail(m, VAE_ERR_NONFINITE,
+                                  "%s of example %lld is not finite", what,
+                                  (long long)b);
     return VAE_OK;
 }
 
@@ -736,6 +754,12 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
         net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
         head_backward(m, batch);
         net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
+        /* A finite loss can still overflow on the way back (huge weights
+         * multiply huge upstream gradients). */
+        st = vae_check_finite(m, m->grads, m->n_params,
+                              "elbo_grad: gradient after the backward pass");
+        if (st != VAE_OK)
+            return st;
     }
     if (elbo)
         *elbo = (recon_sum - kl_sum) / (double)batch;
@@ -779,9 +803,11 @@ static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
     int32_t st = check_batch(m, x, batch, what);
     if (st == VAE_OK)
         st = load_data(m, x, batch);
-    if (st == VAE_OK)
-        vae_net_forward(m->enc, m->n_enc, m->params, batch);
-    return st;
+    if (st != VAE_OK)
+        return st;
+    vae_net_forward(m->enc, m->n_enc, m->params, batch);
+    return vae_check_finite(m, head(m)->val, batch * 2 * m->latent,
+                            "encoder output (mu, logvar)");
 }
 
 VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
@@ -810,7 +836,7 @@ static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
     vae_net_forward(m->dec, m->n_dec, m->params, batch);
     vae_likelihood_mean(m->likelihood, dec_out(m)->val, batch, m->data_size,
                         m->classes, out);
-    return VAE_OK;
+    return vae_check_finite(m, out, batch * m->data_size, "decoded mean");
 }
 
 VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
@@ -903,7 +929,7 @@ VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
         return st;
     memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
     decoder_logp(m, x, batch, logp);
-    return VAE_OK;
+    return check_finite_results(m, logp, batch, "log_likelihood: log p(x|z)");
 }
 
 /* Rows (example, sample) decoded per pass: enough to keep the GEMMs
@@ -989,12 +1015,10 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
         int64_t rows = total - r0 < chunk ? total - r0 : chunk;
         iwae_chunk(m, x, mulv, k, r0, rows, xs, logw, acc);
     }
-    for (int64_t b = 0; st == VAE_OK && b < batch; b++) {
-        logpx[b] = acc[b].max + log(acc[b].sum) - log((double)k);
-        if (!isfinite(logpx[b]))
-            st = vae_model_fail(m, VAE_ERR_NONFINITE,
-                                "iwae: log p(x) of example %lld is not finite",
-                                (long long)b);
+    if (st == VAE_OK) {
+        for (int64_t b = 0; b < batch; b++)
+            logpx[b] = acc[b].max + log(acc[b].sum) - log((double)k);
+        st = check_finite_results(m, logpx, batch, "iwae: log p(x)");
     }
 done:
     free(mulv);
