@@ -98,7 +98,7 @@ valgrind_tests() {
     OPENBLAS_NUM_THREADS=1 ctest -T memcheck \
       --overwrite MemoryCheckCommand="$(command -v valgrind)" \
       --overwrite "MemoryCheckCommandOptions=--error-exitcode=1 --leak-check=full --num-callers=30" \
-      -R "$regex" "${ctest_args[@]}" \
+      -R "$regex" -LE no_valgrind "${ctest_args[@]}" \
       2> >(grep -v 'DartConfiguration.tcl' >&2)) || status=$?
   if ((status != 0)); then
     local log

@@ -433,6 +433,38 @@ static int write_file(FILE *fp, const vae_model *m, const vae_adam *opt)
     return 0;
 }
 
+/* Temp names tried per save before giving up; each one taken is a file left
+ * by a killed save or one being written by another thread right now. */
+#define TEMP_ATTEMPTS 1000
+
+/* Creates and opens a new temporary file `<path>.tmp.<pid>.<k>` for the
+ * smallest k whose name is free. O_EXCL makes the name this call's alone:
+ * another thread of this process saving to the same path takes the next k,
+ * and a file left by a killed process that had this pid is skipped, never
+ * reused or deleted (it may belong to a live process on another host
+ * sharing the directory). The name is written to tmp (tmp_len bytes).
+ * Returns 0 or an errno value. */
+static int create_temp(const char *path, char *tmp, size_t tmp_len, FILE **out)
+{
+    int e = EEXIST;
+    for (int k = 0; k < TEMP_ATTEMPTS && e == EEXIST; k++) {
+        snprintf(tmp, tmp_len, "%s.tmp.%ld.%d", path, (long)getpid(), k);
+        errno = 0;
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            e = errno ? errno : EIO;
+            continue;
+        }
+        *out = fdopen(fd, "wb");
+        if (*out)
+            return 0;
+        e = errno ? errno : ENOMEM;
+        close(fd);
+        remove(tmp);
+    }
+    return e;
+}
+
 VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
                                const char *path)
 {
@@ -446,22 +478,20 @@ VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
 
     /* The target is replaced only by a rename of a complete, synced file in
      * the same directory, so readers see the old model or the new one. */
-    size_t tmp_len = strlen(path) + sizeof ".tmp." + 20;
+    size_t tmp_len = strlen(path) + sizeof ".tmp.." + 32;
     char *tmp = malloc(tmp_len);
     if (!tmp)
         return vae_model_fail(m, VAE_ERR_NOMEM, "save: out of memory");
-    snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
-
-    errno = 0;
-    FILE *fp = fopen(tmp, "wbx");
-    if (!fp) {
+    FILE *fp = NULL;
+    int e = create_temp(path, tmp, tmp_len, &fp);
+    if (e) {
         st = vae_model_fail(m, VAE_ERR_IO, "save: cannot create %s: %s", tmp,
-                            strerror(errno));
+                            strerror(e));
         free(tmp);
         return st;
     }
     errno = 0;
-    int e = write_file(fp, m, opt);
+    e = write_file(fp, m, opt);
     if (fclose(fp) != 0 && !e)
         e = errno ? errno : EIO;
     if (!e && rename(tmp, path) != 0)

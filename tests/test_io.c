@@ -162,7 +162,7 @@ static int exists(const char *path)
 static int temp_left(const char *path)
 {
     char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.0", path, (long)getpid());
     return exists(tmp);
 }
 
