@@ -288,11 +288,17 @@ VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
  * (with free bits, the KL term is batch * sum_j max(free_bits, mean_b KL_bj),
  * still multiplied by beta).
  * A non-finite loss returns VAE_ERR_NONFINITE and leaves gradients unchanged.
+ * A finite loss whose gradient overflows (huge weights or data) returns
+ * VAE_ERR_NONFINITE after the backward pass: the gradient buffer then holds
+ * non-finite values (zero it before reusing it). Parameters never change.
  */
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
                                     double *elbo, double *recon, double *kl);
 
-/* mu and logvar of q(z|x): each batch x latent_dim floats (logvar may be NULL). */
+/* mu and logvar of q(z|x): each batch x latent_dim floats (logvar may be
+ * NULL). Like decode, sample, reconstruct, log_likelihood and iwae, it
+ * returns VAE_ERR_NONFINITE if its input has a NaN or Inf or if a result
+ * overflows (huge but finite weights); outputs are then unspecified. */
 VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
                                  float *mu, float *logvar);
 /* Mean of p(x|z) for z (batch x latent_dim): sigmoid(logits) for Bernoulli,
@@ -380,13 +386,20 @@ VAE_API int32_t vae_adam_set_clip_norm(vae_adam *opt, double max_norm);
 /* Number of steps taken. */
 VAE_API int64_t vae_adam_steps(const vae_adam *opt);
 /* One update of m's parameters from its gradient buffer (the gradients are
- * left as they are). Non-finite gradients: VAE_ERR_NONFINITE, and parameters
- * and optimizer state stay unchanged. m must be the model opt was made for
- * (same parameter count). */
+ * left as they are). Every new parameter and moment is computed and checked
+ * before any is stored: a NaN or Inf gradient or parameter, or a finite one
+ * whose update would overflow (|gradient| above ~6e20 with the default
+ * betas and no clipping, a huge learning rate), gives VAE_ERR_NONFINITE, and a step count that
+ * cannot grow (INT64_MAX, only from a crafted file) VAE_ERR_RANGE; then the
+ * parameters and the optimizer state (moments, step count) stay unchanged,
+ * bit for bit. m must be the model opt was made for (same parameter
+ * count). */
 VAE_API int32_t vae_adam_step(vae_adam *opt, vae_model *m);
 
 /* zero_grad + elbo_grad + adam_step in one call. Outputs as vae_model_elbo.
- * Errors are reported on the model. */
+ * Errors are reported on the model. The loss and the gradient are checked
+ * before Adam runs: on any error the parameters and the optimizer state are
+ * unchanged (the gradient buffer is not). */
 VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
                                      const float *x, int64_t batch,
                                      double *elbo, double *recon, double *kl);
@@ -394,8 +407,17 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
 /* ---- Save / load (format: docs/file-format.md) -------------------------- */
 
 /* Writes architecture, settings, generator state, weights and metadata, plus
- * the optimizer state when opt is not NULL, atomically (temp file + rename).
- * The KL annealing schedule is not saved. */
+ * the optimizer state when opt is not NULL, atomically: the file is written
+ * and synced under a temporary name new to this call, <path>.tmp.<pid>.<k>
+ * with the first free k, then renamed over path. If the process dies at any
+ * point (SIGKILL included), path holds the previous complete file or the
+ * new one, never a mixture; once the call returns, the new file and the
+ * rename are synced to disk. A killed save leaves its
+ * temporary file; such leftovers never make a later save fail (nor are they
+ * deleted by one: they may be another process's) and may be removed when
+ * no save to path is running. Saves to one path from several threads or
+ * processes at once are safe: the last rename wins. The KL annealing
+ * schedule is not saved. */
 VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
                                const char *path);
 /* Size in bytes of what vae_model_save_to_buffer writes. */
