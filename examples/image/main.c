@@ -36,7 +36,7 @@ enum opt_id {
     OPT_DATA, OPT_ARCH, OPT_LATENT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
     OPT_OUT, OPT_METRICS, OPT_MODEL, OPT_N, OPT_PROGRESS, OPT_BINARIZE,
     OPT_THREADS, OPT_IWAE, OPT_LIMIT, OPT_RESUME, OPT_PAIRS, OPT_STEPS,
-    OPT_GRID, OPT_LR_END, OPT_WARMUP, OPT_COUNT
+    OPT_GRID, OPT_LR_END, OPT_WARMUP, OPT_TRAIN_SAMPLES, OPT_COUNT
 };
 
 static const char *const opt_names[OPT_COUNT] = {
@@ -51,6 +51,7 @@ static const char *const opt_names[OPT_COUNT] = {
     [OPT_RESUME] = "--resume",     [OPT_PAIRS] = "--pairs",
     [OPT_STEPS] = "--steps",       [OPT_GRID] = "--grid",
     [OPT_LR_END] = "--lr-end",     [OPT_WARMUP] = "--warmup",
+    [OPT_TRAIN_SAMPLES] = "--train-samples",
 };
 
 static const char usage[] =
@@ -60,7 +61,7 @@ static const char usage[] =
     "               [--latent D] [--epochs N] [--batch B] [--lr LR] [--seed S]\n"
     "               [--binarize none|dynamic|static] [--metrics FILE.jsonl]\n"
     "               [--resume MODEL] [--progress SECONDS]\n"
-    "               [--lr-end LR] [--warmup EPOCHS]\n"
+    "               [--lr-end LR] [--warmup EPOCHS] [--train-samples K]\n"
     "  eval         --data DIR --model MODEL [--binarize none|dynamic|static]\n"
     "               [--iwae K] [--limit N] [--metrics FILE.jsonl] [--batch B]\n"
     "               [--seed S] [--progress SECONDS]\n"
@@ -76,7 +77,8 @@ static const char usage[] =
     "Defaults: --arch mlp, --latent 20 (mlp), 32 (conv, seed) or 50 (mlp2),\n"
     "--epochs 10 --batch 128 --lr 1e-3 --seed 1 --binarize none\n"
     "--progress 2 (0: quiet); --n 64 (sample), 32 (reconstruct); --pairs 8\n"
-    "--steps 10; --grid 20.\n"
+    "--steps 10; --grid 20; --train-samples 1 (K > 1: the importance-weighted\n"
+    "bound of K samples, and train_elbo reports it).\n"
     "See docs/image.md.\n";
 
 enum binarize { BIN_NONE, BIN_DYNAMIC, BIN_STATIC };
@@ -422,6 +424,7 @@ struct train_cfg {
     long latent, epochs, batch;
     double lr, lr_end; /* lr_end 0: a constant rate */
     long warmup;       /* KL warm-up epochs; 0: none */
+    long samples;      /* importance samples of the objective; 1: the ELBO */
     int lr_given;
     uint64_t seed;
     enum binarize binarize;
@@ -446,6 +449,8 @@ static int parse_train(const struct args *a, struct train_cfg *c)
         get_long(a, OPT_BATCH, 128, 1, 65536, &c->batch) ||
         get_double(a, OPT_LR_END, 0.0, 0.0, 10.0, 1, &c->lr_end) ||
         get_long(a, OPT_WARMUP, 0, 0, 100000, &c->warmup) ||
+        get_long(a, OPT_TRAIN_SAMPLES, 1, 1, VAE_TRAIN_SAMPLES_MAX,
+                 &c->samples) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &c->progress) ||
         get_seed(a, OPT_SEED, 1, &c->seed) || get_binarize(a, &c->binarize))
         return -1;
@@ -619,6 +624,11 @@ static int cmd_train(const struct args *a)
     }
     if (setup_model(&c, &train, &m, &opt))
         goto done;
+    int32_t st = vae_model_set_train_samples(m, c.samples);
+    if (st != VAE_OK) {
+        fail_lib("vae_model_set_train_samples", st, vae_model_last_error(m));
+        goto done;
+    }
     if (c.batch > train.count)
         c.batch = (long)train.count;
     if (c.resume &&
@@ -1032,7 +1042,7 @@ static const struct command commands[] = {
          OPT(OPT_EPOCHS) | OPT(OPT_BATCH) | OPT(OPT_LR) | OPT(OPT_SEED) |
          OPT(OPT_OUT) | OPT(OPT_METRICS) | OPT(OPT_PROGRESS) |
          OPT(OPT_BINARIZE) | OPT(OPT_RESUME) | OPT(OPT_LR_END) |
-         OPT(OPT_WARMUP),
+         OPT(OPT_WARMUP) | OPT(OPT_TRAIN_SAMPLES),
      OPT(OPT_DATA), cmd_train},
     {"eval",
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_METRICS) |

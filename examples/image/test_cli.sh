@@ -99,6 +99,7 @@ expect_error "missing --data" "$bin" train --out "$m"
 expect_error "non-numeric --epochs" "$bin" train --data "$data" --out "$m" --epochs ten
 expect_error "zero --batch" "$bin" train --data "$data" --out "$m" --batch 0
 expect_error "unknown --arch" "$bin" train --data "$data" --out "$m" --arch nope
+expect_error "zero --train-samples" "$bin" train --data "$data" --out "$m" --train-samples 0
 expect_error "unknown flag" "$bin" sample --model "$m" --out "$tmp/x.png" --bogus 1
 expect_error "flag without value" "$bin" sample --model "$m" --out
 expect_error "missing data dir" "$bin" eval --data "$tmp/none" --model "$m"
@@ -134,6 +135,15 @@ if "$bin" train --data "$data" --arch mlp2 --epochs 1 --batch 32 --seed 2 \
   ok "train --arch mlp2"
 else
   bad "train --arch mlp2: $(cat "$tmp/mlp2.err")"
+fi
+if "$bin" train --data "$data" --arch mlp2 --epochs 1 --batch 32 --seed 2 \
+    --train-samples 4 --out "$tmp/mlp2k.vae" --metrics "$tmp/mlp2k.jsonl" \
+    --progress 0 2> "$tmp/mlp2k.err" &&
+   grep -q '"epoch":1,"train_elbo":-[0-9.]*,"test_elbo":-[0-9.]*' "$tmp/mlp2k.jsonl" &&
+   ! cmp -s "$tmp/mlp2.vae" "$tmp/mlp2k.vae"; then
+  ok "train --train-samples 4 (a different objective, so different weights)"
+else
+  bad "train --train-samples 4: $(cat "$tmp/mlp2k.err")"
 fi
 # The write-up's conv + LSTM model: trains, evaluates, samples 28x28.
 sm=$tmp/seed.vae
