@@ -180,6 +180,17 @@ if "$bin" eval --data "$data" --model "$m" --binarize dynamic --iwae 10 --limit 
 else
   bad "eval --iwae: $(cat "$iw" 2>/dev/null)"
 fi
+# Three threads share 4 blocks of 10 images (IWAE_PASSES_PER_CALL / k):
+# the estimate must not depend on the thread count.
+nll_threads() {
+  "$bin" eval --data "$data" --model "$m" --binarize dynamic --iwae 2000 \
+    --limit 40 --seed 3 --threads "$1" --progress 0 2>&1 | grep '^test_nll' |
+    cut -d' ' -f1,2
+}
+n1=$(nll_threads 1) n3=$(nll_threads 3)
+[[ $n1 == test_nll* && $n1 == "$n3" ]] &&
+  ok "eval --iwae: the same estimate with 1 and 3 threads ($n1)" ||
+  bad "eval --iwae threads: '$n1' vs '$n3'"
 
 # Resume: 2 epochs straight must equal 1 epoch + resume to 2, byte for byte.
 # Dynamic binarisation makes the model's generator part of what must carry.
