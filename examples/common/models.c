@@ -194,8 +194,7 @@ static void *iwae_thread(void *arg)
     return NULL;
 }
 
-/* An independent copy of m (parameters and all), through the file format. */
-static int model_clone(vae_model *m, vae_model **out)
+int model_clone(vae_model *m, vae_model **out)
 {
     size_t size = 0;
     void *buf = NULL;

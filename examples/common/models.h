@@ -21,6 +21,11 @@ int model_build(graph_builder build, const void *ctx, int64_t latent,
  * (NULL if it has none). */
 int model_load(const char *path, vae_model **m, vae_adam **opt_out);
 
+/* An independent copy of m (architecture, parameters, generator state,
+ * metadata) through the file format; settings that are not saved (beta,
+ * train samples, ...) start at their defaults. */
+int model_clone(vae_model *m, vae_model **out);
+
 /* vae_model_save (opt may be NULL) with the error recorded. */
 int model_save(vae_model *m, const vae_adam *opt, const char *path);
 

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "idx.h"
 #include "models.h"
+#include "trainer.h"
 #include "normal.h"
 #include "order.h"
 #include "png_grid.h"
@@ -498,7 +499,7 @@ static int setup_model(const struct train_cfg *c, const idx_dataset *train,
  * nears, where one late drop gained two nats of ELBO at once. The KL weight
  * rises linearly to 1 over the warm-up (Sonderby et al. 2016), letting the
  * decoder learn to use z before the KL term can switch units off. */
-static int apply_schedule(const struct train_cfg *c, vae_model *m,
+static int apply_schedule(const struct train_cfg *c, trainer *t,
                           vae_adam *opt, long epoch)
 {
     int32_t s;
@@ -513,17 +514,16 @@ static int apply_schedule(const struct train_cfg *c, vae_model *m,
     if (c->warmup > 0) {
         double beta = epoch >= c->warmup ? 1.0
                                          : (double)epoch / (double)c->warmup;
-        s = vae_model_set_beta(m, beta);
-        if (s != VAE_OK)
-            return fail_lib("vae_model_set_beta", s, vae_model_last_error(m));
+        return trainer_set_beta(t, beta);
     }
     return 0;
 }
 
 /* One epoch of training steps in the order (seed, epoch) fixes. Returns 0
  * and the mean train ELBO and the training time, or -1. */
-static int train_epoch(const struct train_cfg *c, vae_model *m, vae_adam *opt,
-                       const idx_dataset *train, long epoch, int64_t *perm,
+static int train_epoch(const struct train_cfg *c, vae_model *m, trainer *t,
+                       vae_adam *opt, const idx_dataset *train, long epoch,
+                       int64_t *perm,
                        float *xb, float *ub, double *mean_elbo, double *secs)
 {
     int64_t dim = train->rows * train->cols;
@@ -556,7 +556,7 @@ static int train_epoch(const struct train_cfg *c, vae_model *m, vae_adam *opt,
             for (int64_t i = 0; i < n * dim; i++)
                 xb[i] = ub[i] < xb[i] ? 1.0f : 0.0f;
         }
-        if (model_train_step(m, opt, xb, n, epoch, b, &elbo, NULL)) {
+        if (trainer_step(t, opt, xb, n, dim, epoch, b, &elbo)) {
             progress_clear(&prog);
             return -1;
         }
@@ -604,6 +604,7 @@ static int cmd_train(const struct args *a)
     idx_dataset train = {0}, test = {0};
     vae_model *m = NULL;
     vae_adam *opt = NULL;
+    trainer *t = NULL;
     FILE *metrics = NULL;
     int64_t *perm = NULL;
     float *xb = NULL, *ub = NULL;
@@ -624,11 +625,10 @@ static int cmd_train(const struct args *a)
     }
     if (setup_model(&c, &train, &m, &opt))
         goto done;
-    int32_t st = vae_model_set_train_samples(m, c.samples);
-    if (st != VAE_OK) {
-        fail_lib("vae_model_set_train_samples", st, vae_model_last_error(m));
+    int32_t blas = vae_get_num_threads();
+    if (trainer_new(m, blas > 1 ? (blas < 16 ? blas : 16) : 1, &t) ||
+        trainer_set_train_samples(t, c.samples))
         goto done;
-    }
     if (c.batch > train.count)
         c.batch = (long)train.count;
     if (c.resume &&
@@ -665,9 +665,9 @@ static int cmd_train(const struct args *a)
     for (long epoch = done_epochs + 1; epoch <= c.epochs; epoch++) {
         double train_elbo = 0.0, secs = 0.0, te, tr, tk;
 
-        if (apply_schedule(&c, m, opt, epoch) ||
-            train_epoch(&c, m, opt, &train, epoch, perm, xb, ub, &train_elbo,
-                        &secs) ||
+        if (apply_schedule(&c, t, opt, epoch) ||
+            train_epoch(&c, m, t, opt, &train, epoch, perm, xb, ub,
+                        &train_elbo, &secs) ||
             model_evaluate(m, test.pixels, test.count, dim, c.batch, &te, &tr,
                            &tk))
             goto done;
@@ -701,6 +701,7 @@ done:
     free(ub);
     free(xb);
     free(perm);
+    trainer_free(t);
     vae_adam_free(opt);
     vae_model_free(m);
     idx_free(&train);
