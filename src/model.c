@@ -761,6 +761,14 @@ static void head_backward_weighted(vae_model *m, int64_t batch, int64_t k)
         }
 }
 
+/* After a backward pass: a finite loss can still overflow on the way back
+ * (huge weights multiplying huge upstream gradients). */
+static int32_t check_gradient(vae_model *m)
+{
+    return vae_check_finite(m, m->grads, m->n_params,
+                            "elbo_grad: gradient after the backward pass");
+}
+
 /* Grows the buffer of repeated examples to `rows` rows (rarely: it is kept). */
 static int32_t ensure_rows_x(vae_model *m, int64_t rows)
 {
@@ -851,6 +859,9 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
     net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, rows);
     head_backward_weighted(m, batch, k);
     net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
+    st = check_gradient(m);
+    if (st != VAE_OK)
+        return st;
     if (elbo)
         *elbo = bound_sum / (double)batch;
     if (recon)
@@ -910,10 +921,7 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
         net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
         head_backward(m, batch);
         net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
-        /* A finite loss can still overflow on the way back (huge weights
-         * multiply huge upstream gradients). */
-        st = vae_check_finite(m, m->grads, m->n_params,
-                              "elbo_grad: gradient after the backward pass");
+        st = check_gradient(m);
         if (st != VAE_OK)
             return st;
     }

@@ -228,63 +228,82 @@ static void test_nonfinite_inputs(void **state)
 
 /* ---- Overflow inside a call ---------------------------------------------- */
 
+/* The training objectives: the ELBO (1 sample) and the importance-weighted
+ * bound, whose gradient has its own code path. */
+static const int64_t SAMPLES[] = {1, 4};
+
 /* Every weight and bias times 1e30: finite, but the encoder's head and the
  * decoder's output overflow, so every call fails (at its loss, its encoder
  * output, its decoded mean or its log-likelihood) and changes nothing but
- * the generator. At scale 1 the same calls succeed. */
+ * the generator. (With the same model unscaled every call succeeds:
+ * test_nonfinite_inputs.) */
 static void test_forward_overflow(void **state)
 {
     (void)state;
-    vae_adam *o = NULL;
-    vae_model *m = trained(2, &o);
-    float *p = vae_model_params(m);
-    for (int64_t i = 0; i < vae_model_num_params(m); i++)
-        p[i] *= 1e30f;
-    for (int c = 0; c < N_CALLS; c++) {
-        mark_grads(m);
-        snap s = take(m, o);
-        expect_error(m, run(c, m, o, X, Z), VAE_ERR_NONFINITE, "not finite",
-                     call_name[c]);
-        expect_unchanged(m, o, &s, c != C_TRAIN, 1, call_name[c]);
-        drop(&s);
+    char what[64];
+    for (int k = 0; k < TU_COUNT(SAMPLES); k++) {
+        vae_adam *o = NULL;
+        vae_model *m = trained(2, &o);
+        assert_int_equal(vae_model_set_train_samples(m, SAMPLES[k]), VAE_OK);
+        float *p = vae_model_params(m);
+        for (int64_t i = 0; i < vae_model_num_params(m); i++)
+            p[i] *= 1e30f;
+        for (int c = 0; c < N_CALLS; c++) {
+            snprintf(what, sizeof what, "%s, %lld samples", call_name[c],
+                     (long long)SAMPLES[k]);
+            mark_grads(m);
+            snap s = take(m, o);
+            expect_error(m, run(c, m, o, X, Z), VAE_ERR_NONFINITE,
+                         "not finite", what);
+            expect_unchanged(m, o, &s, c != C_TRAIN, 1, what);
+            drop(&s);
+        }
+        assert_int_equal(vae_adam_steps(o), 2);
+        vae_adam_free(o);
+        vae_model_free(m);
     }
-    assert_int_equal(vae_adam_steps(o), 2);
-    vae_adam_free(o);
-    vae_model_free(m);
 }
 
 /* The decoder's output bias at 1e30 with log-variance -30: the loss,
  * r^2 / var ~ 1e73 in double, is finite, but its gradient r / var ~ 1e43 is
  * beyond float. elbo succeeds; elbo_grad reports the gradient; train_step
- * fails before Adam runs. */
+ * fails before Adam runs; for either training objective. */
 static void test_backward_overflow(void **state)
 {
     (void)state;
-    vae_adam *o = NULL;
-    vae_model *m = trained(3, &o);
-    assert_int_equal(vae_model_set_obs_logvar(m, -30.0), VAE_OK);
-    float *p = vae_model_params(m);
-    int64_t n = vae_model_num_params(m);
-    for (int64_t i = n - D; i < n; i++) /* the last block: the output bias */
-        p[i] = 1e30f;
-    double elbo = 0.0;
-    assert_int_equal(vae_model_elbo(m, X, B, &elbo, NULL, NULL), VAE_OK);
-    assert_true(isfinite(elbo) && elbo < -1e60);
+    char what[64];
+    for (int k = 0; k < TU_COUNT(SAMPLES); k++) {
+        vae_adam *o = NULL;
+        vae_model *m = trained(3, &o);
+        assert_int_equal(vae_model_set_train_samples(m, SAMPLES[k]), VAE_OK);
+        assert_int_equal(vae_model_set_obs_logvar(m, -30.0), VAE_OK);
+        float *p = vae_model_params(m);
+        int64_t n = vae_model_num_params(m);
+        for (int64_t i = n - D; i < n; i++) /* the last block: output bias */
+            p[i] = 1e30f;
+        double elbo = 0.0;
+        assert_int_equal(vae_model_elbo(m, X, B, &elbo, NULL, NULL), VAE_OK);
+        assert_true(isfinite(elbo) && elbo < -1e60);
 
-    snap s = take(m, o);
-    expect_error(m, vae_model_elbo_grad(m, X, B, NULL, NULL, NULL),
-                 VAE_ERR_NONFINITE, "gradient", "elbo_grad");
-    expect_unchanged(m, o, &s, 0, 1, "elbo_grad");
-    drop(&s);
+        snprintf(what, sizeof what, "elbo_grad, %lld samples",
+                 (long long)SAMPLES[k]);
+        snap s = take(m, o);
+        expect_error(m, vae_model_elbo_grad(m, X, B, NULL, NULL, NULL),
+                     VAE_ERR_NONFINITE, "gradient", what);
+        expect_unchanged(m, o, &s, 0, 1, what);
+        drop(&s);
 
-    s = take(m, o);
-    expect_error(m, vae_model_train_step(m, o, X, B, NULL, NULL, NULL),
-                 VAE_ERR_NONFINITE, "gradient", "train_step");
-    expect_unchanged(m, o, &s, 0, 1, "train_step");
-    assert_int_equal(vae_adam_steps(o), 2);
-    drop(&s);
-    vae_adam_free(o);
-    vae_model_free(m);
+        snprintf(what, sizeof what, "train_step, %lld samples",
+                 (long long)SAMPLES[k]);
+        s = take(m, o);
+        expect_error(m, vae_model_train_step(m, o, X, B, NULL, NULL, NULL),
+                     VAE_ERR_NONFINITE, "gradient", what);
+        expect_unchanged(m, o, &s, 0, 1, what);
+        assert_int_equal(vae_adam_steps(o), 2);
+        drop(&s);
+        vae_adam_free(o);
+        vae_model_free(m);
+    }
 }
 
 /* The same bias with log-variance 0: the gradient, ~1e30, is finite, so
