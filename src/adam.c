@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "kl.h"
 #include "model.h"
 
@@ -32,11 +33,11 @@ VAE_API int32_t vae_adam_new(const vae_model *m, double lr, vae_adam **out,
         vae_set_err(err, errlen, "learning rate %g must be positive", lr);
         return VAE_ERR_RANGE;
     }
-    vae_adam *o = calloc(1, sizeof *o);
+    vae_adam *o = vae_calloc(1, sizeof *o);
     size_t n = (size_t)(m->n_params ? m->n_params : 1);
     if (o) {
-        o->m = calloc(n, sizeof(float));
-        o->v = calloc(n, sizeof(float));
+        o->m = vae_calloc(n, sizeof(float));
+        o->v = vae_calloc(n, sizeof(float));
     }
     if (!o || !o->m || !o->v) {
         vae_adam_free(o);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "kl.h"
 #include "likelihood.h"
 #include "model.h"
@@ -34,7 +35,7 @@ VAE_API const char *vae_model_last_error(const vae_model *m)
 /* Run-time nodes for the specs of g, parameters placed from *off onwards. */
 static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off)
 {
-    vae_node *nodes = calloc((size_t)g->n, sizeof *nodes);
+    vae_node *nodes = vae_calloc((size_t)g->n, sizeof *nodes);
     if (!nodes)
         return VAE_ERR_NOMEM;
     for (int32_t i = 0; i < g->n; i++) {
@@ -217,7 +218,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     if (st != VAE_OK)
         return st;
 
-    vae_model *m = calloc(1, sizeof *m);
+    vae_model *m = vae_calloc(1, sizeof *m);
     vae_graph *run_enc = NULL;
     if (!m)
         goto nomem;
@@ -255,9 +256,9 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     }
 
     m->n_params = off;
-    m->params = calloc((size_t)(off ? off : 1), sizeof(float));
-    m->grads = calloc((size_t)(off ? off : 1), sizeof(float));
-    m->kl_dim = calloc((size_t)latent_dim, sizeof(double));
+    m->params = vae_calloc((size_t)(off ? off : 1), sizeof(float));
+    m->grads = vae_calloc((size_t)(off ? off : 1), sizeof(float));
+    m->kl_dim = vae_calloc((size_t)latent_dim, sizeof(double));
     if (!m->params || !m->grads || !m->kl_dim)
         goto nomem;
     vae_rng_seed(&m->rng, seed);
@@ -345,7 +346,7 @@ VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "metadata is NULL");
     unsigned char *copy = NULL;
     if (len) {
-        copy = malloc(len);
+        copy = vae_malloc(len);
         if (!copy)
             return vae_model_fail(m, VAE_ERR_NOMEM,
                                   "out of memory for %zu bytes of metadata",
@@ -525,10 +526,10 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
     int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch);
     int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch);
     int64_t floats = per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
-    float *work = malloc((size_t)(floats ? floats : 1) * sizeof(float));
-    float *eps = malloc((size_t)(batch * m->latent) * sizeof(float));
-    double *recon = malloc((size_t)batch * sizeof(double));
-    double *kl_b = malloc((size_t)batch * sizeof(double));
+    float *work = vae_malloc((size_t)(floats ? floats : 1) * sizeof(float));
+    float *eps = vae_malloc((size_t)(batch * m->latent) * sizeof(float));
+    double *recon = vae_malloc((size_t)batch * sizeof(double));
+    double *kl_b = vae_malloc((size_t)batch * sizeof(double));
     if (!work || !eps || !recon || !kl_b) {
         free(work);
         free(eps);
@@ -969,10 +970,10 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
         return st;
 
     int64_t D = m->latent, d = m->data_size;
-    float *mulv = malloc((size_t)(batch * 2 * D) * sizeof(float));
-    float *xs = malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
-    double *logw = malloc(IWAE_CHUNK * sizeof(double));
-    lse *acc = malloc((size_t)batch * sizeof(lse));
+    float *mulv = vae_malloc((size_t)(batch * 2 * D) * sizeof(float));
+    float *xs = vae_malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
+    double *logw = vae_malloc(IWAE_CHUNK * sizeof(double));
+    lse *acc = vae_malloc((size_t)batch * sizeof(lse));
     if (!mulv || !xs || !logw || !acc) {
         st = vae_model_fail(m, VAE_ERR_NOMEM, "iwae: out of memory");
         goto done;
