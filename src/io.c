@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "crc32.h"
 #include "likelihood.h"
 #include "model.h"
@@ -396,7 +397,7 @@ static void sync_parent_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = malloc(n + 2);
+    char *dir = vae_malloc(n + 2);
     if (!dir)
         return;
     if (n)
@@ -447,7 +448,7 @@ VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
     /* The target is replaced only by a rename of a complete, synced file in
      * the same directory, so readers see the old model or the new one. */
     size_t tmp_len = strlen(path) + sizeof ".tmp." + 20;
-    char *tmp = malloc(tmp_len);
+    char *tmp = vae_malloc(tmp_len);
     if (!tmp)
         return vae_model_fail(m, VAE_ERR_NOMEM, "save: out of memory");
     snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
@@ -980,7 +981,7 @@ static int32_t read_image(FILE *fp, unsigned char **out, size_t *len,
                     (unsigned long long)size);
         return VAE_ERR_NOMEM;
     }
-    unsigned char *buf = malloc((size_t)size);
+    unsigned char *buf = vae_malloc((size_t)size);
     if (!buf) {
         vae_set_err(err, errlen, "out of memory for %llu bytes",
                     (unsigned long long)size);
