@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,8 +398,11 @@ static void sync_parent_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = vae_malloc(n + 2);
-    if (!dir)
+    /* On the stack: a save that has already succeeded must not skip the
+     * sync for want of memory. A longer name could not be opened anyway
+     * (ENAMETOOLONG). */
+    char dir[PATH_MAX];
+    if (n >= sizeof dir)
         return;
     if (n)
         memcpy(dir, path, n);
@@ -406,7 +410,6 @@ static void sync_parent_dir(const char *path)
         dir[n++] = '.';
     dir[n] = '\0';
     int fd = open(dir, O_RDONLY);
-    free(dir);
     if (fd < 0)
         return;
     (void)fsync(fd);
