@@ -196,11 +196,10 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
         return VAE_ERR_INVALID_ARG;
     if (!opt)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "optimizer is NULL");
-    vae_model_zero_grad(m);
     double beta = m->beta;
     m->beta = beta * vae_kl_anneal_weight(m->anneal_kind, m->anneal_steps,
                                           opt->t);
-    int32_t st = vae_model_elbo_grad(m, x, batch, elbo, recon, kl);
+    int32_t st = vae_model_train_grad(m, x, batch, elbo, recon, kl);
     m->beta = beta;
     if (st != VAE_OK)
         return st;

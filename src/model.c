@@ -689,6 +689,12 @@ static void head_backward(vae_model *m, int64_t batch)
         }
 }
 
+/* What run_elbo does with the gradient buffer. GRAD_SET is train_step's
+ * zero_grad + elbo_grad, with the zeroing put off until the gradient is
+ * certain to be computed: a step refused for memory, data or a non-finite
+ * loss leaves the buffer as it was. */
+enum { GRAD_NONE, GRAD_ADD, GRAD_SET };
+
 static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                         int want_grad, double *elbo, double *recon, double *kl)
 {
@@ -700,7 +706,7 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     if (st != VAE_OK)
         return st;
 
-    m->run.training = want_grad;
+    m->run.training = want_grad != GRAD_NONE;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch);
     vae_net_forward(m->dec, m->n_dec, m->params, batch);
@@ -732,6 +738,8 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                               "loss is not finite (recon %g, kl %g); "
                               "gradients left unchanged", recon_sum, kl_sum);
 
+    if (want_grad == GRAD_SET)
+        vae_model_zero_grad(m);
     if (want_grad) {
         net_backward(m->dec, m->n_dec, m->params, m->grads, batch);
         net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
@@ -750,13 +758,19 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
 VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
                                double *elbo, double *recon, double *kl)
 {
-    return run_elbo(m, x, batch, 0, elbo, recon, kl);
+    return run_elbo(m, x, batch, GRAD_NONE, elbo, recon, kl);
 }
 
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
                                     double *elbo, double *recon, double *kl)
 {
-    return run_elbo(m, x, batch, 1, elbo, recon, kl);
+    return run_elbo(m, x, batch, GRAD_ADD, elbo, recon, kl);
+}
+
+int32_t vae_model_train_grad(vae_model *m, const float *x, int64_t batch,
+                             double *elbo, double *recon, double *kl)
+{
+    return run_elbo(m, x, batch, GRAD_SET, elbo, recon, kl);
 }
 
 /* ---- Encode, decode, sample, reconstruct ------------------------------- */
