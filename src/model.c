@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "kl.h"
 #include "likelihood.h"
 #include "model.h"
@@ -35,7 +36,7 @@ VAE_API const char *vae_model_last_error(const vae_model *m)
 /* Run-time nodes for the specs of g, parameters placed from *off onwards. */
 static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off)
 {
-    vae_node *nodes = calloc((size_t)g->n, sizeof *nodes);
+    vae_node *nodes = vae_calloc((size_t)g->n, sizeof *nodes);
     if (!nodes)
         return VAE_ERR_NOMEM;
     for (int32_t i = 0; i < g->n; i++) {
@@ -219,7 +220,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     if (st != VAE_OK)
         return st;
 
-    vae_model *m = calloc(1, sizeof *m);
+    vae_model *m = vae_calloc(1, sizeof *m);
     vae_graph *run_enc = NULL;
     if (!m)
         goto nomem;
@@ -258,9 +259,9 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     }
 
     m->n_params = off;
-    m->params = calloc((size_t)(off ? off : 1), sizeof(float));
-    m->grads = calloc((size_t)(off ? off : 1), sizeof(float));
-    m->kl_dim = calloc((size_t)latent_dim, sizeof(double));
+    m->params = vae_calloc((size_t)(off ? off : 1), sizeof(float));
+    m->grads = vae_calloc((size_t)(off ? off : 1), sizeof(float));
+    m->kl_dim = vae_calloc((size_t)latent_dim, sizeof(double));
     if (!m->params || !m->grads || !m->kl_dim)
         goto nomem;
     vae_rng_seed(&m->rng, seed);
@@ -360,7 +361,7 @@ VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "metadata is NULL");
     unsigned char *copy = NULL;
     if (len) {
-        copy = malloc(len);
+        copy = vae_malloc(len);
         if (!copy)
             return vae_model_fail(m, VAE_ERR_NOMEM,
                                   "out of memory for %zu bytes of metadata",
@@ -540,10 +541,10 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
     int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch);
     int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch);
     int64_t floats = per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
-    float *work = malloc((size_t)(floats ? floats : 1) * sizeof(float));
-    float *eps = malloc((size_t)(batch * m->latent) * sizeof(float));
-    double *recon = malloc((size_t)batch * sizeof(double));
-    double *kl_b = malloc((size_t)batch * sizeof(double));
+    float *work = vae_malloc((size_t)(floats ? floats : 1) * sizeof(float));
+    float *eps = vae_malloc((size_t)(batch * m->latent) * sizeof(float));
+    double *recon = vae_malloc((size_t)batch * sizeof(double));
+    double *kl_b = vae_malloc((size_t)batch * sizeof(double));
     if (!work || !eps || !recon || !kl_b) {
         free(work);
         free(eps);
@@ -734,6 +735,12 @@ static void head_backward(vae_model *m, int64_t batch)
         }
 }
 
+/* What run_elbo does with the gradient buffer. GRAD_SET is train_step's
+ * zero_grad + elbo_grad, with the zeroing put off until the gradient is
+ * certain to be computed: a step refused for memory, data or a non-finite
+ * loss leaves the buffer as it was. */
+enum { GRAD_NONE, GRAD_ADD, GRAD_SET };
+
 /* Head gradient of the importance-weighted loss. kl_b holds each row's
  * normalised weight w_r; the decoder's dL/dz rows already carry it. With
  * z = mu + sigma eps, row r adds w_r (dz/dmu, dz/dlogvar) . (g + beta z) and
@@ -774,7 +781,7 @@ static int32_t ensure_rows_x(vae_model *m, int64_t rows)
 {
     if (rows <= m->rows_x_cap)
         return VAE_OK;
-    float *p = malloc((size_t)(rows * m->data_size) * sizeof(float));
+    float *p = vae_malloc((size_t)(rows * m->data_size) * sizeof(float));
     if (!p)
         return vae_model_fail(m, VAE_ERR_NOMEM, "out of memory for %lld "
                               "importance-sampled rows", (long long)rows);
@@ -789,7 +796,8 @@ static int32_t ensure_rows_x(vae_model *m, int64_t rows)
  * samples in rows b * k ..), and each row's loss gradient is scaled by its
  * normalised importance weight, which is the bound's gradient. */
 static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
-                                 double *elbo, double *recon, double *kl)
+                                 int want_grad, double *elbo, double *recon,
+                                 double *kl)
 {
     int64_t k = m->train_samples, D = m->latent, d = m->data_size;
     if (m->free_bits > 0.0)
@@ -851,6 +859,8 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
                               "ratio %g); gradients left unchanged",
                               recon_sum, ratio_sum);
 
+    if (want_grad == GRAD_SET)
+        vae_model_zero_grad(m);
     int64_t out = dec_out(m)->s.size;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < out; i++)
@@ -877,14 +887,14 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     if (!m)
         return VAE_ERR_INVALID_ARG;
     if (want_grad && m->train_samples > 1)
-        return run_weighted_grad(m, x, batch, elbo, recon, kl);
+        return run_weighted_grad(m, x, batch, want_grad, elbo, recon, kl);
     int32_t st = check_batch(m, x, batch, want_grad ? "elbo_grad" : "elbo");
     if (st == VAE_OK)
         st = load_data(m, x, batch);
     if (st != VAE_OK)
         return st;
 
-    m->run.training = want_grad;
+    m->run.training = want_grad != GRAD_NONE;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch, 1);
     vae_net_forward(m->dec, m->n_dec, m->params, batch);
@@ -916,6 +926,8 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                               "loss is not finite (recon %g, kl %g); "
                               "gradients left unchanged", recon_sum, kl_sum);
 
+    if (want_grad == GRAD_SET)
+        vae_model_zero_grad(m);
     if (want_grad) {
         net_backward(m->dec, m->n_dec, m->params, m->grads, batch);
         net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
@@ -937,13 +949,19 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
 VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
                                double *elbo, double *recon, double *kl)
 {
-    return run_elbo(m, x, batch, 0, elbo, recon, kl);
+    return run_elbo(m, x, batch, GRAD_NONE, elbo, recon, kl);
 }
 
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
                                     double *elbo, double *recon, double *kl)
 {
-    return run_elbo(m, x, batch, 1, elbo, recon, kl);
+    return run_elbo(m, x, batch, GRAD_ADD, elbo, recon, kl);
+}
+
+int32_t vae_model_train_grad(vae_model *m, const float *x, int64_t batch,
+                             double *elbo, double *recon, double *kl)
+{
+    return run_elbo(m, x, batch, GRAD_SET, elbo, recon, kl);
 }
 
 /* ---- Encode, decode, sample, reconstruct ------------------------------- */
@@ -1153,10 +1171,10 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
         return st;
 
     int64_t D = m->latent, d = m->data_size;
-    float *mulv = malloc((size_t)(batch * 2 * D) * sizeof(float));
-    float *xs = malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
-    double *logw = malloc(IWAE_CHUNK * sizeof(double));
-    lse *acc = malloc((size_t)batch * sizeof(lse));
+    float *mulv = vae_malloc((size_t)(batch * 2 * D) * sizeof(float));
+    float *xs = vae_malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
+    double *logw = vae_malloc(IWAE_CHUNK * sizeof(double));
+    lse *acc = vae_malloc((size_t)batch * sizeof(lse));
     if (!mulv || !xs || !logw || !acc) {
         st = vae_model_fail(m, VAE_ERR_NOMEM, "iwae: out of memory");
         goto done;
