@@ -583,6 +583,57 @@ static void test_aclimdb_errors(void **state)
     expect_load_error(f, text_corpus_load_aclimdb, NULL, "NULL", NULL);
 }
 
+/* Text already in memory goes through the loaders' checks and splitting. */
+/* A string literal and its length without the NUL. */
+#define TEXT_AND_LEN(s) s, sizeof s - 1
+
+static void test_add_text(void **state)
+{
+    static const char *const lines[] = {"a|b", "c"};
+    static const char *const brown[] = {"the|dog", "\"|hi|\""};
+    static const char *const review[] = {"good|.", "bad|!"};
+    char err[256];
+    text_corpus c;
+
+    (void)state;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_LINES, "mem",
+                                          TEXT_AND_LEN("\xEF\xBB\xBF" "A b\n\n c\n"),
+                                          err, sizeof err), 0);
+    expect_sentences(&c.split[TEXT_TRAIN], lines, 2);
+    text_corpus_free(&c);
+
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_BROWN, "mem",
+                                          TEXT_AND_LEN("The/at dog/nn\n``/`` hi/uh ''/''"), err, sizeof err), 0);
+    expect_sentences(&c.split[TEXT_TRAIN], brown, 2);
+    text_corpus_free(&c);
+
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_REVIEW_TEST, "mem",
+                                          TEXT_AND_LEN("Good. Bad!"), err, sizeof err), 0);
+    expect_sentences(&c.split[TEXT_TEST], review, 2);
+    assert_int_equal(c.split[TEXT_TRAIN].count, 0);
+    text_corpus_free(&c);
+
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_LINES, "mem", "", 0,
+                                          err, sizeof err), -1);
+    expect_msg(err, "mem: empty file");
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_LINES, "mem", TEXT_AND_LEN(" \n"), err, sizeof err), -1);
+    expect_msg(err, "no sentences");
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_BROWN, "mem",
+                                          TEXT_AND_LEN("\xEF\xBB\xBF"), err, sizeof err), -1);
+    expect_msg(err, "no sentences");
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_BROWN, "mem", TEXT_AND_LEN("dog"), err, sizeof err), -1);
+    expect_msg(err, "mem:1: token 'dog' has no /TAG");
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_LINES, "mem", TEXT_AND_LEN("a\xC0"), err, sizeof err), -1);
+    expect_msg(err, "invalid UTF-8 at byte 1");
+    assert_int_equal(text_corpus_add_text(&c, (enum text_format)7, "mem", "a",
+                                          1, err, sizeof err), -1);
+    expect_msg(err, "unknown text format");
+    assert_int_equal(text_corpus_add_text(&c, TEXT_FORMAT_LINES, "mem", NULL,
+                                          1, err, sizeof err), -1);
+    text_corpus_free(&c);
+}
+
 static void test_load_by_name(void **state)
 {
     struct fixture *f = *state;
@@ -989,6 +1040,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aclimdb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aclimdb_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aclimdb_errors, setup, teardown),
+        cmocka_unit_test(test_add_text),
         cmocka_unit_test_setup_teardown(test_load_by_name, setup, teardown),
         cmocka_unit_test(test_vocab_order),
         cmocka_unit_test(test_vocab_specials_and_errors),
