@@ -2,8 +2,10 @@
  * of every kind each driver reads, plus truncations of them.
  *   gen_corpus OUTDIR   writes OUTDIR/fuzz_model_load/, OUTDIR/fuzz_idx/,
  *                       OUTDIR/fuzz_text/ (the directories must exist)
- * tests/fuzz/corpus/ holds its output (scripts/fuzz.sh --regen-seeds runs
- * it); the input layouts are described in each driver. */
+ * tests/fuzz/corpus/ holds its output: from a build with the tests,
+ *   BUILD/tests/fuzz/gen_corpus tests/fuzz/corpus
+ * rewrites the seeds and leaves other files (saved findings) alone. The
+ * input layouts are described in each driver. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
