@@ -15,6 +15,9 @@
 #            tests/fuzz/corpus/DRIVER/ (review the size before committing)
 #   --ci     the test-suite mode: 60 s per driver, and a clean exit with a
 #            message when clang-14 is not installed
+#   --coverage  fuzz nothing: replay the seeds and the kept inputs through
+#            a clang source-coverage build (BUILD-cov/) and print the line
+#            and branch coverage of the files each driver targets
 # Environment: FUZZ_CC (default clang-14), FUZZ_BUILD (default build-fuzz),
 # FUZZ_ARGS (extra libFuzzer options).
 set -euo pipefail
@@ -25,6 +28,7 @@ build=${FUZZ_BUILD:-build-fuzz}
 limit=(-max_total_time=60)
 merge=0
 ci=0
+coverage=0
 drivers=()
 all_drivers=(fuzz_model_load fuzz_idx fuzz_text)
 
@@ -41,6 +45,7 @@ while (($#)); do
             limit=(-runs="$2"); shift 2 ;;
     --merge) merge=1; shift ;;
     --ci) ci=1; limit=(-max_total_time=60); shift ;;
+    --coverage) coverage=1; shift ;;
     -h|--help) usage ;;
     fuzz_model_load|fuzz_idx|fuzz_text) drivers+=("$1"); shift ;;
     *) echo "fuzz.sh: unknown argument '$1'" >&2; usage ;;
@@ -55,6 +60,39 @@ if ! command -v "$cc" > /dev/null; then
   fi
   echo "fuzz.sh: $cc not found (apt-get install clang-14 libclang-rt-14-dev)" >&2
   exit 1
+fi
+
+# The files each driver is aimed at, for --coverage.
+targets_of() {
+  case $1 in
+    fuzz_model_load) echo src/io.c src/graph.c src/model.c src/adam.c ;;
+    fuzz_idx) echo examples/image/idx.c ;;
+    fuzz_text) echo examples/text/corpus.c examples/text/vocab.c ;;
+  esac
+}
+
+if ((coverage)); then
+  cov=$build-cov
+  echo "== coverage build of ${drivers[*]} in $cov"
+  nice -n 19 cmake -S . -B "$cov" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_BUILD_TYPE=Debug -DVAE_SANITIZE=OFF -DVAE_BUILD_BENCH=OFF \
+    -DCMAKE_C_FLAGS="-fprofile-instr-generate -fcoverage-mapping" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fprofile-instr-generate \
+    -DCMAKE_SHARED_LINKER_FLAGS=-fprofile-instr-generate > /dev/null
+  nice -n 19 cmake --build "$cov" -j2 --target "${drivers[@]/fuzz_/replay_}" > /dev/null
+  for d in "${drivers[@]}"; do
+    replay=$cov/tests/fuzz/${d/fuzz_/replay_}
+    dirs=(tests/fuzz/corpus/"$d")
+    [[ -d $build/corpus/$d ]] && dirs+=("$build/corpus/$d")
+    rm -f "$cov"/"$d".*.profraw
+    OPENBLAS_NUM_THREADS=1 LLVM_PROFILE_FILE="$cov/$d.%p.profraw" \
+      nice -n 19 "$replay" "${dirs[@]}" | grep '^replayed' || true
+    llvm-profdata-14 merge -o "$cov/$d.profdata" "$cov"/"$d".*.profraw
+    # shellcheck disable=SC2046 # one argument per file
+    llvm-cov-14 report "$replay" -instr-profile="$cov/$d.profdata" \
+      $(targets_of "$d")
+  done
+  exit 0
 fi
 
 # The whole library is built with coverage feedback and the sanitizers;
