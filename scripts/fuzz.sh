@@ -122,10 +122,12 @@ for d in "${drivers[@]}"; do
   mkdir -p "$work" "$crashes" "$(dirname "$log")"
   echo "== $d: ${limit[*]}, log $log"
   rc=0
-  # New inputs go to the first directory; the seeds are only read.
+  # New inputs go to the first directory; the seeds are only read. The
+  # timeout is wall-clock time: on a busy machine a nice'd run can wait
+  # tens of seconds for a CPU, so only a unit stuck for minutes counts.
   # shellcheck disable=SC2086 # FUZZ_ARGS is a list of options
-  nice -n 19 "$bin" "${limit[@]}" -timeout=20 -rss_limit_mb=2048 \
-    -malloc_limit_mb=2048 -print_final_stats=1 \
+  nice -n 19 "$bin" "${limit[@]}" -timeout=180 -report_slow_units=180 \
+    -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$crashes/" ${FUZZ_ARGS:-} "$work" "$seeds" \
     > "$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
