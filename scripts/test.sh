@@ -8,6 +8,7 @@
 #      (bindings/*/test.sh, tests/consumers/cxx/test.sh), and the ABI
 #      against the baseline in lib/ (tests/abi/check.sh)
 #   6. the Release cmocka tests again under valgrind (leaks, uninitialised reads)
+#   7. each fuzz driver for 60 s under libFuzzer when clang-14 is installed
 # Every phase runs even if an earlier one failed (except those needing a
 # build that failed); a summary with times closes the run, and the exit
 # status is non-zero if anything failed.
@@ -154,6 +155,13 @@ else
   for p in "ctest release" consumers bindings valgrind; do
     skip_phase "$p" "build failed"
   done
+fi
+
+# libFuzzer, 60 s per driver (the long runs: scripts/fuzz.sh --seconds).
+if command -v clang-14 > /dev/null; then
+  run_phase "fuzz (60 s each)" bash scripts/fuzz.sh --ci || true
+else
+  skip_phase "fuzz (60 s each)" "clang-14 not installed"
 fi
 
 passed=0

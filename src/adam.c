@@ -142,6 +142,23 @@ static double sum_squares(const float *g, int64_t n)
     return s;
 }
 
+/* What one step applies to every parameter. */
+typedef struct adam_consts {
+    float b1, b2, c1, c2, step, inv_sqrt_bc2, eps, decay, l2, scale;
+} adam_consts;
+
+/* The update of one parameter p and its moments m, v from gradient g. */
+static inline void adam_update(const adam_consts *k, float g, float *p,
+                               float *m, float *v)
+{
+    float pi = *p;
+    g = g * k->scale + k->l2 * pi;
+    pi -= k->decay * pi;
+    *m = k->b1 * *m + k->c1 * g;
+    *v = k->b2 * *v + k->c2 * g * g;
+    *p = pi - k->step * *m / (sqrtf(*v) * k->inv_sqrt_bc2 + k->eps);
+}
+
 VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
 {
     if (!o)
@@ -163,28 +180,40 @@ VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
     const float scale = (o->clip_norm > 0.0 && norm > o->clip_norm)
                             ? (float)(o->clip_norm / (norm + 1e-6)) : 1.0f;
 
-    o->t++;
+    if (o->t == INT64_MAX)
+        return adam_fail(o, VAE_ERR_RANGE, "step count is at its maximum");
+    const int64_t t = o->t + 1;
+    adam_consts k;
     /* 1 - beta in double: 1 - 0.999f is off by 1.3e-5 relative. */
-    const float b1 = (float)o->beta1, b2 = (float)o->beta2;
-    const float c1 = (float)(1.0 - o->beta1), c2 = (float)(1.0 - o->beta2);
-    const float step = (float)(o->lr / (1.0 - pow(o->beta1, (double)o->t)));
-    const float inv_sqrt_bc2 =
-        (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)o->t)));
-    const float eps = (float)o->eps;
+    k.b1 = (float)o->beta1;
+    k.b2 = (float)o->beta2;
+    k.c1 = (float)(1.0 - o->beta1);
+    k.c2 = (float)(1.0 - o->beta2);
+    k.step = (float)(o->lr / (1.0 - pow(o->beta1, (double)t)));
+    k.inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)t)));
+    k.eps = (float)o->eps;
     /* Either decoupled decay (AdamW) or an L2 term in the gradient (Adam);
      * the unused one is 0, which keeps the loop branch-free. */
-    const float decay = o->decoupled ? (float)(o->lr * o->weight_decay) : 0.0f;
-    const float l2 = o->decoupled ? 0.0f : (float)o->weight_decay;
+    k.decay = o->decoupled ? (float)(o->lr * o->weight_decay) : 0.0f;
+    k.l2 = o->decoupled ? 0.0f : (float)o->weight_decay;
+    k.scale = scale;
     float *restrict p = m->params, *restrict mom = o->m, *restrict vel = o->v;
     const float *restrict grad = m->grads;
+    /* Finite gradients can still overflow the update (a huge learning rate,
+     * or moments loaded from a file): a dry run finds that before anything
+     * changes. */
     for (int64_t i = 0; i < o->n; i++) {
-        float pi = p[i];
-        float g = grad[i] * scale + l2 * pi;
-        pi -= decay * pi;
-        mom[i] = b1 * mom[i] + c1 * g;
-        vel[i] = b2 * vel[i] + c2 * g * g;
-        p[i] = pi - step * mom[i] / (sqrtf(vel[i]) * inv_sqrt_bc2 + eps);
+        float pi = p[i], mi = mom[i], vi = vel[i];
+        adam_update(&k, grad[i], &pi, &mi, &vi);
+        if (!isfinite(pi) || !isfinite(mi) || !isfinite(vi))
+            return adam_fail(o, VAE_ERR_NONFINITE,
+                             "the update of parameter %lld is not finite; "
+                             "parameters and optimizer state unchanged",
+                             (long long)i);
     }
+    o->t = t;
+    for (int64_t i = 0; i < o->n; i++)
+        adam_update(&k, grad[i], &p[i], &mom[i], &vel[i]);
     return VAE_OK;
 }
 
