@@ -203,6 +203,7 @@ struct run {
     int64_t *perm;
     float *xb, *ub; /* this rank's rows of a batch; a batch of uniforms */
     long done_epochs;
+    double sum_secs; /* this epoch's time in the gradient sums */
 };
 
 /* One optimizer step on batch b (0-based) of an epoch, n rows, of which
@@ -226,10 +227,13 @@ static int train_step(struct run *r, int64_t n, int64_t first, int64_t k,
     if (k > 0 && (s = vae_model_elbo_grad(m, r->xb, k, elbo, NULL, NULL)) !=
                      VAE_OK)
         return fail_lib(where, s, vae_model_last_error(m));
-    if (model_skip_draws(m, (n - first - k) * per) ||
-        comm->sum_floats(comm->ctx, vae_model_grads(m),
+    if (model_skip_draws(m, (n - first - k) * per))
+        return -1;
+    double t0 = now_seconds();
+    if (comm->sum_floats(comm->ctx, vae_model_grads(m),
                          vae_model_num_params(m)))
         return -1;
+    r->sum_secs += now_seconds() - t0;
     if ((s = vae_adam_step(r->opt, m)) != VAE_OK)
         return fail_lib(where, s, vae_adam_last_error(r->opt));
     return 0;
@@ -252,6 +256,7 @@ static int train_epoch(struct run *r, long epoch, double *mean_elbo,
 
     epoch_order(r->perm, count, c->seed, epoch);
     progress_init(&prog, comm->rank == 0 ? c->progress : 0.0);
+    r->sum_secs = 0.0;
     for (int64_t b = 0; b < nbatches; b++) {
         int64_t start = b * c->batch;
         int64_t n = count - start < c->batch ? count - start : c->batch;
@@ -503,8 +508,14 @@ static int report_epoch(struct run *r, long epoch, double train_elbo,
     }
     fprintf(stderr,
             "epoch %ld/%ld  train_elbo %.2f  test_elbo %.2f (recon %.2f, "
-            "kl %.2f)  %.1fs  %.0f samples/s\n",
+            "kl %.2f)  %.1fs  %.0f samples/s",
             epoch, c->epochs, train_elbo, te, tr, tk, secs, rate);
+    /* The all-reduce's share of the time, waiting for slower ranks
+     * included: what the ranks lose to each other. */
+    if (r->comm->size > 1)
+        fprintf(stderr, "  (%d ranks, %.2fs in all-reduce)", r->comm->size,
+                r->sum_secs);
+    fputc('\n', stderr);
     return 0;
 }
 
