@@ -70,6 +70,7 @@ VAE_API void vae_model_free(vae_model *m)
     free(m->kl_dim);
     free(m->recon_b);
     free(m->kl_b);
+    free(m->rows_x);
     free(m->meta);
     free(m);
 }
@@ -227,6 +228,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     m->classes = classes;
     m->dec_data = dec_data;
     m->beta = 1.0;
+    m->train_samples = 1;
     if (vae_graph_copy(encoder, &m->enc_graph) != VAE_OK ||
         vae_graph_copy(decoder, &m->dec_graph) != VAE_OK ||
         vae_graph_copy(encoder, &run_enc) != VAE_OK)
@@ -318,6 +320,18 @@ VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats)
         return vae_model_fail(m, VAE_ERR_RANGE, "free bits %g not in [0, 1e6]",
                               nats);
     m->free_bits = nats;
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (k < 1 || k > VAE_TRAIN_SAMPLES_MAX)
+        return vae_model_fail(m, VAE_ERR_RANGE,
+                              "train samples %lld not in 1..%d", (long long)k,
+                              VAE_TRAIN_SAMPLES_MAX);
+    m->train_samples = k;
     return VAE_OK;
 }
 
@@ -649,18 +663,32 @@ static vae_node *head(vae_model *m) { return &m->enc[m->n_enc - 1]; }
 
 static vae_node *dec_out(vae_model *m) { return &m->dec[m->dec_graph->output]; }
 
-/* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG. */
-static void sample_z(vae_model *m, int64_t batch)
+/* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG:
+ * k draws per example, in rows b * k + s. */
+static void sample_z(vae_model *m, int64_t batch, int64_t k)
 {
     int64_t D = m->latent;
     const float *h = head(m)->val;
     float *z = m->dec[0].val;
-    vae_rng_normal_fill(&m->rng, m->eps, batch * D);
-    for (int64_t b = 0; b < batch; b++)
+    vae_rng_normal_fill(&m->rng, m->eps, batch * k * D);
+    for (int64_t r = 0; r < batch * k; r++) {
+        const float *mu = h + (r / k) * 2 * D, *lv = mu + D;
         for (int64_t j = 0; j < D; j++)
-            z[b * D + j] = h[b * 2 * D + j] +
-                           expf(0.5f * vae_clamp_logvar(h[b * 2 * D + D + j])) *
-                               m->eps[b * D + j];
+            z[r * D + j] = mu[j] + expf(0.5f * vae_clamp_logvar(lv[j])) *
+                                       m->eps[r * D + j];
+    }
+}
+
+/* log p(z) - log q(z|x) of one draw z = mu + sigma * eps, where lv is q's
+ * logvar row (log 2 pi cancels). */
+static double log_prior_ratio(const float *z, const float *eps,
+                              const float *lv, int64_t D)
+{
+    double s = 0.0;
+    for (int64_t j = 0; j < D; j++)
+        s += -0.5 * ((double)z[j] * z[j] - (double)eps[j] * eps[j] -
+                     vae_clamp_logvar(lv[j]));
+    return s;
 }
 
 /* Gradient of the loss wrt the head output, from dL/dz and the KL term. The
@@ -688,11 +716,139 @@ static void head_backward(vae_model *m, int64_t batch)
         }
 }
 
+/* Head gradient of the importance-weighted loss. kl_b holds each row's
+ * normalised weight w_r; the decoder's dL/dz rows already carry it. With
+ * z = mu + sigma eps, row r adds w_r (dz/dmu, dz/dlogvar) . (g + beta z) and
+ * beta w_r d log q / d logvar = -beta w_r / 2 (eps held fixed); the weights
+ * of an example sum to 1. */
+static void head_backward_weighted(vae_model *m, int64_t batch, int64_t k)
+{
+    int64_t D = m->latent;
+    const float *h = head(m)->val, *z = m->dec[0].val, *dz = m->dec[0].grad;
+    float *dh = head(m)->grad;
+    float beta = (float)m->beta;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t j = 0; j < D; j++) {
+            float raw = h[b * 2 * D + D + j];
+            int inside = raw > VAE_LOGVAR_MIN && raw < VAE_LOGVAR_MAX;
+            float gmu = 0.0f, glv = 0.0f;
+            for (int64_t r = b * k; r < (b + 1) * k; r++) {
+                float g = dz[r * D + j] + beta * (float)m->kl_b[r] * z[r * D + j];
+                gmu += g;
+                glv += g * m->eps[r * D + j];
+            }
+            float std = expf(0.5f * vae_clamp_logvar(raw));
+            dh[b * 2 * D + j] = gmu;
+            dh[b * 2 * D + D + j] = inside ? 0.5f * (glv * std - beta) : 0.0f;
+        }
+}
+
+/* Grows the buffer of repeated examples to `rows` rows (rarely: it is kept). */
+static int32_t ensure_rows_x(vae_model *m, int64_t rows)
+{
+    if (rows <= m->rows_x_cap)
+        return VAE_OK;
+    float *p = malloc((size_t)(rows * m->data_size) * sizeof(float));
+    if (!p)
+        return vae_model_fail(m, VAE_ERR_NOMEM, "out of memory for %lld "
+                              "importance-sampled rows", (long long)rows);
+    free(m->rows_x);
+    m->rows_x = p;
+    m->rows_x_cap = rows;
+    return VAE_OK;
+}
+
+/* elbo_grad with k = train_samples > 1: the importance-weighted bound. The
+ * encoder runs on the batch, the decoder on batch * k rows (example b's
+ * samples in rows b * k ..), and each row's loss gradient is scaled by its
+ * normalised importance weight, which is the bound's gradient. */
+static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
+                                 double *elbo, double *recon, double *kl)
+{
+    int64_t k = m->train_samples, D = m->latent, d = m->data_size;
+    if (m->free_bits > 0.0)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "elbo_grad: free bits do not apply to the "
+                              "bound of %lld importance samples", (long long)k);
+    if (batch > INT64_MAX / VAE_TRAIN_SAMPLES_MAX)
+        return vae_model_fail(m, VAE_ERR_NOMEM, "batch %lld is too large",
+                              (long long)batch);
+    int64_t rows = batch * k;
+    int32_t st = check_batch(m, x, rows, "elbo_grad");
+    if (st == VAE_OK)
+        st = ensure_rows_x(m, rows);
+    if (st == VAE_OK)
+        st = load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(m->rows_x + r * d, x + (r / k) * d, (size_t)d * sizeof(float));
+
+    m->run.training = 1;
+    vae_net_forward(m->enc, m->n_enc, m->params, batch);
+    sample_z(m, batch, k);
+    set_decoder_data(m, m->rows_x, rows);
+    vae_net_forward(m->dec, m->n_dec, m->params, rows);
+    m->run.training = 0;
+
+    net_zero_grads(m->dec, m->n_dec, DEC_FIRST_GRAD, rows);
+    float *dlogits = dec_out(m)->grad;
+    vae_likelihood(m->likelihood, dec_out(m)->val, m->rows_x, rows, d,
+                   m->classes, m->obs_logvar, m->recon_b, dlogits);
+    /* kl_b[r] = log p(z_r) - log q(z_r|x) first, then the weight of row r. */
+    const float *h = head(m)->val, *z = m->dec[0].val;
+    double recon_sum = 0.0, ratio_sum = 0.0, bound_sum = 0.0;
+    for (int64_t b = 0; b < batch; b++) {
+        double top = -INFINITY, top1 = -INFINITY;
+        for (int64_t r = b * k; r < (b + 1) * k; r++) {
+            m->kl_b[r] = log_prior_ratio(z + r * D, m->eps + r * D,
+                                         h + b * 2 * D + D, D);
+            recon_sum += m->recon_b[r];
+            ratio_sum += m->kl_b[r];
+            top = fmax(top, m->recon_b[r] + m->beta * m->kl_b[r]);
+            top1 = fmax(top1, m->recon_b[r] + m->kl_b[r]);
+        }
+        double sum = 0.0, sum1 = 0.0;
+        for (int64_t r = b * k; r < (b + 1) * k; r++) {
+            double lw = m->recon_b[r] + m->beta * m->kl_b[r];
+            sum1 += exp(m->recon_b[r] + m->kl_b[r] - top1);
+            m->kl_b[r] = exp(lw - top);
+            sum += m->kl_b[r];
+        }
+        for (int64_t r = b * k; r < (b + 1) * k; r++)
+            m->kl_b[r] /= sum;
+        bound_sum += top1 + log(sum1) - log((double)k);
+    }
+    if (!isfinite(bound_sum) || !isfinite(recon_sum) || !isfinite(ratio_sum))
+        return vae_model_fail(m, VAE_ERR_NONFINITE,
+                              "loss is not finite (recon %g, log-weight "
+                              "ratio %g); gradients left unchanged",
+                              recon_sum, ratio_sum);
+
+    int64_t out = dec_out(m)->s.size;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < out; i++)
+            dlogits[r * out + i] *= (float)m->kl_b[r];
+    net_backward(m->dec, m->n_dec, m->params, m->grads, rows);
+    net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, rows);
+    head_backward_weighted(m, batch, k);
+    net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
+    if (elbo)
+        *elbo = bound_sum / (double)batch;
+    if (recon)
+        *recon = recon_sum / (double)rows;
+    if (kl)
+        *kl = -ratio_sum / (double)rows;
+    return VAE_OK;
+}
+
 static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                         int want_grad, double *elbo, double *recon, double *kl)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    if (want_grad && m->train_samples > 1)
+        return run_weighted_grad(m, x, batch, elbo, recon, kl);
     int32_t st = check_batch(m, x, batch, want_grad ? "elbo_grad" : "elbo");
     if (st == VAE_OK)
         st = load_data(m, x, batch);
@@ -701,7 +857,7 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
 
     m->run.training = want_grad;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
-    sample_z(m, batch);
+    sample_z(m, batch, 1);
     vae_net_forward(m->dec, m->n_dec, m->params, batch);
     m->run.training = 0;
 
@@ -940,15 +1096,9 @@ static void iwae_chunk(vae_model *m, const float *x, const float *mulv,
         int64_t b = (r0 + r) / k;
         const float *mu = mulv + b * 2 * D, *lv = mu + D;
         const float *eps = m->eps + r * D;
-        double lq = 0.0, lp = 0.0;
-        for (int64_t j = 0; j < D; j++) {
-            float l = vae_clamp_logvar(lv[j]);
-            float zj = mu[j] + expf(0.5f * l) * eps[j];
-            z[r * D + j] = zj;
-            lq += -0.5 * ((double)eps[j] * eps[j] + VAE_LOG_2PI + l);
-            lp += -0.5 * ((double)zj * zj + VAE_LOG_2PI);
-        }
-        logw[r] = lp - lq;
+        for (int64_t j = 0; j < D; j++)
+            z[r * D + j] = mu[j] + expf(0.5f * vae_clamp_logvar(lv[j])) * eps[j];
+        logw[r] = log_prior_ratio(z + r * D, eps, lv, D);
         memcpy(xs + r * d, x + b * d, (size_t)d * sizeof(float));
     }
     decoder_logp(m, xs, rows, m->recon_b);

@@ -30,6 +30,7 @@ struct vae_model {
     unsigned char *meta; /* the caller's metadata bytes, saved with the model */
     size_t meta_len;
     double beta, free_bits, obs_logvar;
+    int64_t train_samples; /* importance samples in elbo_grad's objective */
     int32_t anneal_kind; /* VAE_ANNEAL_*, used by vae_model_train_step */
     int64_t anneal_steps;
     vae_rng rng;
@@ -54,6 +55,8 @@ struct vae_model {
     double *kl_dim;  /* latent: batch-mean KL per dimension */
     double *recon_b; /* cap_batch: log p(x_b|z_b) */
     double *kl_b;    /* cap_batch: KL of each example */
+    float *rows_x;   /* train_samples > 1: each example's data once per sample */
+    int64_t rows_x_cap;
 
     char err[VAE_ERRLEN];
 };

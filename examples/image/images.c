@@ -16,6 +16,7 @@ const char *const image_opt_names[OPT_COUNT] = {
     [OPT_RESUME] = "--resume",     [OPT_PAIRS] = "--pairs",
     [OPT_STEPS] = "--steps",       [OPT_GRID] = "--grid",
     [OPT_LR_END] = "--lr-end",     [OPT_WARMUP] = "--warmup",
+    [OPT_TRAIN_SAMPLES] = "--train-samples",
 };
 
 int get_binarize(const struct args *a, enum binarize *out)

@@ -21,7 +21,7 @@ enum opt_id {
     OPT_DATA, OPT_ARCH, OPT_LATENT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
     OPT_OUT, OPT_METRICS, OPT_MODEL, OPT_N, OPT_PROGRESS, OPT_BINARIZE,
     OPT_THREADS, OPT_IWAE, OPT_LIMIT, OPT_RESUME, OPT_PAIRS, OPT_STEPS,
-    OPT_GRID, OPT_LR_END, OPT_WARMUP, OPT_COUNT
+    OPT_GRID, OPT_LR_END, OPT_WARMUP, OPT_TRAIN_SAMPLES, OPT_COUNT
 };
 
 extern const char *const image_opt_names[OPT_COUNT];
@@ -32,13 +32,13 @@ extern const char *const image_opt_names[OPT_COUNT];
      OPT(OPT_EPOCHS) | OPT(OPT_BATCH) | OPT(OPT_LR) | OPT(OPT_SEED) |        \
      OPT(OPT_OUT) | OPT(OPT_METRICS) | OPT(OPT_PROGRESS) |                   \
      OPT(OPT_BINARIZE) | OPT(OPT_RESUME) | OPT(OPT_LR_END) |                 \
-     OPT(OPT_WARMUP))
+     OPT(OPT_WARMUP) | OPT(OPT_TRAIN_SAMPLES))
 #define IMAGE_TRAIN_USAGE                                                        \
     "  train        --data DIR --out MODEL [--arch mlp|conv|mlp2|seed]\n"       \
     "               [--latent D] [--epochs N] [--batch B] [--lr LR] [--seed S]\n" \
     "               [--binarize none|dynamic|static] [--metrics FILE.jsonl]\n"  \
     "               [--resume MODEL] [--progress SECONDS]\n"                    \
-    "               [--lr-end LR] [--warmup EPOCHS]\n"
+    "               [--lr-end LR] [--warmup EPOCHS] [--train-samples K]\n"
 
 enum binarize { BIN_NONE, BIN_DYNAMIC, BIN_STATIC };
 

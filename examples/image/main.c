@@ -46,7 +46,8 @@ static const char usage[] =
     "Defaults: --arch mlp, --latent 20 (mlp), 32 (conv, seed) or 50 (mlp2),\n"
     "--epochs 10 --batch 128 --lr 1e-3 --seed 1 --binarize none\n"
     "--progress 2 (0: quiet); --n 64 (sample), 32 (reconstruct); --pairs 8\n"
-    "--steps 10; --grid 20.\n"
+    "--steps 10; --grid 20; --train-samples 1 (K > 1: the importance-weighted\n"
+    "bound of K samples, and train_elbo reports it).\n"
     "See docs/image.md.\n";
 
 /* ---- Small helpers ----------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "models.h"
 #include "order.h"
 #include "train.h"
+#include "trainer.h"
 
 /* ---- One process ---------------------------------------------------------- */
 
@@ -97,6 +98,7 @@ struct train_cfg {
     long latent, epochs, batch;
     double lr, lr_end; /* lr_end 0: a constant rate */
     long warmup;       /* KL warm-up epochs; 0: none */
+    long samples;      /* importance samples of the objective; 1: the ELBO */
     int lr_given;
     uint64_t seed;
     enum binarize binarize;
@@ -121,6 +123,8 @@ static int parse_train(const struct args *a, struct train_cfg *c)
         get_long(a, OPT_BATCH, 128, 1, 65536, &c->batch) ||
         get_double(a, OPT_LR_END, 0.0, 0.0, 10.0, 1, &c->lr_end) ||
         get_long(a, OPT_WARMUP, 0, 0, 100000, &c->warmup) ||
+        get_long(a, OPT_TRAIN_SAMPLES, 1, 1, VAE_TRAIN_SAMPLES_MAX,
+                 &c->samples) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &c->progress) ||
         get_seed(a, OPT_SEED, 1, &c->seed) || get_binarize(a, &c->binarize))
         return -1;
@@ -168,7 +172,7 @@ static int setup_model(const struct train_cfg *c, const idx_dataset *train,
  * nears, where one late drop gained two nats of ELBO at once. The KL weight
  * rises linearly to 1 over the warm-up (Sonderby et al. 2016), letting the
  * decoder learn to use z before the KL term can switch units off. */
-static int apply_schedule(const struct train_cfg *c, vae_model *m,
+static int apply_schedule(const struct train_cfg *c, trainer *t,
                           vae_adam *opt, long epoch)
 {
     int32_t s;
@@ -183,9 +187,7 @@ static int apply_schedule(const struct train_cfg *c, vae_model *m,
     if (c->warmup > 0) {
         double beta = epoch >= c->warmup ? 1.0
                                          : (double)epoch / (double)c->warmup;
-        s = vae_model_set_beta(m, beta);
-        if (s != VAE_OK)
-            return fail_lib("vae_model_set_beta", s, vae_model_last_error(m));
+        return trainer_set_beta(t, beta);
     }
     return 0;
 }
@@ -199,6 +201,7 @@ struct run {
     int64_t dim; /* pixels per image */
     vae_model *m;
     vae_adam *opt;
+    trainer *t;
     FILE *metrics; /* rank 0 */
     int64_t *perm;
     float *xb, *ub; /* this rank's rows of a batch; a batch of uniforms */
@@ -207,17 +210,21 @@ struct run {
 };
 
 /* One optimizer step on batch b (0-based) of an epoch, n rows, of which
- * this rank holds rows [first, first + k) in r->xb. The gradient buffer
- * sums over the batch, so the sum over the ranks is the whole batch's. */
+ * this rank holds rows [first, first + k) in r->xb. One process leaves it
+ * to the trainer (its threads); ranks compute their share on one thread
+ * each. The gradient buffer sums over the batch, so the sum over the ranks
+ * is the whole batch's. */
 static int train_step(struct run *r, int64_t n, int64_t first, int64_t k,
                       long epoch, int64_t b, double *elbo)
 {
     const struct train_comm *comm = r->comm;
     vae_model *m = r->m;
-    int64_t per = model_draws_per_example(m);
+    int64_t per = r->c.samples * model_draws_per_example(m);
     char where[64];
     int32_t s;
 
+    if (comm->size == 1)
+        return trainer_step(r->t, r->opt, r->xb, n, r->dim, epoch, b, elbo);
     snprintf(where, sizeof where, "epoch %ld, batch %lld", epoch,
              (long long)b + 1);
     if ((s = vae_model_zero_grad(m)) != VAE_OK)
@@ -465,6 +472,19 @@ done:
     return rc;
 }
 
+/* The trainer of one process has a worker per BLAS thread (at most 16); a
+ * rank of several computes its share itself, its threads going to BLAS. */
+static int make_trainer(struct run *r)
+{
+    int32_t blas = vae_get_num_threads();
+    int workers = r->comm->size == 1 && blas > 1 ? (blas < 16 ? blas : 16) : 1;
+
+    if (trainer_new(r->m, workers, &r->t) ||
+        trainer_set_train_samples(r->t, r->c.samples))
+        return -1;
+    return 0;
+}
+
 /* Every rank must hold rank 0's parameters after each epoch: that holds only
  * if the sums over the ranks are the same on every rank, which MPI
  * recommends but does not promise. */
@@ -529,13 +549,14 @@ int image_train(const struct args *a, const struct train_comm *comm)
     if (!bad && comm->rank == 0)
         bad = setup_rank0(&r);
     if (agree(comm, bad) ||
-        (comm->size > 1 && (same_data(&r) || share_model(&r))))
+        (comm->size > 1 && (same_data(&r) || share_model(&r))) ||
+        make_trainer(&r))
         goto done;
 
     for (long epoch = r.done_epochs + 1; epoch <= r.c.epochs; epoch++) {
         double train_elbo = 0.0, secs = 0.0, te, tr, tk;
 
-        if (apply_schedule(&r.c, r.m, r.opt, epoch) ||
+        if (apply_schedule(&r.c, r.t, r.opt, epoch) ||
             train_epoch(&r, epoch, &train_elbo, &secs) ||
             evaluate(&r, &te, &tr, &tk) ||
             (comm->size > 1 && same_params(&r, epoch)) ||
@@ -550,6 +571,7 @@ done:
     free(r.ub);
     free(r.xb);
     free(r.perm);
+    trainer_free(r.t);
     vae_adam_free(r.opt);
     vae_model_free(r.m);
     idx_free(&r.train);

@@ -3,6 +3,7 @@
 # training on a tiny synthetic IDX data set, 2 ranks on this machine:
 #   - 2 ranks train the same model as one vae-image process with the same
 #     global batch and seed, up to the order of float sums (TOL below);
+#   - the same with the importance-weighted objective (--train-samples);
 #   - 1 rank writes vae-image's model file byte for byte;
 #   - a 2-rank run resumed from a 2-rank checkpoint stays on that path;
 #   - a rank fed bad input (missing data, other data, a bad flag) ends the
@@ -86,6 +87,20 @@ if run_mpi -np 1 "$mpi" train --data "$data" "${flags[@]}" --epochs 2 \
   ok "1 rank: vae-image's model file, byte for byte"
 else
   bad "1 rank: $(cat "$tmp/single.err")"
+fi
+
+# The importance-weighted objective draws k z samples per example.
+if "$image" train --data "$data" "${flags[@]}" --epochs 1 --train-samples 3 \
+     --out "$tmp/one3.vae" 2> "$tmp/k.err" &&
+   run_mpi -np 2 "$mpi" train --data "$data" "${flags[@]}" --epochs 1 \
+     --train-samples 3 --out "$tmp/two3.vae" 2>> "$tmp/k.err"; then
+  if out=$("$compare" "$tmp/one3.vae" "$tmp/two3.vae" "$TOL"); then
+    ok "2 ranks = 1 process, --train-samples 3: $out"
+  else
+    bad "2 ranks = 1 process, --train-samples 3: $out"
+  fi
+else
+  bad "--train-samples 3: $(cat "$tmp/k.err")"
 fi
 
 # Resuming needs every rank to start from rank 0's optimizer state as well
