@@ -340,7 +340,15 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
                                int64_t k, double *logpx);
 /* n uniform numbers in [0, 1) from the model's generator (the stream that
  * z samples come from), e.g. to binarise data reproducibly: saved with the
- * model, so a resumed run continues the same stream. */
+ * model, so a resumed run continues the same stream. Each number is one draw
+ * of the generator. The z samples of vae_model_elbo, _elbo_grad and
+ * _train_step take two draws per latent element and sample, example after
+ * example (k samples per example in training with set_train_samples(k), 1
+ * otherwise; token dropout, in training only, takes one per non-padding
+ * token after them); so a data-parallel rank that computes rows [a, b) of
+ * a batch of n keeps its generator in step with one process computing the
+ * whole batch by drawing and discarding a x 2 x k x latent_dim numbers
+ * before and (n - b) x 2 x k x latent_dim after (docs/distributed.md). */
 VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
 
 /* ---- Generation (categorical sequence models) -------------------------- */
