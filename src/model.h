@@ -82,6 +82,11 @@ void vae_net_forward(vae_node *nodes, int32_t n, const float *params,
 int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
                          const char *what);
 
+/* The largest batch (or number of sequences) the model runs: BLAS takes
+ * int dimensions, and a dense or LSTM product has batch x (a node's
+ * elements without its last axis) rows. */
+int64_t vae_model_max_batch(const vae_model *m);
+
 /* Records a message on the model and returns status. */
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...);
 
