@@ -21,7 +21,7 @@
 
 /* ---- What was checked ---------------------------------------------------- */
 
-enum { MAX_FUNCS = 96, WHAT_LEN = 640 };
+enum { MAX_FUNCS = 96, WHAT_LEN = 1024 };
 
 static struct {
     char name[48];
