@@ -35,7 +35,7 @@ typedef struct job {
     const char *path; /* this job's checkpoint file */
     /* Outcome: the first failing call, or status VAE_OK. */
     int32_t status;
-    char failed[64];
+    const char *failed; /* the call's text */
     char msg[256];
     double elbo[STEPS + MORE]; /* STEPS on the model, MORE after reload */
     unsigned char *saved;      /* save_to_buffer after STEPS */
@@ -103,12 +103,11 @@ static void build_graphs(kind k, vae_graph *enc, vae_graph *dec)
     }
 }
 
-static int fail_at(job *j, const char *what, int32_t st, const char *msg)
+static void fail_at(job *j, const char *what, int32_t st, const char *msg)
 {
     j->status = st;
-    snprintf(j->failed, sizeof j->failed, "%s", what);
+    j->failed = what;
     snprintf(j->msg, sizeof j->msg, "%s", msg ? msg : "");
-    return 0;
 }
 
 /* Runs `call`; on failure records it with the handle's message. */
