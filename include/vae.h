@@ -258,6 +258,15 @@ VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats);
  * not saved in model files: set it again after loading. */
 VAE_API int32_t vae_model_set_kl_anneal(vae_model *m, int32_t kind,
                                         int64_t steps);
+/* Importance samples per example in the objective that vae_model_elbo_grad
+ * and vae_model_train_step optimise (1..VAE_TRAIN_SAMPLES_MAX, default 1).
+ * k = 1: the ELBO with analytic KL. k > 1: the importance-weighted bound of
+ * Burda et al. (2016), log (1/k) sum_s p(x|z_s) [p(z_s) / q(z_s|x)]^beta over
+ * k draws z_s ~ q(z|x), tighter than the ELBO; the decoder then runs on
+ * batch * k rows, which the batch limit above applies to. Incompatible with free bits (VAE_ERR_INVALID_ARG at the
+ * call). vae_model_elbo always reports the one-sample ELBO. Not saved. */
+#define VAE_TRAIN_SAMPLES_MAX 4096
+VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k);
 /* Log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED (default 0, i.e. var 1). */
 VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar);
 
@@ -305,6 +314,10 @@ VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
  * training loss  L = sum over the batch of (-recon_b + beta * KL_b)
  * (with free bits, the KL term is batch * sum_j max(free_bits, mean_b KL_bj),
  * still multiplied by beta).
+ * With k = vae_model_set_train_samples > 1 the loss is minus the sum of the
+ * examples' importance-weighted bounds; *elbo is then their mean bound (at
+ * beta 1), *recon the mean log p(x|z_s) and *kl the mean of
+ * log q(z_s|x) - log p(z_s) over the k samples.
  * A non-finite loss returns VAE_ERR_NONFINITE and leaves gradients unchanged.
  */
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "kl.h"
 #include "model.h"
 
@@ -32,11 +33,11 @@ VAE_API int32_t vae_adam_new(const vae_model *m, double lr, vae_adam **out,
         vae_set_err(err, errlen, "learning rate %g must be positive", lr);
         return VAE_ERR_RANGE;
     }
-    vae_adam *o = calloc(1, sizeof *o);
+    vae_adam *o = vae_calloc(1, sizeof *o);
     size_t n = (size_t)(m->n_params ? m->n_params : 1);
     if (o) {
-        o->m = calloc(n, sizeof(float));
-        o->v = calloc(n, sizeof(float));
+        o->m = vae_calloc(n, sizeof(float));
+        o->v = vae_calloc(n, sizeof(float));
     }
     if (!o || !o->m || !o->v) {
         vae_adam_free(o);
@@ -195,11 +196,10 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
         return VAE_ERR_INVALID_ARG;
     if (!opt)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "optimizer is NULL");
-    vae_model_zero_grad(m);
     double beta = m->beta;
     m->beta = beta * vae_kl_anneal_weight(m->anneal_kind, m->anneal_steps,
                                           opt->t);
-    int32_t st = vae_model_elbo_grad(m, x, batch, elbo, recon, kl);
+    int32_t st = vae_model_train_grad(m, x, batch, elbo, recon, kl);
     m->beta = beta;
     if (st != VAE_OK)
         return st;

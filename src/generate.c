@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "fastmath.h"
 #include "likelihood.h"
 #include "model.h"
@@ -88,7 +89,7 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
     }
     s->n = g->n;
     s->out = dec->output;
-    s->nodes = calloc((size_t)g->n, sizeof *s->nodes);
+    s->nodes = vae_calloc((size_t)g->n, sizeof *s->nodes);
     if (s->nodes)
         for (int32_t i = 0; i < g->n; i++) {
             s->nodes[i].s = g->nodes[i];
@@ -106,7 +107,7 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
                               "are too many", (long long)rows);
     }
     int64_t floats = per_row * rows + scratch;
-    s->work = malloc((size_t)(floats ? floats : 1) * sizeof(float));
+    s->work = vae_malloc((size_t)(floats ? floats : 1) * sizeof(float));
     if (!s->work) {
         step_net_free(s);
         return vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
@@ -300,20 +301,20 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
     st = step_net_build(m, rows, &s);
     if (st != VAE_OK)
         return st;
-    float *prev = calloc((size_t)rows, sizeof *prev);
-    double *lp = malloc((size_t)(rows * V) * sizeof *lp);
-    double *score = malloc((size_t)rows * sizeof *score);
-    double *nscore = malloc((size_t)rows * sizeof *nscore);
-    int64_t *from = malloc((size_t)rows * sizeof *from);
-    int64_t *tok = malloc((size_t)rows * sizeof *tok);
-    int64_t *ids = malloc((size_t)V * sizeof *ids);
-    int *done = calloc((size_t)rows, sizeof *done);
-    int64_t *len = calloc((size_t)rows, sizeof *len);
-    int64_t *plen = malloc((size_t)rows * sizeof *plen);
-    int *pdone = malloc((size_t)rows * sizeof *pdone);
-    float *hist = calloc((size_t)(rows * max_len), sizeof *hist);
-    float *tmp = malloc((size_t)(rows * gather_floats(&s) +
-                                 rows * max_len) * sizeof *tmp);
+    float *prev = vae_calloc((size_t)rows, sizeof *prev);
+    double *lp = vae_malloc((size_t)(rows * V) * sizeof *lp);
+    double *score = vae_malloc((size_t)rows * sizeof *score);
+    double *nscore = vae_malloc((size_t)rows * sizeof *nscore);
+    int64_t *from = vae_malloc((size_t)rows * sizeof *from);
+    int64_t *tok = vae_malloc((size_t)rows * sizeof *tok);
+    int64_t *ids = vae_malloc((size_t)V * sizeof *ids);
+    int *done = vae_calloc((size_t)rows, sizeof *done);
+    int64_t *len = vae_calloc((size_t)rows, sizeof *len);
+    int64_t *plen = vae_malloc((size_t)rows * sizeof *plen);
+    int *pdone = vae_malloc((size_t)rows * sizeof *pdone);
+    float *hist = vae_calloc((size_t)(rows * max_len), sizeof *hist);
+    float *tmp = vae_malloc((size_t)(rows * gather_floats(&s) +
+                                     rows * max_len) * sizeof *tmp);
     if (!prev || !lp || !score || !nscore || !from || !tok || !ids || !done ||
         !len || !plen || !pdone || !hist || !tmp) {
         st = vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "graph.h"
 
 VAE_API int32_t vae_graph_new(vae_graph **out)
@@ -11,7 +12,7 @@ VAE_API int32_t vae_graph_new(vae_graph **out)
     if (!out)
         return VAE_ERR_INVALID_ARG;
     *out = NULL;
-    vae_graph *g = calloc(1, sizeof *g);
+    vae_graph *g = vae_calloc(1, sizeof *g);
     if (!g)
         return VAE_ERR_NOMEM;
     g->output = -1;
@@ -101,7 +102,7 @@ int32_t vae_graph_add(vae_graph *g, int32_t op, const int32_t *inputs,
 
     if (g->n == g->cap) {
         int32_t cap = g->cap ? g->cap * 2 : 16;
-        vae_node_spec *p = realloc(g->nodes, (size_t)cap * sizeof *p);
+        vae_node_spec *p = vae_realloc(g->nodes, (size_t)cap * sizeof *p);
         if (!p)
             return vae_graph_fail(g, VAE_ERR_NOMEM, "out of memory adding a node");
         g->nodes = p;
@@ -118,7 +119,7 @@ int32_t vae_graph_copy(const vae_graph *src, vae_graph **out)
         return st;
     vae_graph *g = *out;
     if (src->n > 0) {
-        g->nodes = malloc((size_t)src->n * sizeof *g->nodes);
+        g->nodes = vae_malloc((size_t)src->n * sizeof *g->nodes);
         if (!g->nodes) {
             vae_graph_free(g);
             *out = NULL;

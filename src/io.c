@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "crc32.h"
 #include "likelihood.h"
 #include "model.h"
@@ -396,8 +398,11 @@ static void sync_parent_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = malloc(n + 2);
-    if (!dir)
+    /* On the stack: a save that has already succeeded must not skip the
+     * sync for want of memory. A longer name could not be opened anyway
+     * (ENAMETOOLONG). */
+    char dir[PATH_MAX];
+    if (n >= sizeof dir)
         return;
     if (n)
         memcpy(dir, path, n);
@@ -405,7 +410,6 @@ static void sync_parent_dir(const char *path)
         dir[n++] = '.';
     dir[n] = '\0';
     int fd = open(dir, O_RDONLY);
-    free(dir);
     if (fd < 0)
         return;
     (void)fsync(fd);
@@ -447,7 +451,7 @@ VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
     /* The target is replaced only by a rename of a complete, synced file in
      * the same directory, so readers see the old model or the new one. */
     size_t tmp_len = strlen(path) + sizeof ".tmp." + 20;
-    char *tmp = malloc(tmp_len);
+    char *tmp = vae_malloc(tmp_len);
     if (!tmp)
         return vae_model_fail(m, VAE_ERR_NOMEM, "save: out of memory");
     snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
@@ -980,7 +984,7 @@ static int32_t read_image(FILE *fp, unsigned char **out, size_t *len,
                     (unsigned long long)size);
         return VAE_ERR_NOMEM;
     }
-    unsigned char *buf = malloc((size_t)size);
+    unsigned char *buf = vae_malloc((size_t)size);
     if (!buf) {
         vae_set_err(err, errlen, "out of memory for %llu bytes",
                     (unsigned long long)size);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "kl.h"
 #include "likelihood.h"
 #include "model.h"
@@ -34,7 +35,7 @@ VAE_API const char *vae_model_last_error(const vae_model *m)
 /* Run-time nodes for the specs of g, parameters placed from *off onwards. */
 static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off)
 {
-    vae_node *nodes = calloc((size_t)g->n, sizeof *nodes);
+    vae_node *nodes = vae_calloc((size_t)g->n, sizeof *nodes);
     if (!nodes)
         return VAE_ERR_NOMEM;
     for (int32_t i = 0; i < g->n; i++) {
@@ -70,6 +71,7 @@ VAE_API void vae_model_free(vae_model *m)
     free(m->kl_dim);
     free(m->recon_b);
     free(m->kl_b);
+    free(m->rows_x);
     free(m->meta);
     free(m);
 }
@@ -217,7 +219,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     if (st != VAE_OK)
         return st;
 
-    vae_model *m = calloc(1, sizeof *m);
+    vae_model *m = vae_calloc(1, sizeof *m);
     vae_graph *run_enc = NULL;
     if (!m)
         goto nomem;
@@ -227,6 +229,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     m->classes = classes;
     m->dec_data = dec_data;
     m->beta = 1.0;
+    m->train_samples = 1;
     if (vae_graph_copy(encoder, &m->enc_graph) != VAE_OK ||
         vae_graph_copy(decoder, &m->dec_graph) != VAE_OK ||
         vae_graph_copy(encoder, &run_enc) != VAE_OK)
@@ -255,9 +258,9 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     }
 
     m->n_params = off;
-    m->params = calloc((size_t)(off ? off : 1), sizeof(float));
-    m->grads = calloc((size_t)(off ? off : 1), sizeof(float));
-    m->kl_dim = calloc((size_t)latent_dim, sizeof(double));
+    m->params = vae_calloc((size_t)(off ? off : 1), sizeof(float));
+    m->grads = vae_calloc((size_t)(off ? off : 1), sizeof(float));
+    m->kl_dim = vae_calloc((size_t)latent_dim, sizeof(double));
     if (!m->params || !m->grads || !m->kl_dim)
         goto nomem;
     vae_rng_seed(&m->rng, seed);
@@ -321,6 +324,18 @@ VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats)
     return VAE_OK;
 }
 
+VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    if (k < 1 || k > VAE_TRAIN_SAMPLES_MAX)
+        return vae_model_fail(m, VAE_ERR_RANGE,
+                              "train samples %lld not in 1..%d", (long long)k,
+                              VAE_TRAIN_SAMPLES_MAX);
+    m->train_samples = k;
+    return VAE_OK;
+}
+
 VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar)
 {
     if (!m)
@@ -345,7 +360,7 @@ VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "metadata is NULL");
     unsigned char *copy = NULL;
     if (len) {
-        copy = malloc(len);
+        copy = vae_malloc(len);
         if (!copy)
             return vae_model_fail(m, VAE_ERR_NOMEM,
                                   "out of memory for %zu bytes of metadata",
@@ -525,10 +540,10 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
     int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch);
     int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch);
     int64_t floats = per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
-    float *work = malloc((size_t)(floats ? floats : 1) * sizeof(float));
-    float *eps = malloc((size_t)(batch * m->latent) * sizeof(float));
-    double *recon = malloc((size_t)batch * sizeof(double));
-    double *kl_b = malloc((size_t)batch * sizeof(double));
+    float *work = vae_malloc((size_t)(floats ? floats : 1) * sizeof(float));
+    float *eps = vae_malloc((size_t)(batch * m->latent) * sizeof(float));
+    double *recon = vae_malloc((size_t)batch * sizeof(double));
+    double *kl_b = vae_malloc((size_t)batch * sizeof(double));
     if (!work || !eps || !recon || !kl_b) {
         free(work);
         free(eps);
@@ -666,18 +681,32 @@ static vae_node *head(vae_model *m) { return &m->enc[m->n_enc - 1]; }
 
 static vae_node *dec_out(vae_model *m) { return &m->dec[m->dec_graph->output]; }
 
-/* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG. */
-static void sample_z(vae_model *m, int64_t batch)
+/* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG:
+ * k draws per example, in rows b * k + s. */
+static void sample_z(vae_model *m, int64_t batch, int64_t k)
 {
     int64_t D = m->latent;
     const float *h = head(m)->val;
     float *z = m->dec[0].val;
-    vae_rng_normal_fill(&m->rng, m->eps, batch * D);
-    for (int64_t b = 0; b < batch; b++)
+    vae_rng_normal_fill(&m->rng, m->eps, batch * k * D);
+    for (int64_t r = 0; r < batch * k; r++) {
+        const float *mu = h + (r / k) * 2 * D, *lv = mu + D;
         for (int64_t j = 0; j < D; j++)
-            z[b * D + j] = h[b * 2 * D + j] +
-                           expf(0.5f * vae_clamp_logvar(h[b * 2 * D + D + j])) *
-                               m->eps[b * D + j];
+            z[r * D + j] = mu[j] + expf(0.5f * vae_clamp_logvar(lv[j])) *
+                                       m->eps[r * D + j];
+    }
+}
+
+/* log p(z) - log q(z|x) of one draw z = mu + sigma * eps, where lv is q's
+ * logvar row (log 2 pi cancels). */
+static double log_prior_ratio(const float *z, const float *eps,
+                              const float *lv, int64_t D)
+{
+    double s = 0.0;
+    for (int64_t j = 0; j < D; j++)
+        s += -0.5 * ((double)z[j] * z[j] - (double)eps[j] * eps[j] -
+                     vae_clamp_logvar(lv[j]));
+    return s;
 }
 
 /* Gradient of the loss wrt the head output, from dL/dz and the KL term. The
@@ -705,20 +734,161 @@ static void head_backward(vae_model *m, int64_t batch)
         }
 }
 
+/* What run_elbo does with the gradient buffer. GRAD_SET is train_step's
+ * zero_grad + elbo_grad, with the zeroing put off until the gradient is
+ * certain to be computed: a step refused for memory, data or a non-finite
+ * loss leaves the buffer as it was. */
+enum { GRAD_NONE, GRAD_ADD, GRAD_SET };
+
+/* Head gradient of the importance-weighted loss. kl_b holds each row's
+ * normalised weight w_r; the decoder's dL/dz rows already carry it. With
+ * z = mu + sigma eps, row r adds w_r (dz/dmu, dz/dlogvar) . (g + beta z) and
+ * beta w_r d log q / d logvar = -beta w_r / 2 (eps held fixed); the weights
+ * of an example sum to 1. */
+static void head_backward_weighted(vae_model *m, int64_t batch, int64_t k)
+{
+    int64_t D = m->latent;
+    const float *h = head(m)->val, *z = m->dec[0].val, *dz = m->dec[0].grad;
+    float *dh = head(m)->grad;
+    float beta = (float)m->beta;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t j = 0; j < D; j++) {
+            float raw = h[b * 2 * D + D + j];
+            int inside = raw > VAE_LOGVAR_MIN && raw < VAE_LOGVAR_MAX;
+            float gmu = 0.0f, glv = 0.0f;
+            for (int64_t r = b * k; r < (b + 1) * k; r++) {
+                float g = dz[r * D + j] + beta * (float)m->kl_b[r] * z[r * D + j];
+                gmu += g;
+                glv += g * m->eps[r * D + j];
+            }
+            float std = expf(0.5f * vae_clamp_logvar(raw));
+            dh[b * 2 * D + j] = gmu;
+            dh[b * 2 * D + D + j] = inside ? 0.5f * (glv * std - beta) : 0.0f;
+        }
+}
+
+/* Grows the buffer of repeated examples to `rows` rows (rarely: it is kept). */
+static int32_t ensure_rows_x(vae_model *m, int64_t rows)
+{
+    if (rows <= m->rows_x_cap)
+        return VAE_OK;
+    float *p = vae_malloc((size_t)(rows * m->data_size) * sizeof(float));
+    if (!p)
+        return vae_model_fail(m, VAE_ERR_NOMEM, "out of memory for %lld "
+                              "importance-sampled rows", (long long)rows);
+    free(m->rows_x);
+    m->rows_x = p;
+    m->rows_x_cap = rows;
+    return VAE_OK;
+}
+
+/* elbo_grad with k = train_samples > 1: the importance-weighted bound. The
+ * encoder runs on the batch, the decoder on batch * k rows (example b's
+ * samples in rows b * k ..), and each row's loss gradient is scaled by its
+ * normalised importance weight, which is the bound's gradient. */
+static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
+                                 int want_grad, double *elbo, double *recon,
+                                 double *kl)
+{
+    int64_t k = m->train_samples, D = m->latent, d = m->data_size;
+    if (m->free_bits > 0.0)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "elbo_grad: free bits do not apply to the "
+                              "bound of %lld importance samples", (long long)k);
+    /* The decoder's batch is batch x k rows; checked before the product,
+     * which a huge or negative batch would overflow. */
+    if (batch < 1 || batch > vae_model_max_batch(m) / k)
+        return vae_model_fail(m, VAE_ERR_RANGE, "elbo_grad: batch %lld x %lld "
+                              "train samples not in 1..%lld rows",
+                              (long long)batch, (long long)k,
+                              (long long)vae_model_max_batch(m));
+    int64_t rows = batch * k;
+    int32_t st = check_batch(m, x, rows, "elbo_grad");
+    if (st == VAE_OK)
+        st = ensure_rows_x(m, rows);
+    if (st == VAE_OK)
+        st = load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(m->rows_x + r * d, x + (r / k) * d, (size_t)d * sizeof(float));
+
+    m->run.training = 1;
+    vae_net_forward(m->enc, m->n_enc, m->params, batch);
+    sample_z(m, batch, k);
+    set_decoder_data(m, m->rows_x, rows);
+    vae_net_forward(m->dec, m->n_dec, m->params, rows);
+    m->run.training = 0;
+
+    net_zero_grads(m->dec, m->n_dec, DEC_FIRST_GRAD, rows);
+    float *dlogits = dec_out(m)->grad;
+    vae_likelihood(m->likelihood, dec_out(m)->val, m->rows_x, rows, d,
+                   m->classes, m->obs_logvar, m->recon_b, dlogits);
+    /* kl_b[r] = log p(z_r) - log q(z_r|x) first, then the weight of row r. */
+    const float *h = head(m)->val, *z = m->dec[0].val;
+    double recon_sum = 0.0, ratio_sum = 0.0, bound_sum = 0.0;
+    for (int64_t b = 0; b < batch; b++) {
+        double top = -INFINITY, top1 = -INFINITY;
+        for (int64_t r = b * k; r < (b + 1) * k; r++) {
+            m->kl_b[r] = log_prior_ratio(z + r * D, m->eps + r * D,
+                                         h + b * 2 * D + D, D);
+            recon_sum += m->recon_b[r];
+            ratio_sum += m->kl_b[r];
+            top = fmax(top, m->recon_b[r] + m->beta * m->kl_b[r]);
+            top1 = fmax(top1, m->recon_b[r] + m->kl_b[r]);
+        }
+        double sum = 0.0, sum1 = 0.0;
+        for (int64_t r = b * k; r < (b + 1) * k; r++) {
+            double lw = m->recon_b[r] + m->beta * m->kl_b[r];
+            sum1 += exp(m->recon_b[r] + m->kl_b[r] - top1);
+            m->kl_b[r] = exp(lw - top);
+            sum += m->kl_b[r];
+        }
+        for (int64_t r = b * k; r < (b + 1) * k; r++)
+            m->kl_b[r] /= sum;
+        bound_sum += top1 + log(sum1) - log((double)k);
+    }
+    if (!isfinite(bound_sum) || !isfinite(recon_sum) || !isfinite(ratio_sum))
+        return vae_model_fail(m, VAE_ERR_NONFINITE,
+                              "loss is not finite (recon %g, log-weight "
+                              "ratio %g); gradients left unchanged",
+                              recon_sum, ratio_sum);
+
+    if (want_grad == GRAD_SET)
+        vae_model_zero_grad(m);
+    int64_t out = dec_out(m)->s.size;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < out; i++)
+            dlogits[r * out + i] *= (float)m->kl_b[r];
+    net_backward(m->dec, m->n_dec, m->params, m->grads, rows);
+    net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, rows);
+    head_backward_weighted(m, batch, k);
+    net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
+    if (elbo)
+        *elbo = bound_sum / (double)batch;
+    if (recon)
+        *recon = recon_sum / (double)rows;
+    if (kl)
+        *kl = -ratio_sum / (double)rows;
+    return VAE_OK;
+}
+
 static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                         int want_grad, double *elbo, double *recon, double *kl)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    if (want_grad && m->train_samples > 1)
+        return run_weighted_grad(m, x, batch, want_grad, elbo, recon, kl);
     int32_t st = check_batch(m, x, batch, want_grad ? "elbo_grad" : "elbo");
     if (st == VAE_OK)
         st = load_data(m, x, batch);
     if (st != VAE_OK)
         return st;
 
-    m->run.training = want_grad;
+    m->run.training = want_grad != GRAD_NONE;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
-    sample_z(m, batch);
+    sample_z(m, batch, 1);
     vae_net_forward(m->dec, m->n_dec, m->params, batch);
     m->run.training = 0;
 
@@ -748,6 +918,8 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                               "loss is not finite (recon %g, kl %g); "
                               "gradients left unchanged", recon_sum, kl_sum);
 
+    if (want_grad == GRAD_SET)
+        vae_model_zero_grad(m);
     if (want_grad) {
         net_backward(m->dec, m->n_dec, m->params, m->grads, batch);
         net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
@@ -766,13 +938,19 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
 VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
                                double *elbo, double *recon, double *kl)
 {
-    return run_elbo(m, x, batch, 0, elbo, recon, kl);
+    return run_elbo(m, x, batch, GRAD_NONE, elbo, recon, kl);
 }
 
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
                                     double *elbo, double *recon, double *kl)
 {
-    return run_elbo(m, x, batch, 1, elbo, recon, kl);
+    return run_elbo(m, x, batch, GRAD_ADD, elbo, recon, kl);
+}
+
+int32_t vae_model_train_grad(vae_model *m, const float *x, int64_t batch,
+                             double *elbo, double *recon, double *kl)
+{
+    return run_elbo(m, x, batch, GRAD_SET, elbo, recon, kl);
 }
 
 /* ---- Encode, decode, sample, reconstruct ------------------------------- */
@@ -957,15 +1135,9 @@ static void iwae_chunk(vae_model *m, const float *x, const float *mulv,
         int64_t b = (r0 + r) / k;
         const float *mu = mulv + b * 2 * D, *lv = mu + D;
         const float *eps = m->eps + r * D;
-        double lq = 0.0, lp = 0.0;
-        for (int64_t j = 0; j < D; j++) {
-            float l = vae_clamp_logvar(lv[j]);
-            float zj = mu[j] + expf(0.5f * l) * eps[j];
-            z[r * D + j] = zj;
-            lq += -0.5 * ((double)eps[j] * eps[j] + VAE_LOG_2PI + l);
-            lp += -0.5 * ((double)zj * zj + VAE_LOG_2PI);
-        }
-        logw[r] = lp - lq;
+        for (int64_t j = 0; j < D; j++)
+            z[r * D + j] = mu[j] + expf(0.5f * vae_clamp_logvar(lv[j])) * eps[j];
+        logw[r] = log_prior_ratio(z + r * D, eps, lv, D);
         memcpy(xs + r * d, x + b * d, (size_t)d * sizeof(float));
     }
     decoder_logp(m, xs, rows, m->recon_b);
@@ -986,10 +1158,10 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
         return st;
 
     int64_t D = m->latent, d = m->data_size;
-    float *mulv = malloc((size_t)(batch * 2 * D) * sizeof(float));
-    float *xs = malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
-    double *logw = malloc(IWAE_CHUNK * sizeof(double));
-    lse *acc = malloc((size_t)batch * sizeof(lse));
+    float *mulv = vae_malloc((size_t)(batch * 2 * D) * sizeof(float));
+    float *xs = vae_malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
+    double *logw = vae_malloc(IWAE_CHUNK * sizeof(double));
+    lse *acc = vae_malloc((size_t)batch * sizeof(lse));
     if (!mulv || !xs || !logw || !acc) {
         st = vae_model_fail(m, VAE_ERR_NOMEM, "iwae: out of memory");
         goto done;

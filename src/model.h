@@ -30,6 +30,7 @@ struct vae_model {
     unsigned char *meta; /* the caller's metadata bytes, saved with the model */
     size_t meta_len;
     double beta, free_bits, obs_logvar;
+    int64_t train_samples; /* importance samples in elbo_grad's objective */
     int32_t anneal_kind; /* VAE_ANNEAL_*, used by vae_model_train_step */
     int64_t anneal_steps;
     vae_rng rng;
@@ -54,6 +55,8 @@ struct vae_model {
     double *kl_dim;  /* latent: batch-mean KL per dimension */
     double *recon_b; /* cap_batch: log p(x_b|z_b) */
     double *kl_b;    /* cap_batch: KL of each example */
+    float *rows_x;   /* train_samples > 1: each example's data once per sample */
+    int64_t rows_x_cap;
 
     char err[VAE_ERRLEN];
 };
@@ -86,6 +89,11 @@ int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
  * int dimensions, and a dense or LSTM product has batch x (a node's
  * elements without its last axis) rows. */
 int64_t vae_model_max_batch(const vae_model *m);
+
+/* vae_model_elbo_grad into a cleared gradient buffer; when the call fails,
+ * the buffer is as it was (vae_model_train_step's first half). */
+int32_t vae_model_train_grad(vae_model *m, const float *x, int64_t batch,
+                             double *elbo, double *recon, double *kl);
 
 /* Records a message on the model and returns status. */
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...);

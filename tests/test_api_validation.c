@@ -781,6 +781,14 @@ static void test_model_settings(void **state)
         EXPECT("unknown schedule", VAE_ERR_INVALID_ARG,
                vae_model_set_kl_anneal(m, bad_kind[i], 10),
                vae_model_last_error(m));
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_set_train_samples(NULL, 2), NO_MSG);
+    const int64_t bad_k[] = {0, -1, INT64_MIN, VAE_TRAIN_SAMPLES_MAX + 1,
+                             INT64_MAX};
+    for (int i = 0; i < TU_COUNT(bad_k); i++)
+        EXPECT("k not in 1..VAE_TRAIN_SAMPLES_MAX", VAE_ERR_RANGE,
+               vae_model_set_train_samples(m, bad_k[i]),
+               vae_model_last_error(m));
     const int64_t bad_steps[] = {0, -1, INT64_MIN};
     for (int i = 0; i < TU_COUNT(bad_steps); i++)
         EXPECT("steps < 1", VAE_ERR_RANGE,
@@ -987,6 +995,19 @@ static void test_model_runs(void **state)
         EXPECT_M("z NaN or Inf", VAE_ERR_NONFINITE,
                  vae_model_log_likelihood(m, zb, x, B, v));
     }
+    /* With k importance samples the decoder's batch is batch x k rows, and
+     * free bits do not apply. */
+    const int64_t k = 4;
+    assert_int_equal(vae_model_set_train_samples(m, k), VAE_OK);
+    bad_batches(INT32_MAX / k, bb);
+    for (int i = 0; i < 5; i++)
+        EXPECT_M("batch x train samples < 1 or above the model's limit",
+                 VAE_ERR_RANGE, vae_model_elbo_grad(m, x, bb[i], 0, 0, 0));
+    assert_int_equal(vae_model_set_free_bits(m, 0.5), VAE_OK);
+    EXPECT_M("free bits with train samples > 1", VAE_ERR_INVALID_ARG,
+             vae_model_elbo_grad(m, x, B, 0, 0, 0));
+    assert_int_equal(vae_model_set_free_bits(m, 0.0), VAE_OK);
+    assert_int_equal(vae_model_set_train_samples(m, 1), VAE_OK);
     /* None of it touched the gradients. */
     assert_memory_equal(vae_model_grads(m), g0, (size_t)n * sizeof(float));
     free(g0);

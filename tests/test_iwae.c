@@ -143,6 +143,98 @@ static void test_errors(void **state)
     vae_model_free(m);
 }
 
+/* ---- The importance-weighted training objective (set_train_samples) --- */
+
+/* elbo_grad's bound with k samples for the given seed. */
+static double weighted_bound(vae_model *m, const float *x, int64_t batch,
+                             uint64_t seed)
+{
+    double bound;
+    assert_int_equal(vae_model_set_seed(m, seed), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(m, x, batch, &bound, NULL, NULL),
+                     VAE_OK);
+    return bound;
+}
+
+/* At the exact posterior every weight is p(x): the k-sample bound that
+ * elbo_grad reports is log p(x) whatever the draws. */
+static void test_train_bound_is_log_px_at_exact_posterior(void **state)
+{
+    (void)state;
+    const double s2 = 0.5;
+    vae_model *m = linear_gaussian(s2);
+    set_head(m, 1.0 / (1.0 + s2), 0.0, log(s2 / (1.0 + s2)));
+    const int64_t ks[] = {2, 7, 64};
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+        assert_int_equal(vae_model_set_train_samples(m, ks[i]), VAE_OK);
+        double want = (log_px(X, s2) + log_px(X + D, s2) + log_px(X + 2 * D, s2)) / 3.0;
+        TU_ASSERT_CLOSE(weighted_bound(m, X, 3, 9), want, 1e-5, "bound");
+    }
+    vae_model_free(m);
+}
+
+/* Same seed, same draws (both fill eps for rows b * k + s in one go when
+ * batch * k fits one IWAE chunk): the training bound and the evaluation
+ * estimate are one number computed by two code paths. */
+static void test_train_bound_matches_iwae(void **state)
+{
+    (void)state;
+    const double s2 = 0.5;
+    vae_model *m = linear_gaussian(s2);
+    set_head(m, NEAR_A, NEAR_C, log(NEAR_V));
+    assert_int_equal(vae_model_set_train_samples(m, 5), VAE_OK);
+    double lp[3];
+    assert_int_equal(vae_model_set_seed(m, 21), VAE_OK);
+    assert_int_equal(vae_model_iwae(m, X, 3, 5, lp), VAE_OK);
+    TU_ASSERT_CLOSE(weighted_bound(m, X, 3, 21), (lp[0] + lp[1] + lp[2]) / 3.0,
+                    1e-5, "bound vs iwae");
+    vae_model_free(m);
+}
+
+/* The gradient of the k-sample bound against central differences of it,
+ * with the same draws each time: the linear-Gaussian head alone, then a
+ * two-layer tanh MLP with a Bernoulli decoder. */
+static void test_train_bound_gradient(void **state)
+{
+    (void)state;
+    vae_model *lg = linear_gaussian(0.5);
+    set_head(lg, NEAR_A, NEAR_C, log(NEAR_V));
+    assert_int_equal(vae_model_set_train_samples(lg, 4), VAE_OK);
+    double worst = tu_check_model_grads(lg, X, 3, 5, 1e-2f, 1e-3);
+    vae_model_free(lg);
+
+    const tu_layer enc[] = {TU_DENSE(5), TU_ACT(VAE_OP_TANH)};
+    const tu_layer dec[] = {TU_DENSE(5), TU_ACT(VAE_OP_TANH), TU_DENSE(6)};
+    vae_model *m = tu_model(6, enc, 2, 2, dec, 3, VAE_LIKELIHOOD_BERNOULLI, 3);
+    assert_int_equal(vae_model_set_train_samples(m, 3), VAE_OK);
+    const float x[2 * 6] = {0, 1, 1, 0, 0.5f, 1, 1, 0, 0, 0.25f, 1, 0};
+    worst = fmax(worst, tu_check_model_grads(m, x, 2, 7, 1e-2f, 2e-2));
+    print_message("IWAE training objective: worst relative FD error %.2e\n",
+                  worst);
+    vae_model_free(m);
+}
+
+static void test_train_samples_errors(void **state)
+{
+    (void)state;
+    vae_model *m = linear_gaussian(0.5);
+    assert_int_equal(vae_model_set_train_samples(NULL, 2), VAE_ERR_INVALID_ARG);
+    assert_int_equal(vae_model_set_train_samples(m, 0), VAE_ERR_RANGE);
+    assert_int_equal(vae_model_set_train_samples(m, VAE_TRAIN_SAMPLES_MAX + 1),
+                     VAE_ERR_RANGE);
+    assert_int_equal(vae_model_set_train_samples(m, 3), VAE_OK);
+    assert_int_equal(vae_model_set_free_bits(m, 0.5), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(m, X, 1, NULL, NULL, NULL),
+                     VAE_ERR_INVALID_ARG);
+    assert_true(strlen(vae_model_last_error(m)) > 0);
+    assert_int_equal(vae_model_set_free_bits(m, 0.0), VAE_OK);
+    float bad[D] = {0.0f, INFINITY, 1.0f};
+    assert_int_equal(vae_model_elbo_grad(m, bad, 1, NULL, NULL, NULL),
+                     VAE_ERR_NONFINITE);
+    assert_int_equal(vae_model_elbo_grad(m, X, 3, NULL, NULL, NULL), VAE_OK);
+    vae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +242,10 @@ int main(void)
         cmocka_unit_test(test_wrong_posterior_is_a_bound_that_tightens),
         cmocka_unit_test(test_k1_averages_to_the_elbo),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_train_bound_is_log_px_at_exact_posterior),
+        cmocka_unit_test(test_train_bound_matches_iwae),
+        cmocka_unit_test(test_train_bound_gradient),
+        cmocka_unit_test(test_train_samples_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,21 @@ static void test_elbo_gradient(void **state)
     vae_model_free(m);
 }
 
+/* The importance-weighted objective repeats each sentence once per sample
+ * for the teacher-forced decoder: the same check with k = 2. */
+static void test_weighted_gradient(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f, 0};
+    vae_model *m = bowman(&c, 3);
+    float x[B * T];
+    sentences(x, c.vocab);
+    assert_int_equal(vae_model_set_train_samples(m, 2), VAE_OK);
+    double worst = tu_check_model_grads(m, x, B, 11, 1e-2f, 2e-2);
+    print_message("text VAE, k = 2: worst relative FD error %.2e\n", worst);
+    vae_model_free(m);
+}
+
 /* One table serves both: the shared model has vocab x E fewer parameters,
  * and the same init otherwise leaves it a different model (the decoder
  * reads the encoder's vectors). */
@@ -502,6 +517,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elbo_gradient),
+        cmocka_unit_test(test_weighted_gradient),
         cmocka_unit_test(test_shared_embedding),
         cmocka_unit_test(test_greedy_matches_teacher_forcing),
         cmocka_unit_test(test_beam_is_exhaustive_when_wide),

@@ -36,6 +36,9 @@ const (
 // MetadataMax is the largest metadata SetMetadata accepts, in bytes.
 const MetadataMax = C.VAE_METADATA_MAX
 
+// TrainSamplesMax is the largest k of SetTrainSamples.
+const TrainSamplesMax = C.VAE_TRAIN_SAMPLES_MAX
+
 // ELBO holds means per example, in nats: ELBO = Recon - KL.
 type ELBO struct {
 	ELBO  float64 // the evidence lower bound
@@ -161,6 +164,12 @@ func (m *Model) SetBeta(beta float64) error {
 // SetFreeBits sets the free bits per latent dimension (0 disables them).
 func (m *Model) SetFreeBits(nats float64) error {
 	return m.check("vae_model_set_free_bits", C.vae_model_set_free_bits(m.p, C.double(nats)))
+}
+
+// SetTrainSamples sets the importance samples per example of the objective
+// of ElboGrad and TrainStep: 1 the ELBO, k > 1 the k-sample IWAE bound.
+func (m *Model) SetTrainSamples(k int64) error {
+	return m.check("vae_model_set_train_samples", C.vae_model_set_train_samples(m.p, C.int64_t(k)))
 }
 
 // SetKLAnneal sets the KL annealing schedule of TrainStep over steps

@@ -1,13 +1,17 @@
 /* models.c - see models.h. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 #include "models.h"
+#include "order.h"
 
 /* A cap on examples per vae_model_iwae call when k is small: enough for
  * efficient products, few enough for timely progress lines. */
 #define IWAE_MAX_BATCH 100
+/* Threads of model_iwae_mean at most. */
+#define IWAE_MAX_WORKERS 16
 
 int model_build(graph_builder build, const void *ctx, int64_t latent,
                 int32_t likelihood, uint64_t seed, vae_model **out)
@@ -103,48 +107,183 @@ int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
     return 0;
 }
 
+/* One model_iwae_mean run shared by its workers. Block j (examples
+ * j * per_call ..) draws its samples from its own seed, so which worker
+ * takes it, and how many there are, does not change the estimate. */
+struct iwae_run {
+    const float *x;
+    int64_t n, dim, per_call, nblocks;
+    long k;
+    uint64_t seed;
+    double *logpx; /* n values, in example order */
+    pthread_mutex_t lock;
+    int64_t next_block, examples_done; /* under lock */
+    double sum_done;                   /* under lock */
+    int failed;                        /* under lock */
+};
+
+struct iwae_worker {
+    struct iwae_run *run;
+    vae_model *m;
+    int32_t status;
+    char err[512];
+};
+
+/* Takes the next block under the lock; -1 when none is left or a worker
+ * failed. Also books the previous block's results (b examples from i). */
+static int64_t iwae_next_block(struct iwae_run *r, int64_t i, int64_t b)
+{
+    int64_t j = -1;
+    pthread_mutex_lock(&r->lock);
+    for (int64_t e = i; e < i + b; e++)
+        r->sum_done += r->logpx[e];
+    r->examples_done += b;
+    if (!r->failed && r->next_block < r->nblocks)
+        j = r->next_block++;
+    pthread_mutex_unlock(&r->lock);
+    return j;
+}
+
+/* Runs blocks until none is left; with `prog`, also prints progress. */
+static void iwae_work(struct iwae_worker *w, struct progress *prog,
+                      const char *unit, double t0)
+{
+    struct iwae_run *r = w->run;
+    int64_t i = 0, b = 0, j;
+    uint64_t seed;
+
+    while ((j = iwae_next_block(r, i, b)) >= 0) {
+        i = j * r->per_call;
+        b = r->n - i < r->per_call ? r->n - i : r->per_call;
+        seed = r->seed + (uint64_t)j;
+        w->status = vae_model_set_seed(w->m, splitmix64(&seed));
+        if (w->status == VAE_OK)
+            w->status = vae_model_iwae(w->m, r->x + i * r->dim, b, r->k,
+                                       r->logpx + i);
+        if (w->status != VAE_OK) {
+            snprintf(w->err, sizeof w->err, "%s", vae_model_last_error(w->m));
+            pthread_mutex_lock(&r->lock);
+            r->failed = 1;
+            pthread_mutex_unlock(&r->lock);
+            return;
+        }
+        if (prog && progress_due(prog)) {
+            pthread_mutex_lock(&r->lock);
+            int64_t done = r->examples_done;
+            double sum = r->sum_done;
+            pthread_mutex_unlock(&r->lock);
+            double el = now_seconds() - t0;
+            double rate = done > 0 ? (double)done / el : 0.0;
+            char eta[32] = "?";
+
+            if (rate > 0.0)
+                format_duration((double)(r->n - done) / rate, eta, sizeof eta);
+            progress_line(prog,
+                          "iwae k=%ld  %lld/%lld %s  test_nll %.2f  "
+                          "%.1f %s/s  ETA %s",
+                          r->k, (long long)done, (long long)r->n, unit,
+                          done > 0 ? -sum / (double)done : 0.0, rate, unit,
+                          eta);
+        }
+    }
+}
+
+static void *iwae_thread(void *arg)
+{
+    iwae_work(arg, NULL, NULL, 0.0);
+    return NULL;
+}
+
+int model_clone(vae_model *m, vae_model **out)
+{
+    size_t size = 0;
+    void *buf = NULL;
+    char e[512] = "";
+    int32_t s = vae_model_save_size(m, NULL, &size);
+
+    if (s == VAE_OK && !(buf = malloc(size)))
+        return fail("out of memory copying the model");
+    if (s == VAE_OK)
+        s = vae_model_save_to_buffer(m, NULL, buf, size, &size);
+    if (s != VAE_OK) {
+        free(buf);
+        return fail_lib("vae_model_save_to_buffer", s, vae_model_last_error(m));
+    }
+    s = vae_model_load_from_buffer(buf, size, out, NULL, e, sizeof e);
+    free(buf);
+    return s == VAE_OK ? 0 : fail_lib("vae_model_load_from_buffer", s, e);
+}
+
 int model_iwae_mean(vae_model *m, const float *x, int64_t n, int64_t dim,
                     long k, int64_t passes, double progress, const char *unit,
                     double *mean_logpx)
 {
-    int64_t per_call = passes / k;
+    struct iwae_run r = {.x = x, .n = n, .dim = dim, .k = k};
+    struct iwae_worker w[IWAE_MAX_WORKERS] = {{0}};
+    pthread_t th[IWAE_MAX_WORKERS];
     struct progress prog;
-    double sum = 0.0, t0 = now_seconds();
-    double *logpx;
+    int32_t blas = vae_get_num_threads();
+    int workers = blas > 1 ? (blas < IWAE_MAX_WORKERS ? blas : IWAE_MAX_WORKERS)
+                           : 1;
+    int started = 1, rc = -1;
+    float u[3];
+    int32_t s;
 
-    if (per_call < 1)
-        per_call = 1;
-    if (per_call > IWAE_MAX_BATCH)
-        per_call = IWAE_MAX_BATCH;
-    logpx = malloc((size_t)per_call * sizeof *logpx);
-    if (!logpx)
+    r.per_call = passes / k;
+    if (r.per_call < 1)
+        r.per_call = 1;
+    if (r.per_call > IWAE_MAX_BATCH)
+        r.per_call = IWAE_MAX_BATCH;
+    r.nblocks = (n + r.per_call - 1) / r.per_call;
+    if ((int64_t)workers > r.nblocks)
+        workers = (int)r.nblocks;
+    /* The blocks' seeds come from the model's generator: after
+     * vae_model_set_seed (or a given saved state) the estimate is fixed. */
+    s = vae_model_random_uniform(m, 3, u);
+    if (s != VAE_OK)
+        return fail_lib("vae_model_random_uniform", s, vae_model_last_error(m));
+    for (int i = 0; i < 3; i++)
+        r.seed = (r.seed << 24) ^ (uint64_t)(u[i] * 0x1.0p24f);
+    if (!(r.logpx = malloc((size_t)n * sizeof *r.logpx)))
         return fail("out of memory");
-    progress_init(&prog, progress);
-    for (int64_t i = 0; i < n; i += per_call) {
-        int64_t b = n - i < per_call ? n - i : per_call;
-        int32_t s = vae_model_iwae(m, x + i * dim, b, k, logpx);
-        if (s != VAE_OK) {
-            progress_clear(&prog);
-            free(logpx);
-            return fail_lib("vae_model_iwae", s, vae_model_last_error(m));
-        }
-        for (int64_t j = 0; j < b; j++)
-            sum += logpx[j];
-        if (progress_due(&prog)) {
-            double el = now_seconds() - t0;
-            double rate = (double)(i + b) / el;
-            char eta[32];
-
-            format_duration((double)(n - i - b) / rate, eta, sizeof eta);
-            progress_line(&prog,
-                          "iwae k=%ld  %lld/%lld %s  test_nll %.2f  "
-                          "%.1f %s/s  ETA %s",
-                          k, (long long)(i + b), (long long)n, unit,
-                          -sum / (double)(i + b), rate, unit, eta);
-        }
+    pthread_mutex_init(&r.lock, NULL);
+    w[0] = (struct iwae_worker){.run = &r, .m = m};
+    for (int i = 1; i < workers; i++) {
+        w[i].run = &r;
+        if (model_clone(m, &w[i].m))
+            goto done;
     }
+    /* Each worker's products use one BLAS thread: the decoder's GEMMs are
+     * small, and whole examples in parallel keep both cores busier than
+     * splitting every product. */
+    if (workers > 1)
+        vae_set_num_threads(1);
+    /* A thread that cannot start leaves its blocks to the others. */
+    for (; started < workers; started++)
+        if (pthread_create(&th[started], NULL, iwae_thread, &w[started]) != 0)
+            break;
+    progress_init(&prog, progress);
+    iwae_work(&w[0], &prog, unit, now_seconds());
     progress_clear(&prog);
-    free(logpx);
+    for (int i = 1; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (workers > 1)
+        vae_set_num_threads(blas);
+    for (int i = 0; i < workers; i++)
+        if (w[i].status != VAE_OK) {
+            fail_lib("vae_model_iwae", w[i].status, w[i].err);
+            goto done;
+        }
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += r.logpx[i];
     *mean_logpx = sum / (double)n;
-    return 0;
+    rc = 0;
+
+done:
+    for (int i = 1; i < workers; i++)
+        vae_model_free(w[i].m);
+    pthread_mutex_destroy(&r.lock);
+    free(r.logpx);
+    return rc;
 }

@@ -21,6 +21,11 @@ int model_build(graph_builder build, const void *ctx, int64_t latent,
  * (NULL if it has none). */
 int model_load(const char *path, vae_model **m, vae_adam **opt_out);
 
+/* An independent copy of m (architecture, parameters, generator state,
+ * metadata) through the file format; settings that are not saved (beta,
+ * train samples, ...) start at their defaults. */
+int model_clone(vae_model *m, vae_model **out);
+
 /* vae_model_save (opt may be NULL) with the error recorded. */
 int model_save(vae_model *m, const vae_adam *opt, const char *path);
 
@@ -38,9 +43,13 @@ int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
                    int64_t batch, double *elbo, double *recon, double *kl);
 
 /* Mean over the n examples of the IWAE bound on log p(x) with k samples
- * (vae_model_iwae), in calls of about `passes` decoder passes each (at most
+ * (vae_model_iwae), in blocks of about `passes` decoder passes each (at most
  * 100 examples), so that a progress line naming the examples `unit` can
- * show every `progress` seconds (0: none). */
+ * show every `progress` seconds (0: none). With N > 1 BLAS threads
+ * (vae_get_num_threads), N threads each evaluate whole blocks on their own
+ * copy of the model with one BLAS thread. Block j draws from seed
+ * splitmix64(s + j), s taken from m's generator: the result depends on m's
+ * seed, not on the thread count. */
 int model_iwae_mean(vae_model *m, const float *x, int64_t n, int64_t dim,
                     long k, int64_t passes, double progress, const char *unit,
                     double *mean_logpx);

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "idx.h"
 #include "models.h"
+#include "trainer.h"
 #include "normal.h"
 #include "order.h"
 #include "png_grid.h"
@@ -36,7 +37,7 @@ enum opt_id {
     OPT_DATA, OPT_ARCH, OPT_LATENT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED,
     OPT_OUT, OPT_METRICS, OPT_MODEL, OPT_N, OPT_PROGRESS, OPT_BINARIZE,
     OPT_THREADS, OPT_IWAE, OPT_LIMIT, OPT_RESUME, OPT_PAIRS, OPT_STEPS,
-    OPT_GRID, OPT_LR_END, OPT_WARMUP, OPT_COUNT
+    OPT_GRID, OPT_LR_END, OPT_WARMUP, OPT_TRAIN_SAMPLES, OPT_COUNT
 };
 
 static const char *const opt_names[OPT_COUNT] = {
@@ -51,6 +52,7 @@ static const char *const opt_names[OPT_COUNT] = {
     [OPT_RESUME] = "--resume",     [OPT_PAIRS] = "--pairs",
     [OPT_STEPS] = "--steps",       [OPT_GRID] = "--grid",
     [OPT_LR_END] = "--lr-end",     [OPT_WARMUP] = "--warmup",
+    [OPT_TRAIN_SAMPLES] = "--train-samples",
 };
 
 static const char usage[] =
@@ -60,7 +62,7 @@ static const char usage[] =
     "               [--latent D] [--epochs N] [--batch B] [--lr LR] [--seed S]\n"
     "               [--binarize none|dynamic|static] [--metrics FILE.jsonl]\n"
     "               [--resume MODEL] [--progress SECONDS]\n"
-    "               [--lr-end LR] [--warmup EPOCHS]\n"
+    "               [--lr-end LR] [--warmup EPOCHS] [--train-samples K]\n"
     "  eval         --data DIR --model MODEL [--binarize none|dynamic|static]\n"
     "               [--iwae K] [--limit N] [--metrics FILE.jsonl] [--batch B]\n"
     "               [--seed S] [--progress SECONDS]\n"
@@ -76,7 +78,8 @@ static const char usage[] =
     "Defaults: --arch mlp, --latent 20 (mlp), 32 (conv, seed) or 50 (mlp2),\n"
     "--epochs 10 --batch 128 --lr 1e-3 --seed 1 --binarize none\n"
     "--progress 2 (0: quiet); --n 64 (sample), 32 (reconstruct); --pairs 8\n"
-    "--steps 10; --grid 20.\n"
+    "--steps 10; --grid 20; --train-samples 1 (K > 1: the importance-weighted\n"
+    "bound of K samples, and train_elbo reports it).\n"
     "See docs/image.md.\n";
 
 enum binarize { BIN_NONE, BIN_DYNAMIC, BIN_STATIC };
@@ -422,6 +425,7 @@ struct train_cfg {
     long latent, epochs, batch;
     double lr, lr_end; /* lr_end 0: a constant rate */
     long warmup;       /* KL warm-up epochs; 0: none */
+    long samples;      /* importance samples of the objective; 1: the ELBO */
     int lr_given;
     uint64_t seed;
     enum binarize binarize;
@@ -446,6 +450,8 @@ static int parse_train(const struct args *a, struct train_cfg *c)
         get_long(a, OPT_BATCH, 128, 1, 65536, &c->batch) ||
         get_double(a, OPT_LR_END, 0.0, 0.0, 10.0, 1, &c->lr_end) ||
         get_long(a, OPT_WARMUP, 0, 0, 100000, &c->warmup) ||
+        get_long(a, OPT_TRAIN_SAMPLES, 1, 1, VAE_TRAIN_SAMPLES_MAX,
+                 &c->samples) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &c->progress) ||
         get_seed(a, OPT_SEED, 1, &c->seed) || get_binarize(a, &c->binarize))
         return -1;
@@ -493,7 +499,7 @@ static int setup_model(const struct train_cfg *c, const idx_dataset *train,
  * nears, where one late drop gained two nats of ELBO at once. The KL weight
  * rises linearly to 1 over the warm-up (Sonderby et al. 2016), letting the
  * decoder learn to use z before the KL term can switch units off. */
-static int apply_schedule(const struct train_cfg *c, vae_model *m,
+static int apply_schedule(const struct train_cfg *c, trainer *t,
                           vae_adam *opt, long epoch)
 {
     int32_t s;
@@ -508,17 +514,16 @@ static int apply_schedule(const struct train_cfg *c, vae_model *m,
     if (c->warmup > 0) {
         double beta = epoch >= c->warmup ? 1.0
                                          : (double)epoch / (double)c->warmup;
-        s = vae_model_set_beta(m, beta);
-        if (s != VAE_OK)
-            return fail_lib("vae_model_set_beta", s, vae_model_last_error(m));
+        return trainer_set_beta(t, beta);
     }
     return 0;
 }
 
 /* One epoch of training steps in the order (seed, epoch) fixes. Returns 0
  * and the mean train ELBO and the training time, or -1. */
-static int train_epoch(const struct train_cfg *c, vae_model *m, vae_adam *opt,
-                       const idx_dataset *train, long epoch, int64_t *perm,
+static int train_epoch(const struct train_cfg *c, vae_model *m, trainer *t,
+                       vae_adam *opt, const idx_dataset *train, long epoch,
+                       int64_t *perm,
                        float *xb, float *ub, double *mean_elbo, double *secs)
 {
     int64_t dim = train->rows * train->cols;
@@ -551,7 +556,7 @@ static int train_epoch(const struct train_cfg *c, vae_model *m, vae_adam *opt,
             for (int64_t i = 0; i < n * dim; i++)
                 xb[i] = ub[i] < xb[i] ? 1.0f : 0.0f;
         }
-        if (model_train_step(m, opt, xb, n, epoch, b, &elbo, NULL)) {
+        if (trainer_step(t, opt, xb, n, dim, epoch, b, &elbo)) {
             progress_clear(&prog);
             return -1;
         }
@@ -599,6 +604,7 @@ static int cmd_train(const struct args *a)
     idx_dataset train = {0}, test = {0};
     vae_model *m = NULL;
     vae_adam *opt = NULL;
+    trainer *t = NULL;
     FILE *metrics = NULL;
     int64_t *perm = NULL;
     float *xb = NULL, *ub = NULL;
@@ -618,6 +624,10 @@ static int cmd_train(const struct args *a)
         goto done;
     }
     if (setup_model(&c, &train, &m, &opt))
+        goto done;
+    int32_t blas = vae_get_num_threads();
+    if (trainer_new(m, blas > 1 ? (blas < 16 ? blas : 16) : 1, &t) ||
+        trainer_set_train_samples(t, c.samples))
         goto done;
     if (c.batch > train.count)
         c.batch = (long)train.count;
@@ -655,9 +665,9 @@ static int cmd_train(const struct args *a)
     for (long epoch = done_epochs + 1; epoch <= c.epochs; epoch++) {
         double train_elbo = 0.0, secs = 0.0, te, tr, tk;
 
-        if (apply_schedule(&c, m, opt, epoch) ||
-            train_epoch(&c, m, opt, &train, epoch, perm, xb, ub, &train_elbo,
-                        &secs) ||
+        if (apply_schedule(&c, t, opt, epoch) ||
+            train_epoch(&c, m, t, opt, &train, epoch, perm, xb, ub,
+                        &train_elbo, &secs) ||
             model_evaluate(m, test.pixels, test.count, dim, c.batch, &te, &tr,
                            &tk))
             goto done;
@@ -691,6 +701,7 @@ done:
     free(ub);
     free(xb);
     free(perm);
+    trainer_free(t);
     vae_adam_free(opt);
     vae_model_free(m);
     idx_free(&train);
@@ -1032,7 +1043,7 @@ static const struct command commands[] = {
          OPT(OPT_EPOCHS) | OPT(OPT_BATCH) | OPT(OPT_LR) | OPT(OPT_SEED) |
          OPT(OPT_OUT) | OPT(OPT_METRICS) | OPT(OPT_PROGRESS) |
          OPT(OPT_BINARIZE) | OPT(OPT_RESUME) | OPT(OPT_LR_END) |
-         OPT(OPT_WARMUP),
+         OPT(OPT_WARMUP) | OPT(OPT_TRAIN_SAMPLES),
      OPT(OPT_DATA), cmd_train},
     {"eval",
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_METRICS) |

@@ -27,7 +27,7 @@ from ._capi import (
     ERR_INVALID_ARG, ERR_IO, ERR_NOMEM, ERR_NONFINITE, ERR_RANGE, ERR_SHAPE,
     ERR_UNSUPPORTED, ERR_VERSION, LIKELIHOOD_BERNOULLI, LIKELIHOOD_CATEGORICAL,
     LIKELIHOOD_GAUSSIAN_FIXED, LIKELIHOOD_GAUSSIAN_LEARNED, METADATA_MAX, OK,
-    VaeError)
+    TRAIN_SAMPLES_MAX, VaeError)
 
 __all__ = [
     "ABI_MAJOR", "ANNEAL_LINEAR", "ANNEAL_NONE", "ANNEAL_SIGMOID",
@@ -36,7 +36,7 @@ __all__ = [
     "ERR_NONFINITE", "ERR_RANGE", "ERR_SHAPE", "ERR_UNSUPPORTED",
     "ERR_VERSION", "LIKELIHOOD_BERNOULLI", "LIKELIHOOD_CATEGORICAL",
     "LIKELIHOOD_GAUSSIAN_FIXED", "LIKELIHOOD_GAUSSIAN_LEARNED",
-    "METADATA_MAX", "OK", "VaeError",
+    "METADATA_MAX", "OK", "TRAIN_SAMPLES_MAX", "VaeError",
     "Adam", "Elbo", "Graph", "Model", "lib",
     "get_num_threads", "set_num_threads", "status_string", "version_number",
     "version_string",
@@ -361,6 +361,11 @@ class Model(_Wrapper):
     def set_free_bits(self, nats):
         """Per-dimension KL not penalised below nats (0 disables)."""
         lib.vae_model_set_free_bits(self._ptr(), nats)
+
+    def set_train_samples(self, k):
+        """Importance samples per example in elbo_grad/train_step's
+        objective: 1 the ELBO, k > 1 the k-sample IWAE bound. Not saved."""
+        lib.vae_model_set_train_samples(self._ptr(), k)
 
     def set_kl_anneal(self, kind, steps):
         """KL annealing for train_step: ANNEAL_NONE/LINEAR/SIGMOID over

@@ -41,6 +41,7 @@ DECODE_TOP_K = 3
 DECODE_BEAM = 4
 
 METADATA_MAX = 1 << 30
+TRAIN_SAMPLES_MAX = 4096
 
 _STATUS_NAMES = {
     value: name for name, value in globals().items()
@@ -138,6 +139,7 @@ SIGNATURES = {
     "vae_model_set_seed": (_i32, [_H, _u64], MODEL),
     "vae_model_set_beta": (_i32, [_H, _f64], MODEL),
     "vae_model_set_free_bits": (_i32, [_H, _f64], MODEL),
+    "vae_model_set_train_samples": (_i32, [_H, _i64], MODEL),
     "vae_model_set_kl_anneal": (_i32, [_H, _i32, _i64], MODEL),
     "vae_model_set_obs_logvar": (_i32, [_H, _f64], MODEL),
     "vae_model_set_metadata": (_i32, [_H, _mem, _size], MODEL),

@@ -51,6 +51,12 @@ class TrainTest(unittest.TestCase):
             opt.set_clip_norm(1.0)
             opt.set_lr(1e-3)
             self.assertTrue(math.isfinite(m.train_step(opt, x).elbo))
+            # Free bits do not apply to the k-sample bound: the library says so.
+            m.set_train_samples(3)
+            with self.assertRaises(libvae.VaeError):
+                m.train_step(opt, x)
+            m.set_free_bits(0.0)
+            self.assertTrue(math.isfinite(m.train_step(opt, x).elbo))
 
         # A fresh optimizer with zero gradients moves nothing, so what
         # remains of its step is AdamW's decay p -= lr * wd * p.

@@ -67,6 +67,7 @@ pub const VAE_ANNEAL_LINEAR: i32 = 1;
 pub const VAE_ANNEAL_SIGMOID: i32 = 2;
 
 pub const VAE_METADATA_MAX: usize = 1 << 30;
+pub const VAE_TRAIN_SAMPLES_MAX: i64 = 4096;
 
 pub const VAE_DECODE_GREEDY: i32 = 1;
 pub const VAE_DECODE_SAMPLE: i32 = 2;
@@ -151,6 +152,7 @@ extern "C" {
     pub fn vae_model_set_seed(m: *mut vae_model, seed: u64) -> i32;
     pub fn vae_model_set_beta(m: *mut vae_model, beta: f64) -> i32;
     pub fn vae_model_set_free_bits(m: *mut vae_model, nats: f64) -> i32;
+    pub fn vae_model_set_train_samples(m: *mut vae_model, k: i64) -> i32;
     pub fn vae_model_set_kl_anneal(m: *mut vae_model, kind: i32, steps: i64) -> i32;
     pub fn vae_model_set_obs_logvar(m: *mut vae_model, logvar: f64) -> i32;
     pub fn vae_model_set_metadata(m: *mut vae_model, data: *const c_void, len: usize) -> i32;

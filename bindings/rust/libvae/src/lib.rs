@@ -818,6 +818,12 @@ impl Model {
         model_call!(self, sys::vae_model_set_free_bits(self.raw.as_ptr(), nats))
     }
 
+    /// Importance samples per example in the objective of `elbo_grad` and
+    /// [`Model::train_step`]: 1 the ELBO, k > 1 the k-sample IWAE bound.
+    pub fn set_train_samples(&mut self, k: i64) -> Result<()> {
+        model_call!(self, sys::vae_model_set_train_samples(self.raw.as_ptr(), k))
+    }
+
     /// KL annealing for [`Model::train_step`]; not saved in model files.
     pub fn set_kl_anneal(&mut self, schedule: KlAnneal) -> Result<()> {
         let (kind, steps) = match schedule {
