@@ -53,7 +53,7 @@ cache_value() {
 }
 build_type=$(cache_value CMAKE_BUILD_TYPE)
 sanitize=$(cache_value VAE_SANITIZE)
-if [[ $build_type != Release || $sanitize == ON ]]; then
+if [[ $build_type != Release || ${sanitize,,} != @(off|no|false|n|0|) ]]; then
     msg="$build is a '$build_type' build (VAE_SANITIZE=${sanitize:-?}); timings need Release without sanitizers"
     if [[ $quick == 1 ]]; then
         echo "$0: warning: $msg" >&2

@@ -8,12 +8,23 @@
  *  - The detailed message of the last error is kept per handle
  *    (vae_graph_last_error, vae_model_last_error, vae_adam_last_error).
  *    Calls that have no handle yet take an optional buffer `err`/`errlen`
- *    (may be NULL/0) that receives a NUL-terminated message.
+ *    (may be NULL/0) that receives a NUL-terminated message. A NULL handle
+ *    and the read-only queries (vae_graph_node_size, vae_model_data_shape)
+ *    give a status without a message.
+ *  - Bad arguments: VAE_ERR_INVALID_ARG for a NULL pointer or an unknown
+ *    constant; VAE_ERR_SHAPE for a bad shape (a rank or dimension out of
+ *    range, element counts that disagree, sizes that are each in range but
+ *    do not fit the input or each other); VAE_ERR_RANGE for any other
+ *    number outside its documented range (units, kernel, batch, rates...);
+ *    VAE_ERR_GRAPH for a node id that names no node of the graph.
  *  - The library never prints, aborts or exits, and keeps no pointer to a
  *    caller's buffer after a call returns.
  *  - Shapes are per example; the batch dimension is implicit and is the
  *    `batch` argument of the calls that run the model. Data are float32,
- *    row-major, one example after another.
+ *    row-major, one example after another. batch is at least 1 and at most
+ *    (2^31 - 1) / R, where R is the largest element count of a node without
+ *    its last axis (BLAS takes int dimensions; e.g. R = T for [T, F]
+ *    sequences, 1 for vectors); VAE_ERR_RANGE otherwise.
  *  - A handle is used by one thread at a time; different handles may be
  *    used from different threads at once.
  */
@@ -72,7 +83,7 @@ VAE_API const char *vae_status_string(int32_t status);
 /* ---- Threads ------------------------------------------------------------ */
 
 /* Sets the number of threads the BLAS library (OpenBLAS) uses for matrix
- * products, process-wide (n >= 1). VAE_ERR_UNSUPPORTED when libvae was built
+ * products, process-wide (1 <= n <= 1024, VAE_ERR_RANGE otherwise). VAE_ERR_UNSUPPORTED when libvae was built
  * against a BLAS without a thread setting. Results are bit-identical for the
  * same thread count; they may differ in the last bits between counts. */
 VAE_API int32_t vae_set_num_threads(int32_t n);
@@ -103,7 +114,8 @@ VAE_API const char *vae_graph_last_error(const vae_graph *g);
  * dim >= 1). A graph has exactly one input. */
 VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims, int32_t rank);
 /* Fully connected layer on the last axis: y = x W^T + b, W is units x in
- * (PyTorch nn.Linear layout), initialised like nn.Linear. */
+ * (PyTorch nn.Linear layout), initialised like nn.Linear. units in 1..2^30
+ * (VAE_ERR_RANGE otherwise); units x in at most 2^36 (VAE_ERR_SHAPE). */
 VAE_API int32_t vae_graph_dense(vae_graph *g, int32_t x, int64_t units);
 /* Elementwise activations. */
 VAE_API int32_t vae_graph_relu(vae_graph *g, int32_t x);
@@ -117,7 +129,8 @@ VAE_API int32_t vae_graph_identity(vae_graph *g, int32_t x);
  * out_channels filters of kernel x kernel, output [out_channels, H', W'] with
  * H' = floor((H + 2 padding - kernel) / stride) + 1 (likewise W'), which must
  * be >= 1. Weights out x C x kernel x kernel then bias, laid out and
- * initialised like nn.Conv2d. kernel, stride >= 1; 0 <= padding < kernel. */
+ * initialised like nn.Conv2d. out_channels in 1..2^30, kernel and stride in
+ * 1..2^20, 0 <= padding < kernel (VAE_ERR_RANGE otherwise). */
 VAE_API int32_t vae_graph_conv2d(vae_graph *g, int32_t x, int64_t out_channels,
                                  int64_t kernel, int64_t stride,
                                  int64_t padding);
@@ -125,7 +138,7 @@ VAE_API int32_t vae_graph_conv2d(vae_graph *g, int32_t x, int64_t out_channels,
  * input) of a [C, H, W] node: output [out_channels, H', W'] with
  * H' = (H - 1) stride - 2 padding + kernel (likewise W'), which must be >= 1.
  * Weights C x out x kernel x kernel then bias, laid out and initialised like
- * nn.ConvTranspose2d. kernel, stride >= 1; 0 <= padding < kernel. */
+ * nn.ConvTranspose2d. Attribute ranges as conv2d. */
 VAE_API int32_t vae_graph_conv2d_transpose(vae_graph *g, int32_t x,
                                            int64_t out_channels, int64_t kernel,
                                            int64_t stride, int64_t padding);
@@ -152,8 +165,10 @@ VAE_API int32_t vae_graph_flatten(vae_graph *g, int32_t x);
  * shape. Only in a decoder graph, at most once. */
 VAE_API int32_t vae_graph_data(vae_graph *g, const int64_t *dims, int32_t rank);
 /* Lookup table: a node of T ids (shape [T]) -> [T, dim]. The table is
- * vocab x dim (vocab <= 2^24), initialised N(0, 1) like nn.Embedding. An id
- * that is not an integer in [0, vocab) gives a zero vector. */
+ * vocab x dim, initialised N(0, 1) like nn.Embedding. vocab in 1..2^24 and
+ * dim in 1..2^30 (VAE_ERR_RANGE otherwise); vocab x dim at most 2^36
+ * (VAE_ERR_SHAPE). An id that is not an integer in [0, vocab) gives a zero
+ * vector. */
 VAE_API int32_t vae_graph_embedding(vae_graph *g, int32_t ids, int64_t vocab,
                                     int64_t dim);
 /* An embedding that uses the encoder's table (its first embedding node,
@@ -164,16 +179,18 @@ VAE_API int32_t vae_graph_embedding_shared(vae_graph *g, int32_t ids,
 /*
  * LSTM with `hidden` units over a sequence x [T, F]; weights W_ih (4H x F),
  * W_hh (4H x H), b_ih, b_hh, gates in the order i, f, g, o, laid out and
- * initialised like nn.LSTM. init: -1 (zero state) or a node of 2*hidden
- * elements holding h0 then c0 (e.g. a dense layer on z). mask: -1 or a node
- * of T token ids; steps whose id is 0 keep the state and output zeros.
+ * initialised like nn.LSTM. hidden in 1..2^20. init: -1 (zero state) or a
+ * node of 2*hidden elements holding h0 then c0 (e.g. a dense layer on z).
+ * mask: -1 or a node of T token ids; steps whose id is 0 keep the state and
+ * output zeros. Other negative ids name no node (VAE_ERR_GRAPH).
  * full_sequence 1: output [T, hidden], h at every step; 0: [hidden], h after
  * the last unmasked step.
  */
 VAE_API int32_t vae_graph_lstm(vae_graph *g, int32_t x, int64_t hidden,
                                int32_t init, int32_t mask,
                                int32_t full_sequence);
-/* A vector [F] repeated as a sequence [times, F] (Keras' RepeatVector). */
+/* A vector [F] repeated as a sequence [times, F] (Keras' RepeatVector);
+ * times >= 1 (VAE_ERR_RANGE otherwise). */
 VAE_API int32_t vae_graph_repeat(vae_graph *g, int32_t x, int64_t times);
 /* Concatenation on the last axis: [T, Fa] and [T, Fb] -> [T, Fa + Fb]
  * (or two vectors). All other axes must agree. */
@@ -191,7 +208,8 @@ VAE_API int32_t vae_graph_token_dropout(vae_graph *g, int32_t ids, float rate,
 
 /* Marks the node whose value is the graph's result. Returns a status. */
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node);
-/* Number of elements per example of a node, or a negative status. */
+/* Number of elements per example of a node, or a negative status
+ * (VAE_ERR_GRAPH for an id that names no node). */
 VAE_API int64_t vae_graph_node_size(const vae_graph *g, int32_t node);
 
 /* ---- Model -------------------------------------------------------------- */
@@ -245,7 +263,7 @@ VAE_API int32_t vae_model_set_kl_anneal(vae_model *m, int32_t kind,
  * k = 1: the ELBO with analytic KL. k > 1: the importance-weighted bound of
  * Burda et al. (2016), log (1/k) sum_s p(x|z_s) [p(z_s) / q(z_s|x)]^beta over
  * k draws z_s ~ q(z|x), tighter than the ELBO; the decoder then runs on
- * batch * k rows. Incompatible with free bits (VAE_ERR_INVALID_ARG at the
+ * batch * k rows, which the batch limit above applies to. Incompatible with free bits (VAE_ERR_INVALID_ARG at the
  * call). vae_model_elbo always reports the one-sample ELBO. Not saved. */
 #define VAE_TRAIN_SAMPLES_MAX 4096
 VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k);
@@ -346,7 +364,15 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
                                int64_t k, double *logpx);
 /* n uniform numbers in [0, 1) from the model's generator (the stream that
  * z samples come from), e.g. to binarise data reproducibly: saved with the
- * model, so a resumed run continues the same stream. */
+ * model, so a resumed run continues the same stream. Each number is one draw
+ * of the generator. The z samples of vae_model_elbo, _elbo_grad and
+ * _train_step take two draws per latent element and sample, example after
+ * example (k samples per example in training with set_train_samples(k), 1
+ * otherwise; token dropout, in training only, takes one per non-padding
+ * token after them); so a data-parallel rank that computes rows [a, b) of
+ * a batch of n keeps its generator in step with one process computing the
+ * whole batch by drawing and discarding a x 2 x k x latent_dim numbers
+ * before and (n - b) x 2 x k x latent_dim after (docs/distributed.md). */
 VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
 
 /* ---- Generation (categorical sequence models) -------------------------- */
@@ -366,7 +392,8 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
  * `eos` (included; eos < 0: never) and is padded with 0 after it; id 0 is
  * never generated. Beam search returns each example's beam with the best
  * mean log-probability per token. temperature in (0, 1000] for SAMPLE and
- * TOP_K, top_k >= 1, beam in 1..1024; unused ones are ignored. *steps (may
+ * TOP_K, top_k >= 1, beam in 1..1024; unused ones are ignored. n x beam
+ * (beam 1 unless BEAM) is a batch, limited as above; max_len in 1..2^24. *steps (may
  * be NULL) receives the number of decoder steps run. Draws advance the
  * model's generator.
  */

@@ -2,12 +2,15 @@
 # The whole libvae test suite, as CI runs it (.ci/run calls this script).
 #   1. installs the Debian packages it needs (scripts/install-deps.sh test)
 #   2. Debug + AddressSanitizer/UBSan build in build-asan/, ctest
-#   3. Release build in build-release/, ctest
-#   4. the installed library used by outside programs (tests/consumers/run.sh)
-#   5. the FFI clients and the C++ consumer against an installed prefix
+#   3. Debug + ThreadSanitizer build of the library tests in build-tsan/,
+#      ctest (one BLAS thread; see tsan_tests)
+#   4. Release build in build-release/, ctest
+#   5. the installed library used by outside programs (tests/consumers/run.sh)
+#   6. the FFI clients and the C++ consumer against an installed prefix
 #      (bindings/*/test.sh, tests/consumers/cxx/test.sh), and the ABI
 #      against the baseline in lib/ (tests/abi/check.sh)
-#   6. the Release cmocka tests again under valgrind (leaks, uninitialised reads)
+#   7. the Release cmocka tests again under valgrind (leaks, uninitialised reads)
+#   8. each fuzz driver for 60 s under libFuzzer when clang-14 is installed
 # Every phase runs even if an earlier one failed (except those needing a
 # build that failed); a summary with times closes the run, and the exit
 # status is non-zero if anything failed.
@@ -60,6 +63,20 @@ ctest_asan() {
   ASAN_OPTIONS=detect_leaks=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir build-asan "${ctest_args[@]}"
+}
+
+# The library's tests (examples and benchmarks are not built) under TSan.
+# OpenBLAS's own code is not instrumented, so TSan cannot see how its thread
+# pool synchronises; with one BLAS thread every product runs on the calling
+# thread, and every buffer a product uses is also written or read by
+# libvae's instrumented code around it (bias fill, gradient memset, the
+# loops that use the result), where a race between two of the caller's
+# threads is still reported (docs/threading.md).
+tsan_tests() {
+  build build-tsan -DCMAKE_BUILD_TYPE=Debug -DVAE_SANITIZE=thread \
+      -DVAE_BUILD_EXAMPLES=OFF -DVAE_BUILD_BENCH=OFF &&
+    OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      ctest --test-dir build-tsan "${ctest_args[@]}"
 }
 
 ctest_release() {
@@ -142,6 +159,8 @@ else
   skip_phase "ctest asan" "build failed"
 fi
 
+run_phase "tsan" tsan_tests || true
+
 # -g adds debug information only (the same code): the ABI check reads the
 # types from it, and valgrind names lines with it.
 if run_phase "build release" build build-release \
@@ -154,6 +173,13 @@ else
   for p in "ctest release" consumers bindings valgrind; do
     skip_phase "$p" "build failed"
   done
+fi
+
+# libFuzzer, 60 s per driver (the long runs: scripts/fuzz.sh --seconds).
+if command -v clang-14 > /dev/null; then
+  run_phase "fuzz (60 s each)" bash scripts/fuzz.sh --ci || true
+else
+  skip_phase "fuzz (60 s each)" "clang-14 not installed"
 fi
 
 passed=0

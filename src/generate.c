@@ -265,10 +265,9 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
     if (m->likelihood != VAE_LIKELIHOOD_CATEGORICAL)
         return vae_model_fail(m, VAE_ERR_UNSUPPORTED, "generate: the model's "
                               "likelihood is not categorical");
-    if (n < 1 || max_len < 1 || max_len > ((int64_t)1 << 24))
-        return vae_model_fail(m, VAE_ERR_RANGE, "generate: n %lld < 1 or "
-                              "max_len %lld not in 1..2^24", (long long)n,
-                              (long long)max_len);
+    if (max_len < 1 || max_len > ((int64_t)1 << 24))
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: max_len %lld not "
+                              "in 1..2^24", (long long)max_len);
     if (mode < VAE_DECODE_GREEDY || mode > VAE_DECODE_BEAM)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "generate: unknown mode %d", (int)mode);
@@ -282,11 +281,16 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
     if (mode == VAE_DECODE_BEAM && (beam < 1 || beam > 1024))
         return vae_model_fail(m, VAE_ERR_RANGE, "generate: beam %lld not in "
                               "1..1024", (long long)beam);
+    /* Every beam is a row of the step decoder's products. */
+    int64_t B = mode == VAE_DECODE_BEAM ? beam : 1;
+    if (n < 1 || n > vae_model_max_batch(m) / B)
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: n %lld (x %lld "
+                              "beams) not in 1..%lld rows", (long long)n,
+                              (long long)B, (long long)vae_model_max_batch(m));
     int32_t st = vae_check_finite(m, z, n * m->latent, "generate: z");
     if (st != VAE_OK)
         return st;
 
-    int64_t B = mode == VAE_DECODE_BEAM ? beam : 1;
     int64_t rows = n * B, V = m->classes, D = m->latent;
     if (mode != VAE_DECODE_SAMPLE && mode != VAE_DECODE_TOP_K)
         temperature = 1.0;

@@ -287,18 +287,20 @@ VAE_API int32_t vae_graph_embedding_shared(vae_graph *g, int32_t ids,
 
 /* Inputs: x, then init if given, then mask if given. iattr: hidden,
  * full_sequence, has_init, has_mask; the op's shape rule adds T in iattr[4]
- * (its buffer sizes need it, and a last-state output does not show it). */
+ * (its buffer sizes need it, and a last-state output does not show it).
+ * Only -1 means "none": any other id is an input, so one that names no node
+ * (-2, say) fails like every other unknown input. */
 VAE_API int32_t vae_graph_lstm(vae_graph *g, int32_t x, int64_t hidden,
                                int32_t init, int32_t mask,
                                int32_t full_sequence)
 {
     int32_t in[3] = {x};
     int32_t n = 1;
-    if (init >= 0)
+    if (init != -1)
         in[n++] = init;
-    if (mask >= 0)
+    if (mask != -1)
         in[n++] = mask;
-    int64_t attr[4] = {hidden, full_sequence, init >= 0, mask >= 0};
+    int64_t attr[4] = {hidden, full_sequence, init != -1, mask != -1};
     return vae_graph_add(g, VAE_OP_LSTM, in, n, attr, 4, NULL, 0);
 }
 

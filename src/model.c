@@ -604,14 +604,31 @@ static void net_zero_grads(vae_node *nodes, int32_t n, int32_t first_grad,
 
 /* ---- Shared steps of the public calls ---------------------------------- */
 
+static int64_t most_rows(const vae_node *nodes, int32_t n)
+{
+    int64_t most = 1;
+    for (int32_t i = 0; i < n; i++) {
+        int64_t rows = nodes[i].s.size / nodes[i].s.shape[nodes[i].s.rank - 1];
+        most = rows > most ? rows : most;
+    }
+    return most;
+}
+
+int64_t vae_model_max_batch(const vae_model *m)
+{
+    int64_t enc = most_rows(m->enc, m->n_enc), dec = most_rows(m->dec, m->n_dec);
+    return INT32_MAX / (enc > dec ? enc : dec);
+}
+
 static int32_t check_batch(vae_model *m, const void *p, int64_t batch,
                            const char *what)
 {
     if (!p)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: buffer is NULL", what);
-    if (batch < 1)
-        return vae_model_fail(m, VAE_ERR_RANGE, "%s: batch %lld < 1", what,
-                              (long long)batch);
+    if (batch < 1 || batch > vae_model_max_batch(m))
+        return vae_model_fail(m, VAE_ERR_RANGE, "%s: batch %lld not in 1..%lld",
+                              what, (long long)batch,
+                              (long long)vae_model_max_batch(m));
     return ensure_workspace(m, batch);
 }
 
@@ -804,9 +821,13 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "elbo_grad: free bits do not apply to the "
                               "bound of %lld importance samples", (long long)k);
-    if (batch > INT64_MAX / VAE_TRAIN_SAMPLES_MAX)
-        return vae_model_fail(m, VAE_ERR_NOMEM, "batch %lld is too large",
-                              (long long)batch);
+    /* The decoder's batch is batch x k rows; checked before the product,
+     * which a huge or negative batch would overflow. */
+    if (batch < 1 || batch > vae_model_max_batch(m) / k)
+        return vae_model_fail(m, VAE_ERR_RANGE, "elbo_grad: batch %lld x %lld "
+                              "train samples not in 1..%lld rows",
+                              (long long)batch, (long long)k,
+                              (long long)vae_model_max_batch(m));
     int64_t rows = batch * k;
     int32_t st = check_batch(m, x, rows, "elbo_grad");
     if (st == VAE_OK)

@@ -85,6 +85,11 @@ void vae_net_forward(vae_node *nodes, int32_t n, const float *params,
 int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
                          const char *what);
 
+/* The largest batch (or number of sequences) the model runs: BLAS takes
+ * int dimensions, and a dense or LSTM product has batch x (a node's
+ * elements without its last axis) rows. */
+int64_t vae_model_max_batch(const vae_model *m);
+
 /* vae_model_elbo_grad into a cleared gradient buffer; when the call fails,
  * the buffer is as it was (vae_model_train_step's first half). */
 int32_t vae_model_train_grad(vae_model *m, const float *x, int64_t batch,

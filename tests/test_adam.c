@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h" /* struct vae_adam: moments and step count */
 #include "testutil.h"
 
 #define UPD_RTOL 2e-6
@@ -270,6 +271,55 @@ static void test_nonfinite_grad(void **state)
     }
 }
 
+/* Bytes of the parameters and the optimizer's moments and step count. */
+static unsigned char *snapshot(vae_model *m, const vae_adam *o, size_t *len)
+{
+    assert_int_equal(vae_model_save_size(m, o, len), VAE_OK);
+    unsigned char *buf = malloc(*len);
+    assert_non_null(buf);
+    size_t written = 0;
+    assert_int_equal(vae_model_save_to_buffer(m, o, buf, *len, &written), VAE_OK);
+    return buf;
+}
+
+/* Finite gradients whose update overflows (found by fuzzing the loader: a
+ * file's moments, or a huge learning rate) are refused like non-finite
+ * ones, with nothing changed; so is a step past the largest step count. */
+static void test_update_overflow(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        vae_model *m = tiny_model(5);
+        int64_t n = vae_model_num_params(m);
+        vae_adam *o = make_adam(m, &DEFAULTS);
+        step_grads(vae_model_grads(m), n, 1);
+        assert_int_equal(vae_adam_step(o, m), VAE_OK);
+        int32_t want = VAE_ERR_NONFINITE;
+        if (k == 0) {
+            assert_int_equal(vae_adam_set_lr(o, 1e38), VAE_OK);
+        } else if (k == 1) {
+            /* A second moment near 0 under a large first moment. */
+            o->m[1] = FLT_MAX;
+            o->v[1] = 0.0f;
+        } else {
+            o->t = INT64_MAX;
+            want = VAE_ERR_RANGE;
+        }
+        size_t len0, len1;
+        unsigned char *before = snapshot(m, o, &len0);
+        step_grads(vae_model_grads(m), n, 2);
+        assert_int_equal(vae_adam_step(o, m), want);
+        assert_true(vae_adam_last_error(o)[0] != '\0');
+        unsigned char *after = snapshot(m, o, &len1);
+        assert_int_equal(len0, len1);
+        assert_memory_equal(before, after, len0);
+        free(before);
+        free(after);
+        vae_adam_free(o);
+        vae_model_free(m);
+    }
+}
+
 /* train_step = zero_grad + elbo_grad + adam_step, bit for bit. */
 static void test_train_step_composition(void **state)
 {
@@ -416,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_adamw),
         cmocka_unit_test(test_adam_clip),
         cmocka_unit_test(test_nonfinite_grad),
+        cmocka_unit_test(test_update_overflow),
         cmocka_unit_test(test_train_step_composition),
         cmocka_unit_test(test_train_step_nan_input),
         cmocka_unit_test(test_set_lr),

@@ -135,9 +135,9 @@ static void test_graph_bad_args(void **state)
     expect_graph_err(g, VAE_ERR_GRAPH, vae_graph_input(g, two, 1));
 
     g = graph3();
-    expect_graph_err(g, VAE_ERR_SHAPE, vae_graph_dense(g, 0, 0));
+    expect_graph_err(g, VAE_ERR_RANGE, vae_graph_dense(g, 0, 0));
     g = graph3();
-    expect_graph_err(g, VAE_ERR_SHAPE, vae_graph_dense(g, 0, -4));
+    expect_graph_err(g, VAE_ERR_RANGE, vae_graph_dense(g, 0, -4));
     g = graph3();
     expect_graph_err(g, VAE_ERR_GRAPH, vae_graph_dense(g, 1, 4));
     g = graph3();
@@ -175,19 +175,19 @@ static void test_sticky(void **state)
     (void)state;
     vae_graph *g = graph3();
     assert_int_equal(vae_graph_dense(g, 0, 4), 1);
-    assert_int_equal(vae_graph_dense(g, 1, 0), VAE_ERR_SHAPE);
+    assert_int_equal(vae_graph_dense(g, 1, 0), VAE_ERR_RANGE);
     char first[512];
     strncpy(first, vae_graph_last_error(g), sizeof first - 1);
     first[sizeof first - 1] = '\0';
     assert_true(first[0] != '\0');
 
     const int64_t dims[1] = {2};
-    assert_int_equal(vae_graph_relu(g, 99), VAE_ERR_SHAPE);   /* would be GRAPH */
-    assert_int_equal(vae_graph_relu(g, 1), VAE_ERR_SHAPE);    /* would work */
-    assert_int_equal(vae_graph_dense(g, 1, 3), VAE_ERR_SHAPE);
-    assert_int_equal(vae_graph_input(g, dims, 1), VAE_ERR_SHAPE);
-    assert_int_equal(vae_graph_set_output(g, 1), VAE_ERR_SHAPE);
-    assert_int_equal(vae_graph_status(g), VAE_ERR_SHAPE);
+    assert_int_equal(vae_graph_relu(g, 99), VAE_ERR_RANGE);   /* would be GRAPH */
+    assert_int_equal(vae_graph_relu(g, 1), VAE_ERR_RANGE);    /* would work */
+    assert_int_equal(vae_graph_dense(g, 1, 3), VAE_ERR_RANGE);
+    assert_int_equal(vae_graph_input(g, dims, 1), VAE_ERR_RANGE);
+    assert_int_equal(vae_graph_set_output(g, 1), VAE_ERR_RANGE);
+    assert_int_equal(vae_graph_status(g), VAE_ERR_RANGE);
     assert_string_equal(vae_graph_last_error(g), first);
 
     /* A model refuses a graph carrying an error, and passes its status on. */
@@ -196,7 +196,7 @@ static void test_sticky(void **state)
     char err[256] = "";
     assert_int_equal(vae_model_new(g, dec, L, VAE_LIKELIHOOD_BERNOULLI, 1, &m,
                                    err, sizeof err),
-                     VAE_ERR_SHAPE);
+                     VAE_ERR_RANGE);
     assert_null(m);
     assert_true(err[0] != '\0');
     vae_graph_free(dec);

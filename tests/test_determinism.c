@@ -3,6 +3,7 @@
  * Sizes are large enough (64-wide data, 128 hidden units, batch 64) that
  * the matrix products are real GEMMs rather than degenerate vectors. */
 #include <stdlib.h>
+#include <string.h>
 
 #include <math.h>
 
@@ -152,6 +153,63 @@ static void test_random_uniform(void **state)
     vae_model_free(m);
 }
 
+/* The draw counts vae.h promises for data-parallel ranks: a rank that
+ * computes rows [H, BATCH) after skipping 2 x L x H uniforms gets the
+ * gradient, bit for bit, of one process that computed rows [0, H) first,
+ * and both generators end in step. The two halves together give the whole
+ * batch's gradient up to the order of float sums. */
+static void test_shard_draws(void **state)
+{
+    (void)state;
+    enum { H = 24, NEXT = 16 };
+    vae_model *one = make(3), *rank = make(3), *whole = make(3);
+    float *x = make_data();
+    int64_t n = vae_model_num_params(one);
+    float *skip = tu_alloc(2 * L * H * sizeof *skip);
+    float *first = tu_alloc((size_t)n * sizeof *first);
+    float ua[NEXT], ub[NEXT];
+    double worst = 0.0;
+
+    assert_int_equal(vae_model_set_seed(one, 7), VAE_OK);
+    assert_int_equal(vae_model_set_seed(rank, 7), VAE_OK);
+    assert_int_equal(vae_model_set_seed(whole, 7), VAE_OK);
+
+    assert_int_equal(vae_model_zero_grad(one), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(one, x, H, NULL, NULL, NULL), VAE_OK);
+    memcpy(first, vae_model_grads(one), (size_t)n * sizeof *first);
+    assert_int_equal(vae_model_zero_grad(one), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(one, x + H * D, BATCH - H, NULL, NULL,
+                                         NULL),
+                     VAE_OK);
+
+    assert_int_equal(vae_model_zero_grad(rank), VAE_OK);
+    assert_int_equal(vae_model_random_uniform(rank, 2 * L * H, skip), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(rank, x + H * D, BATCH - H, NULL,
+                                         NULL, NULL),
+                     VAE_OK);
+    assert_memory_equal(vae_model_grads(one), vae_model_grads(rank),
+                        (size_t)n * sizeof(float));
+    assert_int_equal(vae_model_random_uniform(one, NEXT, ua), VAE_OK);
+    assert_int_equal(vae_model_random_uniform(rank, NEXT, ub), VAE_OK);
+    assert_memory_equal(ua, ub, sizeof ua);
+
+    assert_int_equal(vae_model_zero_grad(whole), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(whole, x, BATCH, NULL, NULL, NULL),
+                     VAE_OK);
+    const float *g = vae_model_grads(whole), *second = vae_model_grads(one);
+    for (int64_t i = 0; i < n; i++)
+        tu_expect_close((double)first[i] + (double)second[i], (double)g[i],
+                        1e-4, "half + half vs whole batch", &worst);
+    print_message("halves vs whole batch: worst relative difference %.2g\n",
+                  worst);
+    free(first);
+    free(skip);
+    free(x);
+    vae_model_free(whole);
+    vae_model_free(rank);
+    vae_model_free(one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_different_seed_differs),
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_random_uniform),
+        cmocka_unit_test(test_shard_draws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,11 +42,13 @@ int fail_file(const char *path, int32_t status, const char *detail)
 }
 
 /* One line, whatever the message held, so scripts can rely on it. */
-static void report_error(const char *prog)
+static void report_error(const struct program *p)
 {
-    for (char *p = g_err; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    const char *prog = p->error_name ? p->error_name : p->name;
+
+    for (char *s = g_err; *s; s++)
+        if (*s == '\n' || *s == '\r')
+            *s = ' ';
     fprintf(stderr, "%s: %s\n", prog, g_err);
 }
 
@@ -217,7 +219,7 @@ int cli_main(const struct program *p, int argc, char **argv)
             cmd = &p->commands[i];
     if (!cmd) {
         fail("unknown command '%s' (see %s --help)", argv[1], p->name);
-        report_error(p->name);
+        report_error(p);
         return 1;
     }
     for (int i = 2; i < argc; i++) {
@@ -228,7 +230,7 @@ int cli_main(const struct program *p, int argc, char **argv)
     }
     if (parse_args(p, cmd, argc - 2, argv + 2, &a) || apply_threads(p, &a) ||
         cmd->run(&a)) {
-        report_error(p->name);
+        report_error(p);
         return 1;
     }
     return 0;

@@ -63,6 +63,7 @@ struct program {
     int threads_opt;           /* --threads, applied before any command */
     const struct command *commands;
     size_t n_commands;
+    const char *error_name; /* prefix of error lines; NULL: name */
 };
 
 /* The whole of main(): --help, --version, the command and its flags, the

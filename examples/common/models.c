@@ -89,21 +89,67 @@ int model_set_seed(vae_model *m, uint64_t seed)
 int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
                    int64_t batch, double *elbo, double *recon, double *kl)
 {
-    double se = 0.0, sr = 0.0, sk = 0.0;
+    double sums[3];
 
-    for (int64_t i = 0; i < n; i += batch) {
-        int64_t b = n - i < batch ? n - i : batch;
-        double e, r, k;
-        int32_t s = vae_model_elbo(m, x + i * dim, b, &e, &r, &k);
+    if (model_evaluate_shard(m, x, n, dim, batch, 0, 1, sums))
+        return -1;
+    *elbo = sums[0] / (double)n;
+    *recon = sums[1] / (double)n;
+    *kl = sums[2] / (double)n;
+    return 0;
+}
+
+void shard_rows(int64_t n, int rank, int size, int64_t *first, int64_t *count)
+{
+    *first = n * rank / size;
+    *count = n * (rank + 1) / size - *first;
+}
+
+int64_t model_draws_per_example(const vae_model *m)
+{
+    return 2 * vae_model_latent_dim(m);
+}
+
+int model_skip_draws(vae_model *m, int64_t n)
+{
+    float sink[256];
+
+    while (n > 0) {
+        int64_t k = n < 256 ? n : 256;
+        int32_t s = vae_model_random_uniform(m, k, sink);
         if (s != VAE_OK)
-            return fail_lib("vae_model_elbo", s, vae_model_last_error(m));
-        se += e * (double)b;
-        sr += r * (double)b;
-        sk += k * (double)b;
+            return fail_lib("vae_model_random_uniform", s,
+                            vae_model_last_error(m));
+        n -= k;
     }
-    *elbo = se / (double)n;
-    *recon = sr / (double)n;
-    *kl = sk / (double)n;
+    return 0;
+}
+
+int model_evaluate_shard(vae_model *m, const float *x, int64_t n, int64_t dim,
+                         int64_t batch, int rank, int size, double sums[3])
+{
+    int64_t per = model_draws_per_example(m);
+
+    sums[0] = sums[1] = sums[2] = 0.0;
+    for (int64_t i = 0; i < n; i += batch) {
+        int64_t b = n - i < batch ? n - i : batch, first, count;
+        double e, r, k;
+
+        shard_rows(b, rank, size, &first, &count);
+        if (model_skip_draws(m, first * per))
+            return -1;
+        if (count > 0) {
+            int32_t s = vae_model_elbo(m, x + (i + first) * dim, count, &e,
+                                       &r, &k);
+            if (s != VAE_OK)
+                return fail_lib("vae_model_elbo", s, vae_model_last_error(m));
+            sums[0] += e * (double)count;
+            sums[1] += r * (double)count;
+            sums[2] += k * (double)count;
+        }
+        if (model_skip_draws(m, (b - first - count) * per))
+            return -1;
+    }
     return 0;
 }
 

@@ -42,6 +42,33 @@ int model_set_seed(vae_model *m, uint64_t seed);
 int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
                    int64_t batch, double *elbo, double *recon, double *kl);
 
+/* ---- Data parallelism (docs/distributed.md) ------------------------------
+ * Each of `size` ranks computes its share of every batch with the noise that
+ * one process computing the whole batch would draw for those rows: before
+ * its rows it skips the draws of the rows of the ranks before it, after them
+ * those of the ranks after it, so every rank's generator stays where the one
+ * process's would be. */
+
+/* Rank `rank` of `size` takes the n rows [*first, *first + *count) of a
+ * batch: contiguous shares whose sizes differ by at most one. */
+void shard_rows(int64_t n, int rank, int size, int64_t *first,
+                int64_t *count);
+
+/* Draws of m's generator per example for its z sample in vae_model_elbo:
+ * two per latent element (vae_model_random_uniform in vae.h); elbo_grad
+ * with k train samples takes k times as many. */
+int64_t model_draws_per_example(const vae_model *m);
+
+/* Advances m's generator by n draws, as n numbers of
+ * vae_model_random_uniform would. */
+int model_skip_draws(vae_model *m, int64_t n);
+
+/* model_evaluate's sums (not means) of the ELBO, reconstruction term and KL
+ * over this rank's share (shard_rows) of each batch; every rank's generator
+ * ends where one process's would. */
+int model_evaluate_shard(vae_model *m, const float *x, int64_t n, int64_t dim,
+                         int64_t batch, int rank, int size, double sums[3]);
+
 /* Mean over the n examples of the IWAE bound on log p(x) with k samples
  * (vae_model_iwae), in blocks of about `passes` decoder passes each (at most
  * 100 examples), so that a progress line naming the examples `unit` can

@@ -1,5 +1,6 @@
 /* idx.c - MNIST IDX loader. zlib's gz* calls read gzip and plain files alike,
- * so one code path serves both. */
+ * so one code path serves both, and bytes in memory go through the same
+ * checks. */
 #include "idx.h"
 #include "errmsg.h"
 
@@ -22,22 +23,45 @@ static uint32_t be32(const unsigned char *p)
            (uint32_t)p[3];
 }
 
-/* zlib's account of why a stream stopped early, or "" if it simply ended. */
-static const char *gz_reason(gzFile f)
+/* One IDX file being read: a gzip or plain file through zlib, or bytes
+ * already in memory (not decompressed). */
+struct idx_file {
+    gzFile f;
+    int in_memory;
+    const unsigned char *mem;
+    size_t len, pos;
+    const char *path; /* the name in messages */
+    uint32_t dims[3];
+};
+
+/* zlib's account of why a stream stopped early, or "" if it simply ended
+ * (memory never fails). */
+static const char *gz_reason(const struct idx_file *x)
 {
     int code;
-    const char *msg = gzerror(f, &code);
+    const char *msg;
+    if (x->in_memory)
+        return "";
+    msg = gzerror(x->f, &code);
     return (code == Z_OK || code == Z_STREAM_END || !msg) ? "" : msg;
 }
 
 /* Reads until n bytes or end of data. Returns the count, or -1 on an error
  * of the underlying file or of the gzip stream. */
-static int64_t read_upto(gzFile f, unsigned char *buf, uint64_t n)
+static int64_t read_upto(struct idx_file *x, unsigned char *buf, uint64_t n)
 {
     uint64_t got = 0;
+    if (x->in_memory) {
+        size_t left = x->len - x->pos;
+        got = n < left ? n : left;
+        if (got)
+            memcpy(buf, x->mem + x->pos, (size_t)got);
+        x->pos += (size_t)got;
+        return (int64_t)got;
+    }
     while (got < n) {
         uint64_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
-        int r = gzread(f, buf + got, (unsigned)want);
+        int r = gzread(x->f, buf + got, (unsigned)want);
         if (r < 0)
             return -1;
         if (r == 0)
@@ -47,31 +71,28 @@ static int64_t read_upto(gzFile f, unsigned char *buf, uint64_t n)
     return (int64_t)got;
 }
 
-struct idx_file {
-    gzFile f;
-    const char *path;
-    uint32_t dims[3];
-};
-
-/* Opens path and checks its magic number; reads ndims big-endian sizes. */
-static int idx_open(struct idx_file *x, const char *path, uint32_t magic,
-                    int ndims, char *err, size_t errlen)
+/* Opens x (a file unless it is in memory), checks its magic number and
+ * reads ndims big-endian sizes. */
+static int idx_open(struct idx_file *x, uint32_t magic, int ndims, char *err,
+                    size_t errlen)
 {
+    const char *path = x->path;
     unsigned char hdr[16];
     uint64_t hdr_len = 4 + 4 * (uint64_t)ndims;
     int64_t got;
 
-    x->path = path;
-    errno = 0;
-    x->f = gzopen(path, "rb");
-    if (!x->f)
-        return errmsg_set(err, errlen, "%s: %s", path,
-                    errno ? strerror(errno) : "cannot open");
-    gzbuffer(x->f, 1u << 17);
+    if (!x->in_memory) {
+        errno = 0;
+        x->f = gzopen(path, "rb");
+        if (!x->f)
+            return errmsg_set(err, errlen, "%s: %s", path,
+                        errno ? strerror(errno) : "cannot open");
+        gzbuffer(x->f, 1u << 17);
+    }
 
-    got = read_upto(x->f, hdr, hdr_len);
+    got = read_upto(x, hdr, hdr_len);
     if (got < 0)
-        return errmsg_set(err, errlen, "%s: read error: %s", path, gz_reason(x->f));
+        return errmsg_set(err, errlen, "%s: read error: %s", path, gz_reason(x));
     if (got < 4)
         return errmsg_set(err, errlen, "%s: too short to be an IDX file (%lld bytes)",
                     path, (long long)got);
@@ -113,30 +134,30 @@ static int idx_read_data(struct idx_file *x, uint64_t size, unsigned char **out,
         }
         buf = grown;
         cap = next;
-        got = read_upto(x->f, buf + len, cap - len);
+        got = read_upto(x, buf + len, cap - len);
         if (got < 0) {
             free(buf);
             return errmsg_set(err, errlen, "%s: read error: %s", x->path,
-                        gz_reason(x->f));
+                        gz_reason(x));
         }
         len += (uint64_t)got;
         if (len < cap)
             break;
     }
     if (len < size) {
-        const char *why = gz_reason(x->f);
+        const char *why = gz_reason(x);
         free(buf);
         return errmsg_set(err, errlen,
                     "%s: truncated: header announces %llu data bytes, found %llu%s%s",
                     x->path, (unsigned long long)size, (unsigned long long)len,
                     *why ? "; " : "", why);
     }
-    more = read_upto(x->f, &extra, 1);
+    more = read_upto(x, &extra, 1);
     if (more != 0) {
         free(buf);
         if (more < 0)
             return errmsg_set(err, errlen, "%s: read error: %s", x->path,
-                        gz_reason(x->f));
+                        gz_reason(x));
         return errmsg_set(err, errlen,
                     "%s: trailing data after the %llu bytes the header announces",
                     x->path, (unsigned long long)size);
@@ -145,60 +166,54 @@ static int idx_read_data(struct idx_file *x, uint64_t size, unsigned char **out,
     return 0;
 }
 
-int idx_load_files(const char *images_path, const char *labels_path,
-                   idx_dataset *out, char *err, size_t errlen)
+/* The loader both entry points share: im and lb are set up for idx_open. */
+static int idx_load(struct idx_file *im, struct idx_file *lb, idx_dataset *out,
+                    char *err, size_t errlen)
 {
-    struct idx_file im = {0}, lb = {0};
     unsigned char *pix = NULL, *lab = NULL;
     float *pixels = NULL;
     uint64_t count, rows, cols, bytes;
     int rc = -1;
 
-    if (!out)
-        return errmsg_set(err, errlen, "idx_load_files: out is NULL");
-    memset(out, 0, sizeof *out);
-    if (!images_path || !labels_path)
-        return errmsg_set(err, errlen, "idx_load_files: path is NULL");
-
-    if (idx_open(&im, images_path, IDX_IMAGES_MAGIC, 3, err, errlen) != 0 ||
-        idx_open(&lb, labels_path, IDX_LABELS_MAGIC, 1, err, errlen) != 0)
+    if (idx_open(im, IDX_IMAGES_MAGIC, 3, err, errlen) != 0 ||
+        idx_open(lb, IDX_LABELS_MAGIC, 1, err, errlen) != 0)
         goto done;
 
-    count = im.dims[0];
-    rows = im.dims[1];
-    cols = im.dims[2];
+    count = im->dims[0];
+    rows = im->dims[1];
+    cols = im->dims[2];
     if (count == 0) {
-        errmsg_set(err, errlen, "%s: holds no images", images_path);
+        errmsg_set(err, errlen, "%s: holds no images", im->path);
         goto done;
     }
     if (rows == 0 || cols == 0 || rows > IDX_MAX_SIDE || cols > IDX_MAX_SIDE) {
         errmsg_set(err, errlen, "%s: image size %llux%llu outside 1..%d per side",
-             images_path, (unsigned long long)rows, (unsigned long long)cols,
+             im->path, (unsigned long long)rows, (unsigned long long)cols,
              IDX_MAX_SIDE);
         goto done;
     }
-    if (lb.dims[0] != count) {
+    if (lb->dims[0] != count) {
         errmsg_set(err, errlen, "%s holds %llu images but %s holds %llu labels",
-             images_path, (unsigned long long)count, labels_path,
-             (unsigned long long)lb.dims[0]);
+             im->path, (unsigned long long)count, lb->path,
+             (unsigned long long)lb->dims[0]);
         goto done;
     }
     /* Cannot overflow: count < 2^32 and rows * cols <= 2^20. */
     bytes = count * rows * cols;
     if (bytes > IDX_MAX_BYTES || bytes > SIZE_MAX / sizeof(float)) {
         errmsg_set(err, errlen, "%s: %llu images of %llux%llu exceed the %llu-byte limit",
-             images_path, (unsigned long long)count, (unsigned long long)rows,
+             im->path, (unsigned long long)count, (unsigned long long)rows,
              (unsigned long long)cols, (unsigned long long)IDX_MAX_BYTES);
         goto done;
     }
 
-    if (idx_read_data(&im, bytes, &pix, err, errlen) != 0 ||
-        idx_read_data(&lb, count, &lab, err, errlen) != 0)
+    if (idx_read_data(im, bytes, &pix, err, errlen) != 0 ||
+        idx_read_data(lb, count, &lab, err, errlen) != 0)
         goto done;
 
     pixels = malloc((size_t)bytes * sizeof *pixels);
     if (!pixels) {
-        errmsg_set(err, errlen, "%s: out of memory", images_path);
+        errmsg_set(err, errlen, "%s: out of memory", im->path);
         goto done;
     }
     for (uint64_t i = 0; i < bytes; i++)
@@ -215,11 +230,49 @@ int idx_load_files(const char *images_path, const char *labels_path,
 done:
     free(pix);
     free(lab);
+    return rc;
+}
+
+int idx_load_files(const char *images_path, const char *labels_path,
+                   idx_dataset *out, char *err, size_t errlen)
+{
+    struct idx_file im = {0}, lb = {0};
+    int rc;
+
+    if (!out)
+        return errmsg_set(err, errlen, "idx_load_files: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!images_path || !labels_path)
+        return errmsg_set(err, errlen, "idx_load_files: path is NULL");
+    im.path = images_path;
+    lb.path = labels_path;
+    rc = idx_load(&im, &lb, out, err, errlen);
     if (im.f)
         gzclose_r(im.f);
     if (lb.f)
         gzclose_r(lb.f);
     return rc;
+}
+
+int idx_load_memory(const void *images, size_t images_len, const void *labels,
+                    size_t labels_len, idx_dataset *out, char *err,
+                    size_t errlen)
+{
+    struct idx_file im = {0}, lb = {0};
+
+    if (!out)
+        return errmsg_set(err, errlen, "idx_load_memory: out is NULL");
+    memset(out, 0, sizeof *out);
+    if ((!images && images_len) || (!labels && labels_len))
+        return errmsg_set(err, errlen, "idx_load_memory: buffer is NULL");
+    im.in_memory = lb.in_memory = 1;
+    im.mem = images;
+    im.len = images_len;
+    im.path = "images";
+    lb.mem = labels;
+    lb.len = labels_len;
+    lb.path = "labels";
+    return idx_load(&im, &lb, out, err, errlen);
 }
 
 /* Returns a malloc'd path to the first accepted spelling of PREFIX-KIND-IDX

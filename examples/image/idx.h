@@ -31,6 +31,15 @@ int idx_load_files(const char *images_path, const char *labels_path,
                    idx_dataset *out, char *err, size_t errlen);
 
 /*
+ * As idx_load_files for the uncompressed bytes of both files already in
+ * memory (gzip data is not decoded here); messages call them "images" and
+ * "labels". A NULL buffer is an error unless its length is 0.
+ */
+int idx_load_memory(const void *images, size_t images_len, const void *labels,
+                    size_t labels_len, idx_dataset *out, char *err,
+                    size_t errlen);
+
+/*
  * Loads a split from a directory holding the usual file names:
  * {train,t10k}-{images-idx3,labels-idx1}-ubyte, optionally ending in ".gz",
  * and the variant spelling with '.' before "idx" (train-images.idx3-ubyte).

@@ -12,39 +12,11 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "PASS $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
-# IDX file: magic, counts, then bytes from a fixed pattern (so the images
-# differ from each other and from run to run of nothing): black, white and
-# one grey level, which the binarisation tests need.
-be32() { # big-endian 32-bit integer
-  local v=$1
-  # The inner printf spells the bytes as \xHH escapes, the outer one emits
-  # them (a NUL included).
-  printf "$(printf '\\x%02x' $((v >> 24 & 255)) $((v >> 16 & 255)) \
-    $((v >> 8 & 255)) $((v & 255)))"
-}
-write_idx() { # path kind(3|1) count
-  local path=$1 kind=$2 count=$3
-  {
-    be32 $((0x800 + kind))
-    be32 "$count"
-    if [[ $kind == 3 ]]; then
-      be32 28
-      be32 28
-      LC_ALL=C awk -v n=$((count * 784)) 'BEGIN {
-        s = 7; for (i = 0; i < n; i++) { s = (s * 1103515245 + 12345) % 2147483648;
-        v = int(s / 65536) % 4; printf "%c", v == 0 ? 255 : v == 1 ? 100 : 0 } }'
-    else
-      LC_ALL=C awk -v n="$count" 'BEGIN { for (i = 0; i < n; i++) printf "%c", i % 10 }'
-    fi
-  } > "$path"
-}
+# shellcheck source=idx_fixture.sh
+source "$(dirname "$0")/idx_fixture.sh"
 
 data=$tmp/data
-mkdir -p "$data"
-write_idx "$data/train-images-idx3-ubyte" 3 96
-write_idx "$data/train-labels-idx1-ubyte" 1 96
-write_idx "$data/t10k-images-idx3-ubyte" 3 40
-write_idx "$data/t10k-labels-idx1-ubyte" 1 40
+write_idx_dir "$data" 96 40
 
 # expect_error NAME CMD...: non-zero exit and exactly one stderr line that
 # starts with "vae-image: ".

@@ -347,6 +347,34 @@ static void test_missing(void **state)
     expect_error(f, missing, missing, "nothing");
 }
 
+/* The in-memory entry point: the same result and the same checks. */
+static void test_memory(void **state)
+{
+    struct fixture *f = *state;
+    struct bytes im = good_images(), lb = good_labels();
+    idx_dataset d;
+
+    assert_int_equal(idx_load_memory(im.b, im.n, lb.b, lb.n, &d, f->err,
+                                     sizeof f->err), 0);
+    expect_good(&d);
+    idx_free(&d);
+
+    assert_int_equal(idx_load_memory(im.b, im.n - 1, lb.b, lb.n, &d, f->err,
+                                     sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "images: truncated"));
+    assert_null(d.pixels);
+    assert_int_equal(idx_load_memory(im.b, im.n, lb.b, lb.n + 1, &d, f->err,
+                                     sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "labels: trailing"));
+    assert_int_equal(idx_load_memory(im.b, im.n, lb.b, 0, &d, f->err,
+                                     sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "labels: too short"));
+    assert_int_equal(idx_load_memory(NULL, 1, lb.b, lb.n, &d, f->err,
+                                     sizeof f->err), -1);
+    assert_int_equal(idx_load_memory(im.b, im.n, lb.b, lb.n, NULL, NULL, 0),
+                     -1);
+}
+
 static void test_error_buffer(void **state)
 {
     struct fixture *f = *state;
@@ -379,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_dimensions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_buffer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

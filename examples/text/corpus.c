@@ -188,15 +188,11 @@ static int is_space(char c)
            c == '\f';
 }
 
-/*
- * Reads a whole file, which must be non-empty valid UTF-8. A leading
- * byte-order mark is dropped (after the check, so error offsets are file
- * offsets). *out is malloc'd.
- */
-static int read_text_file(const char *path, char **out, size_t *outlen,
-                          char *err, size_t errlen)
+/* Reads a whole file into *out (malloc'd). */
+static int read_file(const char *path, char **out, size_t *outlen, char *err,
+                     size_t errlen)
 {
-    char *buf = NULL, why[256];
+    char *buf = NULL;
     size_t len = 0, cap = 0;
     FILE *fp;
 
@@ -230,21 +226,24 @@ static int read_text_file(const char *path, char **out, size_t *outlen,
                           e ? strerror(e) : "unknown");
     }
     fclose(fp);
-    if (len == 0) {
-        free(buf);
-        return errmsg_set(err, errlen, "%s: empty file", path);
-    }
-    if (text_utf8_check(buf, len, NULL, why, sizeof why) != 0) {
-        free(buf);
-        return errmsg_set(err, errlen, "%s: %s", path, why);
-    }
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-        len -= 3;
-        memmove(buf, buf + 3, len);
-    }
     *out = buf;
     *outlen = len;
     return 0;
+}
+
+/* Reads the file at path and adds its text as format f. */
+static int load_file(text_corpus *c, enum text_format f, const char *path,
+                     char *err, size_t errlen)
+{
+    char *buf = NULL; /* set by read_file; GCC cannot see that at -O2 */
+    size_t len = 0;
+    int rc;
+
+    if (read_file(path, &buf, &len, err, errlen) != 0)
+        return -1;
+    rc = text_corpus_add_text(c, f, path, buf, len, err, errlen);
+    free(buf);
+    return rc;
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -331,38 +330,35 @@ static int list_dir(const char *dir, int (*keep)(const char *), char ***names,
 
 /* ---- Plain lines --------------------------------------------------------------- */
 
+static int add_lines(text_corpus *c, const char *name, const char *text,
+                     size_t len, char *err, size_t errlen)
+{
+    size_t p = 0;
+
+    while (p < len) {
+        const char *nl = memchr(text + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - text) : len;
+        if (add_sentence(c, ROUTE_BY_INDEX, name, text + p, e - p, err,
+                         errlen) != 0)
+            return -1;
+        p = e + 1;
+    }
+    return 0;
+}
+
 int text_corpus_load_lines(const char *path, text_corpus *out, char *err,
                            size_t errlen)
 {
-    char *buf;
-    size_t len, p = 0;
-    int rc = -1;
-
     if (!out)
         return errmsg_set(err, errlen, "text_corpus_load_lines: out is NULL");
     memset(out, 0, sizeof *out);
     if (!path)
         return errmsg_set(err, errlen, "text_corpus_load_lines: path is NULL");
-    if (read_text_file(path, &buf, &len, err, errlen) != 0)
-        return -1;
-    while (p < len) {
-        const char *nl = memchr(buf + p, '\n', len - p);
-        size_t e = nl ? (size_t)(nl - buf) : len;
-        if (add_sentence(out, ROUTE_BY_INDEX, path, buf + p, e - p, err,
-                         errlen) != 0)
-            goto done;
-        p = e + 1;
-    }
-    if (total_sentences(out) == 0) {
-        errmsg_set(err, errlen, "%s: no sentences (only blank lines)", path);
-        goto done;
-    }
-    rc = 0;
-done:
-    free(buf);
-    if (rc != 0)
+    if (load_file(out, TEXT_FORMAT_LINES, path, err, errlen) != 0) {
         text_corpus_free(out);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- Brown ------------------------------------------------------------------------ */
@@ -424,38 +420,28 @@ static int brown_words(const char *path, size_t lineno, const char *line,
     return 0;
 }
 
-static int load_brown_file(text_corpus *c, const char *path, char *err,
-                           size_t errlen)
+static int add_brown(text_corpus *c, const char *name, const char *text,
+                     size_t len, char *err, size_t errlen)
 {
-    char *buf, *words;
-    size_t len, p = 0, lineno = 0, before = total_sentences(c);
+    size_t p = 0, lineno = 0;
+    char *words = malloc(len ? len : 1);
     int rc = -1;
 
-    if (read_text_file(path, &buf, &len, err, errlen) != 0)
-        return -1;
-    words = malloc(len);
-    if (!words) {
-        free(buf);
-        return errmsg_set(err, errlen, "%s: out of memory", path);
-    }
+    if (!words)
+        return errmsg_set(err, errlen, "%s: out of memory", name);
     while (p < len) {
-        const char *nl = memchr(buf + p, '\n', len - p);
-        size_t e = nl ? (size_t)(nl - buf) : len, wlen = 0;
+        const char *nl = memchr(text + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - text) : len, wlen = 0;
         lineno++;
-        if (brown_words(path, lineno, buf + p, e - p, words, &wlen, err,
+        if (brown_words(name, lineno, text + p, e - p, words, &wlen, err,
                         errlen) != 0 ||
-            add_sentence(c, ROUTE_BY_INDEX, path, words, wlen, err, errlen) != 0)
+            add_sentence(c, ROUTE_BY_INDEX, name, words, wlen, err, errlen) != 0)
             goto done;
         p = e + 1;
-    }
-    if (total_sentences(c) == before) {
-        errmsg_set(err, errlen, "%s: no sentences", path);
-        goto done;
     }
     rc = 0;
 done:
     free(words);
-    free(buf);
     return rc;
 }
 
@@ -479,7 +465,7 @@ int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
                         dir);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *path = path_join(dir, names[i]);
-        rc = path ? load_brown_file(out, path, err, errlen)
+        rc = path ? load_file(out, TEXT_FORMAT_BROWN, path, err, errlen)
                   : errmsg_set(err, errlen, "%s: out of memory", dir);
         free(path);
     }
@@ -556,8 +542,8 @@ static int add_review(text_corpus *c, enum route r, const char *path,
     return add_sentence(c, r, path, t + seg, n - seg, err, errlen);
 }
 
-static int load_review_dir(text_corpus *c, enum route r, const char *dir,
-                           char *err, size_t errlen)
+static int load_review_dir(text_corpus *c, enum text_format f,
+                           const char *dir, char *err, size_t errlen)
 {
     char **names;
     size_t n;
@@ -568,16 +554,9 @@ static int load_review_dir(text_corpus *c, enum route r, const char *dir,
     if (n == 0)
         rc = errmsg_set(err, errlen, "%s: no .txt review files", dir);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        char *path = path_join(dir, names[i]), *buf = NULL;
-        size_t len, before = total_sentences(c);
-        if (!path)
-            rc = errmsg_set(err, errlen, "%s: out of memory", dir);
-        else if (read_text_file(path, &buf, &len, err, errlen) != 0 ||
-                 add_review(c, r, path, buf, len, err, errlen) != 0)
-            rc = -1;
-        else if (total_sentences(c) == before)
-            rc = errmsg_set(err, errlen, "%s: no sentences", path);
-        free(buf);
+        char *path = path_join(dir, names[i]);
+        rc = path ? load_file(c, f, path, err, errlen)
+                  : errmsg_set(err, errlen, "%s: out of memory", dir);
         free(path);
     }
     free_names(names, n);
@@ -598,13 +577,59 @@ int text_corpus_load_aclimdb(const char *dir, text_corpus *out, char *err,
         return errmsg_set(err, errlen, "text_corpus_load_aclimdb: dir is NULL");
     for (int k = 0; k < 4 && rc == 0; k++) {
         char *sub = path_join(dir, subdirs[k]);
-        rc = sub ? load_review_dir(out, k < 2 ? ROUTE_ACL_TRAIN : ROUTE_ACL_TEST,
+        rc = sub ? load_review_dir(out, k < 2 ? TEXT_FORMAT_REVIEW_TRAIN
+                                              : TEXT_FORMAT_REVIEW_TEST,
                                    sub, err, errlen)
                  : errmsg_set(err, errlen, "%s: out of memory", dir);
         free(sub);
     }
     if (rc != 0)
         text_corpus_free(out);
+    return rc;
+}
+
+/* ---- Text in memory: what every loader does with a file's bytes ------------ */
+
+int text_corpus_add_text(text_corpus *c, enum text_format f, const char *name,
+                         const char *text, size_t len, char *err,
+                         size_t errlen)
+{
+    char why[256];
+    size_t before;
+    int rc;
+
+    if (!c || !name || (!text && len))
+        return errmsg_set(err, errlen, "text_corpus_add_text: NULL argument");
+    if (len == 0)
+        return errmsg_set(err, errlen, "%s: empty file", name);
+    if (text_utf8_check(text, len, NULL, why, sizeof why) != 0)
+        return errmsg_set(err, errlen, "%s: %s", name, why);
+    /* Dropped after the check, so error offsets are file offsets. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
+    before = total_sentences(c);
+    switch (f) {
+    case TEXT_FORMAT_LINES:
+        rc = add_lines(c, name, text, len, err, errlen);
+        break;
+    case TEXT_FORMAT_BROWN:
+        rc = add_brown(c, name, text, len, err, errlen);
+        break;
+    case TEXT_FORMAT_REVIEW_TRAIN:
+    case TEXT_FORMAT_REVIEW_TEST:
+        rc = add_review(c, f == TEXT_FORMAT_REVIEW_TRAIN ? ROUTE_ACL_TRAIN
+                                                         : ROUTE_ACL_TEST,
+                        name, text, len, err, errlen);
+        break;
+    default:
+        return errmsg_set(err, errlen, "%s: unknown text format %d", name,
+                          (int)f);
+    }
+    if (rc == 0 && total_sentences(c) == before)
+        rc = errmsg_set(err, errlen, "%s: no sentences%s", name,
+                        f == TEXT_FORMAT_LINES ? " (only blank lines)" : "");
     return rc;
 }
 

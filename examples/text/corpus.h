@@ -93,6 +93,26 @@ int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
 int text_corpus_load_aclimdb(const char *dir, text_corpus *out, char *err,
                              size_t errlen);
 
+/* What the bytes given to text_corpus_add_text are. */
+enum text_format {
+    TEXT_FORMAT_LINES,        /* a plain text of lines                 */
+    TEXT_FORMAT_BROWN,        /* one Brown corpus file (word/TAG)      */
+    TEXT_FORMAT_REVIEW_TRAIN, /* one review of an aclImdb DIR/train    */
+    TEXT_FORMAT_REVIEW_TEST   /* one review of an aclImdb DIR/test     */
+};
+
+/*
+ * Adds the sentences of one file's bytes text[0..len), already in memory,
+ * to c, split and routed as the loaders above do; the loaders read each
+ * file and call this. The same checks apply (non-empty, valid UTF-8 with an
+ * optional leading byte-order mark, Brown tokens with tags, at least one
+ * sentence) and messages start with `name`. On error c may hold some of the
+ * text's sentences; text_corpus_free releases it.
+ */
+int text_corpus_add_text(text_corpus *c, enum text_format f, const char *name,
+                         const char *text, size_t len, char *err,
+                         size_t errlen);
+
 /* One of the above by name: kind is "lines", "brown" or "aclimdb". */
 int text_corpus_load(const char *kind, const char *path, text_corpus *out,
                      char *err, size_t errlen);

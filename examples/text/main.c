@@ -1218,6 +1218,6 @@ int main(int argc, char **argv)
 {
     static const struct program vae_text = {
         "vae-text", usage, opt_names, OPT_COUNT, OPT_THREADS, commands,
-        sizeof commands / sizeof *commands};
+        sizeof commands / sizeof *commands, NULL};
     return cli_main(&vae_text, argc, argv);
 }

@@ -583,6 +583,65 @@ static void test_aclimdb_errors(void **state)
     expect_load_error(f, text_corpus_load_aclimdb, NULL, "NULL", NULL);
 }
 
+/* Text already in memory goes through the loaders' checks and splitting. */
+/* A string literal and its length without the NUL. */
+#define TEXT_AND_LEN(s) s, sizeof s - 1
+
+/* text_corpus_add_text under the name "mem", its message in err. */
+static int add_mem(text_corpus *c, enum text_format f, const char *text,
+                   size_t len, char *err)
+{
+    return text_corpus_add_text(c, f, "mem", text, len, err, 256);
+}
+
+/* Text already in memory goes through the loaders' checks and splitting. */
+static void test_add_text(void **state)
+{
+    static const char *const lines[] = {"a|b", "c"};
+    static const char *const brown[] = {"the|dog", "\"|hi|\""};
+    static const char *const review[] = {"good|.", "bad|!"};
+    char err[256];
+    text_corpus c;
+
+    (void)state;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_LINES,
+                             TEXT_AND_LEN("\xEF\xBB\xBF" "A b\n\n c\n"), err), 0);
+    expect_sentences(&c.split[TEXT_TRAIN], lines, 2);
+    text_corpus_free(&c);
+
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_BROWN,
+                             TEXT_AND_LEN("The/at dog/nn\n``/`` hi/uh ''/''"),
+                             err), 0);
+    expect_sentences(&c.split[TEXT_TRAIN], brown, 2);
+    text_corpus_free(&c);
+
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_REVIEW_TEST,
+                             TEXT_AND_LEN("Good. Bad!"), err), 0);
+    expect_sentences(&c.split[TEXT_TEST], review, 2);
+    assert_int_equal(c.split[TEXT_TRAIN].count, 0);
+    text_corpus_free(&c);
+
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_LINES, "", 0, err), -1);
+    expect_msg(err, "mem: empty file");
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_LINES, TEXT_AND_LEN(" \n"), err),
+                     -1);
+    expect_msg(err, "no sentences");
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_BROWN,
+                             TEXT_AND_LEN("\xEF\xBB\xBF"), err), -1);
+    expect_msg(err, "no sentences");
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_BROWN, TEXT_AND_LEN("dog"), err),
+                     -1);
+    expect_msg(err, "mem:1: token 'dog' has no /TAG");
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_LINES, TEXT_AND_LEN("a\xC0"),
+                             err), -1);
+    expect_msg(err, "invalid UTF-8 at byte 1");
+    assert_int_equal(add_mem(&c, (enum text_format)7, "a", 1, err), -1);
+    expect_msg(err, "unknown text format");
+    assert_int_equal(add_mem(&c, TEXT_FORMAT_LINES, NULL, 1, err), -1);
+    text_corpus_free(&c);
+}
+
 static void test_load_by_name(void **state)
 {
     struct fixture *f = *state;
@@ -989,6 +1048,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aclimdb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aclimdb_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aclimdb_errors, setup, teardown),
+        cmocka_unit_test(test_add_text),
         cmocka_unit_test_setup_teardown(test_load_by_name, setup, teardown),
         cmocka_unit_test(test_vocab_order),
         cmocka_unit_test(test_vocab_specials_and_errors),

@@ -16,7 +16,7 @@ static int32_t dense_shape(vae_node_spec *s, const vae_node_spec *const *in,
     int64_t units = s->iattr[0];
     if (units < 1 || units > ((int64_t)1 << 30)) {
         vae_set_err(err, errlen, "units %lld not in 1..2^30", (long long)units);
-        return VAE_ERR_SHAPE;
+        return VAE_ERR_RANGE;
     }
     const vae_node_spec *x = in[0];
     int64_t fan_in = x->shape[x->rank - 1];

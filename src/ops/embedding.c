@@ -21,12 +21,15 @@ static int32_t embedding_shape(vae_node_spec *s, const vae_node_spec *const *in,
     }
     if (vocab < 1 || vocab > VAE_ID_LIMIT) {
         vae_set_err(err, errlen, "vocab %lld not in 1..2^24", (long long)vocab);
-        return VAE_ERR_SHAPE;
+        return VAE_ERR_RANGE;
     }
-    if (dim < 1 || dim > ((int64_t)1 << 30) ||
-        vocab * dim > ((int64_t)1 << 36)) {
-        vae_set_err(err, errlen, "dim %lld: must be in 1..2^30, and vocab x "
-                    "dim at most 2^36", (long long)dim);
+    if (dim < 1 || dim > ((int64_t)1 << 30)) {
+        vae_set_err(err, errlen, "dim %lld not in 1..2^30", (long long)dim);
+        return VAE_ERR_RANGE;
+    }
+    if (vocab * dim > ((int64_t)1 << 36)) {
+        vae_set_err(err, errlen, "%lld x %lld table: vocab x dim must be at "
+                    "most 2^36", (long long)vocab, (long long)dim);
         return VAE_ERR_SHAPE;
     }
     if (shared != 0 && shared != 1) {

@@ -32,7 +32,7 @@ static int32_t repeat_shape(vae_node_spec *s, const vae_node_spec *const *in,
     }
     if (times < 1) {
         vae_set_err(err, errlen, "times %lld must be >= 1", (long long)times);
-        return VAE_ERR_SHAPE;
+        return VAE_ERR_RANGE;
     }
     s->rank = 2;
     s->shape[0] = times;
