@@ -81,6 +81,11 @@ typedef struct vae_node {
     float *saved;   /* batch x vae_op.saved floats, else NULL */
     float *state;   /* batch x vae_op.state floats, else NULL */
     const vae_run *run;
+    /* 1: grad is val itself, in a buffer of its own that may hold only a
+     * chunk of the batch. Set on a decoder output whose value nothing reads
+     * once the likelihood has turned it into its gradient (model.c), which
+     * bounds the memory of large outputs (a text model's logits). */
+    int grad_in_val;
 } vae_node;
 
 /* One op's implementation. `in` holds the node's inputs in order. */
@@ -99,6 +104,9 @@ typedef struct vae_op {
      * dw, given n->grad = dL/d(val). */
     void (*backward)(vae_node *n, vae_node *const *in, const float *w,
                      float *dw, int64_t batch);
+    /* 1 when backward reads the node's own val (the activations do): such a
+     * node's gradient may not be written over its value. */
+    int backward_reads_val;
     /* Floats of temporary space forward or backward needs for `batch`
      * examples (e.g. im2col columns), or NULL for none. Ops run one at a
      * time, so all nodes share one scratch region of the largest size; its

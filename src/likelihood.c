@@ -124,7 +124,7 @@ static double categorical_row(const float *l, const float *x, int64_t d,
                 memset(g, 0, (size_t)classes * sizeof *g);
             continue;
         }
-        float mx = l[0];
+        float mx = l[0], lid = l[id]; /* l[id] first: g may be l itself */
         for (int64_t c = 1; c < classes; c++)
             mx = l[c] > mx ? l[c] : mx;
         double sum = 0.0;
@@ -140,7 +140,7 @@ static double categorical_row(const float *l, const float *x, int64_t d,
             for (int64_t c = 0; c < classes; c++)
                 sum += (double)vae_fast_expf(l[c] - mx);
         }
-        lp += (double)l[id] - ((double)mx + log(sum));
+        lp += (double)lid - ((double)mx + log(sum));
     }
     return lp;
 }

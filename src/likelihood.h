@@ -11,7 +11,8 @@ int64_t vae_likelihood_out_size(int32_t kind, int64_t d, int64_t classes);
 
 /* logp[b] = log p(x_b | out_b) in nats, accumulated in double, for the
  * decoder output `out` (batch x out_size) and data x (batch x d). If dout is
- * not NULL it is overwritten with d(-sum_b logp[b]) / d(out). obs_logvar is
+ * not NULL it is overwritten with d(-sum_b logp[b]) / d(out); dout may be
+ * out itself, the gradient then replacing the output. obs_logvar is
  * the log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED. Stable for any finite
  * logits: Bernoulli uses softplus(l) - x*l with softplus computed as
  * max(l,0) + log1p(exp(-|l|)). Categorical: x holds d token ids, out d rows

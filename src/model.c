@@ -31,6 +31,12 @@ VAE_API const char *vae_model_last_error(const vae_model *m)
     return m ? m->err : "model is NULL";
 }
 
+/* A grad_in_val decoder output larger than this (floats over the batch) is
+ * computed, scored and differentiated a chunk of examples at a time: a text
+ * model's logits (batch x T x V floats, 128 MB for 32 x 100 x 10000) then
+ * never exist for the whole batch. */
+#define OUT_CHUNK_FLOATS ((int64_t)1 << 21)
+
 /* ---- Construction ------------------------------------------------------ */
 
 /* Run-time nodes for the specs of g, parameters placed from *off onwards. */
@@ -68,6 +74,7 @@ VAE_API void vae_model_free(vae_model *m)
     free(m->enc);
     free(m->dec);
     free(m->work);
+    free(m->out_dw);
     free(m->eps);
     free(m->kl_dim);
     free(m->recon_b);
@@ -250,6 +257,19 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     if (make_nodes(decoder, &m->dec, &off) != VAE_OK)
         goto nomem;
     m->n_dec = decoder->n;
+    /* The likelihood writes its gradient over the decoder output, which
+     * only the output's own backward could still want to read (the last
+     * node has no consumers), and the output may go through in chunks
+     * (out_chunk), some computed twice: so no op that reads its value
+     * back, carries state or draws random numbers. */
+    int32_t out_code = m->dec[m->n_dec - 1].s.op;
+    const vae_op *out_op = vae_op_get(out_code);
+    m->dec[m->n_dec - 1].grad_in_val = m->n_dec > 1 &&
+                                       decoder->output == m->n_dec - 1 &&
+                                       !out_op->backward_reads_val &&
+                                       !out_op->state &&
+                                       out_code != VAE_OP_TOKEN_DROPOUT;
+    m->out_chunk_floats = OUT_CHUNK_FLOATS;
     vae_graph_free(run_enc);
     run_enc = NULL;
     st = share_embeddings(m, err, errlen);
@@ -437,12 +457,13 @@ VAE_API int32_t vae_model_scale_grad(vae_model *m, double s)
 #define ENC_FIRST_GRAD 1
 #define DEC_FIRST_GRAD 0
 
-/* Elements per example of nodes[first..n-1]. */
+/* Elements per example of nodes[first..n-1] that live in the arena: all
+ * but a grad_in_val output, which has a buffer of its own (place_all). */
 static int64_t net_floats(const vae_node *nodes, int32_t first, int32_t n)
 {
     int64_t total = 0;
     for (int32_t i = first; i < n; i++)
-        total += nodes[i].s.size;
+        total += nodes[i].grad_in_val ? 0 : nodes[i].s.size;
     return total;
 }
 
@@ -483,20 +504,21 @@ int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
 /* Points each node's buffers into the arena: a net's values, then its
  * gradients from node first_grad on (earlier nodes get none), contiguous, so
  * one memset clears a net's gradients; then saved activations and state.
- * Nodes with scratch share the region at `scratch`. */
+ * Nodes with scratch share the region at `scratch`. grad_in_val nodes are
+ * left to the caller. */
 float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
                           float *p, int64_t batch, float *scratch,
                           const vae_run *run)
 {
     for (int32_t i = 0; i < n; i++) {
-        nodes[i].val = p;
-        p += nodes[i].s.size * batch;
+        nodes[i].val = nodes[i].grad_in_val ? NULL : p;
+        p += nodes[i].grad_in_val ? 0 : nodes[i].s.size * batch;
         nodes[i].scratch = vae_op_get(nodes[i].s.op)->scratch ? scratch : NULL;
         nodes[i].run = run;
     }
     for (int32_t i = 0; i < n; i++) {
-        nodes[i].grad = i < first_grad ? NULL : p;
-        p += i < first_grad ? 0 : nodes[i].s.size * batch;
+        nodes[i].grad = i < first_grad || nodes[i].grad_in_val ? NULL : p;
+        p += i < first_grad || nodes[i].grad_in_val ? 0 : nodes[i].s.size * batch;
     }
     for (int32_t i = 0; i < n; i++) {
         int64_t saved = op_saved(&nodes[i].s), state = op_state(&nodes[i].s);
@@ -514,14 +536,33 @@ static int64_t workspace_per_example(const vae_model *m)
            vae_net_layout_floats(m->dec, m->n_dec, DEC_FIRST_GRAD);
 }
 
-/* Lays both nets out in the workspace for `batch`; the shared scratch
- * region follows the nets. */
+/* ---- The decoder output, a chunk of examples at a time ----------------- */
+
+static vae_node *dec_out(vae_model *m) { return &m->dec[m->dec_graph->output]; }
+
+/* Examples per output chunk for a batch of `rows`: all of them unless the
+ * output is grad_in_val and larger than m->out_chunk_floats. */
+static int64_t out_chunk(const vae_model *m, int64_t rows)
+{
+    const vae_node *o = &m->dec[m->n_dec - 1];
+    if (!o->grad_in_val)
+        return rows;
+    int64_t c = m->out_chunk_floats / o->s.size;
+    return c < 1 ? 1 : c < rows ? c : rows;
+}
+
+/* Lays both nets out in the workspace for `batch`: a grad_in_val output's
+ * buffer first, then the nets, then the shared scratch region. */
 static void place_all(vae_model *m, int64_t batch)
 {
-    float *scratch = m->work + workspace_per_example(m) * batch;
-    float *p = vae_place_nodes(m->enc, m->n_enc, ENC_FIRST_GRAD, m->work, batch,
-                           scratch, &m->run);
+    float *nets = m->work + m->out_floats;
+    float *scratch = nets + workspace_per_example(m) * batch;
+    float *p = vae_place_nodes(m->enc, m->n_enc, ENC_FIRST_GRAD, nets, batch,
+                               scratch, &m->run);
     vae_place_nodes(m->dec, m->n_dec, DEC_FIRST_GRAD, p, batch, scratch, &m->run);
+    vae_node *o = &m->dec[m->n_dec - 1];
+    if (o->grad_in_val)
+        o->val = o->grad = m->work;
 }
 
 /* Makes the workspace hold `batch` examples and lays the nodes out for that
@@ -540,16 +581,24 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
                               (long long)batch);
     int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch);
     int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch);
-    int64_t floats = per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
+    const vae_node *o = &m->dec[m->n_dec - 1];
+    int64_t out_floats = o->grad_in_val ? out_chunk(m, batch) * o->s.size : 0;
+    int64_t floats =
+        out_floats + per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
+    int split = out_chunk(m, batch) < batch;
     float *work = vae_malloc((size_t)(floats ? floats : 1) * sizeof(float));
     float *eps = vae_malloc((size_t)(batch * m->latent) * sizeof(float));
     double *recon = vae_malloc((size_t)batch * sizeof(double));
     double *kl_b = vae_malloc((size_t)batch * sizeof(double));
-    if (!work || !eps || !recon || !kl_b) {
+    float *out_dw = split && !m->out_dw
+                        ? vae_malloc((size_t)o->s.n_params * sizeof(float))
+                        : NULL;
+    if (!work || !eps || !recon || !kl_b || (split && !m->out_dw && !out_dw)) {
         free(work);
         free(eps);
         free(recon);
         free(kl_b);
+        free(out_dw);
         return vae_model_fail(m, VAE_ERR_NOMEM,
                               "out of memory for a batch of %lld",
                               (long long)batch);
@@ -558,6 +607,9 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
     free(m->eps);
     free(m->recon_b);
     free(m->kl_b);
+    if (out_dw)
+        m->out_dw = out_dw;
+    m->out_floats = out_floats;
     m->work = work;
     m->eps = eps;
     m->recon_b = recon;
@@ -598,8 +650,119 @@ static void net_backward(vae_node *nodes, int32_t n, const float *params,
 static void net_zero_grads(vae_node *nodes, int32_t n, int32_t first_grad,
                            int64_t batch)
 {
-    memset(nodes[first_grad].grad, 0,
+    /* The gradients follow the values (vae_place_nodes). */
+    memset(nodes[0].val + net_floats(nodes, 0, n) * batch, 0,
            (size_t)(net_floats(nodes, first_grad, n) * batch) * sizeof(float));
+}
+
+/* ---- The decoder output's chunks (out_chunk) ---------------------------- */
+
+/* Runs the output node's forward (dw NULL) or backward (adding its
+ * parameter gradient into dw) on examples [b0, b0 + nb): the node's own
+ * buffer holds those examples, its inputs are seen from example b0 on. */
+static void out_call(vae_model *m, int64_t b0, int64_t nb, float *dw)
+{
+    vae_node *o = &m->dec[m->n_dec - 1];
+    vae_node view[VAE_MAX_INPUTS], *in[VAE_MAX_INPUTS];
+    for (int32_t k = 0; k < o->s.n_inputs; k++) {
+        view[k] = m->dec[o->s.inputs[k]];
+        view[k].val += b0 * view[k].s.size;
+        if (view[k].grad)
+            view[k].grad += b0 * view[k].s.size;
+        in[k] = &view[k];
+    }
+    vae_node self = *o;
+    if (self.saved)
+        self.saved += b0 * op_saved(&o->s);
+    const vae_op *op = vae_op_get(o->s.op);
+    if (dw)
+        op->backward(&self, in, m->params + o->param_off, dw, nb);
+    else
+        op->forward(&self, in, m->params + o->param_off, nb);
+}
+
+/* The decoder forward for `rows`, except a grad_in_val output (out_rows). */
+static void dec_forward(vae_model *m, int64_t rows)
+{
+    vae_net_forward(m->dec, m->n_dec - m->dec[m->n_dec - 1].grad_in_val,
+                    m->params, rows);
+}
+
+/* The decoder output of examples [b0, b0 + *nb), the next chunk of `rows`
+ * after dec_forward; its gradient, when wanted, goes to dec_out(m)->grad,
+ * which then holds the same examples. */
+static float *out_rows(vae_model *m, int64_t b0, int64_t rows, int64_t *nb)
+{
+    int64_t c = out_chunk(m, rows);
+    *nb = rows - b0 < c ? rows - b0 : c;
+    if (m->dec[m->n_dec - 1].grad_in_val)
+        out_call(m, b0, *nb, NULL);
+    return dec_out(m)->val; /* without grad_in_val, one chunk: b0 is 0 */
+}
+
+/* What out_likelihood does with each chunk after scoring it into logp:
+ * nothing more; write the loss gradient into dec_out(m)->grad (one chunk
+ * only: the caller runs the output's backward later, out_backward_kept);
+ * run the output's backward into m->out_dw; or scale each example's
+ * gradient by its weight and run the backward into m->grads. */
+enum { OUT_SCORE, OUT_GRAD, OUT_GRAD_BACKWARD, OUT_WEIGHTED_BACKWARD };
+
+static void scale_rows(float *g, int64_t rows, int64_t size,
+                       const double *weight)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < size; i++)
+            g[r * size + i] *= (float)weight[r];
+}
+
+/* logp[b] = log p(x_b | decoder output b) for `rows` examples after
+ * dec_forward, chunk by chunk, plus what `mode` asks for. */
+static void out_likelihood(vae_model *m, const float *x, int64_t rows,
+                           int mode, double *logp, const double *weight)
+{
+    vae_node *o = dec_out(m);
+    float *dw = mode == OUT_GRAD_BACKWARD ? m->out_dw : m->grads + o->param_off;
+    if (mode == OUT_GRAD_BACKWARD)
+        memset(dw, 0, (size_t)o->s.n_params * sizeof(float));
+    for (int64_t b0 = 0, nb; b0 < rows; b0 += nb) {
+        const float *out = out_rows(m, b0, rows, &nb);
+        vae_likelihood(m->likelihood, out, x + b0 * m->data_size, nb,
+                       m->data_size, m->classes, m->obs_logvar, logp + b0,
+                       mode == OUT_SCORE ? NULL : o->grad);
+        if (mode == OUT_WEIGHTED_BACKWARD)
+            scale_rows(o->grad, nb, o->s.size, weight + b0);
+        if (mode == OUT_GRAD_BACKWARD || mode == OUT_WEIGHTED_BACKWARD)
+            out_call(m, b0, nb, dw);
+    }
+}
+
+/* After out_likelihood(OUT_GRAD): scales each example's gradient by its
+ * weight (if any) and runs the output's backward when dec_backward does
+ * not (grad_in_val). */
+static void out_backward_kept(vae_model *m, int64_t rows, const double *weight)
+{
+    vae_node *o = dec_out(m);
+    if (weight)
+        scale_rows(o->grad, rows, o->s.size, weight);
+    if (o->grad_in_val)
+        out_call(m, 0, rows, m->grads + o->param_off);
+}
+
+/* After out_likelihood(OUT_GRAD_BACKWARD): the output's parameter gradient
+ * joins the others. */
+static void out_add_dw(vae_model *m)
+{
+    vae_node *o = dec_out(m);
+    float *g = m->grads + o->param_off;
+    for (int64_t i = 0; i < o->s.n_params; i++)
+        g[i] += m->out_dw[i];
+}
+
+/* The decoder's backward, but for a grad_in_val output (done above). */
+static void dec_backward(vae_model *m, int64_t rows)
+{
+    net_backward(m->dec, m->n_dec - m->dec[m->n_dec - 1].grad_in_val,
+                 m->params, m->grads, rows);
 }
 
 /* ---- Shared steps of the public calls ---------------------------------- */
@@ -696,8 +859,6 @@ static int32_t load_data(vae_model *m, const float *x, int64_t batch)
 }
 
 static vae_node *head(vae_model *m) { return &m->enc[m->n_enc - 1]; }
-
-static vae_node *dec_out(vae_model *m) { return &m->dec[m->dec_graph->output]; }
 
 /* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG:
  * k draws per example, in rows b * k + s. */
@@ -843,13 +1004,15 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch, k);
     set_decoder_data(m, m->rows_x, rows);
-    vae_net_forward(m->dec, m->n_dec, m->params, rows);
+    dec_forward(m, rows);
     m->run.training = 0;
 
+    /* A row's gradient needs its weight, known once every row is scored:
+     * a chunked output is scored here and computed again below. */
     net_zero_grads(m->dec, m->n_dec, DEC_FIRST_GRAD, rows);
-    float *dlogits = dec_out(m)->grad;
-    vae_likelihood(m->likelihood, dec_out(m)->val, m->rows_x, rows, d,
-                   m->classes, m->obs_logvar, m->recon_b, dlogits);
+    int split = out_chunk(m, rows) < rows;
+    out_likelihood(m, m->rows_x, rows, split ? OUT_SCORE : OUT_GRAD,
+                   m->recon_b, NULL);
     /* kl_b[r] = log p(z_r) - log q(z_r|x) first, then the weight of row r. */
     const float *h = head(m)->val, *z = m->dec[0].val;
     double recon_sum = 0.0, ratio_sum = 0.0, bound_sum = 0.0;
@@ -882,11 +1045,12 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
 
     if (want_grad == GRAD_SET)
         vae_model_zero_grad(m);
-    int64_t out = dec_out(m)->s.size;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t i = 0; i < out; i++)
-            dlogits[r * out + i] *= (float)m->kl_b[r];
-    net_backward(m->dec, m->n_dec, m->params, m->grads, rows);
+    if (split)
+        out_likelihood(m, m->rows_x, rows, OUT_WEIGHTED_BACKWARD, m->recon_b,
+                       m->kl_b);
+    else
+        out_backward_kept(m, rows, m->kl_b);
+    dec_backward(m, rows);
     net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, rows);
     head_backward_weighted(m, batch, k);
     net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
@@ -918,14 +1082,17 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     m->run.training = want_grad != GRAD_NONE;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch, 1);
-    vae_net_forward(m->dec, m->n_dec, m->params, batch);
+    dec_forward(m, batch);
     m->run.training = 0;
 
+    /* A chunked output's backward runs chunk by chunk here, into out_dw:
+     * the gradient buffer is touched only once the loss is known finite. */
+    int split = out_chunk(m, batch) < batch;
     if (want_grad)
         net_zero_grads(m->dec, m->n_dec, DEC_FIRST_GRAD, batch);
-    vae_likelihood(m->likelihood, dec_out(m)->val, x, batch, m->data_size,
-                   m->classes, m->obs_logvar, m->recon_b,
-                   want_grad ? dec_out(m)->grad : NULL);
+    out_likelihood(m, x, batch,
+                   !want_grad ? OUT_SCORE : split ? OUT_GRAD_BACKWARD : OUT_GRAD,
+                   m->recon_b, NULL);
     double recon_sum = 0.0, kl_sum = 0.0;
     for (int64_t b = 0; b < batch; b++)
         recon_sum += m->recon_b[b];
@@ -950,7 +1117,11 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     if (want_grad == GRAD_SET)
         vae_model_zero_grad(m);
     if (want_grad) {
-        net_backward(m->dec, m->n_dec, m->params, m->grads, batch);
+        if (split)
+            out_add_dw(m);
+        else
+            out_backward_kept(m, batch, NULL);
+        dec_backward(m, batch);
         net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
         head_backward(m, batch);
         net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
@@ -1036,9 +1207,12 @@ static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
     if (m->dec_data >= 0)
         return vae_model_generate(m, m->dec[0].val, batch, VAE_DECODE_GREEDY,
                                   1.0, 1, 1, -1, m->data_size, out, NULL);
-    vae_net_forward(m->dec, m->n_dec, m->params, batch);
-    vae_likelihood_mean(m->likelihood, dec_out(m)->val, batch, m->data_size,
-                        m->classes, out);
+    dec_forward(m, batch);
+    for (int64_t b0 = 0, nb; b0 < batch; b0 += nb) {
+        const float *o = out_rows(m, b0, batch, &nb);
+        vae_likelihood_mean(m->likelihood, o, nb, m->data_size, m->classes,
+                            out + b0 * m->data_size);
+    }
     return vae_check_finite(m, out, batch * m->data_size, "decoded mean");
 }
 
@@ -1107,9 +1281,8 @@ static void decoder_logp(vae_model *m, const float *x, int64_t rows,
                          double *logp)
 {
     set_decoder_data(m, x, rows);
-    vae_net_forward(m->dec, m->n_dec, m->params, rows);
-    vae_likelihood(m->likelihood, dec_out(m)->val, x, rows, m->data_size,
-                   m->classes, m->obs_logvar, logp, NULL);
+    dec_forward(m, rows);
+    out_likelihood(m, x, rows, OUT_SCORE, logp, NULL);
 }
 
 VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,

@@ -48,8 +48,14 @@ struct vae_model {
     vae_node *dec;
     int32_t n_dec;
 
-    /* Workspace for the largest batch seen so far (grown, never per step). */
+    /* Workspace for the largest batch seen so far (grown, never per step).
+     * A grad_in_val decoder output lives in the first out_floats of work,
+     * sized for out_chunk_floats (model.c); out_dw collects its parameter
+     * gradient while a batch goes through it in several chunks. */
     int64_t cap_batch;
+    int64_t out_chunk_floats;
+    int64_t out_floats;
+    float *out_dw;
     float *work;
     float *eps;      /* cap_batch x latent */
     double *kl_dim;  /* latent: batch-mean KL per dimension */

@@ -314,6 +314,26 @@ static void test_grad_accumulation(void **state)
 /* The workspace is sized by the largest batch seen; a later, smaller batch
  * must give exactly the gradients a fresh model gives (no activation
  * gradients left over from the larger batch). */
+/* A decoder output computed a chunk of examples at a time (3 then 1)
+ * gives the results of the whole batch at once, for a likelihood with one
+ * output per pixel and one with two. */
+static void test_output_chunks(void **state)
+{
+    (void)state;
+    const int32_t kinds[] = {VAE_LIKELIHOOD_BERNOULLI,
+                             VAE_LIKELIHOOD_GAUSSIAN_LEARNED};
+    float x[B * D];
+    make_data(x, B * D, 3);
+    for (int i = 0; i < 2; i++) {
+        vae_model *whole = make_model(kinds[i], 1);
+        vae_model *chunked = make_model(kinds[i], 1);
+        tu_check_out_chunks(whole, chunked, x, B, 3);
+        tu_check_model_grads(chunked, x, B, Z_SEED, FD_H, FD_TOL);
+        vae_model_free(whole);
+        vae_model_free(chunked);
+    }
+}
+
 static void test_batch_shrink(void **state)
 {
     (void)state;
@@ -385,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_recon_independent),
         cmocka_unit_test(test_grad_accumulation),
         cmocka_unit_test(test_batch_shrink),
+        cmocka_unit_test(test_output_chunks),
         cmocka_unit_test(test_nonfinite_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

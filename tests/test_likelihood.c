@@ -279,6 +279,36 @@ static void test_categorical(void **state)
             assert_true(l[k * V + c] <= l[k * V + (int)mode[k]]);
 }
 
+/* The model writes the gradient over the decoder output (grad_in_val):
+ * dout == out must give the bytes of separate buffers, for every kind. */
+static void test_in_place(void **state)
+{
+    (void)state;
+    enum { B = 3, D = 6, V = 7 };
+    const int32_t kinds[] = {VAE_LIKELIHOOD_BERNOULLI,
+                             VAE_LIKELIHOOD_GAUSSIAN_FIXED,
+                             VAE_LIKELIHOOD_GAUSSIAN_LEARNED,
+                             VAE_LIKELIHOOD_CATEGORICAL};
+    tu_rng r;
+    tu_seed(&r, 21);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        int32_t kind = kinds[k];
+        int64_t classes = kind == VAE_LIKELIHOOD_CATEGORICAL ? V : 0;
+        int64_t n = B * vae_likelihood_out_size(kind, D, classes);
+        float out[B * D * V], grad[B * D * V], x[B * D];
+        double lp_apart[B], lp_in_place[B];
+        tu_fill_uniform(&r, out, n, -4.0, 4.0);
+        for (int i = 0; i < B * D; i++)
+            x[i] = kind == VAE_LIKELIHOOD_CATEGORICAL
+                       ? (float)(i % V) /* id 0 included: padding */
+                       : (float)tu_uniform(&r, 0.0, 1.0);
+        vae_likelihood(kind, out, x, B, D, classes, -0.5, lp_apart, grad);
+        vae_likelihood(kind, out, x, B, D, classes, -0.5, lp_in_place, out);
+        assert_memory_equal(lp_apart, lp_in_place, sizeof lp_apart);
+        assert_memory_equal(grad, out, (size_t)n * sizeof(float));
+    }
+}
+
 static void test_gradients(void **state)
 {
     (void)state;
@@ -399,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_gaussian_extremes),
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_categorical),
+        cmocka_unit_test(test_in_place),
         cmocka_unit_test(test_mean),
         cmocka_unit_test(test_kl_hand),
         cmocka_unit_test(test_kl_batch),

@@ -153,6 +153,26 @@ static void test_weighted_gradient(void **state)
     vae_model_free(m);
 }
 
+/* The logits go through a chunk of examples at a time when they are large
+ * (model.c's out_chunk); forced to chunks of 2 of the 3 sentences, every
+ * result matches the model in one piece, and the chunked gradients (one
+ * pass, and two passes for k = 2) match finite differences. */
+static void test_output_chunks(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f, 0};
+    vae_model *whole = bowman(&c, 3), *chunked = bowman(&c, 3);
+    float x[B * T];
+    sentences(x, c.vocab);
+    tu_check_out_chunks(whole, chunked, x, B, 2);
+    double worst = tu_check_model_grads(chunked, x, B, 11, 1e-2f, 2e-2);
+    assert_int_equal(vae_model_set_train_samples(chunked, 2), VAE_OK);
+    worst = fmax(worst, tu_check_model_grads(chunked, x, B, 11, 1e-2f, 2e-2));
+    print_message("chunked logits: worst relative FD error %.2e\n", worst);
+    vae_model_free(whole);
+    vae_model_free(chunked);
+}
+
 /* One table serves both: the shared model has vocab x E fewer parameters,
  * and the same init otherwise leaves it a different model (the decoder
  * reads the encoder's vectors). */
@@ -518,6 +538,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elbo_gradient),
         cmocka_unit_test(test_weighted_gradient),
+        cmocka_unit_test(test_output_chunks),
         cmocka_unit_test(test_shared_embedding),
         cmocka_unit_test(test_greedy_matches_teacher_forcing),
         cmocka_unit_test(test_beam_is_exhaustive_when_wide),

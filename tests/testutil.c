@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "model.h"
 
 void tu_seed(tu_rng *r, uint64_t seed) { r->s = seed; }
 
@@ -526,4 +527,106 @@ double tu_check_model_grads(vae_model *m, const float *x, int64_t batch,
     assert_true(biggest > 0.1);
     free(g);
     return worst;
+}
+
+/* Largest |a - b| / max(1, |b|) over n floats. */
+static double max_rel_diff(const float *a, const float *b, int64_t n)
+{
+    double worst = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]) / fmax(1.0, fabs(b[i])));
+    return worst;
+}
+
+/* The gradient of elbo_grad with z_seed on a cleared buffer, copied. */
+static float *grad_of(vae_model *m, const float *x, int64_t batch,
+                      uint64_t z_seed)
+{
+    assert_int_equal(vae_model_zero_grad(m), VAE_OK);
+    assert_int_equal(vae_model_set_seed(m, z_seed), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(m, x, batch, NULL, NULL, NULL),
+                     VAE_OK);
+    return tu_dup(vae_model_grads(m), vae_model_num_params(m));
+}
+
+void tu_check_out_chunks(vae_model *whole, vae_model *chunked, const float *x,
+                         int64_t batch, int64_t chunk)
+{
+    const vae_node *o = &chunked->dec[chunked->n_dec - 1];
+    assert_true(o->grad_in_val);
+    assert_true(chunk >= 1 && chunk < batch);
+    chunked->out_chunk_floats = chunk * o->s.size;
+    int64_t n = vae_model_num_params(whole), D = vae_model_latent_dim(whole);
+    int64_t d = vae_model_data_size(whole);
+    assert_int_equal(vae_model_num_params(chunked), n);
+    assert_memory_equal(vae_model_params(whole), vae_model_params(chunked),
+                        (size_t)n * sizeof(float));
+
+    /* The ELBO and its parts. */
+    double e[2][3];
+    vae_model *ms[2] = {whole, chunked};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(vae_model_set_seed(ms[i], 5), VAE_OK);
+        assert_int_equal(vae_model_elbo(ms[i], x, batch, &e[i][0], &e[i][1],
+                                        &e[i][2]), VAE_OK);
+    }
+    /* The chunked path ran: its output buffer holds `chunk` examples. */
+    assert_int_equal(chunked->out_floats, chunk * o->s.size);
+    assert_int_equal(whole->out_floats, batch * o->s.size);
+    for (int j = 0; j < 3; j++)
+        TU_ASSERT_CLOSE(e[1][j], e[0][j], 1e-5, "chunked ELBO term");
+
+    /* The gradient, and elbo_grad adding to what the buffer holds. */
+    float *gw = grad_of(whole, x, batch, 6), *gc = grad_of(chunked, x, batch, 6);
+    assert_true(max_rel_diff(gc, gw, n) < 1e-5);
+    assert_int_equal(vae_model_set_seed(chunked, 6), VAE_OK);
+    assert_int_equal(vae_model_elbo_grad(chunked, x, batch, NULL, NULL, NULL),
+                     VAE_OK);
+    for (int64_t k = 0; k < n; k++)
+        gc[k] *= 2.0f;
+    assert_true(max_rel_diff(vae_model_grads(chunked), gc, n) < 1e-5);
+    free(gw);
+    free(gc);
+
+    /* The importance-weighted objective (two passes over the chunks). */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(vae_model_set_train_samples(ms[i], 3), VAE_OK);
+    gw = grad_of(whole, x, batch, 7);
+    gc = grad_of(chunked, x, batch, 7);
+    assert_true(max_rel_diff(gc, gw, n) < 1e-5);
+    free(gw);
+    free(gc);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(vae_model_set_train_samples(ms[i], 1), VAE_OK);
+
+    /* log p(x|z), the IWAE estimate and reconstructions. */
+    float *z = tu_alloc((size_t)(batch * D) * sizeof(float));
+    tu_rng r;
+    tu_seed(&r, 8);
+    for (int64_t i = 0; i < batch * D; i++)
+        z[i] = (float)tu_normal(&r);
+    double *lp[2], *iw[2];
+    float *rec[2];
+    for (int i = 0; i < 2; i++) {
+        lp[i] = tu_alloc((size_t)batch * sizeof(double));
+        iw[i] = tu_alloc((size_t)batch * sizeof(double));
+        rec[i] = tu_alloc((size_t)(batch * d) * sizeof(float));
+        assert_int_equal(vae_model_log_likelihood(ms[i], z, x, batch, lp[i]),
+                         VAE_OK);
+        assert_int_equal(vae_model_set_seed(ms[i], 9), VAE_OK);
+        assert_int_equal(vae_model_iwae(ms[i], x, batch, 4, iw[i]), VAE_OK);
+        assert_int_equal(vae_model_reconstruct(ms[i], x, batch, rec[i]),
+                         VAE_OK);
+    }
+    for (int64_t b = 0; b < batch; b++) {
+        TU_ASSERT_CLOSE(lp[1][b], lp[0][b], 1e-5, "chunked log p(x|z)");
+        TU_ASSERT_CLOSE(iw[1][b], iw[0][b], 1e-5, "chunked IWAE estimate");
+    }
+    assert_true(max_rel_diff(rec[1], rec[0], batch * d) < 1e-5);
+    for (int i = 0; i < 2; i++) {
+        free(lp[i]);
+        free(iw[i]);
+        free(rec[i]);
+    }
+    free(z);
 }

@@ -181,4 +181,13 @@ void tu_check_init(const int64_t *dims, int32_t rank, const tu_layer *layer,
 double tu_check_model_grads(vae_model *m, const float *x, int64_t batch,
                             uint64_t z_seed, float h, double tol);
 
+/* A model whose decoder output goes through in chunks of `chunk`
+ * examples (model.c's out_chunk, forced small) against the same model in
+ * one piece: ELBO, gradient (also with train_samples 3), log p(x|z), IWAE
+ * and reconstruction agree, and the chunked path is shown to have run.
+ * whole and chunked are built alike with the same seed; x holds `batch`
+ * examples, batch > chunk. */
+void tu_check_out_chunks(vae_model *whole, vae_model *chunked, const float *x,
+                         int64_t batch, int64_t chunk);
+
 #endif

@@ -120,7 +120,8 @@ static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
     const vae_op vae_op_##NAME = {.name = #NAME,                              \
                                   .shape = SHAPE,                             \
                                   .forward = NAME##_forward,                  \
-                                  .backward = NAME##_backward};
+                                  .backward = NAME##_backward,                \
+                                  .backward_reads_val = 1};
 
 ACTIVATION(relu, relu_f, relu_d, same_shape)
 ACTIVATION(leaky_relu, leaky_f, leaky_d, leaky_shape)
