@@ -86,6 +86,8 @@ typedef struct vae_node {
      * once the likelihood has turned it into its gradient (model.c), which
      * bounds the memory of large outputs (a text model's logits). */
     int grad_in_val;
+    /* 1: val is in[0]'s val, which forward overwrites (model.c decides). */
+    int val_in_input;
 } vae_node;
 
 /* One op's implementation. `in` holds the node's inputs in order. */
@@ -107,6 +109,9 @@ typedef struct vae_op {
     /* 1 when backward reads the node's own val (the activations do): such a
      * node's gradient may not be written over its value. */
     int backward_reads_val;
+    /* 1 when forward may write over its input (n->val == in[0]->val) and
+     * backward still works: activations whose derivative needs only y. */
+    int forward_in_place;
     /* Floats of temporary space forward or backward needs for `batch`
      * examples (e.g. im2col columns), or NULL for none. Ops run one at a
      * time, so all nodes share one scratch region of the largest size; its

@@ -334,6 +334,26 @@ static void test_output_chunks(void **state)
     }
 }
 
+/* The encoder's tanh computes over its dense layer's values (its
+ * derivative needs only y); the decoder's softplus, whose derivative needs
+ * x, keeps a buffer of its own. The gradient tests above run both. */
+static void test_in_place_activations(void **state)
+{
+    (void)state;
+    vae_model *m = make_model(VAE_LIKELIHOOD_BERNOULLI, 1);
+    float x[B * D];
+    make_data(x, B * D, 3);
+    double elbo;
+    assert_int_equal(vae_model_elbo(m, x, B, &elbo, NULL, NULL), VAE_OK);
+    assert_int_equal(m->enc[2].s.op, VAE_OP_TANH);
+    assert_true(m->enc[2].val_in_input);
+    assert_ptr_equal(m->enc[2].val, m->enc[1].val);
+    assert_int_equal(m->dec[2].s.op, VAE_OP_SOFTPLUS);
+    assert_false(m->dec[2].val_in_input);
+    assert_ptr_not_equal(m->dec[2].val, m->dec[1].val);
+    vae_model_free(m);
+}
+
 static void test_batch_shrink(void **state)
 {
     (void)state;
@@ -406,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_grad_accumulation),
         cmocka_unit_test(test_batch_shrink),
         cmocka_unit_test(test_output_chunks),
+        cmocka_unit_test(test_in_place_activations),
         cmocka_unit_test(test_nonfinite_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

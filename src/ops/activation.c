@@ -28,18 +28,20 @@ static int32_t leaky_shape(vae_node_spec *s, const vae_node_spec *const *in,
     return same_shape(s, in, err, errlen);
 }
 
-/* Forward and derivative dy/dx given x and y = f(x); a = fattr[0]. */
+/* Forward and derivative dy/dx given x and y = f(x); a = fattr[0]. A
+ * derivative that reads y alone lets the op run in place (x == y): relu's
+ * and leaky relu's test y > 0, which holds exactly when x > 0 (a >= 0). */
 static float relu_f(float x, float a) { (void)a; return x > 0.0f ? x : 0.0f; }
 static float relu_d(float x, float y, float a)
 {
-    (void)y, (void)a;
-    return x > 0.0f ? 1.0f : 0.0f;
+    (void)x, (void)a;
+    return y > 0.0f ? 1.0f : 0.0f;
 }
 static float leaky_f(float x, float a) { return x > 0.0f ? x : a * x; }
 static float leaky_d(float x, float y, float a)
 {
-    (void)y;
-    return x > 0.0f ? 1.0f : a;
+    (void)x;
+    return y > 0.0f ? 1.0f : a;
 }
 /* tanh, sigmoid and softplus come from fastmath.h: inline and branch-free,
  * so the loops below vectorise (glibc's tanhf and expf would be a call per
@@ -104,7 +106,7 @@ static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
 
 /* Each activation gets its own forward/backward, so the compiler can inline
  * f and d into the loop instead of calling through a pointer per element. */
-#define ACTIVATION(NAME, F, D, SHAPE)                                         \
+#define ACTIVATION(NAME, F, D, SHAPE, IN_PLACE)                               \
     static void NAME##_forward(vae_node *n, vae_node *const *in,              \
                                const float *w, int64_t batch)                 \
     {                                                                         \
@@ -121,11 +123,13 @@ static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
                                   .shape = SHAPE,                             \
                                   .forward = NAME##_forward,                  \
                                   .backward = NAME##_backward,                \
-                                  .backward_reads_val = 1};
+                                  .backward_reads_val = 1,                    \
+                                  .forward_in_place = IN_PLACE};
 
-ACTIVATION(relu, relu_f, relu_d, same_shape)
-ACTIVATION(leaky_relu, leaky_f, leaky_d, leaky_shape)
-ACTIVATION(tanh, tanh_f, tanh_d, same_shape)
-ACTIVATION(sigmoid, sigmoid_f, sigmoid_d, same_shape)
-ACTIVATION(softplus, softplus_f, softplus_d, same_shape)
-ACTIVATION(identity, identity_f, identity_d, same_shape)
+/* softplus's derivative, sigmoid(x), needs x: it never runs in place. */
+ACTIVATION(relu, relu_f, relu_d, same_shape, 1)
+ACTIVATION(leaky_relu, leaky_f, leaky_d, leaky_shape, 1)
+ACTIVATION(tanh, tanh_f, tanh_d, same_shape, 1)
+ACTIVATION(sigmoid, sigmoid_f, sigmoid_d, same_shape, 1)
+ACTIVATION(softplus, softplus_f, softplus_d, same_shape, 0)
+ACTIVATION(identity, identity_f, identity_d, same_shape, 1)
