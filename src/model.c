@@ -684,6 +684,7 @@ static void net_backward(vae_node *nodes, int32_t n, const float *params,
     }
 }
 
+/* batch: the one the nets are laid out for (ensure_workspace). */
 static void net_zero_grads(vae_node *nodes, int32_t n, int32_t first_grad,
                            int64_t batch)
 {
@@ -991,6 +992,22 @@ static int32_t check_gradient(vae_model *m)
                             "elbo_grad: gradient after the backward pass");
 }
 
+/* The rest of a backward pass once the decoder output's gradient is in
+ * place: decoder, Gaussian head (k samples per example) and encoder, then
+ * the gradient's finiteness check. */
+static int32_t backward_from_decoder(vae_model *m, int64_t batch, int64_t k)
+{
+    /* The nets are laid out for the decoder's batch * k rows. */
+    dec_backward(m, batch * k);
+    net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch * k);
+    if (k > 1)
+        head_backward_weighted(m, batch, k);
+    else
+        head_backward(m, batch);
+    net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
+    return check_gradient(m);
+}
+
 /* Grows the buffer of repeated examples to `rows` rows (rarely: it is kept). */
 static int32_t ensure_rows_x(vae_model *m, int64_t rows)
 {
@@ -1087,11 +1104,7 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
                        m->kl_b);
     else
         out_backward_kept(m, rows, m->kl_b);
-    dec_backward(m, rows);
-    net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, rows);
-    head_backward_weighted(m, batch, k);
-    net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
-    st = check_gradient(m);
+    st = backward_from_decoder(m, batch, k);
     if (st != VAE_OK)
         return st;
     if (elbo)
@@ -1158,11 +1171,7 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
             out_add_dw(m);
         else
             out_backward_kept(m, batch, NULL);
-        dec_backward(m, batch);
-        net_zero_grads(m->enc, m->n_enc, ENC_FIRST_GRAD, batch);
-        head_backward(m, batch);
-        net_backward(m->enc, m->n_enc, m->params, m->grads, batch);
-        st = check_gradient(m);
+        st = backward_from_decoder(m, batch, 1);
         if (st != VAE_OK)
             return st;
     }
