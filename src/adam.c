@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "kl.h"
 #include "model.h"
+#include "simd.h"
 
 static int32_t adam_fail(vae_adam *o, int32_t status, const char *fmt, ...)
 {
@@ -191,6 +192,7 @@ static inline float update_one(const adam_coef *c, float p, float g,
  * so |step * m / den| < FLT_MAX / 4 when |step * m| < FLT_MAX / 4 * eps,
  * and with |decayed p| <= FLT_MAX / 4 the new p stays finite. NaN fails
  * every comparison. 0 means "look closer" (first_bad), not "overflows". */
+VAE_CLONES
 static int surely_finite(const adam_coef *c, const float *p, const float *grad,
                          const float *mom, const float *vel, int64_t n)
 {
@@ -203,6 +205,16 @@ static int surely_finite(const adam_coef *c, const float *p, const float *grad,
               (vi <= FLT_MAX);
     }
     return ok;
+}
+
+/* The update of all n parameters and their moments. */
+VAE_CLONES
+static void update_all(const adam_coef *c, float *restrict p,
+                       const float *restrict grad, float *restrict mom,
+                       float *restrict vel, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        p[i] = update_one(c, p[i], grad[i], &mom[i], &vel[i]);
 }
 
 /* The first parameter whose exact update is not finite, or -1. */
@@ -258,8 +270,7 @@ VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
                          (long long)bad,
                          !isfinite(grad[bad]) || !isfinite(p[bad])
                              ? "is not finite" : "would overflow");
-    for (int64_t i = 0; i < o->n; i++)
-        p[i] = update_one(&c, p[i], grad[i], &mom[i], &vel[i]);
+    update_all(&c, p, grad, mom, vel, o->n);
     o->t++;
     return VAE_OK;
 }

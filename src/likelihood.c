@@ -5,6 +5,7 @@
 #include "fastmath.h"
 #include "likelihood.h"
 #include "model.h"
+#include "simd.h"
 
 
 int64_t vae_likelihood_out_size(int32_t kind, int64_t d, int64_t classes)
@@ -69,6 +70,7 @@ static double sum_floats(const float *v, int64_t n)
  * each vectorises (one fused loop with "if (dl)" inside does not). */
 enum { BERNOULLI_CHUNK = 256 };
 
+VAE_CLONES
 static double bernoulli_row(const float *l, const float *x, int64_t d,
                             float *dl)
 {
@@ -112,6 +114,7 @@ static double gaussian_row(const float *m, const float *lv, double fixed_lv,
  * any finite logits are safe; their sum is kept in double. With a gradient
  * the exponentials are written into it on the way and scaled afterwards,
  * so each row is read twice (max, then exp) rather than three times. */
+VAE_CLONES
 static double categorical_row(const float *l, const float *x, int64_t d,
                               int64_t classes, float *dl)
 {

@@ -16,6 +16,7 @@
 #include "kl.h"
 #include "likelihood.h"
 #include "model.h"
+#include "simd.h"
 
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...)
 {
@@ -833,14 +834,22 @@ static int32_t check_batch(vae_model *m, const void *p, int64_t batch,
     return ensure_workspace(m, batch);
 }
 
+/* 1 when every one of v[0..n-1] is finite: one branch-free pass. */
+VAE_CLONES
+static int all_finite(const float *v, int64_t n)
+{
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++)
+        ok &= fabsf(v[i]) <= FLT_MAX;
+    return ok;
+}
+
 int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
                          const char *what)
 {
     /* A branch-free pass (it vectorises: this runs over every gradient of
      * every step); the element is looked for only once one is known bad. */
-    int ok = 1;
-    for (int64_t i = 0; i < n; i++)
-        ok &= fabsf(v[i]) <= FLT_MAX;
+    int ok = all_finite(v, n);
     for (int64_t i = 0; !ok && i < n; i++)
         if (!isfinite(v[i]))
             return vae_model_fail(m, VAE_ERR_NONFINITE,

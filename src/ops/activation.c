@@ -1,6 +1,7 @@
 /* activation.c - elementwise activations. Each is a forward map and its
  * derivative written in terms of (x, y), so one pair of loops serves all. */
 #include "../fastmath.h"
+#include "../simd.h"
 #include "ops.h"
 
 static int32_t same_shape(vae_node_spec *s, const vae_node_spec *const *in,
@@ -82,7 +83,7 @@ static float identity_d(float x, float y, float a)
 typedef float (*act_fn)(float, float);
 typedef float (*act_deriv)(float, float, float);
 
-static void act_forward(vae_node *n, vae_node *const *in, act_fn f,
+static inline void act_forward(vae_node *n, vae_node *const *in, act_fn f,
                         int64_t batch)
 {
     int64_t len = batch * n->s.size;
@@ -92,7 +93,7 @@ static void act_forward(vae_node *n, vae_node *const *in, act_fn f,
         n->val[i] = f(x[i], a);
 }
 
-static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
+static inline void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
                          int64_t batch)
 {
     if (!in[0]->grad)
@@ -105,16 +106,18 @@ static void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
 }
 
 /* Each activation gets its own forward/backward, so the compiler can inline
- * f and d into the loop instead of calling through a pointer per element. */
+ * f and d into the loop instead of calling through a pointer per element
+ * (and each is cloned for AVX2, simd.h). */
 #define ACTIVATION(NAME, F, D, SHAPE, IN_PLACE)                               \
-    static void NAME##_forward(vae_node *n, vae_node *const *in,              \
-                               const float *w, int64_t batch)                 \
+    VAE_CLONES static void NAME##_forward(vae_node *n, vae_node *const *in,   \
+                                          const float *w, int64_t batch)      \
     {                                                                         \
         (void)w;                                                              \
         act_forward(n, in, F, batch);                                         \
     }                                                                         \
-    static void NAME##_backward(vae_node *n, vae_node *const *in,             \
-                                const float *w, float *dw, int64_t batch)     \
+    VAE_CLONES static void NAME##_backward(vae_node *n, vae_node *const *in,  \
+                                           const float *w, float *dw,         \
+                                           int64_t batch)                     \
     {                                                                         \
         (void)w, (void)dw;                                                    \
         act_backward(n, in, D, batch);                                        \

@@ -1,0 +1,18 @@
+/* simd.h - VAE_CLONES marks a hot elementwise loop to be compiled twice on
+ * x86-64, for AVX2 and for the baseline (SSE2), with the dynamic loader
+ * picking the one the CPU runs (GCC and Clang target_clones, an ifunc).
+ * The library is built for the baseline so that it runs on every x86-64;
+ * the clone doubles the vector width where the CPU has it. Results are the
+ * same bytes either way: the loops are elementwise or keep explicit lanes,
+ * and ISO C mode does not contract a * b + c into an FMA. */
+#ifndef VAE_SIMD_H
+#define VAE_SIMD_H
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(VAE_NO_CLONES)
+#define VAE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VAE_CLONES
+#endif
+
+#endif
