@@ -36,7 +36,7 @@ VAE_API const char *vae_model_last_error(const vae_model *m)
  * computed, scored and differentiated a chunk of examples at a time: a text
  * model's logits (batch x T x V floats, 128 MB for 32 x 100 x 10000) then
  * never exist for the whole batch. */
-#define OUT_CHUNK_FLOATS ((int64_t)1 << 21)
+#define OUT_CHUNK_FLOATS ((int64_t)1 << 23)
 
 /* ---- Construction ------------------------------------------------------ */
 
