@@ -19,12 +19,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "cli.h"
 
 #define PROG "sgemm_ceiling"
 #define MAX_GEMMS 96
@@ -264,12 +265,11 @@ static void report(const gemm_list *l, int threads, int reps, double square,
     printf("]}\n");
 }
 
+/* bench_parse_long into an int. */
 static int parse_int(const char *s, long lo, long hi, int *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
+    long v;
+    if (bench_parse_long(s, lo, hi, &v))
         return -1;
     *out = (int)v;
     return 0;

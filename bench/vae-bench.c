@@ -27,7 +27,6 @@
  * with --model), so that peak RSS and start-up belong to that model alone.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +39,8 @@
 #include <unistd.h>
 
 #include <vae.h>
+
+#include "cli.h"
 
 #define PROG "vae-bench"
 /* Distinct batches cycled through the steps, so that no step reads data
@@ -202,17 +203,6 @@ static void usage(FILE *f)
             "                  when the launcher started this process\n");
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){.threads = 1, .steps = 20, .warmup = 3, .gen_stride = 1,
@@ -246,7 +236,7 @@ static int parse_args(int argc, char **argv, options *o)
             long hi = num == &o->gen_stride ? SEQ_T
                       : num == &o->threads  ? 1024
                                             : 1000000;
-            if (parse_long(v, lo, hi, num)) {
+            if (bench_parse_long(v, lo, hi, num)) {
                 fprintf(stderr, PROG ": %s %s: expected an integer in "
                         "%ld..%ld\n", a, v, lo, hi);
                 return -1;
