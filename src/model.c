@@ -1017,6 +1017,18 @@ static int32_t backward_from_decoder(vae_model *m, int64_t batch, int64_t k)
     return check_gradient(m);
 }
 
+/* The per-example figures an ELBO call reports, each where asked for. */
+static void put_results(double *elbo, double e, double *recon, double r,
+                        double *kl, double k)
+{
+    if (elbo)
+        *elbo = e;
+    if (recon)
+        *recon = r;
+    if (kl)
+        *kl = k;
+}
+
 /* Grows the buffer of repeated examples to `rows` rows (rarely: it is kept). */
 static int32_t ensure_rows_x(vae_model *m, int64_t rows)
 {
@@ -1116,12 +1128,8 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
     st = backward_from_decoder(m, batch, k);
     if (st != VAE_OK)
         return st;
-    if (elbo)
-        *elbo = bound_sum / (double)batch;
-    if (recon)
-        *recon = recon_sum / (double)rows;
-    if (kl)
-        *kl = -ratio_sum / (double)rows;
+    put_results(elbo, bound_sum / (double)batch, recon,
+                recon_sum / (double)rows, kl, -ratio_sum / (double)rows);
     return VAE_OK;
 }
 
@@ -1184,12 +1192,8 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
         if (st != VAE_OK)
             return st;
     }
-    if (elbo)
-        *elbo = (recon_sum - kl_sum) / (double)batch;
-    if (recon)
-        *recon = recon_sum / (double)batch;
-    if (kl)
-        *kl = kl_sum / (double)batch;
+    put_results(elbo, (recon_sum - kl_sum) / (double)batch, recon,
+                recon_sum / (double)batch, kl, kl_sum / (double)batch);
     return VAE_OK;
 }
 
