@@ -4,12 +4,13 @@
  * The library is built for the baseline so that it runs on every x86-64;
  * the clone doubles the vector width where the CPU has it. Results are the
  * same bytes either way: the loops are elementwise or keep explicit lanes,
- * and ISO C mode does not contract a * b + c into an FMA. */
+ * and ISO C mode does not contract a * b + c into an FMA. CMake defines
+ * VAE_SIMD_CLONES for optimised builds without sanitizers (CMakeLists.txt). */
 #ifndef VAE_SIMD_H
 #define VAE_SIMD_H
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(VAE_NO_CLONES)
+#if defined(VAE_SIMD_CLONES) && defined(__x86_64__) && \
+    (defined(__GNUC__) || defined(__clang__))
 #define VAE_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VAE_CLONES
