@@ -17,27 +17,6 @@ void vae_rng_seed(vae_rng *r, uint64_t seed)
         r->s[i] = splitmix64(&seed);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t vae_rng_next(vae_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-double vae_rng_uniform(vae_rng *r)
-{
-    return (double)(vae_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 double vae_rng_normal(vae_rng *r)
 {
     /* 1 - u lies in (0, 1], so the log is finite. */
