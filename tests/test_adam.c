@@ -271,17 +271,6 @@ static void test_nonfinite_grad(void **state)
     }
 }
 
-/* Bytes of the parameters and the optimizer's moments and step count. */
-static unsigned char *snapshot(vae_model *m, const vae_adam *o, size_t *len)
-{
-    assert_int_equal(vae_model_save_size(m, o, len), VAE_OK);
-    unsigned char *buf = malloc(*len);
-    assert_non_null(buf);
-    size_t written = 0;
-    assert_int_equal(vae_model_save_to_buffer(m, o, buf, *len, &written), VAE_OK);
-    return buf;
-}
-
 /* Finite gradients whose update overflows (found by fuzzing the loader: a
  * file's moments, or a huge learning rate) are refused like non-finite
  * ones, with nothing changed; so is a step past the largest step count. */
@@ -306,11 +295,11 @@ static void test_update_overflow(void **state)
             want = VAE_ERR_RANGE;
         }
         size_t len0, len1;
-        unsigned char *before = snapshot(m, o, &len0);
+        unsigned char *before = tu_save_image(m, o, &len0);
         step_grads(vae_model_grads(m), n, 2);
         assert_int_equal(vae_adam_step(o, m), want);
         assert_true(vae_adam_last_error(o)[0] != '\0');
-        unsigned char *after = snapshot(m, o, &len1);
+        unsigned char *after = tu_save_image(m, o, &len1);
         assert_int_equal(len0, len1);
         assert_memory_equal(before, after, len0);
         free(before);

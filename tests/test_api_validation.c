@@ -1120,17 +1120,6 @@ static void test_text_runs(void **state)
 
 /* ---- Adam and training --------------------------------------------------- */
 
-/* Everything an optimizer and its model hold, as saved. */
-static unsigned char *snapshot(vae_model *m, const vae_adam *o, size_t *len)
-{
-    assert_int_equal(vae_model_save_size(m, o, len), VAE_OK);
-    unsigned char *buf = tu_alloc(*len);
-    size_t written = 0;
-    assert_int_equal(vae_model_save_to_buffer(m, o, buf, *len, &written),
-                     VAE_OK);
-    return buf;
-}
-
 static void test_adam(void **state)
 {
     (void)state;
@@ -1198,7 +1187,7 @@ static void test_adam(void **state)
     const tu_layer dec2[] = {TU_DENSE(D)};
     other = tu_model(D, enc2, 1, L, dec2, 1, VAE_LIKELIHOOD_BERNOULLI, 1);
     size_t len0 = 0, len1 = 0;
-    unsigned char *before = snapshot(m, o, &len0);
+    unsigned char *before = tu_save_image(m, o, &len0);
     EXPECT_O("NULL model", VAE_ERR_INVALID_ARG, vae_adam_step(o, NULL));
     EXPECT_O("model of another size", VAE_ERR_SHAPE, vae_adam_step(o, other));
     float *g = vae_model_grads(m);
@@ -1209,7 +1198,7 @@ static void test_adam(void **state)
     EXPECT_O("Inf gradient (parameters and state unchanged)",
              VAE_ERR_NONFINITE, vae_adam_step(o, m));
     g[3] = 0.0f;
-    unsigned char *after = snapshot(m, o, &len1);
+    unsigned char *after = tu_save_image(m, o, &len1);
     assert_int_equal(len0, len1);
     assert_memory_equal(before, after, len0);
     EXPECT("no step taken", 0, vae_adam_steps(o), NO_MSG);
@@ -1239,7 +1228,7 @@ static void test_adam(void **state)
     EXPECT_T(other, "optimizer of another model", VAE_ERR_SHAPE,
              vae_model_train_step(other, o, x, B, 0, 0, 0));
     free(after);
-    after = snapshot(m, o, &len1);
+    after = tu_save_image(m, o, &len1);
     assert_memory_equal(before, after, len0);
     assert_int_equal(vae_adam_steps(o), 0);
 #undef EXPECT_O
@@ -1281,7 +1270,7 @@ static void test_io(void **state)
     other = tu_model(D, enc2, 1, L, dec2, 1, VAE_LIKELIHOOD_BERNOULLI, 1);
     assert_int_equal(vae_adam_new(other, 1e-3, &foreign, NULL, 0), VAE_OK);
     size_t size = 0, written = 0, queried = 0;
-    unsigned char *good = snapshot(m, o, &size);
+    unsigned char *good = tu_save_image(m, o, &size);
     unsigned char *buf = tu_alloc(size);
 
 #define EXPECT_M(what, status, call)                                        \

@@ -111,17 +111,6 @@ static vae_model *trained(uint64_t seed, vae_adam **opt_out)
     return m;
 }
 
-static unsigned char *image(vae_model *m, const vae_adam *opt, size_t *len)
-{
-    assert_int_equal(vae_model_save_size(m, opt, len), VAE_OK);
-    unsigned char *buf = tu_alloc(*len);
-    size_t written = 0;
-    assert_int_equal(vae_model_save_to_buffer(m, opt, buf, *len, &written),
-                     VAE_OK);
-    assert_int_equal(written, *len);
-    return buf;
-}
-
 static const char *tmp_path(const char *name)
 {
     static char path[256];
@@ -375,7 +364,7 @@ static void reload(vae_model *m, const vae_adam *opt, int via_file,
         st = vae_model_load(path, out, opt_out, err, sizeof err);
     } else {
         size_t len = 0;
-        unsigned char *buf = image(m, opt, &len);
+        unsigned char *buf = tu_save_image(m, opt, &len);
         st = vae_model_load_from_buffer(buf, len, out, opt_out, err, sizeof err);
         free(buf);
     }
@@ -458,7 +447,7 @@ static void test_resume_without_reseeding(void **state)
     vae_adam *opt_a = NULL;
     vae_model *a = trained(3, &opt_a);
     size_t len = 0;
-    unsigned char *buf = image(a, opt_a, &len);
+    unsigned char *buf = tu_save_image(a, opt_a, &len);
     vae_model *b = NULL;
     vae_adam *opt_b = NULL;
     assert_int_equal(vae_model_load_from_buffer(buf, len, &b, &opt_b, NULL, 0),
@@ -481,7 +470,7 @@ static void test_optimizer_not_requested(void **state)
     vae_adam *opt = NULL;
     vae_model *a = trained(4, &opt);
     size_t len = 0;
-    unsigned char *buf = image(a, opt, &len);
+    unsigned char *buf = tu_save_image(a, opt, &len);
     vae_model *b = NULL;
     assert_int_equal(vae_model_load_from_buffer(buf, len, &b, NULL, NULL, 0),
                      VAE_OK);
@@ -593,7 +582,7 @@ static void metadata_roundtrip(int via_file)
     unsigned char want[META_N];
     set_meta(a, want, META_N, 301);
     size_t len = 0;
-    unsigned char *first = image(a, opt_a, &len);
+    unsigned char *first = tu_save_image(a, opt_a, &len);
 
     vae_model *b = NULL;
     vae_adam *opt_b = NULL;
@@ -602,7 +591,7 @@ static void metadata_roundtrip(int via_file)
     assert_non_null(opt_b);
     assert_same_adam(opt_a, opt_b);
     size_t len_b = 0;
-    unsigned char *again = image(b, opt_b, &len_b);
+    unsigned char *again = tu_save_image(b, opt_b, &len_b);
     assert_int_equal(len_b, len);
     assert_memory_equal(again, first, len);
     free(again);
@@ -618,7 +607,7 @@ static void metadata_roundtrip(int via_file)
             free(f);
         }
     } else {
-        again = image(a, opt_a, &len_b);
+        again = tu_save_image(a, opt_a, &len_b);
         assert_int_equal(len_b, len);
         assert_memory_equal(again, first, len);
         free(again);
@@ -656,7 +645,7 @@ static void test_metadata_absent(void **state)
     for (int with_opt = 0; with_opt < 2; with_opt++) {
         const vae_adam *o = with_opt ? opt : NULL;
         size_t len = 0, len2 = 0;
-        unsigned char *plain = image(m, o, &len);
+        unsigned char *plain = tu_save_image(m, o, &len);
         assert_int_equal(rd_le(plain + OFF_FLAGS, 4),
                          (uint64_t)(with_opt ? FLAG_OPT : 0));
         vae_model *b = NULL;
@@ -667,7 +656,7 @@ static void test_metadata_absent(void **state)
 
         unsigned char one[1];
         set_meta(m, one, 1, 311);
-        unsigned char *with = image(m, o, &len2);
+        unsigned char *with = tu_save_image(m, o, &len2);
         assert_int_equal(len2, len + META_HDR + 1);
         assert_int_equal(rd_le(with + OFF_FLAGS, 4),
                          (uint64_t)(with_opt ? FLAG_OPT | FLAG_META
@@ -682,7 +671,7 @@ static void test_metadata_absent(void **state)
         assert_int_equal(vae_model_set_metadata(m, with_opt ? one : NULL, 0),
                          VAE_OK);
         assert_meta(m, NULL, 0);
-        with = image(m, o, &len2);
+        with = tu_save_image(m, o, &len2);
         assert_int_equal(len2, len);
         assert_memory_equal(with, plain, len);
         free(with);
@@ -797,7 +786,7 @@ static void test_roundtrip_sequence_ops(void **state)
                          2 * SH * (SL + 1) + lstm_dec + SV * (SH + 1));
 
     size_t len = 0;
-    unsigned char *buf = image(a, NULL, &len);
+    unsigned char *buf = tu_save_image(a, NULL, &len);
     const size_t enc_nodes = rd_le(buf + ENC0, 4);
     const size_t dec0 = ENC0 + GRAPH_HDR + enc_nodes * REC;
     const size_t lstm_rec = ENC_REC(SENC_LSTM), emb_rec = dec0 + GRAPH_HDR +
@@ -892,7 +881,7 @@ static void test_layout(void **state)
         else
             assert_int_equal(vae_model_set_metadata(m, NULL, 0), VAE_OK);
         size_t len = 0;
-        unsigned char *buf = image(m, with_opt ? opt : NULL, &len);
+        unsigned char *buf = tu_save_image(m, with_opt ? opt : NULL, &len);
         size_t want = (size_t)PARAMS0 + 8 + 4 * (size_t)n;
         if (with_opt)
             want += OPT_FIXED + 8 * (size_t)n;
@@ -954,7 +943,7 @@ static void test_file_equals_buffer(void **state)
     assert_int_equal(vae_model_save(m, opt, path), VAE_OK);
     size_t flen = 0, blen = 0;
     unsigned char *f = read_bytes(path, &flen);
-    unsigned char *b = image(m, opt, &blen);
+    unsigned char *b = tu_save_image(m, opt, &blen);
     assert_int_equal(flen, blen);
     assert_memory_equal(f, b, blen);
     free(f);
@@ -1025,7 +1014,7 @@ static unsigned char *damage_subject(uint64_t seed, int with_meta,
     unsigned char meta[META_N];
     if (with_meta)
         set_meta(m, meta, META_N, seed);
-    unsigned char *buf = image(m, opt, len);
+    unsigned char *buf = tu_save_image(m, opt, len);
     vae_adam_free(opt);
     vae_model_free(m);
     return buf;
@@ -1079,7 +1068,7 @@ static void test_oversized_header(void **state)
     (void)state;
     vae_model *m = trained(9, NULL);
     size_t len = 0;
-    unsigned char *buf = image(m, NULL, &len);
+    unsigned char *buf = tu_save_image(m, NULL, &len);
     const uint64_t claims[] = {(uint64_t)1 << 62, UINT64_MAX, len - HDR + 1};
     const char *path = tmp_path("huge.vae");
     for (int i = 0; i < 3; i++) {
@@ -1110,7 +1099,7 @@ static void test_oversized_counts(void **state)
     (void)state;
     vae_model *m = trained(10, NULL);
     size_t len = 0;
-    unsigned char *buf = image(m, NULL, &len);
+    unsigned char *buf = tu_save_image(m, NULL, &len);
     unsigned char *e = tu_alloc(len);
 
     const struct {
@@ -1153,7 +1142,7 @@ static void test_bad_magic_and_version(void **state)
     (void)state;
     vae_model *m = trained(11, NULL);
     size_t len = 0;
-    unsigned char *buf = image(m, NULL, &len);
+    unsigned char *buf = tu_save_image(m, NULL, &len);
     unsigned char *e = tu_alloc(len);
 
     memcpy(e, buf, len);
@@ -1238,7 +1227,7 @@ static void test_version_1_0_loads(void **state)
     vae_adam *opt_a = NULL;
     vae_model *a = trained(33, &opt_a);
     size_t len = 0;
-    unsigned char *buf = image(a, opt_a, &len);
+    unsigned char *buf = tu_save_image(a, opt_a, &len);
     wr_le(buf + OFF_MINOR, 0, 2);
     reseal(buf, len);
     const char *path = tmp_path("v10.vae");
@@ -1250,7 +1239,7 @@ static void test_version_1_0_loads(void **state)
         fail_msg("1.0 file: %s", err);
     assert_meta(b, NULL, 0);
     size_t len_b = 0;
-    unsigned char *resaved = image(b, opt_b, &len_b);
+    unsigned char *resaved = tu_save_image(b, opt_b, &len_b);
     assert_int_equal(len_b, len);
     assert_int_equal(rd_le(resaved + OFF_MINOR, 2), MINOR_NOW);
     assert_memory_equal(resaved + HDR, buf + HDR, len - HDR);
@@ -1272,11 +1261,11 @@ static void test_metadata_crafted(void **state)
     vae_adam *opt = NULL;
     vae_model *m = trained(34, &opt);
     size_t plain_len = 0, len = 0, both_len = 0;
-    unsigned char *plain = image(m, NULL, &plain_len);
+    unsigned char *plain = tu_save_image(m, NULL, &plain_len);
     unsigned char want[META_N];
     set_meta(m, want, META_N, 341);
-    unsigned char *buf = image(m, NULL, &len);
-    unsigned char *both = image(m, opt, &both_len);
+    unsigned char *buf = tu_save_image(m, NULL, &len);
+    unsigned char *both = tu_save_image(m, opt, &both_len);
     const size_t meta0 = len - META_N - META_HDR;
     assert_int_equal(meta0, plain_len);
     unsigned char *e = tu_alloc(both_len + META_HDR);
@@ -1360,7 +1349,7 @@ static void test_crafted_content(void **state)
     vae_adam *opt = NULL;
     vae_model *m = trained(12, &opt);
     size_t len = 0;
-    unsigned char *buf = image(m, opt, &len);
+    unsigned char *buf = tu_save_image(m, opt, &len);
     const size_t n = (size_t)vae_model_num_params(m);
     const size_t params = PARAMS0 + 8, opt0 = params + 4 * n;
     const size_t mom_m = opt0 + OPT_FIXED, mom_v = mom_m + 4 * n;
@@ -1474,7 +1463,7 @@ static void test_random_edits(void **state)
     vae_adam *opt = NULL;
     vae_model *m = trained(13, &opt);
     size_t len = 0;
-    unsigned char *buf = image(m, opt, &len);
+    unsigned char *buf = tu_save_image(m, opt, &len);
     unsigned char *e = tu_alloc(len);
     tu_rng r;
     tu_seed(&r, 4242);
@@ -1521,7 +1510,7 @@ static void test_null_arguments(void **state)
     (void)state;
     vae_model *m = tiny(14);
     size_t len = 0;
-    unsigned char *buf = image(m, NULL, &len);
+    unsigned char *buf = tu_save_image(m, NULL, &len);
     size_t size = 0, written = 0;
     char err[256] = "";
 

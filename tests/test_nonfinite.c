@@ -99,23 +99,13 @@ typedef struct snap {
     size_t len;
 } snap;
 
-static unsigned char *image(vae_model *m, const vae_adam *o, size_t *len)
-{
-    assert_int_equal(vae_model_save_size(m, o, len), VAE_OK);
-    unsigned char *p = tu_alloc(*len);
-    size_t written = 0;
-    assert_int_equal(vae_model_save_to_buffer(m, o, p, *len, &written), VAE_OK);
-    assert_int_equal(written, *len);
-    return p;
-}
-
 static snap take(vae_model *m, const vae_adam *o)
 {
     snap s;
     s.n = vae_model_num_params(m);
     s.params = tu_dup(vae_model_params(m), s.n);
     s.grads = tu_dup(vae_model_grads(m), s.n);
-    s.img = image(m, o, &s.len);
+    s.img = tu_save_image(m, o, &s.len);
     return s;
 }
 
@@ -138,7 +128,7 @@ static void expect_unchanged(vae_model *m, const vae_adam *o, const snap *s,
     if (grads && memcmp(vae_model_grads(m), s->grads, bytes) != 0)
         fail_msg("%s: gradients changed", what);
     size_t len = 0;
-    unsigned char *now = image(m, o, &len);
+    unsigned char *now = tu_save_image(m, o, &len);
     assert_int_equal(len, s->len);
     /* The checksum follows any change, so it is compared last. */
     for (size_t i = 0; i < len; i++) {
@@ -423,7 +413,7 @@ static void test_nonfinite_in_file(void **state)
     vae_adam *o = NULL;
     vae_model *m = trained(6, &o);
     size_t len = 0;
-    unsigned char *img = image(m, o, &len);
+    unsigned char *img = tu_save_image(m, o, &len);
     size_t n = (size_t)vae_model_num_params(m);
     /* Sections 4 and 5 end the file (no metadata): parameters, then the
      * optimizer's settings and its two moment arrays. */
@@ -467,7 +457,7 @@ static void test_step_count_limit(void **state)
     vae_adam *o = NULL;
     vae_model *m = trained(7, &o);
     size_t len = 0;
-    unsigned char *img = image(m, o, &len);
+    unsigned char *img = tu_save_image(m, o, &len);
     size_t n = (size_t)vae_model_num_params(m);
     unsigned char *t = img + len - (OPT_FIXED + 8 * n) + O_T;
     for (int i = 0; i < 8; i++)

@@ -51,6 +51,17 @@ void *tu_alloc(size_t n)
     return p;
 }
 
+unsigned char *tu_save_image(vae_model *m, const vae_adam *o, size_t *len)
+{
+    assert_int_equal(vae_model_save_size(m, o, len), VAE_OK);
+    unsigned char *buf = tu_alloc(*len);
+    size_t written = 0;
+    assert_int_equal(vae_model_save_to_buffer(m, o, buf, *len, &written),
+                     VAE_OK);
+    assert_int_equal(written, *len);
+    return buf;
+}
+
 float *tu_dup(const float *src, int64_t n)
 {
     float *p = tu_alloc((size_t)n * sizeof *p);

@@ -47,6 +47,10 @@ void tu_expect_close(double got, double want, double tol, const char *what,
 
 /* malloc that fails the test instead of returning NULL; n may be 0. */
 void *tu_alloc(size_t n);
+/* What vae_model_save would write for m and o (o may be NULL), in a new
+ * buffer of *len bytes: the bytes tests compare to show that a refused call
+ * changed nothing. */
+unsigned char *tu_save_image(vae_model *m, const vae_adam *o, size_t *len);
 /* Array of n floats copied from src. */
 float *tu_dup(const float *src, int64_t n);
 
