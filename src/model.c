@@ -576,13 +576,19 @@ static int64_t workspace_per_example(const vae_model *m)
 
 /* ---- The decoder output, a chunk of examples at a time ----------------- */
 
-static vae_node *dec_out(vae_model *m) { return &m->dec[m->dec_graph->output]; }
+/* The decoder's output node. Only it can be grad_in_val (then it is the
+ * decoder's last node), so dec_out(m)->grad_in_val says whether the output
+ * has a buffer of its own and goes through in chunks. */
+static vae_node *dec_out(const vae_model *m)
+{
+    return &m->dec[m->dec_graph->output];
+}
 
 /* Examples per output chunk for a batch of `rows`: all of them unless the
  * output is grad_in_val and larger than m->out_chunk_floats. */
 static int64_t out_chunk(const vae_model *m, int64_t rows)
 {
-    const vae_node *o = &m->dec[m->n_dec - 1];
+    const vae_node *o = dec_out(m);
     if (!o->grad_in_val)
         return rows;
     int64_t c = m->out_chunk_floats / o->s.size;
@@ -598,7 +604,7 @@ static void place_all(vae_model *m, int64_t batch)
     float *p = vae_place_nodes(m->enc, m->n_enc, ENC_FIRST_GRAD, nets, batch,
                                scratch, &m->run);
     vae_place_nodes(m->dec, m->n_dec, DEC_FIRST_GRAD, p, batch, scratch, &m->run);
-    vae_node *o = &m->dec[m->n_dec - 1];
+    vae_node *o = dec_out(m);
     if (o->grad_in_val)
         o->val = o->grad = m->work;
 }
@@ -619,11 +625,12 @@ static int32_t ensure_workspace(vae_model *m, int64_t batch)
                               (long long)batch);
     int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch);
     int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch);
-    const vae_node *o = &m->dec[m->n_dec - 1];
-    int64_t out_floats = o->grad_in_val ? out_chunk(m, batch) * o->s.size : 0;
+    const vae_node *o = dec_out(m);
+    int64_t chunk = out_chunk(m, batch);
+    int64_t out_floats = o->grad_in_val ? chunk * o->s.size : 0;
     int64_t floats =
         out_floats + per_example * batch + (s_enc > s_dec ? s_enc : s_dec);
-    int split = out_chunk(m, batch) < batch;
+    int split = chunk < batch;
     float *work = vae_malloc((size_t)(floats ? floats : 1) * sizeof(float));
     float *eps = vae_malloc((size_t)(batch * m->latent) * sizeof(float));
     double *recon = vae_malloc((size_t)batch * sizeof(double));
@@ -701,7 +708,7 @@ static void net_zero_grads(vae_node *nodes, int32_t n, int32_t first_grad,
  * buffer holds those examples, its inputs are seen from example b0 on. */
 static void out_call(vae_model *m, int64_t b0, int64_t nb, float *dw)
 {
-    vae_node *o = &m->dec[m->n_dec - 1];
+    vae_node *o = dec_out(m);
     vae_node view[VAE_MAX_INPUTS], *in[VAE_MAX_INPUTS];
     for (int32_t k = 0; k < o->s.n_inputs; k++) {
         view[k] = m->dec[o->s.inputs[k]];
@@ -723,8 +730,8 @@ static void out_call(vae_model *m, int64_t b0, int64_t nb, float *dw)
 /* The decoder forward for `rows`, except a grad_in_val output (out_rows). */
 static void dec_forward(vae_model *m, int64_t rows)
 {
-    vae_net_forward(m->dec, m->n_dec - m->dec[m->n_dec - 1].grad_in_val,
-                    m->params, rows);
+    vae_net_forward(m->dec, m->n_dec - dec_out(m)->grad_in_val, m->params,
+                    rows);
 }
 
 /* The decoder output of examples [b0, b0 + *nb), the next chunk of `rows`
@@ -734,7 +741,7 @@ static float *out_rows(vae_model *m, int64_t b0, int64_t rows, int64_t *nb)
 {
     int64_t c = out_chunk(m, rows);
     *nb = rows - b0 < c ? rows - b0 : c;
-    if (m->dec[m->n_dec - 1].grad_in_val)
+    if (dec_out(m)->grad_in_val)
         out_call(m, b0, *nb, NULL);
     return dec_out(m)->val; /* without grad_in_val, one chunk: b0 is 0 */
 }
@@ -800,8 +807,8 @@ static void out_add_dw(vae_model *m)
 /* The decoder's backward, but for a grad_in_val output (done above). */
 static void dec_backward(vae_model *m, int64_t rows)
 {
-    net_backward(m->dec, m->n_dec - m->dec[m->n_dec - 1].grad_in_val,
-                 m->params, m->grads, rows);
+    net_backward(m->dec, m->n_dec - dec_out(m)->grad_in_val, m->params,
+                 m->grads, rows);
 }
 
 /* ---- Shared steps of the public calls ---------------------------------- */

@@ -50,8 +50,9 @@ struct vae_model {
 
     /* Workspace for the largest batch seen so far (grown, never per step).
      * A grad_in_val decoder output lives in the first out_floats of work,
-     * sized for out_chunk_floats (model.c); out_dw collects its parameter
-     * gradient while a batch goes through it in several chunks. */
+     * sized for out_chunk_floats (model.c's OUT_CHUNK_FLOATS; tests lower it
+     * to force chunks); out_dw collects its parameter gradient while a batch
+     * goes through it in several chunks. */
     int64_t cap_batch;
     int64_t out_chunk_floats;
     int64_t out_floats;

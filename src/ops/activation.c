@@ -84,7 +84,7 @@ typedef float (*act_fn)(float, float);
 typedef float (*act_deriv)(float, float, float);
 
 static inline void act_forward(vae_node *n, vae_node *const *in, act_fn f,
-                        int64_t batch)
+                               int64_t batch)
 {
     int64_t len = batch * n->s.size;
     const float *x = in[0]->val;
@@ -93,8 +93,8 @@ static inline void act_forward(vae_node *n, vae_node *const *in, act_fn f,
         n->val[i] = f(x[i], a);
 }
 
-static inline void act_backward(vae_node *n, vae_node *const *in, act_deriv d,
-                         int64_t batch)
+static inline void act_backward(vae_node *n, vae_node *const *in,
+                                act_deriv d, int64_t batch)
 {
     if (!in[0]->grad)
         return;
