@@ -42,6 +42,16 @@ run_mpi() { timeout 300 "$mpiexec" "$@"; }
 # to 2e-6 after 10 steps at lr 1e-3; wrong z noise on one rank gives 2e-2.
 TOL=1e-4
 
+# same_params LABEL A.vae B.vae: the two models' parameters agree within TOL.
+same_params() {
+  local out
+  if out=$("$compare" "$2" "$3" "$TOL"); then
+    ok "$1: $out"
+  else
+    bad "$1: $out"
+  fi
+}
+
 # 12 x 12 images keep the model small (140k parameters) for the sanitizer
 # build. Batch 15 splits 8 + 7 between 2 ranks, and the last batch of an
 # epoch (4 images) 2 + 2; dynamic binarisation draws from the model's
@@ -57,11 +67,7 @@ flags=(--arch mlp --batch 15 --seed 5 --binarize dynamic --threads 1
 
 if run_mpi -np 2 "$mpi" train --data "$data" "${flags[@]}" --epochs 2 \
     --out "$tmp/two.vae" --metrics "$tmp/two.jsonl" 2> "$tmp/two.err"; then
-  if out=$("$compare" "$tmp/one.vae" "$tmp/two.vae" "$TOL"); then
-    ok "2 ranks = 1 process: $out"
-  else
-    bad "2 ranks = 1 process: $out"
-  fi
+  same_params "2 ranks = 1 process" "$tmp/one.vae" "$tmp/two.vae"
 else
   bad "2 ranks train: $(cat "$tmp/two.err")"
 fi
@@ -94,11 +100,7 @@ if "$image" train --data "$data" "${flags[@]}" --epochs 1 --train-samples 3 \
      --out "$tmp/one3.vae" 2> "$tmp/k.err" &&
    run_mpi -np 2 "$mpi" train --data "$data" "${flags[@]}" --epochs 1 \
      --train-samples 3 --out "$tmp/two3.vae" 2>> "$tmp/k.err"; then
-  if out=$("$compare" "$tmp/one3.vae" "$tmp/two3.vae" "$TOL"); then
-    ok "2 ranks = 1 process, --train-samples 3: $out"
-  else
-    bad "2 ranks = 1 process, --train-samples 3: $out"
-  fi
+  same_params "2 ranks = 1 process, --train-samples 3" "$tmp/one3.vae" "$tmp/two3.vae"
 else
   bad "--train-samples 3: $(cat "$tmp/k.err")"
 fi
@@ -109,11 +111,7 @@ if run_mpi -np 2 "$mpi" train --data "$data" "${flags[@]}" --epochs 1 \
      --out "$tmp/resumed.vae" 2> "$tmp/resumed.err" &&
    run_mpi -np 2 "$mpi" train --data "$data" "${flags[@]}" --epochs 2 \
      --resume "$tmp/resumed.vae" 2>> "$tmp/resumed.err"; then
-  if out=$("$compare" "$tmp/one.vae" "$tmp/resumed.vae" "$TOL"); then
-    ok "2 ranks, resumed after epoch 1: $out"
-  else
-    bad "2 ranks, resumed after epoch 1: $out"
-  fi
+  same_params "2 ranks, resumed after epoch 1" "$tmp/one.vae" "$tmp/resumed.vae"
 else
   bad "2 ranks, resumed: $(cat "$tmp/resumed.err")"
 fi
