@@ -985,22 +985,51 @@ VAE_API int32_t vae_model_load_from_buffer(const void *buf, size_t len,
     return parse(buf, len, out, opt_out, err, errlen);
 }
 
-/* Reads a whole model file into memory. The header comes first: its stated
- * length must match the file's size before the rest is read or memory is
- * allocated for it. */
-static int32_t read_image(FILE *fp, unsigned char **out, size_t *len,
-                          char *err, size_t errlen)
+/* Opens path for reading if it is a regular file. The open does not block:
+ * a FIFO without a writer (or a device) would otherwise hang the caller
+ * before its type could be checked. */
+static int32_t open_regular(const char *path, FILE **out, uint64_t *size,
+                            char *err, size_t errlen)
 {
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0) {
+    errno = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         vae_set_err(err, errlen, "%s", strerror(errno));
         return VAE_ERR_IO;
     }
-    if (!S_ISREG(sb.st_mode)) {
-        vae_set_err(err, errlen, "not a regular file");
+    struct stat sb;
+    int e = fstat(fd, &sb) != 0 ? errno : 0;
+    if (!e && !S_ISREG(sb.st_mode)) {
+        close(fd);
+        vae_set_err(err, errlen, "not a regular file (%s)",
+                    S_ISDIR(sb.st_mode)    ? "a directory"
+                    : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                    : S_ISCHR(sb.st_mode)  ? "a character device"
+                    : S_ISSOCK(sb.st_mode) ? "a socket"
+                                           : "a special file");
         return VAE_ERR_IO;
     }
-    uint64_t size = (uint64_t)sb.st_size;
+    int flags = e ? -1 : fcntl(fd, F_GETFL);
+    if (!e && (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0))
+        e = errno;
+    FILE *fp = e ? NULL : fdopen(fd, "rb");
+    if (!fp) {
+        e = e ? e : errno ? errno : ENOMEM;
+        close(fd);
+        vae_set_err(err, errlen, "%s", strerror(e));
+        return VAE_ERR_IO;
+    }
+    *out = fp;
+    *size = (uint64_t)sb.st_size;
+    return VAE_OK;
+}
+
+/* Reads a whole model file of `size` bytes (its size when opened) into
+ * memory. The header comes first: its stated length must match the file's
+ * size before the rest is read or memory is allocated for it. */
+static int32_t read_image(FILE *fp, uint64_t size, unsigned char **out,
+                          size_t *len, char *err, size_t errlen)
+{
     unsigned char hdr[HEADER_BYTES];
     size_t got = fread(hdr, 1, sizeof hdr, fp);
     /* A short read means a file that shrank since fstat: judge what was read. */
@@ -1044,17 +1073,16 @@ VAE_API int32_t vae_model_load(const char *path, vae_model **out,
         vae_set_err(err, errlen, "load: path is NULL");
         return VAE_ERR_INVALID_ARG;
     }
-    errno = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        vae_set_err(err, errlen, "%s: %s", path, strerror(errno));
-        return VAE_ERR_IO;
-    }
     char msg[VAE_ERRLEN] = "";
     unsigned char *buf = NULL;
     size_t len = 0;
-    st = read_image(fp, &buf, &len, msg, sizeof msg);
-    fclose(fp);
+    FILE *fp = NULL;
+    uint64_t size = 0;
+    st = open_regular(path, &fp, &size, msg, sizeof msg);
+    if (st == VAE_OK) {
+        st = read_image(fp, size, &buf, &len, msg, sizeof msg);
+        fclose(fp);
+    }
     if (st == VAE_OK)
         st = parse(buf, len, out, opt_out, msg, sizeof msg);
     free(buf);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crc32.h"
@@ -1628,6 +1629,42 @@ static void test_missing_paths(void **state)
     vae_model_free(m);
 }
 
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A FIFO that no process writes to: opening it for reading the ordinary
+ * way blocks until a writer comes, which here is never. The load must
+ * refuse it at once, and so must the other non-files a path can name. The
+ * alarm ends the test (as a failure) instead of letting it hang. */
+static void test_special_files(void **state)
+{
+    (void)state;
+    const char *fifo = tmp_path("fifo.vae");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, "/dev/zero", "/dev/null", tmpdir};
+    const char *kinds[] = {"a FIFO", "a character device",
+                           "a character device", "a directory"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char err[256] = "";
+        vae_model *out = (vae_model *)&out;
+        alarm(10);
+        double t0 = now_seconds();
+        int32_t st = vae_model_load(paths[i], &out, NULL, err, sizeof err);
+        double dt = now_seconds() - t0;
+        alarm(0);
+        assert_int_equal(st, VAE_ERR_IO);
+        assert_null(out);
+        assert_true(dt < 1.0);
+        if (!strstr(err, kinds[i]) || !strstr(err, "not a regular file"))
+            fail_msg("%s: message \"%s\"", paths[i], err);
+    }
+    assert_int_equal(remove(fifo), 0);
+}
+
 /* Writes the old model to path and returns its bytes. */
 static unsigned char *previous_file(const char *path, size_t *len)
 {
@@ -1788,6 +1825,7 @@ int main(void)
         cmocka_unit_test(test_save_refusals),
         cmocka_unit_test(test_small_capacity),
         cmocka_unit_test(test_missing_paths),
+        cmocka_unit_test(test_special_files),
         cmocka_unit_test(test_unwritable_directory),
         cmocka_unit_test(test_failed_write_keeps_previous),
         cmocka_unit_test(test_failed_rename),
