@@ -8,6 +8,7 @@
 
 #include "vae.h"
 #include "rng.h"
+#include "status.h"
 
 /* Op codes are stored in model files: values are fixed forever. */
 enum {
@@ -38,7 +39,6 @@ enum {
 #define VAE_N_IATTR 8
 #define VAE_N_FATTR 2
 #define VAE_MAX_NODES 65536
-#define VAE_ERRLEN 256
 
 /* What a builder call records: everything needed to rebuild the node. The
  * shape, size and n_params are derived by the op's shape function. */
@@ -144,8 +144,5 @@ int32_t vae_graph_copy(const vae_graph *src, vae_graph **out);
  * one input (node 0), an output set. */
 int32_t vae_graph_check_complete(const vae_graph *g, const char *what,
                                  char *err, size_t errlen);
-
-/* Writes a formatted message into err (if err && errlen). */
-void vae_set_err(char *err, size_t errlen, const char *fmt, ...);
 
 #endif

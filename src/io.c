@@ -1086,7 +1086,8 @@ VAE_API int32_t vae_model_load(const char *path, vae_model **out,
     if (st == VAE_OK)
         st = parse(buf, len, out, opt_out, msg, sizeof msg);
     free(buf);
+    char shown[VAE_PATH_SHOWN + 1];
     if (st != VAE_OK)
-        vae_set_err(err, errlen, "%s: %s", path, msg);
+        vae_set_err(err, errlen, "%s: %s", vae_short_path(path, shown), msg);
     return st;
 }
