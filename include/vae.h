@@ -449,16 +449,19 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
 
 /* Writes architecture, settings, generator state, weights and metadata, plus
  * the optimizer state when opt is not NULL, atomically: the file is written
- * and synced under a temporary name new to this call, <path>.tmp.<pid>.<k>
- * with the first free k, then renamed over path. If the process dies at any
- * point (SIGKILL included), path holds the previous complete file or the
- * new one, never a mixture; once the call returns, the new file and the
- * rename are synced to disk. A killed save leaves its
- * temporary file; such leftovers never make a later save fail (nor are they
- * deleted by one: they may be another process's) and may be removed when
- * no save to path is running. Saves to one path from several threads or
- * processes at once are safe: the last rename wins. The KL annealing
- * schedule is not saved. */
+ * and synced under a temporary name new to this call,
+ * <name>.tmp.<host>.<pid>.<k> beside the target, then renamed over it. If
+ * the process dies at any point (SIGKILL included), path holds the previous
+ * complete file or the new one, never a mixture; once the call returns, the
+ * new file and the rename are synced to disk. A killed save leaves its
+ * temporary file; the next save to the same path on this host removes
+ * those of processes that no longer exist. Refused with VAE_ERR_IO before
+ * anything is written: an empty path, a directory, FIFO or other non-file,
+ * a file without any write permission bit, a link to nothing. A symbolic
+ * link to a file is followed (the link stays); the new file keeps the old
+ * one's permission bits. Rules: docs/file-format.md. Saves to one path
+ * from several threads or processes at once are safe: the last rename
+ * wins. The KL annealing schedule is not saved. */
 VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
                                const char *path);
 /* Size in bytes of what vae_model_save_to_buffer writes. */

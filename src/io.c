@@ -22,6 +22,7 @@
 #include "crc32.h"
 #include "likelihood.h"
 #include "model.h"
+#include "replace_file.h"
 
 /* ---- Layout constants (docs/file-format.md) ---------------------------- */
 
@@ -391,82 +392,30 @@ VAE_API int32_t vae_model_save_to_buffer(vae_model *m, const vae_adam *opt,
     return VAE_OK;
 }
 
-/* Flushes the directory entry of a finished rename. Best effort: the file
- * itself is already complete and in place, and some file systems refuse
- * fsync on directories. */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    /* On the stack: a save that has already succeeded must not skip the
-     * sync for want of memory. A longer name could not be opened anyway
-     * (ENAMETOOLONG). */
-    char dir[PATH_MAX];
-    if (n >= sizeof dir)
-        return;
-    if (n)
-        memcpy(dir, path, n);
-    else
-        dir[n++] = '.';
-    dir[n] = '\0';
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0)
-        return;
-    (void)fsync(fd);
-    close(fd);
-}
-
 /* Writes the complete file to fp: the header, the payload (its checksum
  * computed on the way), then the checksum over its placeholder. Returns 0 or
  * an errno value. */
-static int write_file(FILE *fp, const vae_model *m, const vae_adam *opt)
+typedef struct save_job {
+    const vae_model *m;
+    const vae_adam *opt;
+} save_job;
+
+static int write_file(FILE *fp, const void *ctx)
 {
+    const save_job *job = ctx;
     unsigned char hdr[HEADER_BYTES];
-    writer w = start(hdr, m, opt, payload_size(m, opt));
+    writer w = start(hdr, job->m, job->opt, payload_size(job->m, job->opt));
     w.fp = fp;
     if (fwrite(hdr, 1, sizeof hdr, fp) != sizeof hdr)
         return errno ? errno : EIO;
-    put_payload(&w, m, opt);
+    put_payload(&w, job->m, job->opt);
     if (w.err)
         return w.err;
     le32_put(hdr + HEADER_CRC_OFF, w.crc);
     if (fseek(fp, HEADER_CRC_OFF, SEEK_SET) != 0 ||
-        fwrite(hdr + HEADER_CRC_OFF, 1, 4, fp) != 4 || fflush(fp) != 0 ||
-        fsync(fileno(fp)) != 0)
+        fwrite(hdr + HEADER_CRC_OFF, 1, 4, fp) != 4)
         return errno ? errno : EIO;
     return 0;
-}
-
-/* Temp names tried per save before giving up; each one taken is a file left
- * by a killed save or one being written by another thread right now. */
-#define TEMP_ATTEMPTS 1000
-
-/* Creates and opens a new temporary file `<path>.tmp.<pid>.<k>` for the
- * smallest k whose name is free. O_EXCL makes the name this call's alone:
- * another thread of this process saving to the same path takes the next k,
- * and a file left by a killed process that had this pid is skipped, never
- * reused or deleted (it may belong to a live process on another host
- * sharing the directory). The name is written to tmp (tmp_len bytes).
- * Returns 0 or an errno value. */
-static int create_temp(const char *path, char *tmp, size_t tmp_len, FILE **out)
-{
-    int e = EEXIST;
-    for (int k = 0; k < TEMP_ATTEMPTS && e == EEXIST; k++) {
-        snprintf(tmp, tmp_len, "%s.tmp.%ld.%d", path, (long)getpid(), k);
-        errno = 0;
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0) {
-            e = errno ? errno : EIO;
-            continue;
-        }
-        *out = fdopen(fd, "wb");
-        if (*out)
-            return 0;
-        e = errno ? errno : ENOMEM;
-        close(fd);
-        remove(tmp);
-    }
-    return e;
 }
 
 VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
@@ -479,37 +428,10 @@ VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
     int32_t st = check_saveable(m, opt);
     if (st != VAE_OK)
         return st;
-
-    /* The target is replaced only by a rename of a complete, synced file in
-     * the same directory, so readers see the old model or the new one. */
-    size_t tmp_len = strlen(path) + sizeof ".tmp.." + 32;
-    char *tmp = vae_malloc(tmp_len);
-    if (!tmp)
-        return vae_model_fail(m, VAE_ERR_NOMEM, "save: out of memory");
-    FILE *fp = NULL;
-    int e = create_temp(path, tmp, tmp_len, &fp);
-    if (e) {
-        st = vae_model_fail(m, VAE_ERR_IO, "save: cannot create %s: %s", tmp,
-                            strerror(e));
-        free(tmp);
-        return st;
-    }
-    errno = 0;
-    e = write_file(fp, m, opt);
-    if (fclose(fp) != 0 && !e)
-        e = errno ? errno : EIO;
-    if (!e && rename(tmp, path) != 0)
-        e = errno ? errno : EIO;
-    if (e) {
-        remove(tmp);
-        st = vae_model_fail(m, VAE_ERR_IO, "save: cannot write %s: %s", path,
-                            strerror(e));
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    sync_parent_dir(path);
-    return VAE_OK;
+    char msg[VAE_ERRLEN];
+    save_job job = {m, opt};
+    st = vae_replace_file(path, write_file, &job, msg, sizeof msg);
+    return st == VAE_OK ? VAE_OK : vae_model_fail(m, st, "save: %s", msg);
 }
 
 /* ---- Parser ------------------------------------------------------------ */

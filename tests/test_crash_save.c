@@ -9,10 +9,12 @@
  * the last save that returned or the one the kill interrupted (which may
  * have reached its rename): with c saves reported, save c - 1's parameters
  * (or what the path held before, if c = 0) or save c's. A killed save leaves
- * its temporary file `<path>.tmp.<pid>.<k>` (docs/file-format.md); those
- * are counted and removed. Finally a save must succeed beside temp files of
- * its own pid (a killed process whose pid was reused) without deleting
- * them. */
+ * its temporary file `<path>.tmp.<host>.<pid>.<k>` (docs/file-format.md);
+ * each child's are counted, and the next save removes them. Finally a save
+ * beside temp files of dead processes of this host (removed), of its own
+ * pid (a killed process whose pid was reused), of a live process and of
+ * another host (all three kept) must succeed and leave exactly the kept
+ * ones. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
@@ -26,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "replace_file.h"
 #include "testutil.h"
 
 enum {
@@ -35,9 +38,10 @@ enum {
     LATENT = 16,
     MAX_WAIT = 2,     /* completed saves waited for: 0..MAX_WAIT */
     PARENT_STALE = 3, /* temp names of this process planted before a save */
+    DEAD_STALE = 3,   /* temp names of dead children planted before a save */
 };
 
-static char dir[64], path[128];
+static char dir[64], path[128], host[9];
 
 static double now(void)
 {
@@ -67,14 +71,16 @@ static vae_model *model(void)
                     VAE_LIKELIHOOD_BERNOULLI, 1);
 }
 
-/* The number of temporary files of saves to `path` (by name prefix), of
- * which those shorter than `full` bytes are added to *partial (if not NULL);
- * with `remove_them` they are deleted after counting. */
-static int temp_files(int remove_them, size_t *partial, size_t full)
+/* The number of temporary files of saves to `path` whose names start with
+ * `<path>.tmp.<who>` (who "" for all), of which those shorter than `full`
+ * bytes are added to *partial (if not NULL); with `remove_them` they are
+ * deleted after counting. */
+static int temp_files(const char *who, int remove_them, size_t *partial,
+                      size_t full)
 {
     const char *base = strrchr(path, '/') + 1;
     char prefix[96];
-    snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    snprintf(prefix, sizeof prefix, "%s.tmp.%s", base, who);
     DIR *d = opendir(dir);
     if (!d)
         return -1;
@@ -96,6 +102,14 @@ static int temp_files(int remove_them, size_t *partial, size_t full)
     return count;
 }
 
+/* "<host>.<pid>." as temp names of this host's process pid have it. */
+static const char *who(long pid)
+{
+    static char w[48];
+    snprintf(w, sizeof w, "%s.%ld.", host, pid);
+    return w;
+}
+
 /* Moves a temp file left by the killed child `pid`, if any, to `kept`
  * in the directory, and its name's part after the pid to suffix (cap
  * bytes). Returns 1 if there was one. */
@@ -103,25 +117,34 @@ static int keep_leftover(pid_t pid, char *suffix, size_t cap)
 {
     const char *base = strrchr(path, '/') + 1;
     char prefix[96];
-    int len = snprintf(prefix, sizeof prefix, "%s.tmp.%ld", base, (long)pid);
+    int len = snprintf(prefix, sizeof prefix, "%s.tmp.%s", base, who(pid));
     DIR *d = opendir(dir);
     assert_non_null(d);
     int done = 0;
     struct dirent *e;
     while (!done && (e = readdir(d)) != NULL) {
-        const char *rest = e->d_name + len;
-        if (strncmp(e->d_name, prefix, (size_t)len) != 0 ||
-            (*rest >= '0' && *rest <= '9'))
+        if (strncmp(e->d_name, prefix, (size_t)len) != 0)
             continue;
         char from[sizeof dir + sizeof e->d_name + 1], to[sizeof dir + 8];
         snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
         snprintf(to, sizeof to, "%s/kept", dir);
         assert_int_equal(rename(from, to), 0);
-        snprintf(suffix, cap, "%s", rest);
+        snprintf(suffix, cap, "%s", e->d_name + len);
         done = 1;
     }
     closedir(d);
     return done;
+}
+
+/* Creates the temporary file `<path>.tmp.<w><k>` holding a few bytes. */
+static void plant(const char *w, int k)
+{
+    char stale[192];
+    snprintf(stale, sizeof stale, "%s.tmp.%s%d", path, w, k);
+    FILE *fp = fopen(stale, "wb");
+    assert_non_null(fp);
+    fputs("partial", fp);
+    assert_int_equal(fclose(fp), 0);
 }
 
 /* Loads path: it must load and hold exactly one of the two parameter sets.
@@ -200,6 +223,8 @@ static void test_kill_during_save(void **state)
     assert_int_equal(held, 0);
 
     int loaded[2] = {0, 0}, left = 0, previous = 0, reports = 0, adopted = 0;
+    int cleaned = 0;
+    long dead[DEAD_STALE];
     char suffix[64] = "";
     size_t partial = 0;
     for (int trial = 0; trial < TRIALS; trial++) {
@@ -229,12 +254,21 @@ static void test_kill_during_save(void **state)
             fail_msg("trial %d: the child was not killed (status 0x%x): a "
                      "save failed", trial, (unsigned)status);
         reports += c;
+        if (trial < DEAD_STALE)
+            dead[trial] = (long)pid;
         /* A temp file left behind: the kill landed between its creation
-         * and the rename. One is kept for the end. */
-        left += temp_files(0, &partial, full);
+         * and the rename. One is kept for the end; the others are the next
+         * save's to remove. */
+        int mine = temp_files(who(pid), 0, &partial, full);
+        int others = temp_files("", 0, NULL, full) - mine;
+        left += mine;
+        /* A save that returned has removed every earlier child's. */
+        if (c > 0 && others != 0)
+            fail_msg("trial %d: %d temp files of killed saves outlived a "
+                     "completed save", trial, others);
+        cleaned += c > 0;
         if (!adopted)
             adopted = keep_leftover(pid, suffix, sizeof suffix);
-        temp_files(1, NULL, full);
         int last = c == 0 ? held : (c - 1) % 2, interrupted = c % 2;
         int now_held = load_which(a, b, n);
         if (now_held != last && now_held != interrupted)
@@ -246,45 +280,54 @@ static void test_kill_during_save(void **state)
     }
 
     /* A save that meets temp files of its own pid, as after a killed
-     * process whose pid this one reuses, takes another name. One is a
-     * child's leftover with our pid put in place of the child's (so any
-     * naming with the pid in it is tested), the others follow the
-     * documented naming (docs/file-format.md). */
+     * process whose pid this one reuses, takes another name and keeps
+     * them. One is a child's leftover with our pid put in place of the
+     * child's (so any naming with the pid in it is tested), the others
+     * follow the documented naming (docs/file-format.md). Beside them:
+     * files of the first children (dead and reaped), to be removed, and of
+     * a live process (ours' parent) and of another host, to be kept. */
     assert_int_equal(adopted, 1);
     char from[sizeof dir + 8], to[sizeof path + 96];
     snprintf(from, sizeof from, "%s/kept", dir);
-    snprintf(to, sizeof to, "%s.tmp.%ld%s", path, (long)getpid(), suffix);
+    snprintf(to, sizeof to, "%s.tmp.%s%s", path, who((long)getpid()), suffix);
     assert_int_equal(rename(from, to), 0);
-    for (int k = 1; k <= PARENT_STALE; k++) {
-        char stale[192];
-        snprintf(stale, sizeof stale, "%s.tmp.%ld.%d", path, (long)getpid(),
-                 k);
-        FILE *fp = fopen(stale, "wb");
-        assert_non_null(fp);
-        fputs("partial", fp);
-        assert_int_equal(fclose(fp), 0);
-    }
+    for (int k = 1; k <= PARENT_STALE; k++)
+        plant(who((long)getpid()), k);
+    for (int i = 0; i < DEAD_STALE; i++)
+        plant(who(dead[i]), 0);
+    plant(who((long)getppid()), 0);
+    char other[48];
+    snprintf(other, sizeof other, "%c%s.%ld.", host[0] == '0' ? '1' : '0',
+             host + 1, dead[0]);
+    plant(other, 0);
     memcpy(vae_model_params(m), b, (size_t)n * sizeof(float));
     int32_t st = vae_model_save(m, NULL, path);
     if (st != VAE_OK)
         fail_msg("save beside stale temp files: %s", vae_model_last_error(m));
     assert_int_equal(load_which(a, b, n), 1);
     /* Files that may be another process's are not the save's to delete. */
-    assert_int_equal(temp_files(1, NULL, full), 1 + PARENT_STALE);
-    assert_int_equal(temp_files(0, NULL, full), 0);
+    assert_int_equal(temp_files(who((long)getpid()), 0, NULL, full),
+                     1 + PARENT_STALE);
+    assert_int_equal(temp_files(who((long)getppid()), 0, NULL, full), 1);
+    assert_int_equal(temp_files(other, 0, NULL, full), 1);
+    assert_int_equal(temp_files("", 1, NULL, full), 1 + PARENT_STALE + 2);
+    assert_int_equal(temp_files("", 0, NULL, full), 0);
 
     print_message("crash save: %d kills after %d completed saves in all "
                   "(a save took %.1f ms at the end, %zu bytes); %d left a "
                   "temp file (%zu of them shorter than the file), %d did "
                   "not; the path "
                   "held the last completed save %d times, the interrupted "
-                  "one (renamed before the kill) %d times; A %d, B %d\n",
+                  "one (renamed before the kill) %d times; A %d, B %d; %d "
+                  "children completed a save and so removed the earlier "
+                  "ones' temp files\n",
                   TRIALS, reports, 1e3 * t_save, full, left, partial,
                   TRIALS - left, previous, TRIALS - previous, loaded[0],
-                  loaded[1]);
+                  loaded[1], cleaned);
     /* Kills inside a write are the point of the test. */
     assert_true(left > 0);
     assert_true(loaded[0] > 0 && loaded[1] > 0);
+    assert_true(cleaned > 0);
     free(a);
     free(b);
     vae_model_free(m);
@@ -297,6 +340,7 @@ static int setup(void **state)
     if (!mkdtemp(dir))
         return -1;
     snprintf(path, sizeof path, "%s/model.vae", dir);
+    vae_host_tag(host);
     return 0;
 }
 
@@ -304,7 +348,7 @@ static int teardown(void **state)
 {
     (void)state;
     /* What a test that failed part way leaves. */
-    temp_files(1, NULL, 0);
+    temp_files("", 1, NULL, 0);
     char kept[sizeof dir + 8];
     snprintf(kept, sizeof kept, "%s/kept", dir);
     remove(kept);
