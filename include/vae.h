@@ -26,7 +26,12 @@
  *    its last axis (BLAS takes int dimensions; e.g. R = T for [T, F]
  *    sequences, 1 for vectors); VAE_ERR_RANGE otherwise.
  *  - A handle is used by one thread at a time; different handles may be
- *    used from different threads at once.
+ *    used from different threads at once. A call that finds its model or
+ *    optimizer in use by a call in another thread returns VAE_ERR_BUSY at
+ *    once and does nothing: it records no message on that handle (the
+ *    message belongs to the other call), but on a handle it holds itself,
+ *    as vae_adam_step does on its optimizer when the model is busy.
+ *    vae_*_free, vae_*_last_error and the pointer queries are not guarded.
  */
 #ifndef VAE_H
 #define VAE_H
@@ -76,6 +81,7 @@ VAE_API int32_t vae_version_number(void);
 #define VAE_ERR_VERSION       -8  /* file written by an unknown format version */
 #define VAE_ERR_RANGE         -9  /* value outside its documented range      */
 #define VAE_ERR_UNSUPPORTED  -10  /* not available in this build             */
+#define VAE_ERR_BUSY         -11  /* the handle is in use by another call    */
 
 /* Static English description of a status code ("unknown status" if none). */
 VAE_API const char *vae_status_string(int32_t status);

@@ -38,6 +38,7 @@ VAE_API int32_t vae_adam_new(const vae_model *m, double lr, vae_adam **out,
     vae_adam *o = vae_calloc(1, sizeof *o);
     size_t n = (size_t)(m->n_params ? m->n_params : 1);
     if (o) {
+        vae_busy_init(&o->busy);
         o->m = vae_calloc(n, sizeof(float));
         o->v = vae_calloc(n, sizeof(float));
     }
@@ -73,6 +74,7 @@ VAE_API int32_t vae_adam_set_lr(vae_adam *o, double lr)
 {
     if (!o)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(o, VAE_ERR_BUSY);
     if (!(lr > 0.0 && isfinite(lr)))
         return adam_fail(o, VAE_ERR_RANGE, "learning rate %g must be positive",
                          lr);
@@ -85,6 +87,7 @@ VAE_API int32_t vae_adam_set_betas(vae_adam *o, double beta1, double beta2,
 {
     if (!o)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(o, VAE_ERR_BUSY);
     if (!(beta1 >= 0.0 && beta1 < 1.0 && beta2 >= 0.0 && beta2 < 1.0 &&
           eps > 0.0 && isfinite(eps)))
         return adam_fail(o, VAE_ERR_RANGE,
@@ -101,6 +104,7 @@ VAE_API int32_t vae_adam_set_weight_decay(vae_adam *o, double wd,
 {
     if (!o)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(o, VAE_ERR_BUSY);
     if (decoupled != 0 && decoupled != 1)
         return adam_fail(o, VAE_ERR_INVALID_ARG, "decoupled must be 0 or 1, "
                          "not %d", (int)decoupled);
@@ -115,6 +119,7 @@ VAE_API int32_t vae_adam_set_clip_norm(vae_adam *o, double max_norm)
 {
     if (!o)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(o, VAE_ERR_BUSY);
     if (!(max_norm >= 0.0 && isfinite(max_norm)))
         return adam_fail(o, VAE_ERR_RANGE, "clip norm %g must be >= 0",
                          max_norm);
@@ -124,7 +129,11 @@ VAE_API int32_t vae_adam_set_clip_norm(vae_adam *o, double max_norm)
 
 VAE_API int64_t vae_adam_steps(const vae_adam *o)
 {
-    return o ? o->t : VAE_ERR_INVALID_ARG;
+    if (!o)
+        return VAE_ERR_INVALID_ARG;
+    /* The flag is the one mutable part of a const handle. */
+    VAE_HOLD((vae_adam *)o, VAE_ERR_BUSY);
+    return o->t;
 }
 
 /* Sum of squares in double, in eight fixed lanes: the compiler can keep them
@@ -230,12 +239,9 @@ static int64_t first_bad(const adam_coef *c, const float *p, const float *grad,
     return -1;
 }
 
-VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
+/* vae_adam_step for handles the caller holds. */
+static int32_t adam_update(vae_adam *o, vae_model *m)
 {
-    if (!o)
-        return VAE_ERR_INVALID_ARG;
-    if (!m)
-        return adam_fail(o, VAE_ERR_INVALID_ARG, "model is NULL");
     if (m->n_params != o->n)
         return adam_fail(o, VAE_ERR_SHAPE,
                          "optimizer has %lld parameters, model %lld",
@@ -275,14 +281,29 @@ VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
     return VAE_OK;
 }
 
+VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
+{
+    if (!o)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(o, VAE_ERR_BUSY);
+    if (!m)
+        return adam_fail(o, VAE_ERR_INVALID_ARG, "model is NULL");
+    VAE_HOLD(m, adam_fail(o, VAE_ERR_BUSY,
+                          "the model is in use by another call"));
+    return adam_update(o, m);
+}
+
 VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
                                      const float *x, int64_t batch,
                                      double *elbo, double *recon, double *kl)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (!opt)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "optimizer is NULL");
+    VAE_HOLD(opt, vae_model_fail(m, VAE_ERR_BUSY,
+                                 "the optimizer is in use by another call"));
     double beta = m->beta;
     m->beta = beta * vae_kl_anneal_weight(m->anneal_kind, m->anneal_steps,
                                           opt->t);
@@ -290,7 +311,7 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
     m->beta = beta;
     if (st != VAE_OK)
         return st;
-    st = vae_adam_step(opt, m);
+    st = adam_update(opt, m);
     if (st != VAE_OK)
         return vae_model_fail(m, st, "adam: %s", opt->err);
     return VAE_OK;

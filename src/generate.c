@@ -252,13 +252,10 @@ static void beam_step(const double *lp_rows, int64_t V, int64_t B,
     }
 }
 
-VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
-                                   int32_t mode, double temperature,
-                                   int64_t top_k, int64_t beam, int64_t eos,
-                                   int64_t max_len, float *out, int64_t *steps)
+int32_t vae_generate(vae_model *m, const float *z, int64_t n, int32_t mode,
+                     double temperature, int64_t top_k, int64_t beam,
+                     int64_t eos, int64_t max_len, float *out, int64_t *steps)
 {
-    if (!m)
-        return VAE_ERR_INVALID_ARG;
     if (!z || !out)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "generate: z or out is NULL");
@@ -406,4 +403,16 @@ cleanup:
     free(hist);
     free(tmp);
     return st;
+}
+
+VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
+                                   int32_t mode, double temperature,
+                                   int64_t top_k, int64_t beam, int64_t eos,
+                                   int64_t max_len, float *out, int64_t *steps)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    return vae_generate(m, z, n, mode, temperature, top_k, beam, eos, max_len,
+                        out, steps);
 }

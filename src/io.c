@@ -309,6 +309,15 @@ static void put_payload(writer *w, const vae_model *m, const vae_adam *opt)
     }
 }
 
+/* Holds m and the optimizer a save reads (if any) until the calling
+ * function returns. The flag is the one part of a const handle that
+ * changes. */
+#define HOLD_SAVED(m, opt)                                                 \
+    VAE_HOLD(m, VAE_ERR_BUSY);                                             \
+    vae_adam *held_opt_ = (vae_adam *)(opt);                               \
+    VAE_HOLD(held_opt_, vae_model_fail(m, VAE_ERR_BUSY, "save: the "       \
+                                       "optimizer is in use by another call"))
+
 /* What every save checks first: a file that loading would reject is never
  * written. Returns a status recorded on m. */
 static int32_t check_saveable(vae_model *m, const vae_adam *opt)
@@ -355,6 +364,7 @@ VAE_API int32_t vae_model_save_size(vae_model *m, const vae_adam *opt,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    HOLD_SAVED(m, opt);
     if (!size)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "save_size: size is NULL");
     *size = 0;
@@ -370,6 +380,7 @@ VAE_API int32_t vae_model_save_to_buffer(vae_model *m, const vae_adam *opt,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    HOLD_SAVED(m, opt);
     if (!buf || !written)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "save_to_buffer: buf or written is NULL");
@@ -423,6 +434,7 @@ VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    HOLD_SAVED(m, opt);
     if (!path)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "save: path is NULL");
     int32_t st = check_saveable(m, opt);

@@ -253,6 +253,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     vae_graph *run_enc = NULL;
     if (!m)
         goto nomem;
+    vae_busy_init(&m->busy);
     m->latent = latent_dim;
     m->data_size = data_size;
     m->likelihood = likelihood;
@@ -328,6 +329,7 @@ VAE_API int32_t vae_model_set_seed(vae_model *m, uint64_t seed)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     vae_rng_seed(&m->rng, seed);
     return VAE_OK;
 }
@@ -336,6 +338,7 @@ VAE_API int32_t vae_model_set_beta(vae_model *m, double beta)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (!(beta >= 0.0 && beta <= 1e6))
         return vae_model_fail(m, VAE_ERR_RANGE, "beta %g not in [0, 1e6]", beta);
     m->beta = beta;
@@ -347,6 +350,7 @@ VAE_API int32_t vae_model_set_kl_anneal(vae_model *m, int32_t kind,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (kind < VAE_ANNEAL_NONE || kind > VAE_ANNEAL_SIGMOID)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "kl_anneal: unknown schedule %d", (int)kind);
@@ -362,6 +366,7 @@ VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (!(nats >= 0.0 && nats <= 1e6))
         return vae_model_fail(m, VAE_ERR_RANGE, "free bits %g not in [0, 1e6]",
                               nats);
@@ -373,6 +378,7 @@ VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (k < 1 || k > VAE_TRAIN_SAMPLES_MAX)
         return vae_model_fail(m, VAE_ERR_RANGE,
                               "train samples %lld not in 1..%d", (long long)k,
@@ -385,6 +391,7 @@ VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (!(logvar >= VAE_LOGVAR_MIN && logvar <= VAE_LOGVAR_MAX))
         return vae_model_fail(m, VAE_ERR_RANGE, "obs logvar %g not in [%g, %g]",
                               logvar, (double)VAE_LOGVAR_MIN,
@@ -398,6 +405,7 @@ VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (len > VAE_METADATA_MAX)
         return vae_model_fail(m, VAE_ERR_RANGE, "metadata of %zu bytes is "
                               "more than %zu", len, (size_t)VAE_METADATA_MAX);
@@ -455,11 +463,17 @@ VAE_API float *vae_model_params(vae_model *m) { return m ? m->params : NULL; }
 
 VAE_API float *vae_model_grads(vae_model *m) { return m ? m->grads : NULL; }
 
+static void clear_grads(vae_model *m)
+{
+    memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+}
+
 VAE_API int32_t vae_model_zero_grad(vae_model *m)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
-    memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    clear_grads(m);
     return VAE_OK;
 }
 
@@ -467,6 +481,7 @@ VAE_API int32_t vae_model_scale_grad(vae_model *m, double s)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (!isfinite(s))
         return vae_model_fail(m, VAE_ERR_NONFINITE, "scale_grad: scale is %g", s);
     for (int64_t i = 0; i < m->n_params; i++)
@@ -1126,7 +1141,7 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
                               recon_sum, ratio_sum);
 
     if (want_grad == GRAD_SET)
-        vae_model_zero_grad(m);
+        clear_grads(m);
     if (split)
         out_likelihood(m, m->rows_x, rows, OUT_WEIGHTED_BACKWARD, m->recon_b,
                        m->kl_b);
@@ -1143,8 +1158,6 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
 static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                         int want_grad, double *elbo, double *recon, double *kl)
 {
-    if (!m)
-        return VAE_ERR_INVALID_ARG;
     if (want_grad && m->train_samples > 1)
         return run_weighted_grad(m, x, batch, want_grad, elbo, recon, kl);
     int32_t st = check_batch(m, x, batch, want_grad ? "elbo_grad" : "elbo");
@@ -1189,7 +1202,7 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                               "gradients left unchanged", recon_sum, kl_sum);
 
     if (want_grad == GRAD_SET)
-        vae_model_zero_grad(m);
+        clear_grads(m);
     if (want_grad) {
         if (split)
             out_add_dw(m);
@@ -1207,12 +1220,18 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
 VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
                                double *elbo, double *recon, double *kl)
 {
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     return run_elbo(m, x, batch, GRAD_NONE, elbo, recon, kl);
 }
 
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
                                     double *elbo, double *recon, double *kl)
 {
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     return run_elbo(m, x, batch, GRAD_ADD, elbo, recon, kl);
 }
 
@@ -1255,6 +1274,7 @@ VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     int32_t st = run_encoder(m, x, batch, mu, "encode");
     if (st != VAE_OK)
         return st;
@@ -1271,8 +1291,8 @@ VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
 static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
 {
     if (m->dec_data >= 0)
-        return vae_model_generate(m, m->dec[0].val, batch, VAE_DECODE_GREEDY,
-                                  1.0, 1, 1, -1, m->data_size, out, NULL);
+        return vae_generate(m, m->dec[0].val, batch, VAE_DECODE_GREEDY, 1.0,
+                            1, 1, -1, m->data_size, out, NULL);
     dec_forward(m, batch);
     for (int64_t b0 = 0, nb; b0 < batch; b0 += nb) {
         const float *o = out_rows(m, b0, batch, &nb);
@@ -1287,6 +1307,7 @@ VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     int32_t st = check_batch(m, z, batch, "decode");
     if (st == VAE_OK && !out)
         st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "decode: out is NULL");
@@ -1303,6 +1324,7 @@ VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     int32_t st = check_batch(m, out, n, "sample");
     if (st != VAE_OK)
         return st;
@@ -1317,6 +1339,7 @@ VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     int32_t st = run_encoder(m, x, batch, out, "reconstruct");
     if (st != VAE_OK)
         return st;
@@ -1329,6 +1352,7 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out)
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (!out)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "random_uniform: out is NULL");
     if (n < 0)
@@ -1357,6 +1381,7 @@ VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (!logp)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "log_likelihood: logp is NULL");
@@ -1423,6 +1448,7 @@ VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
 {
     if (!m)
         return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
     if (k < 1 || k > 1000000000)
         return vae_model_fail(m, VAE_ERR_RANGE, "iwae: k %lld not in 1..1e9",
                               (long long)k);

@@ -4,7 +4,9 @@
 #define VAE_MODEL_H
 
 #include <math.h>
+#include <stdatomic.h>
 
+#include "busy.h"
 #include "graph.h"
 
 /* Log-variances (latent and Gaussian likelihood) are clamped to this range
@@ -65,6 +67,7 @@ struct vae_model {
     float *rows_x;   /* train_samples > 1: each example's data once per sample */
     int64_t rows_x_cap;
 
+    atomic_flag busy; /* held by the public call using the model (busy.h) */
     char err[VAE_ERRLEN];
 };
 
@@ -74,6 +77,7 @@ struct vae_adam {
     int32_t decoupled;
     int64_t t;
     float *m, *v;
+    atomic_flag busy; /* held by the public call using it (busy.h) */
     char err[VAE_ERRLEN];
 };
 
@@ -101,6 +105,11 @@ int64_t vae_model_max_batch(const vae_model *m);
  * the buffer is as it was (vae_model_train_step's first half). */
 int32_t vae_model_train_grad(vae_model *m, const float *x, int64_t batch,
                              double *elbo, double *recon, double *kl);
+
+/* vae_model_generate for a model the caller already holds (busy.h). */
+int32_t vae_generate(vae_model *m, const float *z, int64_t n, int32_t mode,
+                     double temperature, int64_t top_k, int64_t beam,
+                     int64_t eos, int64_t max_len, float *out, int64_t *steps);
 
 /* Records a message on the model and returns status. */
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...);

@@ -20,6 +20,7 @@ VAE_API const char *vae_status_string(int32_t status)
     case VAE_ERR_VERSION: return "unsupported file format version";
     case VAE_ERR_RANGE: return "value out of range";
     case VAE_ERR_UNSUPPORTED: return "not supported by this build";
+    case VAE_ERR_BUSY: return "handle in use by another call";
     default: return "unknown status";
     }
 }

@@ -47,7 +47,7 @@ static void test_status_strings(void **state)
                              VAE_ERR_IO,       VAE_ERR_FORMAT,
                              VAE_ERR_NONFINITE, VAE_ERR_GRAPH,
                              VAE_ERR_VERSION,  VAE_ERR_RANGE,
-                             VAE_ERR_UNSUPPORTED};
+                             VAE_ERR_UNSUPPORTED, VAE_ERR_BUSY};
     /* The values are part of the ABI. */
     for (int i = 0; i < TU_COUNT(codes); i++)
         assert_int_equal(codes[i], -i);
@@ -61,7 +61,7 @@ static void test_status_strings(void **state)
         for (int k = 0; k < i; k++)
             assert_string_not_equal(s, vae_status_string(codes[k]));
     }
-    const int32_t bad[] = {-11, 100, INT32_MIN, INT32_MAX};
+    const int32_t bad[] = {-12, 100, INT32_MIN, INT32_MAX};
     for (int i = 0; i < TU_COUNT(bad); i++)
         assert_string_equal(vae_status_string(bad[i]), "unknown status");
 }

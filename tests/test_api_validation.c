@@ -1391,7 +1391,7 @@ static void test_misc(void **state)
     EXPECT("no arguments: the header's version", VAE_VERSION_NUMBER,
            vae_version_number(), NO_MSG);
 
-    const int32_t unknown[] = {1, -11, 100, INT32_MIN, INT32_MAX};
+    const int32_t unknown[] = {1, -12, 100, INT32_MIN, INT32_MAX};
     for (int i = 0; i < TU_COUNT(unknown); i++) {
         NOTE(vae_status_string(unknown[i]), "unknown status: fixed text");
         assert_string_equal(vae_status_string(unknown[i]), "unknown status");

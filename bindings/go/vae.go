@@ -52,6 +52,7 @@ const (
 	ErrVersion     Status = C.VAE_ERR_VERSION
 	ErrRange       Status = C.VAE_ERR_RANGE
 	ErrUnsupported Status = C.VAE_ERR_UNSUPPORTED
+	ErrBusy        Status = C.VAE_ERR_BUSY
 )
 
 // String is the library's static description of the status.

@@ -118,7 +118,7 @@ func TestVersion(t *testing.T) {
 func TestStatusStrings(t *testing.T) {
 	all := []vae.Status{vae.OK, vae.ErrInvalidArg, vae.ErrShape, vae.ErrNoMem, vae.ErrIO,
 		vae.ErrFormat, vae.ErrNonFinite, vae.ErrGraph, vae.ErrVersion, vae.ErrRange,
-		vae.ErrUnsupported}
+		vae.ErrUnsupported, vae.ErrBusy}
 	seen := map[string]vae.Status{}
 	for _, s := range all {
 		str := s.String()

@@ -56,6 +56,7 @@ pub const VAE_ERR_GRAPH: i32 = -7;
 pub const VAE_ERR_VERSION: i32 = -8;
 pub const VAE_ERR_RANGE: i32 = -9;
 pub const VAE_ERR_UNSUPPORTED: i32 = -10;
+pub const VAE_ERR_BUSY: i32 = -11;
 
 pub const VAE_LIKELIHOOD_BERNOULLI: i32 = 1;
 pub const VAE_LIKELIHOOD_GAUSSIAN_FIXED: i32 = 2;

@@ -58,6 +58,8 @@ pub enum ErrorKind {
     Range,
     /// `VAE_ERR_UNSUPPORTED`: not available in this build of libvae.
     Unsupported,
+    /// `VAE_ERR_BUSY`: the handle is in use by a call in another thread.
+    Busy,
     /// A status this crate does not know (a newer library).
     Unknown,
 }
@@ -98,6 +100,7 @@ impl VaeError {
             sys::VAE_ERR_VERSION => ErrorKind::Version,
             sys::VAE_ERR_RANGE => ErrorKind::Range,
             sys::VAE_ERR_UNSUPPORTED => ErrorKind::Unsupported,
+            sys::VAE_ERR_BUSY => ErrorKind::Busy,
             _ => ErrorKind::Unknown,
         }
     }
