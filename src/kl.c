@@ -1,8 +1,9 @@
 /* kl.c - KL(N(mu, exp(lv)) || N(0, I)) = 0.5 sum (mu^2 + exp(lv) - 1 - lv). */
 #include <math.h>
 
+#include "gaussian.h"
 #include "kl.h"
-#include "model.h"
+#include "vae.h"
 
 void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
                    int64_t batch, int64_t d, double *kl_b, double *kl_dim)

@@ -3,8 +3,9 @@
 #include <string.h>
 
 #include "fastmath.h"
+#include "gaussian.h"
 #include "likelihood.h"
-#include "model.h"
+#include "vae.h"
 #include "simd.h"
 
 

@@ -3,23 +3,11 @@
 #ifndef VAE_MODEL_H
 #define VAE_MODEL_H
 
-#include <math.h>
 #include <stdatomic.h>
 
 #include "busy.h"
+#include "gaussian.h"
 #include "graph.h"
-
-/* Log-variances (latent and Gaussian likelihood) are clamped to this range
- * before exp(), so one wild activation cannot overflow to Inf. */
-#define VAE_LOGVAR_MIN -30.0f
-#define VAE_LOGVAR_MAX 20.0f
-
-#define VAE_LOG_2PI 1.8378770664093453
-
-static inline float vae_clamp_logvar(float lv)
-{
-    return fminf(fmaxf(lv, VAE_LOGVAR_MIN), VAE_LOGVAR_MAX);
-}
 
 struct vae_model {
     vae_graph *enc_graph; /* copies of the caller's graphs, as given */
