@@ -17,6 +17,7 @@
 #include "fastmath.h"
 #include "likelihood.h"
 #include "model.h"
+#include "ops/ops.h"
 
 typedef struct step_net {
     vae_node *nodes;

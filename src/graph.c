@@ -6,6 +6,7 @@
 
 #include "alloc.h"
 #include "graph.h"
+#include "ops/ops.h"
 
 VAE_API int32_t vae_graph_new(vae_graph **out)
 {

@@ -1,58 +1,13 @@
-/* graph.h - node specifications, the builder's internal form, and the op
- * table that every layer implements (one file per op under src/ops/). */
+/* graph.h - the graph builder's internal form: a graph is an array of node
+ * specs, each added through one validating path. */
 #ifndef VAE_GRAPH_H
 #define VAE_GRAPH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vae.h"
-#include "rng.h"
+#include "node.h"
 #include "status.h"
-
-/* Op codes are stored in model files: values are fixed forever. */
-enum {
-    VAE_OP_INPUT = 1,
-    VAE_OP_DENSE = 2,
-    VAE_OP_RELU = 3,
-    VAE_OP_LEAKY_RELU = 4,
-    VAE_OP_TANH = 5,
-    VAE_OP_SIGMOID = 6,
-    VAE_OP_SOFTPLUS = 7,
-    VAE_OP_IDENTITY = 8,
-    VAE_OP_CONV2D = 9,
-    VAE_OP_CONV2D_TRANSPOSE = 10,
-    VAE_OP_RESHAPE = 11,
-    VAE_OP_DATA = 12,
-    VAE_OP_EMBEDDING = 13,
-    VAE_OP_LSTM = 14,
-    VAE_OP_REPEAT = 15,
-    VAE_OP_CONCAT = 16,
-    VAE_OP_SHIFT_RIGHT = 17,
-    VAE_OP_TOKEN_DROPOUT = 18,
-    VAE_OP_TRANSPOSE = 19,
-    VAE_OP_COUNT_ /* one past the last op code */
-};
-
-#define VAE_MAX_RANK 4
-#define VAE_MAX_INPUTS 4
-#define VAE_N_IATTR 8
-#define VAE_N_FATTR 2
-#define VAE_MAX_NODES 65536
-
-/* What a builder call records: everything needed to rebuild the node. The
- * shape, size and n_params are derived by the op's shape function. */
-typedef struct vae_node_spec {
-    int32_t op;
-    int32_t n_inputs;
-    int32_t inputs[VAE_MAX_INPUTS];
-    int64_t iattr[VAE_N_IATTR];
-    float fattr[VAE_N_FATTR];
-    int32_t rank;
-    int64_t shape[VAE_MAX_RANK];
-    int64_t size;     /* elements per example */
-    int64_t n_params; /* floats this node owns in the parameter buffer */
-} vae_node_spec;
 
 struct vae_graph {
     vae_node_spec *nodes;
@@ -61,74 +16,6 @@ struct vae_graph {
     int32_t status;
     char err[VAE_ERRLEN];
 };
-
-/* What every node of a running net may consult besides its inputs. */
-typedef struct vae_run {
-    vae_rng *rng;     /* the model's generator (token dropout draws from it) */
-    int32_t training; /* 1 while computing gradients: dropout is active */
-    int32_t carry;    /* 1: recurrent ops start from their node's state, as
-                         incremental generation needs; 0: from their inputs */
-} vae_run;
-
-/* A node while the model runs: its spec, where its parameters live, and its
- * activations and their gradients for the current batch (batch x size). */
-typedef struct vae_node {
-    vae_node_spec s;
-    int64_t param_off;
-    float *val;
-    float *grad;
-    float *scratch; /* the op's scratch (see vae_op.scratch), else NULL */
-    float *saved;   /* batch x vae_op.saved floats, else NULL */
-    float *state;   /* batch x vae_op.state floats, else NULL */
-    const vae_run *run;
-    /* 1: grad is val itself, in a buffer of its own that may hold only a
-     * chunk of the batch. Set on a decoder output whose value nothing reads
-     * once the likelihood has turned it into its gradient (model.c), which
-     * bounds the memory of large outputs (a text model's logits). */
-    int grad_in_val;
-    /* 1: val is in[0]'s val, which forward overwrites (model.c decides). */
-    int val_in_input;
-} vae_node;
-
-/* One op's implementation. `in` holds the node's inputs in order. */
-typedef struct vae_op {
-    const char *name;
-    /* Validates attrs and input shapes, fills s->rank/shape/size/n_params.
-     * Returns a status and writes a message to err on failure. */
-    int32_t (*shape)(vae_node_spec *s, const vae_node_spec *const *in,
-                     char *err, size_t errlen);
-    /* Initialises the node's n_params parameters (NULL: nothing to do). */
-    void (*init)(const vae_node_spec *s, float *w, vae_rng *r);
-    /* val = f(inputs) for `batch` examples. */
-    void (*forward)(vae_node *n, vae_node *const *in, const float *w,
-                    int64_t batch);
-    /* Adds dL/d(input) into each input's grad (when not NULL) and dL/dw into
-     * dw, given n->grad = dL/d(val). */
-    void (*backward)(vae_node *n, vae_node *const *in, const float *w,
-                     float *dw, int64_t batch);
-    /* 1 when backward reads the node's own val (the activations do): such a
-     * node's gradient may not be written over its value. */
-    int backward_reads_val;
-    /* 1 when forward may write over its input (n->val == in[0]->val) and
-     * backward still works: activations whose derivative needs only y. */
-    int forward_in_place;
-    /* Floats of temporary space forward or backward needs for `batch`
-     * examples (e.g. im2col columns), or NULL for none. Ops run one at a
-     * time, so all nodes share one scratch region of the largest size; its
-     * contents do not survive from one op call to the next. Must not shrink
-     * as the batch grows: the region is sized for the largest batch seen. */
-    int64_t (*scratch)(const vae_node_spec *s, int64_t batch);
-    /* Floats per example that forward leaves for backward (e.g. the LSTM's
-     * gate activations), or NULL for none. */
-    int64_t (*saved)(const vae_node_spec *s);
-    /* Floats per example that outlive the call: a recurrent op's final
-     * state, which the next call starts from when run->carry is set. NULL
-     * for stateless ops. */
-    int64_t (*state)(const vae_node_spec *s);
-} vae_op;
-
-/* The op table, indexed by op code; NULL for codes without an op. */
-const vae_op *vae_op_get(int32_t op);
 
 /* Appends a node after validating it (the one path used by both the public
  * builder calls and the model loader). Records sticky errors on g. Returns

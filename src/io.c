@@ -22,6 +22,7 @@
 #include "crc32.h"
 #include "likelihood.h"
 #include "model.h"
+#include "ops/ops.h"
 #include "replace_file.h"
 
 /* ---- Layout constants (docs/file-format.md) ---------------------------- */

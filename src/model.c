@@ -16,6 +16,7 @@
 #include "kl.h"
 #include "likelihood.h"
 #include "model.h"
+#include "ops/ops.h"
 #include "simd.h"
 
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...)

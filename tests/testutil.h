@@ -12,7 +12,8 @@
 
 #include <cmocka.h>
 
-#include "graph.h" /* VAE_OP_* codes, vae_node and vae_run for the harness */
+#include "graph.h"
+#include "ops/ops.h" /* op codes, the table, vae_node, vae_run */
 #include "vae.h"
 
 /* splitmix64: tiny and fully specified. */

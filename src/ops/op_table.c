@@ -1,26 +1,27 @@
-/* op_table.c - op code -> implementation. */
+/* op_table.c - op code -> implementation, generated from op_list.h. */
+#include <assert.h>
+
 #include "ops.h"
 
+/* Codes run 1, 2, ... in list order: a gap or a repeated code fails to
+ * compile here instead of leaving a hole in the table. */
+enum {
+#define VAE_OP_POSITION_(NAME, code, name) VAE_OP_POS_##NAME,
+    VAE_OP_LIST(VAE_OP_POSITION_)
+#undef VAE_OP_POSITION_
+    VAE_OP_N_
+};
+#define VAE_OP_IN_ORDER_(NAME, code, name)                                 \
+    static_assert(VAE_OP_##NAME == VAE_OP_POS_##NAME + 1,                  \
+                  "op " #name ": codes must run 1, 2, ... in list order");
+VAE_OP_LIST(VAE_OP_IN_ORDER_)
+#undef VAE_OP_IN_ORDER_
+static_assert(VAE_OP_COUNT_ == VAE_OP_N_ + 1, "one table slot per op");
+
 static const vae_op *const table[VAE_OP_COUNT_] = {
-    [VAE_OP_INPUT] = &vae_op_input,
-    [VAE_OP_DENSE] = &vae_op_dense,
-    [VAE_OP_RELU] = &vae_op_relu,
-    [VAE_OP_LEAKY_RELU] = &vae_op_leaky_relu,
-    [VAE_OP_TANH] = &vae_op_tanh,
-    [VAE_OP_SIGMOID] = &vae_op_sigmoid,
-    [VAE_OP_SOFTPLUS] = &vae_op_softplus,
-    [VAE_OP_IDENTITY] = &vae_op_identity,
-    [VAE_OP_CONV2D] = &vae_op_conv2d,
-    [VAE_OP_CONV2D_TRANSPOSE] = &vae_op_conv2d_transpose,
-    [VAE_OP_RESHAPE] = &vae_op_reshape,
-    [VAE_OP_DATA] = &vae_op_data,
-    [VAE_OP_EMBEDDING] = &vae_op_embedding,
-    [VAE_OP_LSTM] = &vae_op_lstm,
-    [VAE_OP_REPEAT] = &vae_op_repeat,
-    [VAE_OP_CONCAT] = &vae_op_concat,
-    [VAE_OP_SHIFT_RIGHT] = &vae_op_shift_right,
-    [VAE_OP_TOKEN_DROPOUT] = &vae_op_token_dropout,
-    [VAE_OP_TRANSPOSE] = &vae_op_transpose,
+#define VAE_OP_ENTRY_(NAME, code, name) [VAE_OP_##NAME] = &vae_op_##name,
+    VAE_OP_LIST(VAE_OP_ENTRY_)
+#undef VAE_OP_ENTRY_
 };
 
 const vae_op *vae_op_get(int32_t op)

@@ -1,29 +1,17 @@
-/* ops.h - the op implementations registered in op_table.c, and the shape
- * helpers several ops share. */
+/* ops.h - the op implementations (one per entry of op_list.h), the table
+ * that finds them by code, and the shape helpers several ops share. */
 #ifndef VAE_OPS_H
 #define VAE_OPS_H
 
 #include "../graph.h"
+#include "../node.h"
 
-extern const vae_op vae_op_input;
-extern const vae_op vae_op_dense;
-extern const vae_op vae_op_relu;
-extern const vae_op vae_op_leaky_relu;
-extern const vae_op vae_op_tanh;
-extern const vae_op vae_op_sigmoid;
-extern const vae_op vae_op_softplus;
-extern const vae_op vae_op_identity;
-extern const vae_op vae_op_conv2d;
-extern const vae_op vae_op_conv2d_transpose;
-extern const vae_op vae_op_reshape;
-extern const vae_op vae_op_data;
-extern const vae_op vae_op_embedding;
-extern const vae_op vae_op_lstm;
-extern const vae_op vae_op_repeat;
-extern const vae_op vae_op_concat;
-extern const vae_op vae_op_shift_right;
-extern const vae_op vae_op_token_dropout;
-extern const vae_op vae_op_transpose;
+#define VAE_OP_DECLARE_(NAME, code, name) extern const vae_op vae_op_##name;
+VAE_OP_LIST(VAE_OP_DECLARE_)
+#undef VAE_OP_DECLARE_
+
+/* The op of a code, or NULL for a code that names none. */
+const vae_op *vae_op_get(int32_t op);
 
 /* Token ids travel as float32, which holds every integer up to 2^24 exactly:
  * vocabularies and the ids ops write stay below this. */

@@ -15,6 +15,7 @@
 #include "fuzz.h"
 #include "graph.h"
 #include "model.h"
+#include "ops/ops.h"
 #include "vae.h"
 
 /* Header layout (docs/file-format.md): the minor version is bytes 10-11,
