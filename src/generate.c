@@ -77,9 +77,9 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
             s->first_token = spec.fattr[0];
             have_bos = 1;
         }
-        int32_t id = vae_graph_add(g, spec.op, spec.inputs, spec.n_inputs,
-                                   spec.iattr, VAE_N_IATTR, spec.fattr,
-                                   VAE_N_FATTR);
+        int32_t id = vae_graph_add_code(g, spec.op, spec.inputs,
+                                        spec.n_inputs, spec.iattr, VAE_N_IATTR,
+                                        spec.fattr, VAE_N_FATTR);
         st = id < 0 ? id : VAE_OK;
     }
     if (st != VAE_OK) {

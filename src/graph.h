@@ -17,12 +17,20 @@ struct vae_graph {
     char err[VAE_ERRLEN];
 };
 
-/* Appends a node after validating it (the one path used by both the public
- * builder calls and the model loader). Records sticky errors on g. Returns
- * the node id or a negative status. */
-int32_t vae_graph_add(vae_graph *g, int32_t op, const int32_t *inputs,
+/* Appends a node of op after validating it (the one path used by both the
+ * public builder calls and the model loader). Records sticky errors on g.
+ * Returns the node id or a negative status. */
+int32_t vae_graph_add(vae_graph *g, const vae_op *op, const int32_t *inputs,
                       int32_t n_inputs, const int64_t *iattr, int32_t n_iattr,
                       const float *fattr, int32_t n_fattr);
+/* The iattr of an op whose attributes are a shape (input, reshape, data):
+ * the rank, then the dims. */
+enum { VAE_SHAPED_RANK, VAE_SHAPED_DIMS };
+/* vae_graph_add for such an op, with dims[0..rank - 1]; checks dims and
+ * rank first. */
+int32_t vae_graph_add_shaped(vae_graph *g, const vae_op *op,
+                             const int32_t *x, int32_t n_inputs,
+                             const int64_t *dims, int32_t rank);
 /* Records an error on g (if none yet) and returns the stored status. */
 int32_t vae_graph_fail(vae_graph *g, int32_t status, const char *fmt, ...);
 /* Deep copy. */

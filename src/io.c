@@ -574,9 +574,9 @@ static int32_t read_graph(reader *r, const char *what, int newer,
     for (uint32_t i = 0; i < n; i++) {
         vae_node_spec rec;
         get_node(r, &rec);
-        int32_t id = vae_graph_add(g, rec.op, rec.inputs, rec.n_inputs,
-                                   rec.iattr, VAE_N_IATTR, rec.fattr,
-                                   VAE_N_FATTR);
+        int32_t id = vae_graph_add_code(g, rec.op, rec.inputs, rec.n_inputs,
+                                        rec.iattr, VAE_N_IATTR, rec.fattr,
+                                        VAE_N_FATTR);
         if (id < 0 && newer && !vae_op_get(rec.op)) {
             vae_set_err(err, errlen, "%s node %u: op code %d is not known to "
                         "this library (the file's format is newer)", what, i,

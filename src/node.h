@@ -70,6 +70,7 @@ typedef struct vae_node {
 /* One op's implementation. `in` holds the node's inputs in order. */
 typedef struct vae_op {
     const char *name;
+    int32_t code; /* its VAE_OP_* code */
     /* Validates attrs and input shapes, fills s->rank/shape/size/n_params.
      * Returns a status and writes a message to err on failure. */
     int32_t (*shape)(vae_node_spec *s, const vae_node_spec *const *in,

@@ -652,8 +652,8 @@ static void test_shape_errors(void **state)
         int64_t attr[4] = {3, 1, flags[i].has_init, flags[i].has_mask};
         g = seq_graph();
         snprintf(what, sizeof what, "flags #%d", i);
-        expect_error(g, vae_graph_add(g, VAE_OP_LSTM, ins, flags[i].n, attr, 4,
-                                      NULL, 0),
+        expect_error(g, vae_graph_add_code(g, VAE_OP_LSTM, ins, flags[i].n,
+                                           attr, 4, NULL, 0),
                      VAE_ERR_GRAPH, "inputs", what);
     }
 }

@@ -202,6 +202,7 @@ static void test_op_table(void **state)
         const vae_op *o = vae_op_get(op);
         assert_non_null(o);
         assert_non_null(o->name);
+        assert_int_equal(o->code, op); /* each op states its own code */
         assert_non_null(o->shape);
         if (op != VAE_OP_INPUT) {
             assert_non_null(o->forward);

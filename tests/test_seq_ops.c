@@ -547,7 +547,7 @@ static int32_t emb_bad_flag(vae_graph *g)
 {
     const int64_t attr[3] = {10, 4, 2};
     const int32_t x = 1;
-    return vae_graph_add(g, VAE_OP_EMBEDDING, &x, 1, attr, 3, NULL, 0);
+    return vae_graph_add_code(g, VAE_OP_EMBEDDING, &x, 1, attr, 3, NULL, 0);
 }
 static int32_t rep_rank2(vae_graph *g)
 {
@@ -584,7 +584,7 @@ static int32_t cat_no_node(vae_graph *g)
 static int32_t cat_one_input(vae_graph *g)
 {
     const int32_t x = 2;
-    return vae_graph_add(g, VAE_OP_CONCAT, &x, 1, NULL, 0, NULL, 0);
+    return vae_graph_add_code(g, VAE_OP_CONCAT, &x, 1, NULL, 0, NULL, 0);
 }
 static int32_t shift_rank2(vae_graph *g)
 {
@@ -661,7 +661,7 @@ static int32_t data_with_input(vae_graph *g)
 {
     const int64_t attr[2] = {1, 4};
     const int32_t x = 0;
-    return vae_graph_add(g, VAE_OP_DATA, &x, 1, attr, 2, NULL, 0);
+    return vae_graph_add_code(g, VAE_OP_DATA, &x, 1, attr, 2, NULL, 0);
 }
 
 static void test_shape_errors(void **state)

@@ -201,8 +201,8 @@ static void harness_sources(tu_harness *h, const tu_input *ins, int n_in)
         int64_t attr[VAE_N_IATTR] = {ins[k].rank};
         assert_true(ins[k].rank >= 1 && ins[k].rank <= VAE_MAX_RANK);
         memcpy(attr + 1, ins[k].dims, (size_t)ins[k].rank * sizeof(int64_t));
-        if (vae_graph_add(h->g, VAE_OP_DATA, NULL, 0, attr, 1 + ins[k].rank,
-                          NULL, 0) != k)
+        if (vae_graph_add_code(h->g, VAE_OP_DATA, NULL, 0, attr,
+                               1 + ins[k].rank, NULL, 0) != k)
             fail_msg("tu_harness: input %d: %s", k,
                      vae_graph_last_error(h->g));
     }
@@ -276,8 +276,8 @@ void tu_harness_init_op(tu_harness *h, const tu_input *ins, int n_in,
     int32_t inputs[VAE_MAX_INPUTS];
     for (int k = 0; k < n_in; k++)
         inputs[k] = k;
-    if (vae_graph_add(h->g, op, inputs, n_in, iattr, n_iattr, fattr,
-                      n_fattr) != n_in)
+    if (vae_graph_add_code(h->g, op, inputs, n_in, iattr, n_iattr, fattr,
+                           n_fattr) != n_in)
         fail_msg("tu_harness_init_op: %s", vae_graph_last_error(h->g));
     harness_buffers(h, batch, seed);
 }

@@ -4,6 +4,9 @@
 #include "../simd.h"
 #include "ops.h"
 
+/* fattr of leaky relu */
+enum { LEAKY_SLOPE };
+
 static int32_t same_shape(vae_node_spec *s, const vae_node_spec *const *in,
                           char *err, size_t errlen)
 {
@@ -21,7 +24,7 @@ static int32_t same_shape(vae_node_spec *s, const vae_node_spec *const *in,
 static int32_t leaky_shape(vae_node_spec *s, const vae_node_spec *const *in,
                            char *err, size_t errlen)
 {
-    float slope = s->fattr[0];
+    float slope = s->fattr[LEAKY_SLOPE];
     if (!(slope >= 0.0f && slope < 1.0f)) {
         vae_set_err(err, errlen, "slope %g not in [0, 1)", (double)slope);
         return VAE_ERR_RANGE;
@@ -29,7 +32,8 @@ static int32_t leaky_shape(vae_node_spec *s, const vae_node_spec *const *in,
     return same_shape(s, in, err, errlen);
 }
 
-/* Forward and derivative dy/dx given x and y = f(x); a = fattr[0]. A
+/* Forward and derivative dy/dx given x and y = f(x); a = fattr[LEAKY_SLOPE]
+ * (0 for the others). A
  * derivative that reads y alone lets the op run in place (x == y): relu's
  * and leaky relu's test y > 0, which holds exactly when x > 0 (a >= 0). */
 static float relu_f(float x, float a) { (void)a; return x > 0.0f ? x : 0.0f; }
@@ -88,7 +92,7 @@ static inline void act_forward(vae_node *n, vae_node *const *in, act_fn f,
 {
     int64_t len = batch * n->s.size;
     const float *x = in[0]->val;
-    float a = n->s.fattr[0];
+    float a = n->s.fattr[LEAKY_SLOPE];
     for (int64_t i = 0; i < len; i++)
         n->val[i] = f(x[i], a);
 }
@@ -100,7 +104,7 @@ static inline void act_backward(vae_node *n, vae_node *const *in,
         return;
     int64_t len = batch * n->s.size;
     const float *x = in[0]->val;
-    float a = n->s.fattr[0];
+    float a = n->s.fattr[LEAKY_SLOPE];
     for (int64_t i = 0; i < len; i++)
         in[0]->grad[i] += n->grad[i] * d(x[i], n->val[i], a);
 }
@@ -108,7 +112,7 @@ static inline void act_backward(vae_node *n, vae_node *const *in,
 /* Each activation gets its own forward/backward, so the compiler can inline
  * f and d into the loop instead of calling through a pointer per element
  * (and each is cloned for AVX2, simd.h). */
-#define ACTIVATION(NAME, F, D, SHAPE, IN_PLACE)                               \
+#define ACTIVATION(NAME, CODE, F, D, SHAPE, IN_PLACE)                         \
     VAE_CLONES static void NAME##_forward(vae_node *n, vae_node *const *in,   \
                                           const float *w, int64_t batch)      \
     {                                                                         \
@@ -123,6 +127,7 @@ static inline void act_backward(vae_node *n, vae_node *const *in,
         act_backward(n, in, D, batch);                                        \
     }                                                                         \
     const vae_op vae_op_##NAME = {.name = #NAME,                              \
+                                  .code = CODE,                               \
                                   .shape = SHAPE,                             \
                                   .forward = NAME##_forward,                  \
                                   .backward = NAME##_backward,                \
@@ -130,9 +135,45 @@ static inline void act_backward(vae_node *n, vae_node *const *in,
                                   .forward_in_place = IN_PLACE};
 
 /* softplus's derivative, sigmoid(x), needs x: it never runs in place. */
-ACTIVATION(relu, relu_f, relu_d, same_shape, 1)
-ACTIVATION(leaky_relu, leaky_f, leaky_d, leaky_shape, 1)
-ACTIVATION(tanh, tanh_f, tanh_d, same_shape, 1)
-ACTIVATION(sigmoid, sigmoid_f, sigmoid_d, same_shape, 1)
-ACTIVATION(softplus, softplus_f, softplus_d, same_shape, 0)
-ACTIVATION(identity, identity_f, identity_d, same_shape, 1)
+ACTIVATION(relu, VAE_OP_RELU, relu_f, relu_d, same_shape, 1)
+ACTIVATION(leaky_relu, VAE_OP_LEAKY_RELU, leaky_f, leaky_d, leaky_shape, 1)
+ACTIVATION(tanh, VAE_OP_TANH, tanh_f, tanh_d, same_shape, 1)
+ACTIVATION(sigmoid, VAE_OP_SIGMOID, sigmoid_f, sigmoid_d, same_shape, 1)
+ACTIVATION(softplus, VAE_OP_SOFTPLUS, softplus_f, softplus_d, same_shape, 0)
+ACTIVATION(identity, VAE_OP_IDENTITY, identity_f, identity_d, same_shape, 1)
+
+static int32_t unary(vae_graph *g, const vae_op *op, int32_t x)
+{
+    return vae_graph_add(g, op, &x, 1, NULL, 0, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_relu(vae_graph *g, int32_t x)
+{
+    return unary(g, &vae_op_relu, x);
+}
+
+VAE_API int32_t vae_graph_leaky_relu(vae_graph *g, int32_t x, float slope)
+{
+    float attr[] = {[LEAKY_SLOPE] = slope};
+    return vae_graph_add(g, &vae_op_leaky_relu, &x, 1, NULL, 0, attr, 1);
+}
+
+VAE_API int32_t vae_graph_tanh(vae_graph *g, int32_t x)
+{
+    return unary(g, &vae_op_tanh, x);
+}
+
+VAE_API int32_t vae_graph_sigmoid(vae_graph *g, int32_t x)
+{
+    return unary(g, &vae_op_sigmoid, x);
+}
+
+VAE_API int32_t vae_graph_softplus(vae_graph *g, int32_t x)
+{
+    return unary(g, &vae_op_softplus, x);
+}
+
+VAE_API int32_t vae_graph_identity(vae_graph *g, int32_t x)
+{
+    return unary(g, &vae_op_identity, x);
+}

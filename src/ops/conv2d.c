@@ -29,8 +29,8 @@ static int32_t conv2d_shape(vae_node_spec *s, const vae_node_spec *const *in,
         return st;
     const vae_node_spec *x = in[0];
     vae_conv_geom g = {.c = x->shape[0], .h = x->shape[1], .w = x->shape[2],
-                       .k = s->iattr[1], .s = s->iattr[2], .p = s->iattr[3],
-                       .other = s->iattr[0]};
+                       .k = s->iattr[CONV_KERNEL], .s = s->iattr[CONV_STRIDE],
+                       .p = s->iattr[CONV_PAD], .other = s->iattr[CONV_OUT]};
     g.oh = out_size(g.h, g.k, g.s, g.p);
     g.ow = out_size(g.w, g.k, g.s, g.p);
     return vae_conv_finish(s, x, &g, g.other, g.oh, g.ow, err, errlen);
@@ -41,11 +41,12 @@ static int32_t conv2d_shape(vae_node_spec *s, const vae_node_spec *const *in,
 static vae_conv_geom conv2d_geom(const vae_node_spec *s,
                                  const vae_node_spec *x)
 {
-    int64_t out = s->shape[0], k = s->iattr[1];
+    int64_t out = s->shape[0], k = s->iattr[CONV_KERNEL];
     return (vae_conv_geom){.c = (s->n_params - out) / (out * k * k),
                            .h = x ? x->shape[1] : 0,
                            .w = x ? x->shape[2] : 0,
-                           .k = k, .s = s->iattr[2], .p = s->iattr[3],
+                           .k = k, .s = s->iattr[CONV_STRIDE],
+                           .p = s->iattr[CONV_PAD],
                            .oh = s->shape[1], .ow = s->shape[2],
                            .other = out};
 }
@@ -112,9 +113,18 @@ static void conv2d_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_conv2d = {
     .name = "conv2d",
+    .code = VAE_OP_CONV2D,
     .shape = conv2d_shape,
     .init = conv2d_init,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .scratch = conv2d_scratch,
 };
+
+VAE_API int32_t vae_graph_conv2d(vae_graph *g, int32_t x, int64_t out_channels,
+                                 int64_t kernel, int64_t stride,
+                                 int64_t padding)
+{
+    return vae_conv_add(g, &vae_op_conv2d, x, out_channels, kernel, stride,
+                        padding);
+}

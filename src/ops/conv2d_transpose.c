@@ -24,8 +24,8 @@ static int32_t convt_shape(vae_node_spec *s, const vae_node_spec *const *in,
     if (st != VAE_OK)
         return st;
     const vae_node_spec *x = in[0];
-    int64_t out = s->iattr[0], k = s->iattr[1], stride = s->iattr[2],
-            p = s->iattr[3];
+    int64_t out = s->iattr[CONV_OUT], k = s->iattr[CONV_KERNEL];
+    int64_t stride = s->iattr[CONV_STRIDE], p = s->iattr[CONV_PAD];
     vae_conv_geom g = {.c = out, .k = k, .s = stride, .p = p,
                        .oh = x->shape[1], .ow = x->shape[2],
                        .other = x->shape[0]};
@@ -38,8 +38,8 @@ static int32_t convt_shape(vae_node_spec *s, const vae_node_spec *const *in,
  * follows from the output size, as conv2d's output rule inverts exactly. */
 static vae_conv_geom convt_geom(const vae_node_spec *s)
 {
-    int64_t out = s->shape[0], k = s->iattr[1], stride = s->iattr[2],
-            p = s->iattr[3];
+    int64_t out = s->shape[0], k = s->iattr[CONV_KERNEL];
+    int64_t stride = s->iattr[CONV_STRIDE], p = s->iattr[CONV_PAD];
     return (vae_conv_geom){.c = out, .h = s->shape[1], .w = s->shape[2],
                            .k = k, .s = stride, .p = p,
                            .oh = (s->shape[1] + 2 * p - k) / stride + 1,
@@ -116,9 +116,18 @@ static void convt_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_conv2d_transpose = {
     .name = "conv2d_transpose",
+    .code = VAE_OP_CONV2D_TRANSPOSE,
     .shape = convt_shape,
     .init = convt_init,
     .forward = convt_forward,
     .backward = convt_backward,
     .scratch = convt_scratch,
 };
+
+VAE_API int32_t vae_graph_conv2d_transpose(vae_graph *g, int32_t x,
+                                           int64_t out_channels, int64_t kernel,
+                                           int64_t stride, int64_t padding)
+{
+    return vae_conv_add(g, &vae_op_conv2d_transpose, x, out_channels, kernel,
+                        stride, padding);
+}

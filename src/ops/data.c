@@ -30,7 +30,13 @@ static void data_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_data = {
     .name = "data",
+    .code = VAE_OP_DATA,
     .shape = data_shape,
     .forward = data_forward,
     .backward = data_backward,
 };
+
+VAE_API int32_t vae_graph_data(vae_graph *g, const int64_t *dims, int32_t rank)
+{
+    return vae_graph_add_shaped(g, &vae_op_data, NULL, 0, dims, rank);
+}

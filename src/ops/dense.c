@@ -6,6 +6,9 @@
 
 #include "ops.h"
 
+/* iattr */
+enum { DENSE_UNITS };
+
 static int32_t dense_shape(vae_node_spec *s, const vae_node_spec *const *in,
                            char *err, size_t errlen)
 {
@@ -13,7 +16,7 @@ static int32_t dense_shape(vae_node_spec *s, const vae_node_spec *const *in,
         vae_set_err(err, errlen, "takes exactly one input");
         return VAE_ERR_GRAPH;
     }
-    int64_t units = s->iattr[0];
+    int64_t units = s->iattr[DENSE_UNITS];
     if (units < 1 || units > ((int64_t)1 << 30)) {
         vae_set_err(err, errlen, "units %lld not in 1..2^30", (long long)units);
         return VAE_ERR_RANGE;
@@ -81,8 +84,15 @@ static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_dense = {
     .name = "dense",
+    .code = VAE_OP_DENSE,
     .shape = dense_shape,
     .init = dense_init,
     .forward = dense_forward,
     .backward = dense_backward,
 };
+
+VAE_API int32_t vae_graph_dense(vae_graph *g, int32_t x, int64_t units)
+{
+    int64_t attr[] = {[DENSE_UNITS] = units};
+    return vae_graph_add(g, &vae_op_dense, &x, 1, attr, 1, NULL, 0);
+}

@@ -6,6 +6,9 @@
 
 #include "ops.h"
 
+/* iattr; EMB_SHARED 1: the table is the encoder's (model.c borrows it). */
+enum { EMB_VOCAB, EMB_DIM, EMB_SHARED };
+
 static int32_t embedding_shape(vae_node_spec *s, const vae_node_spec *const *in,
                                char *err, size_t errlen)
 {
@@ -13,7 +16,8 @@ static int32_t embedding_shape(vae_node_spec *s, const vae_node_spec *const *in,
         vae_set_err(err, errlen, "takes exactly one input (the ids)");
         return VAE_ERR_GRAPH;
     }
-    int64_t vocab = s->iattr[0], dim = s->iattr[1], shared = s->iattr[2];
+    int64_t vocab = s->iattr[EMB_VOCAB], dim = s->iattr[EMB_DIM];
+    int64_t shared = s->iattr[EMB_SHARED];
     if (in[0]->rank != 1) {
         vae_set_err(err, errlen, "ids must be a node of shape [T], not rank %d",
                     (int)in[0]->rank);
@@ -64,7 +68,7 @@ static int64_t row_of(float id, int64_t vocab)
 static void embedding_forward(vae_node *n, vae_node *const *in, const float *w,
                               int64_t batch)
 {
-    const int64_t vocab = n->s.iattr[0], dim = n->s.iattr[1];
+    const int64_t vocab = n->s.iattr[EMB_VOCAB], dim = n->s.iattr[EMB_DIM];
     const int64_t ids = batch * n->s.shape[0];
     for (int64_t i = 0; i < ids; i++) {
         int64_t row = row_of(in[0]->val[i], vocab);
@@ -81,7 +85,7 @@ static void embedding_backward(vae_node *n, vae_node *const *in, const float *w,
                                float *dw, int64_t batch)
 {
     (void)w;
-    const int64_t vocab = n->s.iattr[0], dim = n->s.iattr[1];
+    const int64_t vocab = n->s.iattr[EMB_VOCAB], dim = n->s.iattr[EMB_DIM];
     const int64_t ids = batch * n->s.shape[0];
     for (int64_t i = 0; i < ids; i++) {
         int64_t row = row_of(in[0]->val[i], vocab);
@@ -96,8 +100,29 @@ static void embedding_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_embedding = {
     .name = "embedding",
+    .code = VAE_OP_EMBEDDING,
     .shape = embedding_shape,
     .init = embedding_init,
     .forward = embedding_forward,
     .backward = embedding_backward,
 };
+
+static int32_t add_embedding(vae_graph *g, int32_t ids, int64_t vocab,
+                             int64_t dim, int64_t shared)
+{
+    int64_t attr[] = {[EMB_VOCAB] = vocab, [EMB_DIM] = dim,
+                      [EMB_SHARED] = shared};
+    return vae_graph_add(g, &vae_op_embedding, &ids, 1, attr, 3, NULL, 0);
+}
+
+VAE_API int32_t vae_graph_embedding(vae_graph *g, int32_t ids, int64_t vocab,
+                                    int64_t dim)
+{
+    return add_embedding(g, ids, vocab, dim, 0);
+}
+
+VAE_API int32_t vae_graph_embedding_shared(vae_graph *g, int32_t ids,
+                                           int64_t vocab, int64_t dim)
+{
+    return add_embedding(g, ids, vocab, dim, 1);
+}

@@ -5,6 +5,16 @@
 
 #include "im2col.h"
 
+int32_t vae_conv_add(vae_graph *g, const vae_op *op, int32_t x,
+                     int64_t out_channels, int64_t kernel, int64_t stride,
+                     int64_t padding)
+{
+    int64_t attr[CONV_N_ATTR] = {[CONV_OUT] = out_channels,
+                                 [CONV_KERNEL] = kernel,
+                                 [CONV_STRIDE] = stride, [CONV_PAD] = padding};
+    return vae_graph_add(g, op, &x, 1, attr, CONV_N_ATTR, NULL, 0);
+}
+
 /* Attribute limits: far above any image model, low enough that products of
  * a few of them cannot overflow int64 before they are checked. */
 #define MAX_CHANNELS ((int64_t)1 << 30)
@@ -43,8 +53,8 @@ int32_t vae_conv_check_attrs(const vae_node_spec *s, const vae_node_spec *in,
         vae_set_err(err, errlen, "takes exactly one input");
         return VAE_ERR_GRAPH;
     }
-    int64_t cout = s->iattr[0], k = s->iattr[1], stride = s->iattr[2],
-            pad = s->iattr[3];
+    int64_t cout = s->iattr[CONV_OUT], k = s->iattr[CONV_KERNEL];
+    int64_t stride = s->iattr[CONV_STRIDE], pad = s->iattr[CONV_PAD];
     if (cout < 1 || cout > MAX_CHANNELS) {
         vae_set_err(err, errlen, "out_channels %lld not in 1..2^30",
                     (long long)cout);

@@ -16,6 +16,14 @@
 
 #include "ops.h"
 
+/* iattr of both convolutions, in this order. */
+enum { CONV_OUT, CONV_KERNEL, CONV_STRIDE, CONV_PAD, CONV_N_ATTR };
+
+/* Adds a conv node of op (conv2d or conv2d_transpose) on x. */
+int32_t vae_conv_add(vae_graph *g, const vae_op *op, int32_t x,
+                     int64_t out_channels, int64_t kernel, int64_t stride,
+                     int64_t padding);
+
 typedef struct vae_conv_geom {
     int64_t c, h, w; /* the image: channels, height, width */
     int64_t k, s, p; /* kernel, stride, padding */
@@ -29,7 +37,7 @@ int64_t vae_conv_rows(const vae_conv_geom *g);
 int64_t vae_conv_positions(const vae_conv_geom *g);
 
 /* Validates what both ops require: one input of rank 3 and the attributes
- * {out_channels, kernel, stride, padding} in iattr within range. */
+ * (CONV_OUT, CONV_KERNEL, CONV_STRIDE, CONV_PAD) in range. */
 int32_t vae_conv_check_attrs(const vae_node_spec *s, const vae_node_spec *in,
                              char *err, size_t errlen);
 /* Finishes the shape of a conv node with input `in`, geometry g and output

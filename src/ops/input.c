@@ -23,7 +23,13 @@ static void input_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_input = {
     .name = "input",
+    .code = VAE_OP_INPUT,
     .shape = input_shape,
     .forward = input_forward,
     .backward = input_backward,
 };
+
+VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims, int32_t rank)
+{
+    return vae_graph_add_shaped(g, &vae_op_input, NULL, 0, dims, rank);
+}

@@ -330,6 +330,7 @@ static void lstm_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_lstm = {
     .name = "lstm",
+    .code = VAE_OP_LSTM,
     .shape = lstm_shape,
     .init = lstm_init,
     .forward = lstm_forward,
@@ -338,3 +339,22 @@ const vae_op vae_op_lstm = {
     .saved = lstm_saved,
     .state = lstm_state,
 };
+
+/* Inputs: x, then init if given, then mask if given. The shape rule adds T
+ * in A_STEPS (its buffer sizes need it, and a last-state output does not
+ * show it). Only -1 means "none": any other id is an input, so one that
+ * names no node (-2, say) fails like every other unknown input. */
+VAE_API int32_t vae_graph_lstm(vae_graph *g, int32_t x, int64_t hidden,
+                               int32_t init, int32_t mask,
+                               int32_t full_sequence)
+{
+    int32_t in[3] = {x};
+    int32_t n = 1;
+    if (init != -1)
+        in[n++] = init;
+    if (mask != -1)
+        in[n++] = mask;
+    int64_t attr[] = {[A_HIDDEN] = hidden, [A_FULL] = full_sequence,
+                      [A_INIT] = init != -1, [A_MASK] = mask != -1};
+    return vae_graph_add(g, &vae_op_lstm, in, n, attr, A_STEPS, NULL, 0);
+}

@@ -31,6 +31,21 @@ const vae_op *vae_op_get(int32_t op)
     return table[op];
 }
 
+int32_t vae_graph_add_code(vae_graph *g, int32_t op, const int32_t *inputs,
+                           int32_t n_inputs, const int64_t *iattr,
+                           int32_t n_iattr, const float *fattr,
+                           int32_t n_fattr)
+{
+    if (!g)
+        return VAE_ERR_INVALID_ARG;
+    const vae_op *impl = vae_op_get(op);
+    if (!impl)
+        return vae_graph_fail(g, VAE_ERR_INVALID_ARG, "unknown op code %d",
+                              (int)op);
+    return vae_graph_add(g, impl, inputs, n_inputs, iattr, n_iattr, fattr,
+                         n_fattr);
+}
+
 int32_t vae_shape_finish(vae_node_spec *s, char *err, size_t errlen)
 {
     const int64_t limit = (int64_t)1 << 40;
@@ -49,7 +64,7 @@ int32_t vae_shape_finish(vae_node_spec *s, char *err, size_t errlen)
 
 int32_t vae_shape_from_attr(vae_node_spec *s, char *err, size_t errlen)
 {
-    int64_t rank = s->iattr[0];
+    int64_t rank = s->iattr[VAE_SHAPED_RANK];
     if (rank < 1 || rank > VAE_MAX_RANK) {
         vae_set_err(err, errlen, "rank %lld not in 1..%d", (long long)rank,
                     VAE_MAX_RANK);
@@ -57,6 +72,16 @@ int32_t vae_shape_from_attr(vae_node_spec *s, char *err, size_t errlen)
     }
     s->rank = (int32_t)rank;
     for (int32_t i = 0; i < s->rank; i++)
-        s->shape[i] = s->iattr[1 + i];
+        s->shape[i] = s->iattr[VAE_SHAPED_DIMS + i];
     return vae_shape_finish(s, err, errlen);
+}
+
+int32_t vae_want_inputs(const vae_node_spec *s, int32_t n, char *err,
+                           size_t errlen)
+{
+    if (s->n_inputs == n)
+        return VAE_OK;
+    vae_set_err(err, errlen, "takes exactly %d input%s, not %d", (int)n,
+                n == 1 ? "" : "s", (int)s->n_inputs);
+    return VAE_ERR_GRAPH;
 }

@@ -12,11 +12,20 @@ VAE_OP_LIST(VAE_OP_DECLARE_)
 
 /* The op of a code, or NULL for a code that names none. */
 const vae_op *vae_op_get(int32_t op);
+/* vae_graph_add for an op given by its code (as a model file or a spec
+ * has it): an unknown code is a sticky VAE_ERR_INVALID_ARG on g. */
+int32_t vae_graph_add_code(vae_graph *g, int32_t op, const int32_t *inputs,
+                           int32_t n_inputs, const int64_t *iattr,
+                           int32_t n_iattr, const float *fattr,
+                           int32_t n_fattr);
 
 /* Token ids travel as float32, which holds every integer up to 2^24 exactly:
  * vocabularies and the ids ops write stay below this. */
 #define VAE_ID_LIMIT ((int64_t)1 << 24)
 
+/* VAE_OK when s has exactly n inputs, else VAE_ERR_GRAPH and a message. */
+int32_t vae_want_inputs(const vae_node_spec *s, int32_t n, char *err,
+                        size_t errlen);
 /* Sets s->size from s->shape[0..rank-1]; fails on overflow past 2^40
  * elements per example (far beyond any model, and keeps batch * size from
  * overflowing int64). */

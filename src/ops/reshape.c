@@ -44,7 +44,28 @@ static void reshape_backward(vae_node *n, vae_node *const *in, const float *w,
 
 const vae_op vae_op_reshape = {
     .name = "reshape",
+    .code = VAE_OP_RESHAPE,
     .shape = reshape_shape,
     .forward = reshape_forward,
     .backward = reshape_backward,
 };
+
+VAE_API int32_t vae_graph_reshape(vae_graph *g, int32_t x, const int64_t *dims,
+                                  int32_t rank)
+{
+    return vae_graph_add_shaped(g, &vae_op_reshape, &x, 1, dims, rank);
+}
+
+VAE_API int32_t vae_graph_flatten(vae_graph *g, int32_t x)
+{
+    if (!g)
+        return VAE_ERR_INVALID_ARG;
+    if (g->status != VAE_OK)
+        return g->status;
+    if (x < 0 || x >= g->n)
+        return vae_graph_fail(g, VAE_ERR_GRAPH,
+                              "flatten: input is node %d, which does not exist",
+                              (int)x);
+    int64_t size = g->nodes[x].size;
+    return vae_graph_reshape(g, x, &size, 1);
+}

@@ -3,6 +3,10 @@
  * features, as the write-up's image LSTM does. */
 #include "ops.h"
 
+/* iattr: the rank, then the permutation (output axis i is input axis
+ * iattr[TR_AXES + i]). */
+enum { TR_RANK, TR_AXES };
+
 static int32_t transpose_shape(vae_node_spec *s, const vae_node_spec *const *in,
                                char *err, size_t errlen)
 {
@@ -11,14 +15,14 @@ static int32_t transpose_shape(vae_node_spec *s, const vae_node_spec *const *in,
         return VAE_ERR_GRAPH;
     }
     const vae_node_spec *x = in[0];
-    if (s->iattr[0] != x->rank) {
+    if (s->iattr[TR_RANK] != x->rank) {
         vae_set_err(err, errlen, "permutation of %lld axes for a rank-%d input",
-                    (long long)s->iattr[0], (int)x->rank);
+                    (long long)s->iattr[TR_RANK], (int)x->rank);
         return VAE_ERR_SHAPE;
     }
     int seen[VAE_MAX_RANK] = {0};
     for (int32_t i = 0; i < x->rank; i++) {
-        int64_t a = s->iattr[1 + i];
+        int64_t a = s->iattr[TR_AXES + i];
         if (a < 0 || a >= x->rank || seen[a]) {
             vae_set_err(err, errlen, "axes must be a permutation of 0..%d",
                         (int)x->rank - 1);
@@ -51,7 +55,7 @@ static walk make_walk(const vae_node_spec *s, const vae_node_spec *x)
     int32_t pad = VAE_MAX_RANK - s->rank;
     for (int32_t i = 0; i < VAE_MAX_RANK; i++) {
         w.dim[i] = i < pad ? 1 : s->shape[i - pad];
-        w.stride[i] = i < pad ? 0 : in_stride[s->iattr[1 + i - pad]];
+        w.stride[i] = i < pad ? 0 : in_stride[s->iattr[TR_AXES + i - pad]];
     }
     return w;
 }
@@ -99,7 +103,25 @@ static void transpose_backward(vae_node *n, vae_node *const *in,
 
 const vae_op vae_op_transpose = {
     .name = "transpose",
+    .code = VAE_OP_TRANSPOSE,
     .shape = transpose_shape,
     .forward = transpose_forward,
     .backward = transpose_backward,
 };
+
+VAE_API int32_t vae_graph_transpose(vae_graph *g, int32_t x, const int32_t *axes,
+                                    int32_t rank)
+{
+    if (!g)
+        return VAE_ERR_INVALID_ARG;
+    if (!axes)
+        return vae_graph_fail(g, VAE_ERR_INVALID_ARG, "transpose: axes is NULL");
+    if (rank < 1 || rank > VAE_MAX_RANK)
+        return vae_graph_fail(g, VAE_ERR_SHAPE, "transpose: rank %d not in 1..%d",
+                              (int)rank, VAE_MAX_RANK);
+    int64_t attr[VAE_N_IATTR] = {[TR_RANK] = rank};
+    for (int32_t i = 0; i < rank; i++)
+        attr[TR_AXES + i] = axes[i];
+    return vae_graph_add(g, &vae_op_transpose, &x, 1, attr, TR_AXES + rank,
+                         NULL, 0);
+}
