@@ -35,19 +35,6 @@ static void step_net_free(step_net *s)
     free(s->work);
 }
 
-/* Ops that act on each time step alone (or on z), plus the recurrent LSTM:
- * exactly the decoders that one step at a time reproduces. */
-static int per_step_op(int32_t op)
-{
-    switch (op) {
-    case VAE_OP_RESHAPE:
-    case VAE_OP_TRANSPOSE:
-    case VAE_OP_CONV2D:
-    case VAE_OP_CONV2D_TRANSPOSE: return 0;
-    default: return 1;
-    }
-}
-
 /* The decoder of m with a time axis of 1, laid out for `rows` sequences. */
 static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
 {
@@ -60,21 +47,20 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
     int have_bos = 0;
     for (int32_t i = 0; st == VAE_OK && i < dec->n; i++) {
         vae_node_spec spec = dec->nodes[i];
-        if (!per_step_op(spec.op)) {
+        const vae_op *op = vae_op_get(spec.op);
+        if (!op->per_step) {
             vae_graph_free(g);
             return vae_model_fail(m, VAE_ERR_UNSUPPORTED,
                                   "generate: decoder node %d (%s) mixes time "
                                   "steps; generation needs ops that act per "
-                                  "step", (int)i, vae_op_get(spec.op)->name);
+                                  "step", (int)i, op->name);
         }
-        if (spec.op == VAE_OP_DATA) {
-            spec.iattr[1] = 1; /* [T] -> [1] */
+        if (op->to_step)
+            op->to_step(&spec);
+        if (op->reads_data)
             s->data = i;
-        }
-        if (spec.op == VAE_OP_REPEAT)
-            spec.iattr[0] = 1;
-        if (spec.op == VAE_OP_SHIFT_RIGHT && !have_bos) {
-            s->first_token = spec.fattr[0];
+        if (op->start_id && !have_bos) {
+            s->first_token = op->start_id(&spec);
             have_bos = 1;
         }
         int32_t id = vae_graph_add_code(g, spec.op, spec.inputs,

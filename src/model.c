@@ -59,16 +59,16 @@ static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off)
 /* An activation may compute over its input's values, saving batch x size
  * floats (a conv model's relus: 10 MB at batch 128), when nothing else
  * reads them: the input has no other consumer, is not the net's output,
- * is not the caller's data (input and data nodes), and its own backward
- * does not read its value. */
+ * is not the caller's data (a source node: input or data), and its own
+ * backward does not read its value. */
 static void plan_in_place(vae_node *nodes, int32_t n, int32_t output)
 {
     for (int32_t i = 1; i < n; i++) {
         int32_t j = nodes[i].s.inputs[0], uses = 0;
-        int32_t src = nodes[j].s.op;
         if (!vae_op_get(nodes[i].s.op)->forward_in_place || j == output ||
-            src == VAE_OP_INPUT || src == VAE_OP_DATA ||
-            vae_op_get(src)->backward_reads_val || nodes[j].grad_in_val)
+            nodes[j].s.n_inputs == 0 ||
+            vae_op_get(nodes[j].s.op)->backward_reads_val ||
+            nodes[j].grad_in_val)
             continue;
         for (int32_t k = 1; k < n; k++)
             for (int32_t q = 0; q < nodes[k].s.n_inputs; q++)
@@ -108,17 +108,19 @@ VAE_API void vae_model_free(vae_model *m)
 }
 
 /* The one data node of a decoder (-1 if none); the encoder may have none:
- * its input already is the data. */
+ * its input already is the data. Nor may it borrow parameters: there is
+ * nothing before it to borrow from. */
 static int32_t check_data_nodes(const vae_graph *enc, const vae_graph *dec,
                                 int32_t *dec_data, char *err, size_t errlen)
 {
     for (int32_t i = 0; i < enc->n; i++) {
         const vae_node_spec *s = &enc->nodes[i];
-        if (s->op == VAE_OP_DATA ||
-            (s->op == VAE_OP_EMBEDDING && s->iattr[2])) {
-            vae_set_err(err, errlen, "encoder node %d: %s belongs in the "
-                        "decoder", (int)i, s->op == VAE_OP_DATA
-                            ? "a data node" : "a shared embedding");
+        const vae_op *op = vae_op_get(s->op);
+        int borrows = op->borrows && op->borrows(s);
+        if (op->reads_data || borrows) {
+            vae_set_err(err, errlen, "encoder node %d: a %s%s belongs in "
+                        "the decoder", (int)i, borrows ? "shared " : "",
+                        op->reads_data ? "data node" : op->name);
             return VAE_ERR_GRAPH;
         }
     }
@@ -126,7 +128,7 @@ static int32_t check_data_nodes(const vae_graph *enc, const vae_graph *dec,
     *dec_data = -1;
     for (int32_t i = 0; i < dec->n; i++) {
         const vae_node_spec *s = &dec->nodes[i];
-        if (s->op != VAE_OP_DATA)
+        if (!vae_op_get(s->op)->reads_data)
             continue;
         if (*dec_data >= 0) {
             vae_set_err(err, errlen, "decoder has two data nodes (%d and %d)",
@@ -206,29 +208,28 @@ static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
     return VAE_OK;
 }
 
-/* Points each shared decoder embedding at the encoder's first embedding
- * table, which must have the same vocabulary and width. Both nodes then
- * read and accumulate into one slice of the parameter and gradient
- * buffers. */
-static int32_t share_embeddings(vae_model *m, char *err, size_t errlen)
+/* Points each decoder node that borrows parameters (a shared embedding) at
+ * those of the encoder's first node of the same op, which must be able to
+ * lend them. Both nodes then read and accumulate into one slice of the
+ * parameter and gradient buffers. */
+static int32_t share_params(vae_model *m, char *err, size_t errlen)
 {
-    const vae_node *table = NULL;
-    for (int32_t i = 0; i < m->n_enc && !table; i++)
-        if (m->enc[i].s.op == VAE_OP_EMBEDDING)
-            table = &m->enc[i];
     for (int32_t i = 0; i < m->n_dec; i++) {
         vae_node *n = &m->dec[i];
-        if (n->s.op != VAE_OP_EMBEDDING || !n->s.iattr[2])
+        const vae_op *op = vae_op_get(n->s.op);
+        if (!op->borrows || !op->borrows(&n->s))
             continue;
-        if (!table || table->s.iattr[0] != n->s.iattr[0] ||
-            table->s.iattr[1] != n->s.iattr[1]) {
+        const vae_node *owner = NULL;
+        for (int32_t k = 0; k < m->n_enc && !owner; k++)
+            if (m->enc[k].s.op == n->s.op)
+                owner = &m->enc[k];
+        char why[VAE_ERRLEN];
+        if (!op->lends_to(owner ? &owner->s : NULL, &n->s, why, sizeof why)) {
             vae_set_err(err, errlen, "decoder node %d shares the encoder's "
-                        "embedding, but the encoder has no %lld x %lld "
-                        "embedding first", (int)i, (long long)n->s.iattr[0],
-                        (long long)n->s.iattr[1]);
+                        "%s, but %s", (int)i, op->name, why);
             return VAE_ERR_GRAPH;
         }
-        n->param_off = table->param_off;
+        n->param_off = owner->param_off;
     }
     return VAE_OK;
 }
@@ -286,19 +287,18 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
      * node has no consumers), and the output may go through in chunks
      * (out_chunk), some computed twice: so no op that reads its value
      * back, carries state or draws random numbers. */
-    int32_t out_code = m->dec[m->n_dec - 1].s.op;
-    const vae_op *out_op = vae_op_get(out_code);
+    const vae_op *out_op = vae_op_get(m->dec[m->n_dec - 1].s.op);
     m->dec[m->n_dec - 1].grad_in_val = m->n_dec > 1 &&
                                        decoder->output == m->n_dec - 1 &&
                                        !out_op->backward_reads_val &&
                                        !out_op->state &&
-                                       out_code != VAE_OP_TOKEN_DROPOUT;
+                                       !out_op->draws_random;
     m->out_chunk_floats = OUT_CHUNK_FLOATS;
     plan_in_place(m->enc, m->n_enc, m->n_enc - 1);
     plan_in_place(m->dec, m->n_dec, decoder->output);
     vae_graph_free(run_enc);
     run_enc = NULL;
-    st = share_embeddings(m, err, errlen);
+    st = share_params(m, err, errlen);
     if (st != VAE_OK) {
         vae_model_free(m);
         return st;

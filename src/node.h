@@ -103,6 +103,35 @@ typedef struct vae_op {
      * state, which the next call starts from when run->carry is set. NULL
      * for stateless ops. */
     int64_t (*state)(const vae_node_spec *s);
+
+    /* What the model asks of an op besides running it. Every field may be
+     * left 0/NULL, which is the safe answer. */
+
+    /* 1: forward draws from the model's generator (token dropout), so the
+     * node cannot be the decoder output, which may be computed twice. */
+    int draws_random;
+    /* 1: the node is the decoder's view of the model's data x (teacher
+     * forcing): the model fills it before the decoder runs. */
+    int reads_data;
+    /* 1 when node s uses parameters of an encoder node of the same op
+     * instead of its own (a shared embedding); such a node belongs in the
+     * decoder. NULL: never. */
+    int (*borrows)(const vae_node_spec *s);
+    /* 1 when owner, the encoder's first node of this op (NULL if none),
+     * holds the parameters that s borrows; else 0 and why in err. */
+    int (*lends_to)(const vae_node_spec *owner, const vae_node_spec *s,
+                    char *err, size_t errlen);
+
+    /* Generation runs the decoder one time step at a time (generate.c).
+     * per_step 1: the op acts on each step alone, or carries its state
+     * from step to step, so running it step by step gives what the whole
+     * sequence would; 0 (the default) makes generation refuse the
+     * decoder. to_step rewrites a spec for a one-step decoder ([T] -> [1]);
+     * start_id is the id the op puts before a sequence (shift_right's
+     * bos), which the one-step decoder is fed at its first step. */
+    int per_step;
+    void (*to_step)(vae_node_spec *s);
+    float (*start_id)(const vae_node_spec *s);
 } vae_op;
 
 #endif

@@ -132,7 +132,8 @@ static inline void act_backward(vae_node *n, vae_node *const *in,
                                   .forward = NAME##_forward,                  \
                                   .backward = NAME##_backward,                \
                                   .backward_reads_val = 1,                    \
-                                  .forward_in_place = IN_PLACE};
+                                  .forward_in_place = IN_PLACE,               \
+                                  .per_step = 1};
 
 /* softplus's derivative, sigmoid(x), needs x: it never runs in place. */
 ACTIVATION(relu, VAE_OP_RELU, relu_f, relu_d, same_shape, 1)

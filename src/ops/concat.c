@@ -79,6 +79,7 @@ const vae_op vae_op_concat = {
     .shape = concat_shape,
     .forward = concat_forward,
     .backward = concat_backward,
+    .per_step = 1,
 };
 
 VAE_API int32_t vae_graph_concat(vae_graph *g, int32_t a, int32_t b)

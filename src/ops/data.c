@@ -28,12 +28,21 @@ static void data_backward(vae_node *n, vae_node *const *in, const float *w,
     (void)n, (void)in, (void)w, (void)dw, (void)batch;
 }
 
+/* One step of a sequence: the time axis (the first) becomes 1. */
+static void data_to_step(vae_node_spec *s)
+{
+    s->iattr[VAE_SHAPED_DIMS] = 1;
+}
+
 const vae_op vae_op_data = {
     .name = "data",
     .code = VAE_OP_DATA,
     .shape = data_shape,
     .forward = data_forward,
     .backward = data_backward,
+    .per_step = 1,
+    .reads_data = 1,
+    .to_step = data_to_step,
 };
 
 VAE_API int32_t vae_graph_data(vae_graph *g, const int64_t *dims, int32_t rank)

@@ -89,6 +89,7 @@ const vae_op vae_op_dense = {
     .init = dense_init,
     .forward = dense_forward,
     .backward = dense_backward,
+    .per_step = 1,
 };
 
 VAE_API int32_t vae_graph_dense(vae_graph *g, int32_t x, int64_t units)

@@ -98,6 +98,22 @@ static void embedding_backward(vae_node *n, vae_node *const *in, const float *w,
     }
 }
 
+static int embedding_borrows(const vae_node_spec *s)
+{
+    return s->iattr[EMB_SHARED] != 0;
+}
+
+static int embedding_lends_to(const vae_node_spec *owner,
+                              const vae_node_spec *s, char *err, size_t errlen)
+{
+    if (owner && owner->iattr[EMB_VOCAB] == s->iattr[EMB_VOCAB] &&
+        owner->iattr[EMB_DIM] == s->iattr[EMB_DIM])
+        return 1;
+    vae_set_err(err, errlen, "the encoder has no %lld x %lld embedding first",
+                (long long)s->iattr[EMB_VOCAB], (long long)s->iattr[EMB_DIM]);
+    return 0;
+}
+
 const vae_op vae_op_embedding = {
     .name = "embedding",
     .code = VAE_OP_EMBEDDING,
@@ -105,6 +121,9 @@ const vae_op vae_op_embedding = {
     .init = embedding_init,
     .forward = embedding_forward,
     .backward = embedding_backward,
+    .per_step = 1,
+    .borrows = embedding_borrows,
+    .lends_to = embedding_lends_to,
 };
 
 static int32_t add_embedding(vae_graph *g, int32_t ids, int64_t vocab,

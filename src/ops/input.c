@@ -27,6 +27,7 @@ const vae_op vae_op_input = {
     .shape = input_shape,
     .forward = input_forward,
     .backward = input_backward,
+    .per_step = 1,
 };
 
 VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims, int32_t rank)

@@ -338,6 +338,7 @@ const vae_op vae_op_lstm = {
     .scratch = lstm_scratch,
     .saved = lstm_saved,
     .state = lstm_state,
+    .per_step = 1,
 };
 
 /* Inputs: x, then init if given, then mask if given. The shape rule adds T

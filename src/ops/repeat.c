@@ -59,12 +59,19 @@ static void repeat_backward(vae_node *n, vae_node *const *in, const float *w,
     }
 }
 
+static void repeat_to_step(vae_node_spec *s)
+{
+    s->iattr[REPEAT_TIMES] = 1;
+}
+
 const vae_op vae_op_repeat = {
     .name = "repeat",
     .code = VAE_OP_REPEAT,
     .shape = repeat_shape,
     .forward = repeat_forward,
     .backward = repeat_backward,
+    .per_step = 1,
+    .to_step = repeat_to_step,
 };
 
 VAE_API int32_t vae_graph_repeat(vae_graph *g, int32_t x, int64_t times)

@@ -114,12 +114,19 @@ static void token_dropout_forward(vae_node *n, vae_node *const *in,
             n->val[i] = unk;
 }
 
+static float shift_right_start_id(const vae_node_spec *s)
+{
+    return s->fattr[SHIFT_BOS];
+}
+
 const vae_op vae_op_shift_right = {
     .name = "shift_right",
     .code = VAE_OP_SHIFT_RIGHT,
     .shape = shift_right_shape,
     .forward = shift_right_forward,
     .backward = ids_backward,
+    .per_step = 1,
+    .start_id = shift_right_start_id,
 };
 
 const vae_op vae_op_token_dropout = {
@@ -128,6 +135,8 @@ const vae_op vae_op_token_dropout = {
     .shape = token_dropout_shape,
     .forward = token_dropout_forward,
     .backward = ids_backward,
+    .draws_random = 1,
+    .per_step = 1,
 };
 
 VAE_API int32_t vae_graph_shift_right(vae_graph *g, int32_t ids, float bos)
