@@ -1,5 +1,6 @@
 /* ops.h - the op implementations (one per entry of op_list.h), the table
- * that finds them by code, and the shape helpers several ops share. */
+ * that finds them by code (op_table.c), and the shape rules several ops
+ * share (shape.c). */
 #ifndef VAE_OPS_H
 #define VAE_OPS_H
 
