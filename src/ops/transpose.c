@@ -109,16 +109,18 @@ const vae_op vae_op_transpose = {
     .backward = transpose_backward,
 };
 
-VAE_API int32_t vae_graph_transpose(vae_graph *g, int32_t x, const int32_t *axes,
-                                    int32_t rank)
+VAE_API int32_t vae_graph_transpose(vae_graph *g, int32_t x,
+                                    const int32_t *axes, int32_t rank)
 {
     if (!g)
         return VAE_ERR_INVALID_ARG;
     if (!axes)
-        return vae_graph_fail(g, VAE_ERR_INVALID_ARG, "transpose: axes is NULL");
+        return vae_graph_fail(g, VAE_ERR_INVALID_ARG,
+                              "transpose: axes is NULL");
     if (rank < 1 || rank > VAE_MAX_RANK)
-        return vae_graph_fail(g, VAE_ERR_SHAPE, "transpose: rank %d not in 1..%d",
-                              (int)rank, VAE_MAX_RANK);
+        return vae_graph_fail(g, VAE_ERR_SHAPE,
+                              "transpose: rank %d not in 1..%d", (int)rank,
+                              VAE_MAX_RANK);
     int64_t attr[VAE_N_IATTR] = {[TR_RANK] = rank};
     for (int32_t i = 0; i < rank; i++)
         attr[TR_AXES + i] = axes[i];
