@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "adam.h"
 #include "alloc.h"
-#include "kl.h"
-#include "model.h"
 #include "simd.h"
 
 static int32_t adam_fail(vae_adam *o, int32_t status, const char *fmt, ...)
@@ -239,8 +238,7 @@ static int64_t first_bad(const adam_coef *c, const float *p, const float *grad,
     return -1;
 }
 
-/* vae_adam_step for handles the caller holds. */
-static int32_t adam_update(vae_adam *o, vae_model *m)
+int32_t vae_adam_update(vae_adam *o, vae_model *m)
 {
     if (m->n_params != o->n)
         return adam_fail(o, VAE_ERR_SHAPE,
@@ -290,29 +288,5 @@ VAE_API int32_t vae_adam_step(vae_adam *o, vae_model *m)
         return adam_fail(o, VAE_ERR_INVALID_ARG, "model is NULL");
     VAE_HOLD(m, adam_fail(o, VAE_ERR_BUSY,
                           "the model is in use by another call"));
-    return adam_update(o, m);
-}
-
-VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
-                                     const float *x, int64_t batch,
-                                     double *elbo, double *recon, double *kl)
-{
-    if (!m)
-        return VAE_ERR_INVALID_ARG;
-    VAE_HOLD(m, VAE_ERR_BUSY);
-    if (!opt)
-        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "optimizer is NULL");
-    VAE_HOLD(opt, vae_model_fail(m, VAE_ERR_BUSY,
-                                 "the optimizer is in use by another call"));
-    double beta = m->beta;
-    m->beta = beta * vae_kl_anneal_weight(m->anneal_kind, m->anneal_steps,
-                                          opt->t);
-    int32_t st = vae_model_train_grad(m, x, batch, elbo, recon, kl);
-    m->beta = beta;
-    if (st != VAE_OK)
-        return st;
-    st = adam_update(opt, m);
-    if (st != VAE_OK)
-        return vae_model_fail(m, st, "adam: %s", opt->err);
-    return VAE_OK;
+    return vae_adam_update(o, m);
 }

@@ -15,8 +15,9 @@
 
 #include "alloc.h"
 #include "fastmath.h"
+#include "generate.h"
 #include "likelihood.h"
-#include "model.h"
+#include "net.h"
 #include "ops/ops.h"
 
 typedef struct step_net {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adam.h"
 #include "alloc.h"
 #include "crc32.h"
 #include "likelihood.h"

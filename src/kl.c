@@ -37,3 +37,13 @@ double vae_kl_anneal_weight(int32_t kind, int64_t steps, int64_t t)
     default: return 1.0;
     }
 }
+
+double vae_log_prior_ratio(const float *z, const float *eps, const float *lv,
+                           int64_t D)
+{
+    double s = 0.0;
+    for (int64_t j = 0; j < D; j++)
+        s += -0.5 * ((double)z[j] * z[j] - (double)eps[j] * eps[j] -
+                     vae_clamp_logvar(lv[j]));
+    return s;
+}

@@ -1,5 +1,6 @@
-/* kl.h - the KL term: KL(N(mu, exp(logvar)) || N(0, I)) in closed form, and
- * the weights of the KL annealing schedules. */
+/* kl.h - the latent Gaussian against the prior: KL(N(mu, exp(logvar)) ||
+ * N(0, I)) in closed form, the log ratio p(z) / q(z|x) of one draw, and the
+ * weights of the KL annealing schedules. */
 #ifndef VAE_KL_H
 #define VAE_KL_H
 
@@ -12,6 +13,12 @@
  * logvar is clamped to [VAE_LOGVAR_MIN, VAE_LOGVAR_MAX] first. */
 void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
                    int64_t batch, int64_t d, double *kl_b, double *kl_dim);
+
+/* log p(z) - log q(z|x) of one draw z = mu + sigma * eps of D dimensions,
+ * where lv is q's logvar row (log 2 pi cancels): the log importance ratio
+ * of the prior against the posterior. */
+double vae_log_prior_ratio(const float *z, const float *eps, const float *lv,
+                           int64_t D);
 
 /* The KL weight of annealing schedule `kind` (VAE_ANNEAL_*) at step t of
  * `steps`. */

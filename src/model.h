@@ -1,5 +1,7 @@
-/* model.h - internal layout of vae_model and vae_adam, shared by model.c,
- * adam.c and io.c. */
+/* model.h - the internal layout of vae_model: its graphs, settings, flat
+ * parameter and gradient buffers, run-time nodes and workspace. model.c
+ * builds it; the files above it (net, objective, infer, generate, adam,
+ * io) read and run it. */
 #ifndef VAE_MODEL_H
 #define VAE_MODEL_H
 
@@ -40,7 +42,7 @@ struct vae_model {
 
     /* Workspace for the largest batch seen so far (grown, never per step).
      * A grad_in_val decoder output lives in the first out_floats of work,
-     * sized for out_chunk_floats (model.c's OUT_CHUNK_FLOATS; tests lower it
+     * sized for out_chunk_floats (OUT_CHUNK_FLOATS below; tests lower it
      * to force chunks); out_dw collects its parameter gradient while a batch
      * goes through it in several chunks. */
     int64_t cap_batch;
@@ -52,54 +54,24 @@ struct vae_model {
     double *kl_dim;  /* latent: batch-mean KL per dimension */
     double *recon_b; /* cap_batch: log p(x_b|z_b) */
     double *kl_b;    /* cap_batch: KL of each example */
-    float *rows_x;   /* train_samples > 1: each example's data once per sample */
+    float *rows_x; /* train_samples > 1: each example's data once per sample */
     int64_t rows_x_cap;
 
     atomic_flag busy; /* held by the public call using the model (busy.h) */
     char err[VAE_ERRLEN];
 };
 
-struct vae_adam {
-    int64_t n;
-    double lr, beta1, beta2, eps, weight_decay, clip_norm;
-    int32_t decoupled;
-    int64_t t;
-    float *m, *v;
-    atomic_flag busy; /* held by the public call using it (busy.h) */
-    char err[VAE_ERRLEN];
-};
-
-/* Net plumbing shared by model.c and generate.c (see model.c). */
-int64_t vae_net_layout_floats(const vae_node *nodes, int32_t n,
-                              int32_t first_grad);
-int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch);
-float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
-                       float *p, int64_t batch, float *scratch,
-                       const vae_run *run);
-void vae_net_forward(vae_node *nodes, int32_t n, const float *params,
-                     int64_t batch);
-
-/* VAE_OK, or VAE_ERR_NONFINITE recorded on m naming `what` and the index
- * of the first NaN or Inf among v[0..n-1]. */
-int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
-                         const char *what);
-
-/* The largest batch (or number of sequences) the model runs: BLAS takes
- * int dimensions, and a dense or LSTM product has batch x (a node's
- * elements without its last axis) rows. */
-int64_t vae_model_max_batch(const vae_model *m);
-
-/* vae_model_elbo_grad into a cleared gradient buffer; when the call fails,
- * the buffer is as it was (vae_model_train_step's first half). */
-int32_t vae_model_train_grad(vae_model *m, const float *x, int64_t batch,
-                             double *elbo, double *recon, double *kl);
-
-/* vae_model_generate for a model the caller already holds (busy.h). */
-int32_t vae_generate(vae_model *m, const float *z, int64_t n, int32_t mode,
-                     double temperature, int64_t top_k, int64_t beam,
-                     int64_t eos, int64_t max_len, float *out, int64_t *steps);
+/* A grad_in_val decoder output larger than this (floats over the batch) is
+ * computed, scored and differentiated a chunk of examples at a time: a text
+ * model's logits (batch x T x V floats, 128 MB for 32 x 100 x 10000) then
+ * never exist for the whole batch. */
+#define OUT_CHUNK_FLOATS ((int64_t)1 << 23)
 
 /* Records a message on the model and returns status. */
-int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...);
+int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets every gradient to 0 (vae_model_zero_grad for a held model). */
+void vae_model_clear_grads(vae_model *m);
 
 #endif

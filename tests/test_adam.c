@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adam.h"
 #include "model.h" /* struct vae_adam: moments and step count */
 #include "testutil.h"
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adam.h"
 #include "model.h"
 #include "testutil.h"
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "adam.h"
 #include "model.h"
 #include "testutil.h"
 

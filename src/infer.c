@@ -1,0 +1,262 @@
+/* infer.c - using a model: encode, decode, sample the prior, reconstruct,
+ * log p(x|z) at given latents, and the importance-weighted estimate of
+ * log p(x). None of these computes gradients. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "generate.h"
+#include "kl.h"
+#include "likelihood.h"
+#include "net.h"
+
+/* Copies `cols` floats from each of `rows` rows of src into dst. */
+static void copy_rows(float *dst, int64_t dst_stride, const float *src,
+                      int64_t src_stride, int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(dst + r * dst_stride, src + r * src_stride,
+               (size_t)cols * sizeof(float));
+}
+
+/* Checks x and the output buffer, loads x and runs the encoder, after which
+ * each head row holds mu then logvar. */
+static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
+                           const void *out, const char *what)
+{
+    if (!out)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: output is NULL",
+                              what);
+    int32_t st = vae_check_batch(m, x, batch, what);
+    if (st == VAE_OK)
+        st = vae_load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    vae_net_forward(m->enc, m->n_enc, m->params, batch);
+    return vae_check_finite(m, vae_head(m)->val, batch * 2 * m->latent,
+                            "encoder output (mu, logvar)");
+}
+
+VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
+                                 float *mu, float *logvar)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    int32_t st = run_encoder(m, x, batch, mu, "encode");
+    if (st != VAE_OK)
+        return st;
+    int64_t D = m->latent;
+    copy_rows(mu, D, vae_head(m)->val, 2 * D, batch, D);
+    if (logvar)
+        copy_rows(logvar, D, vae_head(m)->val + D, 2 * D, batch, D);
+    return VAE_OK;
+}
+
+/* Decodes the latents already in the decoder input into out. A decoder
+ * that reads the data (teacher forcing) has no data to read here: it
+ * decodes greedily, one step at a time, instead. */
+static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
+{
+    if (m->dec_data >= 0)
+        return vae_generate(m, m->dec[0].val, batch, VAE_DECODE_GREEDY, 1.0,
+                            1, 1, -1, m->data_size, out, NULL);
+    vae_dec_forward(m, batch);
+    for (int64_t b0 = 0, nb; b0 < batch; b0 += nb) {
+        const float *o = vae_out_rows(m, b0, batch, &nb);
+        vae_likelihood_mean(m->likelihood, o, nb, m->data_size, m->classes,
+                            out + b0 * m->data_size);
+    }
+    return vae_check_finite(m, out, batch * m->data_size, "decoded mean");
+}
+
+VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
+                                 float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    int32_t st = vae_check_batch(m, z, batch, "decode");
+    if (st == VAE_OK && !out)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "decode: out is NULL");
+    if (st == VAE_OK)
+        st = vae_check_finite(m, z, batch * m->latent, "decode: z");
+    if (st != VAE_OK)
+        return st;
+    memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
+    return decode_loaded(m, batch, out);
+}
+
+VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
+                                 float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    int32_t st = vae_check_batch(m, out, n, "sample");
+    if (st != VAE_OK)
+        return st;
+    vae_rng_normal_fill(&m->rng, m->dec[0].val, n * m->latent);
+    if (z_out)
+        memcpy(z_out, m->dec[0].val, (size_t)(n * m->latent) * sizeof(float));
+    return decode_loaded(m, n, out);
+}
+
+VAE_API int32_t vae_model_reconstruct(vae_model *m, const float *x,
+                                      int64_t batch, float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    int32_t st = run_encoder(m, x, batch, out, "reconstruct");
+    if (st != VAE_OK)
+        return st;
+    int64_t D = m->latent;
+    copy_rows(m->dec[0].val, D, vae_head(m)->val, 2 * D, batch, D);
+    return decode_loaded(m, batch, out);
+}
+
+VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (!out)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "random_uniform: out is NULL");
+    if (n < 0)
+        return vae_model_fail(m, VAE_ERR_RANGE, "random_uniform: n %lld < 0",
+                              (long long)n);
+    /* 24 random bits: every value is exact in float and below 1. */
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (float)(vae_rng_next(&m->rng) >> 40) * 0x1.0p-24f;
+    return VAE_OK;
+}
+
+/* logp[r] = log p(x_r | z_r) for the latents already in the decoder input. */
+static void decoder_logp(vae_model *m, const float *x, int64_t rows,
+                         double *logp)
+{
+    vae_set_decoder_data(m, x, rows);
+    vae_dec_forward(m, rows);
+    vae_out_likelihood(m, x, rows, VAE_OUT_SCORE, logp, NULL);
+}
+
+VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
+                                         const float *x, int64_t batch,
+                                         double *logp)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (!logp)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "log_likelihood: logp is NULL");
+    int32_t st = vae_check_batch(m, z, batch, "log_likelihood");
+    if (st == VAE_OK)
+        st = vae_check_finite(m, z, batch * m->latent, "log_likelihood: z");
+    if (st == VAE_OK && !x)
+        st =
+            vae_model_fail(m, VAE_ERR_INVALID_ARG, "log_likelihood: x is NULL");
+    if (st == VAE_OK)
+        st = vae_load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
+    decoder_logp(m, x, batch, logp);
+    return vae_check_finite_results(m, logp, batch,
+                                    "log_likelihood: log p(x|z)");
+}
+
+/* Rows (example, sample) decoded per pass: enough to keep the GEMMs
+ * efficient, small enough that memory does not depend on k. */
+#define IWAE_CHUNK 256
+
+/* Running log-sum-exp of one example's log-weights, in double. */
+typedef struct lse {
+    double max, sum;
+} lse;
+
+static void lse_add(lse *a, double v)
+{
+    if (v > a->max) {
+        a->sum = a->sum * exp(a->max - v) + 1.0;
+        a->max = v;
+    } else {
+        a->sum += exp(v - a->max);
+    }
+}
+
+/* Decodes `rows` consecutive (example, sample) pairs starting at pair r0 and
+ * adds their log-weights to acc. mulv holds each example's mu|logvar row;
+ * xs and logw are scratch of IWAE_CHUNK rows. */
+static void iwae_chunk(vae_model *m, const float *x, const float *mulv,
+                       int64_t k, int64_t r0, int64_t rows, float *xs,
+                       double *logw, lse *acc)
+{
+    int64_t D = m->latent, d = m->data_size;
+    float *z = m->dec[0].val;
+    vae_rng_normal_fill(&m->rng, m->eps, rows * D);
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t b = (r0 + r) / k;
+        const float *mu = mulv + b * 2 * D, *lv = mu + D;
+        const float *eps = m->eps + r * D;
+        for (int64_t j = 0; j < D; j++)
+            z[r * D + j] =
+                mu[j] + expf(0.5f * vae_clamp_logvar(lv[j])) * eps[j];
+        logw[r] = vae_log_prior_ratio(z + r * D, eps, lv, D);
+        memcpy(xs + r * d, x + b * d, (size_t)d * sizeof(float));
+    }
+    decoder_logp(m, xs, rows, m->recon_b);
+    for (int64_t r = 0; r < rows; r++)
+        lse_add(&acc[(r0 + r) / k], logw[r] + m->recon_b[r]);
+}
+
+VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
+                               int64_t k, double *logpx)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (k < 1 || k > 1000000000)
+        return vae_model_fail(m, VAE_ERR_RANGE, "iwae: k %lld not in 1..1e9",
+                              (long long)k);
+    int32_t st = run_encoder(m, x, batch, logpx, "iwae");
+    if (st != VAE_OK)
+        return st;
+
+    int64_t D = m->latent, d = m->data_size;
+    float *mulv = vae_malloc((size_t)(batch * 2 * D) * sizeof(float));
+    float *xs = vae_malloc((size_t)(IWAE_CHUNK * d) * sizeof(float));
+    double *logw = vae_malloc(IWAE_CHUNK * sizeof(double));
+    lse *acc = vae_malloc((size_t)batch * sizeof(lse));
+    if (!mulv || !xs || !logw || !acc) {
+        st = vae_model_fail(m, VAE_ERR_NOMEM, "iwae: out of memory");
+        goto done;
+    }
+    /* The head's values are copied out: the decoder workspace is laid out
+     * for chunk-sized batches next, which moves the encoder's buffers. */
+    memcpy(mulv, vae_head(m)->val, (size_t)(batch * 2 * D) * sizeof(float));
+    for (int64_t b = 0; b < batch; b++)
+        acc[b] = (lse){-INFINITY, 0.0};
+    int64_t total = batch * k;
+    int64_t chunk = total < IWAE_CHUNK ? total : IWAE_CHUNK;
+    st = vae_ensure_workspace(m, chunk);
+    for (int64_t r0 = 0; st == VAE_OK && r0 < total; r0 += chunk) {
+        int64_t rows = total - r0 < chunk ? total - r0 : chunk;
+        iwae_chunk(m, x, mulv, k, r0, rows, xs, logw, acc);
+    }
+    if (st == VAE_OK) {
+        for (int64_t b = 0; b < batch; b++)
+            logpx[b] = acc[b].max + log(acc[b].sum) - log((double)k);
+        st = vae_check_finite_results(m, logpx, batch, "iwae: log p(x)");
+    }
+done:
+    free(mulv);
+    free(xs);
+    free(logw);
+    free(acc);
+    return st;
+}
+
