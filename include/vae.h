@@ -4,7 +4,8 @@
  * Conventions (see docs/design.md and docs/errors.md):
  *  - Every object is an opaque handle; *_free(NULL) is a no-op.
  *  - Fallible calls return an int32_t status: VAE_OK (0) or a negative
- *    VAE_ERR_* value. Values never change between releases.
+ *    VAE_ERR_* value. Values never change between releases. Each call
+ *    below says what it returns when that is more than a status.
  *  - The detailed message of the last error is kept per handle
  *    (vae_graph_last_error, vae_model_last_error, vae_adam_last_error).
  *    Calls that have no handle yet take an optional buffer `err`/`errlen`
@@ -17,14 +18,16 @@
  *    do not fit the input or each other); VAE_ERR_RANGE for any other
  *    number outside its documented range (units, kernel, batch, rates...);
  *    VAE_ERR_GRAPH for a node id that names no node of the graph.
- *  - The library never prints, aborts or exits, and keeps no pointer to a
- *    caller's buffer after a call returns.
+ *  - Lifetimes: the library never prints, aborts or exits, and keeps no
+ *    pointer to a caller's buffer after a call returns. A pointer it
+ *    returns (a message, the parameter buffer, metadata) lives as long as
+ *    its handle, unless the call says otherwise.
  *  - Shapes are per example; the batch dimension is implicit and is the
  *    `batch` argument of the calls that run the model. Data are float32,
  *    row-major, one example after another. batch is at least 1 and at most
- *    (2^31 - 1) / R, where R is the largest element count of a node without
- *    its last axis (BLAS takes int dimensions; e.g. R = T for [T, F]
- *    sequences, 1 for vectors); VAE_ERR_RANGE otherwise.
+ *    (2^31 - 1) / R, where R is the largest element count of a node
+ *    without its last axis (BLAS takes int dimensions; e.g. R = T for
+ *    [T, F] sequences, 1 for vectors); VAE_ERR_RANGE otherwise.
  *  - A handle is used by one thread at a time; different handles may be
  *    used from different threads at once. A call that finds its model or
  *    optimizer in use by a call in another thread returns VAE_ERR_BUSY at
@@ -71,29 +74,31 @@ VAE_API int32_t vae_version_number(void);
 /* ---- Status codes (fixed values) --------------------------------------- */
 
 #define VAE_OK                 0
-#define VAE_ERR_INVALID_ARG   -1  /* NULL pointer, bad enum value, bad size  */
-#define VAE_ERR_SHAPE         -2  /* shapes of connected things disagree     */
-#define VAE_ERR_NOMEM         -3  /* an allocation failed; nothing changed   */
-#define VAE_ERR_IO            -4  /* open/read/write/rename failed            */
-#define VAE_ERR_FORMAT        -5  /* file or buffer is not a valid model     */
-#define VAE_ERR_NONFINITE     -6  /* NaN or Inf in input, loss or gradient   */
-#define VAE_ERR_GRAPH         -7  /* bad wiring: unknown node, no output...  */
-#define VAE_ERR_VERSION       -8  /* file written by an unknown format version */
-#define VAE_ERR_RANGE         -9  /* value outside its documented range      */
-#define VAE_ERR_UNSUPPORTED  -10  /* not available in this build             */
-#define VAE_ERR_BUSY         -11  /* the handle is in use by another call    */
+#define VAE_ERR_INVALID_ARG   -1  /* NULL pointer, bad enum value, bad size */
+#define VAE_ERR_SHAPE         -2  /* shapes of connected things disagree    */
+#define VAE_ERR_NOMEM         -3  /* an allocation failed; nothing changed  */
+#define VAE_ERR_IO            -4  /* open/read/write/rename failed          */
+#define VAE_ERR_FORMAT        -5  /* file or buffer is not a valid model    */
+#define VAE_ERR_NONFINITE     -6  /* NaN or Inf in input, loss or gradient  */
+#define VAE_ERR_GRAPH         -7  /* bad wiring: unknown node, no output... */
+#define VAE_ERR_VERSION       -8  /* file of an unknown format version      */
+#define VAE_ERR_RANGE         -9  /* value outside its documented range     */
+#define VAE_ERR_UNSUPPORTED  -10  /* not available in this build            */
+#define VAE_ERR_BUSY         -11  /* the handle is in use by another call   */
 
-/* Static English description of a status code ("unknown status" if none). */
+/* Static English description of a status code ("unknown status" if none).
+ * Never NULL; the string lives as long as the library is loaded. */
 VAE_API const char *vae_status_string(int32_t status);
 
 /* ---- Threads ------------------------------------------------------------ */
 
 /* Sets the number of threads the BLAS library (OpenBLAS) uses for matrix
- * products, process-wide (1 <= n <= 1024, VAE_ERR_RANGE otherwise). VAE_ERR_UNSUPPORTED when libvae was built
- * against a BLAS without a thread setting. Results are bit-identical for the
- * same thread count; they may differ in the last bits between counts. */
+ * products, process-wide (1 <= n <= 1024, VAE_ERR_RANGE otherwise).
+ * VAE_ERR_UNSUPPORTED when libvae was built against a BLAS without a
+ * thread setting. Results are bit-identical for the same thread count;
+ * they may differ in the last bits between counts. */
 VAE_API int32_t vae_set_num_threads(int32_t n);
-/* The current BLAS thread count, or VAE_ERR_UNSUPPORTED. */
+/* Returns the current BLAS thread count, or VAE_ERR_UNSUPPORTED. */
 VAE_API int32_t vae_get_num_threads(void);
 
 /* ---- Graph builder ------------------------------------------------------ */
@@ -107,23 +112,32 @@ VAE_API int32_t vae_get_num_threads(void);
  */
 typedef struct vae_graph vae_graph;
 
-/* New empty graph in *out. Returns VAE_ERR_NOMEM or VAE_ERR_INVALID_ARG. */
+/* Sentinels of the builder calls. */
+#define VAE_NO_NODE         -1 /* vae_graph_lstm's init and mask: none      */
+#define VAE_LSTM_LAST_STATE  0 /* vae_graph_lstm: [hidden] after the end     */
+#define VAE_LSTM_SEQUENCE    1 /* vae_graph_lstm: [T, hidden], every step    */
+
+/* New empty graph in *out, which the caller frees with vae_graph_free.
+ * Returns VAE_ERR_NOMEM or VAE_ERR_INVALID_ARG on failure (*out NULL). */
 VAE_API int32_t vae_graph_new(vae_graph **out);
-/* Frees a graph. NULL is a no-op. Models keep their own copy of graphs. */
+/* Frees a graph. NULL is a no-op. Models keep their own copy of graphs, so
+ * a graph may be freed as soon as vae_model_new has returned. */
 VAE_API void vae_graph_free(vae_graph *g);
-/* VAE_OK, or the first error a builder call recorded. */
+/* Returns VAE_OK, or the first error a builder call recorded. */
 VAE_API int32_t vae_graph_status(const vae_graph *g);
-/* Message of the first recorded error, or "" if none. Never NULL. */
+/* Message of the first recorded error, or "" if none. Never NULL; valid
+ * until g is freed. */
 VAE_API const char *vae_graph_last_error(const vae_graph *g);
 
 /* f32 input with per-example shape dims[0..rank-1] (1 <= rank <= 4, every
- * dim >= 1). A graph has exactly one input. */
-VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims, int32_t rank);
+ * dim >= 1). A graph has exactly one input, node 0. */
+VAE_API int32_t vae_graph_input(vae_graph *g, const int64_t *dims,
+                                int32_t rank);
 /* Fully connected layer on the last axis: y = x W^T + b, W is units x in
  * (PyTorch nn.Linear layout), initialised like nn.Linear. units in 1..2^30
  * (VAE_ERR_RANGE otherwise); units x in at most 2^36 (VAE_ERR_SHAPE). */
 VAE_API int32_t vae_graph_dense(vae_graph *g, int32_t x, int64_t units);
-/* Elementwise activations. */
+/* Elementwise activations: the output has x's shape. */
 VAE_API int32_t vae_graph_relu(vae_graph *g, int32_t x);
 /* slope in [0, 1) (VAE_ERR_RANGE otherwise). */
 VAE_API int32_t vae_graph_leaky_relu(vae_graph *g, int32_t x, float slope);
@@ -156,8 +170,8 @@ VAE_API int32_t vae_graph_reshape(vae_graph *g, int32_t x, const int64_t *dims,
  * axes is a permutation of 0..rank-1 and rank is the node's rank; e.g.
  * {1, 2, 0} turns [C, H, W] into [H, W, C], whose reshape to [H, W*C] reads
  * an image as a sequence of rows. */
-VAE_API int32_t vae_graph_transpose(vae_graph *g, int32_t x, const int32_t *axes,
-                                    int32_t rank);
+VAE_API int32_t vae_graph_transpose(vae_graph *g, int32_t x,
+                                    const int32_t *axes, int32_t rank);
 /* reshape to one axis of all the node's elements. */
 VAE_API int32_t vae_graph_flatten(vae_graph *g, int32_t x);
 
@@ -185,12 +199,13 @@ VAE_API int32_t vae_graph_embedding_shared(vae_graph *g, int32_t ids,
 /*
  * LSTM with `hidden` units over a sequence x [T, F]; weights W_ih (4H x F),
  * W_hh (4H x H), b_ih, b_hh, gates in the order i, f, g, o, laid out and
- * initialised like nn.LSTM. hidden in 1..2^20. init: -1 (zero state) or a
- * node of 2*hidden elements holding h0 then c0 (e.g. a dense layer on z).
- * mask: -1 or a node of T token ids; steps whose id is 0 keep the state and
- * output zeros. Other negative ids name no node (VAE_ERR_GRAPH).
- * full_sequence 1: output [T, hidden], h at every step; 0: [hidden], h after
- * the last unmasked step.
+ * initialised like nn.LSTM. hidden in 1..2^20. init: VAE_NO_NODE (zero
+ * state) or a node of 2*hidden elements holding h0 then c0 (e.g. a dense
+ * layer on z). mask: VAE_NO_NODE or a node of T token ids; steps whose id
+ * is 0 keep the state and output zeros. Other negative ids name no node
+ * (VAE_ERR_GRAPH). full_sequence VAE_LSTM_SEQUENCE: output [T, hidden], h
+ * at every step; VAE_LSTM_LAST_STATE: [hidden], h after the last unmasked
+ * step.
  */
 VAE_API int32_t vae_graph_lstm(vae_graph *g, int32_t x, int64_t hidden,
                                int32_t init, int32_t mask,
@@ -214,16 +229,16 @@ VAE_API int32_t vae_graph_token_dropout(vae_graph *g, int32_t ids, float rate,
 
 /* Marks the node whose value is the graph's result. Returns a status. */
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node);
-/* Number of elements per example of a node, or a negative status
- * (VAE_ERR_GRAPH for an id that names no node). */
+/* Returns the number of elements per example of a node, or a negative
+ * status (VAE_ERR_GRAPH for an id that names no node). */
 VAE_API int64_t vae_graph_node_size(const vae_graph *g, int32_t node);
 
 /* ---- Model -------------------------------------------------------------- */
 
 /* Likelihoods p(x|z); the decoder output must have the stated size. */
-#define VAE_LIKELIHOOD_BERNOULLI        1 /* output: D logits; x in [0,1]     */
-#define VAE_LIKELIHOOD_GAUSSIAN_FIXED   2 /* output: D means; fixed variance  */
-#define VAE_LIKELIHOOD_GAUSSIAN_LEARNED 3 /* output: D means then D log-variances */
+#define VAE_LIKELIHOOD_BERNOULLI        1 /* output: D logits; x in [0,1]    */
+#define VAE_LIKELIHOOD_GAUSSIAN_FIXED   2 /* output: D means; fixed variance */
+#define VAE_LIKELIHOOD_GAUSSIAN_LEARNED 3 /* output: D means, D logvars      */
 /* output: [T, V] logits for data of T token ids in [0, V); id 0 is padding
  * and does not count. The "mean" that decode/reconstruct return is the most
  * probable id of each step. */
@@ -232,22 +247,29 @@ VAE_API int64_t vae_graph_node_size(const vae_graph *g, int32_t node);
 typedef struct vae_model vae_model;
 
 /*
- * Builds a model from copies of `encoder` and `decoder`. A dense Gaussian
- * head (encoder output -> 2*latent_dim: mu then logvar) is appended to the
- * encoder. The decoder's input must have latent_dim elements; its output size
- * fixes the data size (see VAE_LIKELIHOOD_*), which must equal the encoder's
- * input size. Parameters are initialised from `seed` like PyTorch's defaults.
+ * Builds a model from copies of `encoder` and `decoder` into *out, which
+ * the caller frees with vae_model_free. A dense Gaussian head (encoder
+ * output -> 2*latent_dim: mu then logvar) is appended to the encoder. The
+ * decoder's input must have latent_dim elements; its output size fixes the
+ * data size (see VAE_LIKELIHOOD_*), which must equal the encoder's input
+ * size. Parameters are initialised from `seed` like PyTorch's defaults.
+ * On failure *out is NULL and err receives the reason.
  */
-VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder,
-                              int64_t latent_dim, int32_t likelihood,
-                              uint64_t seed, vae_model **out,
-                              char *err, size_t errlen);
+VAE_API int32_t vae_model_new(const vae_graph *encoder,
+                              const vae_graph *decoder, int64_t latent_dim,
+                              int32_t likelihood, uint64_t seed,
+                              vae_model **out, char *err, size_t errlen);
 /* Frees a model. NULL is a no-op. */
 VAE_API void vae_model_free(vae_model *m);
-/* Message of the model's last error, or "" if none. Never NULL. */
+/* Message of the model's last error, or "" if none. Never NULL; valid until
+ * the next call on m. */
 VAE_API const char *vae_model_last_error(const vae_model *m);
 
-/* Resets the model's random generator (used for z samples). */
+/* Resets the model's random generator (used for z samples). The generator
+ * then yields the same numbers as after any other set_seed with this seed:
+ * e.g. vae_model_sample's z_out after set_seed(s) holds the normals that
+ * vae_model_elbo's first z draws would use after set_seed(s) (the eps of
+ * z = mu + sigma eps, example after example). */
 VAE_API int32_t vae_model_set_seed(vae_model *m, uint64_t seed);
 /* Weight of the KL term in the training objective (>= 0, default 1). */
 VAE_API int32_t vae_model_set_beta(vae_model *m, double beta);
@@ -255,9 +277,9 @@ VAE_API int32_t vae_model_set_beta(vae_model *m, double beta);
  * penalised (Kingma et al. 2016). 0 (default) disables it. */
 VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats);
 /* KL annealing schedules for vae_model_train_step. */
-#define VAE_ANNEAL_NONE    0 /* weight 1                                      */
-#define VAE_ANNEAL_LINEAR  1 /* weight min(1, t / steps)                      */
-#define VAE_ANNEAL_SIGMOID 2 /* weight 1 / (1 + exp(-10 (t / steps - 1/2)))   */
+#define VAE_ANNEAL_NONE    0 /* weight 1                                    */
+#define VAE_ANNEAL_LINEAR  1 /* weight min(1, t / steps)                    */
+#define VAE_ANNEAL_SIGMOID 2 /* weight 1 / (1 + exp(-10 (t / steps - 1/2))) */
 /* KL annealing (Bowman et al. 2016): vae_model_train_step weighs the KL term
  * by beta times the schedule's weight at t, the optimizer's step count before
  * the step. steps >= 1. vae_model_elbo_grad alone uses beta. The schedule is
@@ -269,8 +291,9 @@ VAE_API int32_t vae_model_set_kl_anneal(vae_model *m, int32_t kind,
  * k = 1: the ELBO with analytic KL. k > 1: the importance-weighted bound of
  * Burda et al. (2016), log (1/k) sum_s p(x|z_s) [p(z_s) / q(z_s|x)]^beta over
  * k draws z_s ~ q(z|x), tighter than the ELBO; the decoder then runs on
- * batch * k rows, which the batch limit above applies to. Incompatible with free bits (VAE_ERR_INVALID_ARG at the
- * call). vae_model_elbo always reports the one-sample ELBO. Not saved. */
+ * batch * k rows, which the batch limit above applies to. Incompatible with
+ * free bits (VAE_ERR_INVALID_ARG at the call). vae_model_elbo always
+ * reports the one-sample ELBO. Not saved. */
 #define VAE_TRAIN_SAMPLES_MAX 4096
 VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k);
 /* Log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED (default 0, i.e. var 1). */
@@ -282,23 +305,32 @@ VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar);
 #define VAE_METADATA_MAX ((size_t)1 << 30)
 VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
                                        size_t len);
-/* The metadata bytes (NULL if none) and their count in *len (may be NULL).
- * Valid until the next set_metadata or free. */
+/* Returns the metadata bytes (NULL if none) and their count in *len (may
+ * be NULL). Valid until the next set_metadata or free. */
 VAE_API const void *vae_model_metadata(const vae_model *m, size_t *len);
 
-/* Elements per example of the data x. */
+/* Returns the elements per example of the data x (or a negative status). */
 VAE_API int64_t vae_model_data_size(const vae_model *m);
 /* Shape of one example (the encoder input's shape): writes up to cap dims
  * and returns the rank (1..4), or a negative status. */
 VAE_API int32_t vae_model_data_shape(const vae_model *m, int64_t *dims,
                                      int32_t cap);
-/* Latent dimension D. */
+/* Returns the latent dimension D (or a negative status). */
 VAE_API int64_t vae_model_latent_dim(const vae_model *m);
-/* Number of float parameters (= length of the parameter and gradient buffers). */
+/* Returns the elements per example of the decoder's raw output (or a
+ * negative status): the data size for Bernoulli and fixed Gaussian, twice
+ * it for the learned Gaussian, T x V for categorical. */
+VAE_API int64_t vae_model_output_size(const vae_model *m);
+/* Returns the number of float parameters (= length of the parameter and
+ * gradient buffers), or a negative status. */
 VAE_API int64_t vae_model_num_params(const vae_model *m);
-/* The one contiguous parameter buffer (read/write; NULL if m is NULL). */
+/* The one contiguous parameter buffer, vae_model_num_params floats
+ * (read/write; NULL if m is NULL), valid until m is freed. Nodes in order,
+ * encoder, Gaussian head, decoder; each node's tensors in PyTorch's layout
+ * (docs/file-format.md, "Parameters"). */
 VAE_API float *vae_model_params(vae_model *m);
-/* The gradient buffer, same layout as the parameters. */
+/* The gradient buffer, same length, layout and lifetime as the
+ * parameters. */
 VAE_API float *vae_model_grads(vae_model *m);
 /* Sets every gradient to 0. */
 VAE_API int32_t vae_model_zero_grad(vae_model *m);
@@ -331,6 +363,19 @@ VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
  */
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
                                     double *elbo, double *recon, double *kl);
+/* vae_model_elbo and vae_model_elbo_grad with the noise of the z draws
+ * given instead of drawn: z = mu + exp(logvar / 2) eps with eps read from
+ * `eps`, batch x latent_dim floats for _elbo_noise, batch x k x latent_dim
+ * for _elbo_grad_noise (k = train samples; example b's samples first).
+ * The model's generator is not used for z (token dropout still draws from
+ * it). For checking against another implementation with the same noise. */
+VAE_API int32_t vae_model_elbo_noise(vae_model *m, const float *x,
+                                     int64_t batch, const float *eps,
+                                     double *elbo, double *recon, double *kl);
+VAE_API int32_t vae_model_elbo_grad_noise(vae_model *m, const float *x,
+                                          int64_t batch, const float *eps,
+                                          double *elbo, double *recon,
+                                          double *kl);
 
 /* mu and logvar of q(z|x): each batch x latent_dim floats (logvar may be
  * NULL). Like decode, sample, reconstruct, log_likelihood and iwae, it
@@ -342,6 +387,14 @@ VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
  * the Gaussian mean otherwise. out: batch x data_size floats. */
 VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
                                  float *out);
+/* The decoder's raw output for z (batch x latent_dim) into out (batch x
+ * vae_model_output_size floats): logits for Bernoulli and categorical,
+ * means (then log-variances) for Gaussian. x (batch x data_size) is read
+ * only by a decoder with a data node (teacher forcing), which needs it;
+ * otherwise it may be NULL. */
+VAE_API int32_t vae_model_decoder_output(vae_model *m, const float *z,
+                                         const float *x, int64_t batch,
+                                         float *out);
 /* Draws n latents z ~ N(0, I) from the model's generator into z_out (may be
  * NULL) and writes their decoded means to out (n x data_size). */
 VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
@@ -387,6 +440,7 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
 #define VAE_DECODE_SAMPLE 2 /* a draw from softmax(logits / temperature)   */
 #define VAE_DECODE_TOP_K  3 /* a draw among the top_k most probable ids    */
 #define VAE_DECODE_BEAM   4 /* beam search of width `beam`                 */
+#define VAE_NO_EOS       -1 /* eos: no end-of-sequence id                  */
 
 /*
  * Token sequences from latents z (n x latent_dim) of a categorical model,
@@ -395,51 +449,79 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
  * decoder steps. The decoder must act per time step (embedding, dense,
  * activations, repeat, concat, shift_right, LSTM; VAE_ERR_UNSUPPORTED
  * otherwise). out: n x max_len ids as floats; a sequence ends at its first
- * `eos` (included; eos < 0: never) and is padded with 0 after it; id 0 is
- * never generated. Beam search returns each example's beam with the best
- * mean log-probability per token. temperature in (0, 1000] for SAMPLE and
- * TOP_K, top_k >= 1, beam in 1..1024; unused ones are ignored. n x beam
- * (beam 1 unless BEAM) is a batch, limited as above; max_len in 1..2^24. *steps (may
- * be NULL) receives the number of decoder steps run. Draws advance the
- * model's generator.
+ * `eos` (included; VAE_NO_EOS: never) and is padded with 0 after it; id 0
+ * is never generated. Beam search returns each example's beam with the
+ * best mean log-probability per token. temperature in (0, 1000] for SAMPLE
+ * and TOP_K, top_k >= 1, beam in 1..1024; unused ones are ignored. n x beam
+ * (beam 1 unless BEAM) is a batch, limited as above; max_len in 1..2^24.
+ * *steps (may be NULL) receives the number of decoder steps run. Draws
+ * advance the model's generator. The same as vae_model_set_generation for
+ * each setting, then vae_model_generate_tokens, without changing the
+ * model's settings.
  */
 VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
                                    int32_t mode, double temperature,
                                    int64_t top_k, int64_t beam, int64_t eos,
                                    int64_t max_len, float *out, int64_t *steps);
 
+/* Generation settings, kept on the model for vae_model_generate_tokens
+ * (not saved in model files). Values are doubles; integer settings must
+ * be whole numbers. */
+#define VAE_GEN_MODE        1 /* VAE_DECODE_*; default GREEDY               */
+#define VAE_GEN_TEMPERATURE 2 /* (0, 1000]; default 1                       */
+#define VAE_GEN_TOP_K       3 /* 1..2^24; default 10                        */
+#define VAE_GEN_BEAM        4 /* 1..1024; default 5                         */
+#define VAE_GEN_EOS         5 /* an id in 0..2^24-1 or VAE_NO_EOS (default) */
+/* Sets one generation setting (VAE_ERR_INVALID_ARG for an unknown key,
+ * VAE_ERR_RANGE for a value outside its range). */
+VAE_API int32_t vae_model_set_generation(vae_model *m, int32_t key,
+                                         double value);
+/* Reads one generation setting into *value. */
+VAE_API int32_t vae_model_get_generation(vae_model *m, int32_t key,
+                                         double *value);
+/* vae_model_generate with the model's generation settings: out holds
+ * n x max_len ids as floats, *steps (may be NULL) the decoder steps. */
+VAE_API int32_t vae_model_generate_tokens(vae_model *m, const float *z,
+                                          int64_t n, int64_t max_len,
+                                          float *out, int64_t *steps);
+
 /* ---- Adam / AdamW ------------------------------------------------------- */
 
 typedef struct vae_adam vae_adam;
 
-/* Adam for model m with learning rate lr (> 0); betas 0.9/0.999, eps 1e-8,
- * no weight decay, no clipping (PyTorch defaults). */
+/* Adam for model m with learning rate lr (> 0) into *out, which the caller
+ * frees with vae_adam_free; betas 0.9/0.999, eps 1e-8, no weight decay, no
+ * clipping (PyTorch defaults). m is only read for its parameter count. */
 VAE_API int32_t vae_adam_new(const vae_model *m, double lr, vae_adam **out,
                              char *err, size_t errlen);
 /* Frees the optimizer. NULL is a no-op. */
 VAE_API void vae_adam_free(vae_adam *opt);
-/* Message of the optimizer's last error, or "" if none. Never NULL. */
+/* Message of the optimizer's last error, or "" if none. Never NULL; valid
+ * until the next call on opt. */
 VAE_API const char *vae_adam_last_error(const vae_adam *opt);
+/* Learning rate for the next steps (> 0 and finite, VAE_ERR_RANGE
+ * otherwise), e.g. for a schedule; the moments are kept. */
 VAE_API int32_t vae_adam_set_lr(vae_adam *opt, double lr);
 /* 0 <= beta1, beta2 < 1; eps > 0. */
 VAE_API int32_t vae_adam_set_betas(vae_adam *opt, double beta1, double beta2,
                                    double eps);
-/* decoupled = 0: Adam with L2 (grad += wd * p); 1: AdamW (p -= lr * wd * p). */
+/* decoupled = 0: Adam with L2 (grad += wd * p); 1: AdamW (p -= lr * wd * p).
+ * wd >= 0. */
 VAE_API int32_t vae_adam_set_weight_decay(vae_adam *opt, double wd,
                                           int32_t decoupled);
 /* Rescales gradients whose global L2 norm exceeds max_norm; 0 disables. */
 VAE_API int32_t vae_adam_set_clip_norm(vae_adam *opt, double max_norm);
-/* Number of steps taken. */
+/* Returns the number of steps taken (or a negative status). */
 VAE_API int64_t vae_adam_steps(const vae_adam *opt);
 /* One update of m's parameters from its gradient buffer (the gradients are
  * left as they are). Every new parameter and moment is computed and checked
  * before any is stored: a NaN or Inf gradient or parameter, or a finite one
  * whose update would overflow (|gradient| above ~6e20 with the default
- * betas and no clipping, a huge learning rate), gives VAE_ERR_NONFINITE, and a step count that
- * cannot grow (INT64_MAX, only from a crafted file) VAE_ERR_RANGE; then the
- * parameters and the optimizer state (moments, step count) stay unchanged,
- * bit for bit. m must be the model opt was made for (same parameter
- * count). */
+ * betas and no clipping, a huge learning rate), gives VAE_ERR_NONFINITE,
+ * and a step count that cannot grow (INT64_MAX, only from a crafted file)
+ * VAE_ERR_RANGE; then the parameters and the optimizer state (moments,
+ * step count) stay unchanged, bit for bit. m must be the model opt was
+ * made for (same parameter count). */
 VAE_API int32_t vae_adam_step(vae_adam *opt, vae_model *m);
 
 /* zero_grad + elbo_grad + adam_step in one call. Outputs as vae_model_elbo.
@@ -467,21 +549,25 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
  * link to a file is followed (the link stays); the new file keeps the old
  * one's permission bits. Rules: docs/file-format.md. Saves to one path
  * from several threads or processes at once are safe: the last rename
- * wins. The KL annealing schedule is not saved. */
+ * wins. The KL annealing schedule and generation settings are not saved. */
 VAE_API int32_t vae_model_save(vae_model *m, const vae_adam *opt,
                                const char *path);
-/* Size in bytes of what vae_model_save_to_buffer writes. */
+/* The size in bytes of what vae_model_save_to_buffer writes, in *size. */
 VAE_API int32_t vae_model_save_size(vae_model *m, const vae_adam *opt,
                                     size_t *size);
 /* Writes the same bytes as vae_model_save into buf (capacity cap, which must
  * be >= the size query); *written receives the size. */
 VAE_API int32_t vae_model_save_to_buffer(vae_model *m, const vae_adam *opt,
-                                         void *buf, size_t cap, size_t *written);
-/* Loads a model from a file. If opt_out is not NULL it receives the saved
- * optimizer state, or NULL when the file has none. */
+                                         void *buf, size_t cap,
+                                         size_t *written);
+/* Loads a model from a file into *out (freed with vae_model_free). If
+ * opt_out is not NULL it receives the saved optimizer state (freed with
+ * vae_adam_free), or NULL when the file has none. A FIFO, device or
+ * directory is refused at once (VAE_ERR_IO). On failure the outputs are
+ * NULL and err receives the reason. */
 VAE_API int32_t vae_model_load(const char *path, vae_model **out,
                                vae_adam **opt_out, char *err, size_t errlen);
-/* As vae_model_load, from len bytes at buf. */
+/* As vae_model_load, from len bytes at buf (not kept after the call). */
 VAE_API int32_t vae_model_load_from_buffer(const void *buf, size_t len,
                                            vae_model **out, vae_adam **opt_out,
                                            char *err, size_t errlen);

@@ -240,9 +240,129 @@ static void beam_step(const double *lp_rows, int64_t V, int64_t B,
     }
 }
 
-int32_t vae_generate(vae_model *m, const float *z, int64_t n, int32_t mode,
-                     double temperature, int64_t top_k, int64_t beam,
-                     int64_t eos, int64_t max_len, float *out, int64_t *steps)
+/* The buffers of one generate call, carved from one allocation: per row
+ * (rows = examples x beams) the token fed next, its score and finished
+ * flag, its history of up to max_len ids, and the beam bookkeeping. */
+typedef struct decode_bufs {
+    float *prev, *hist, *tmp;
+    double *lp, *score, *nscore;
+    int64_t *from, *tok, *ids, *len, *plen;
+    int *done, *pdone;
+    void *block;
+} decode_bufs;
+
+/* The next n elements of `size` bytes at *off in block (8-byte aligned),
+ * or NULL while block is NULL and only the offsets are being added up. */
+static void *carve(unsigned char *block, size_t *off, int64_t n, size_t size)
+{
+    void *q = block ? block + *off : NULL;
+    *off += ((size_t)n * size + 7) & ~(size_t)7;
+    return q;
+}
+
+/* Allocates every buffer at once, zeroed; returns 0 when out of memory.
+ * The first pass measures, the second hands the block out. */
+static int decode_bufs_alloc(decode_bufs *d, int64_t rows, int64_t V,
+                             int64_t max_len, int64_t gather)
+{
+    const int64_t tmp_floats = rows * gather + rows * max_len;
+    d->block = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned char *b = d->block;
+        size_t off = 0;
+        size_t *p = &off;
+        d->prev = carve(b, p, rows, sizeof(float));
+        d->hist = carve(b, p, rows * max_len, sizeof(float));
+        d->tmp = carve(b, p, tmp_floats, sizeof(float));
+        d->lp = carve(b, p, rows * V, sizeof(double));
+        d->score = carve(b, p, rows, sizeof(double));
+        d->nscore = carve(b, p, rows, sizeof(double));
+        d->from = carve(b, p, rows, sizeof(int64_t));
+        d->tok = carve(b, p, rows, sizeof(int64_t));
+        d->ids = carve(b, p, V, sizeof(int64_t));
+        d->len = carve(b, p, rows, sizeof(int64_t));
+        d->plen = carve(b, p, rows, sizeof(int64_t));
+        d->done = carve(b, p, rows, sizeof(int));
+        d->pdone = carve(b, p, rows, sizeof(int));
+        if (!pass && !(d->block = vae_calloc(1, off)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Beam search, one step for all n examples: each example's B rows take
+ * their best extensions, and every row then takes over its parent's
+ * history, length, finished flag and carried decoder state. */
+static void beam_advance(step_net *s, decode_bufs *d, int64_t n, int64_t B,
+                         int64_t V, int64_t max_len)
+{
+    int64_t rows = n * B;
+    for (int64_t e = 0; e < n; e++)
+        beam_step(d->lp + e * B * V, V, B, d->score + e * B, d->done + e * B,
+                  d->nscore + e * B, d->from + e * B, d->tok + e * B);
+    /* Parent indices become row indices. */
+    for (int64_t r = 0; r < rows; r++)
+        d->from[r] += (r / B) * B;
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(d->tmp + r * max_len, d->hist + d->from[r] * max_len,
+               (size_t)max_len * sizeof *d->hist);
+        d->plen[r] = d->len[d->from[r]];
+        d->pdone[r] = d->done[d->from[r]];
+    }
+    memcpy(d->hist, d->tmp, (size_t)(rows * max_len) * sizeof *d->hist);
+    memcpy(d->len, d->plen, (size_t)rows * sizeof *d->len);
+    memcpy(d->done, d->pdone, (size_t)rows * sizeof *d->done);
+    memcpy(d->score, d->nscore, (size_t)rows * sizeof *d->score);
+    step_net_gather(s, d->from, rows, d->tmp);
+}
+
+/* The next token of every row from the step's logits, by the mode. */
+static void choose_tokens(vae_model *m, step_net *s, decode_bufs *d,
+                          const vae_gen_settings *g, int64_t n, int64_t B,
+                          int64_t max_len)
+{
+    const int64_t rows = n * B, V = m->classes;
+    const float *logits = s->nodes[s->out].val;
+    if (g->mode == VAE_DECODE_GREEDY) {
+        /* The largest logit is the most probable id; padding excluded. */
+        for (int64_t r = 0; r < rows; r++)
+            d->tok[r] = 1 + vae_argmax(logits + r * V + 1, V - 1);
+        return;
+    }
+    double temperature = g->mode == VAE_DECODE_BEAM ? 1.0 : g->temperature;
+    for (int64_t r = 0; r < rows; r++)
+        log_softmax(logits + r * V, V, temperature, d->lp + r * V);
+    if (g->mode == VAE_DECODE_BEAM) {
+        beam_advance(s, d, n, B, V, max_len);
+        return;
+    }
+    int64_t top_k = g->mode == VAE_DECODE_SAMPLE ? V : g->top_k;
+    for (int64_t r = 0; r < rows; r++)
+        d->tok[r] = draw(&m->rng, d->lp + r * V, V, top_k, d->ids);
+}
+
+/* Checks the settings a mode uses (the others are ignored). */
+static int32_t check_settings(vae_model *m, const vae_gen_settings *g)
+{
+    if (g->mode < VAE_DECODE_GREEDY || g->mode > VAE_DECODE_BEAM)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "generate: unknown mode %d", (int)g->mode);
+    if ((g->mode == VAE_DECODE_SAMPLE || g->mode == VAE_DECODE_TOP_K) &&
+        !(g->temperature > 0.0 && g->temperature <= 1e3))
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: temperature %g "
+                              "not in (0, 1000]", g->temperature);
+    if (g->mode == VAE_DECODE_TOP_K && g->top_k < 1)
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: top_k %lld < 1",
+                              (long long)g->top_k);
+    if (g->mode == VAE_DECODE_BEAM && (g->beam < 1 || g->beam > 1024))
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: beam %lld not in "
+                              "1..1024", (long long)g->beam);
+    return VAE_OK;
+}
+
+int32_t vae_generate(vae_model *m, const float *z, int64_t n,
+                     const vae_gen_settings *g, int64_t max_len, float *out,
+                     int64_t *steps)
 {
     if (!z || !out)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
@@ -253,113 +373,53 @@ int32_t vae_generate(vae_model *m, const float *z, int64_t n, int32_t mode,
     if (max_len < 1 || max_len > ((int64_t)1 << 24))
         return vae_model_fail(m, VAE_ERR_RANGE, "generate: max_len %lld not "
                               "in 1..2^24", (long long)max_len);
-    if (mode < VAE_DECODE_GREEDY || mode > VAE_DECODE_BEAM)
-        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
-                              "generate: unknown mode %d", (int)mode);
-    if ((mode == VAE_DECODE_SAMPLE || mode == VAE_DECODE_TOP_K) &&
-        !(temperature > 0.0 && temperature <= 1e3))
-        return vae_model_fail(m, VAE_ERR_RANGE, "generate: temperature %g "
-                              "not in (0, 1000]", temperature);
-    if (mode == VAE_DECODE_TOP_K && top_k < 1)
-        return vae_model_fail(m, VAE_ERR_RANGE, "generate: top_k %lld < 1",
-                              (long long)top_k);
-    if (mode == VAE_DECODE_BEAM && (beam < 1 || beam > 1024))
-        return vae_model_fail(m, VAE_ERR_RANGE, "generate: beam %lld not in "
-                              "1..1024", (long long)beam);
+    int32_t st = check_settings(m, g);
+    if (st != VAE_OK)
+        return st;
     /* Every beam is a row of the step decoder's products. */
-    int64_t B = mode == VAE_DECODE_BEAM ? beam : 1;
+    int64_t B = g->mode == VAE_DECODE_BEAM ? g->beam : 1;
     if (n < 1 || n > vae_model_max_batch(m) / B)
         return vae_model_fail(m, VAE_ERR_RANGE, "generate: n %lld (x %lld "
                               "beams) not in 1..%lld rows", (long long)n,
                               (long long)B, (long long)vae_model_max_batch(m));
-    int32_t st = vae_check_finite(m, z, n * m->latent, "generate: z");
+    st = vae_check_finite(m, z, n * m->latent, "generate: z");
     if (st != VAE_OK)
         return st;
 
     int64_t rows = n * B, V = m->classes, D = m->latent;
-    if (mode != VAE_DECODE_SAMPLE && mode != VAE_DECODE_TOP_K)
-        temperature = 1.0;
-    if (mode == VAE_DECODE_SAMPLE)
-        top_k = V;
-
     step_net s;
     st = step_net_build(m, rows, &s);
     if (st != VAE_OK)
         return st;
-    float *prev = vae_calloc((size_t)rows, sizeof *prev);
-    double *lp = vae_malloc((size_t)(rows * V) * sizeof *lp);
-    double *score = vae_malloc((size_t)rows * sizeof *score);
-    double *nscore = vae_malloc((size_t)rows * sizeof *nscore);
-    int64_t *from = vae_malloc((size_t)rows * sizeof *from);
-    int64_t *tok = vae_malloc((size_t)rows * sizeof *tok);
-    int64_t *ids = vae_malloc((size_t)V * sizeof *ids);
-    int *done = vae_calloc((size_t)rows, sizeof *done);
-    int64_t *len = vae_calloc((size_t)rows, sizeof *len);
-    int64_t *plen = vae_malloc((size_t)rows * sizeof *plen);
-    int *pdone = vae_malloc((size_t)rows * sizeof *pdone);
-    float *hist = vae_calloc((size_t)(rows * max_len), sizeof *hist);
-    float *tmp = vae_malloc((size_t)(rows * gather_floats(&s) +
-                                     rows * max_len) * sizeof *tmp);
-    if (!prev || !lp || !score || !nscore || !from || !tok || !ids || !done ||
-        !len || !plen || !pdone || !hist || !tmp) {
-        st = vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
-        goto cleanup;
+    decode_bufs d;
+    if (!decode_bufs_alloc(&d, rows, V, max_len, gather_floats(&s))) {
+        step_net_free(&s);
+        return vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
     }
     for (int64_t r = 0; r < rows; r++) {
         memcpy(s.nodes[0].val + r * D, z + (r / B) * D,
                (size_t)D * sizeof(float));
         /* Beams of one example start identical: only the first is live, so
          * the first step does not pick the same token B times. */
-        score[r] = r % B == 0 ? 0.0 : -INFINITY;
+        d.score[r] = r % B == 0 ? 0.0 : -INFINITY;
     }
 
     int64_t taken = 0;
     for (int64_t t = 0; t < max_len; t++) {
         int all_done = 1;
         for (int64_t r = 0; r < rows && all_done; r++)
-            all_done = done[r];
+            all_done = d.done[r];
         if (all_done)
             break;
-        step_net_run(m, &s, prev, rows, t > 0);
+        step_net_run(m, &s, d.prev, rows, t > 0);
         taken++;
-        const float *logits = s.nodes[s.out].val;
-        if (mode == VAE_DECODE_GREEDY) {
-            /* The largest logit is the most probable id; padding excluded. */
-            for (int64_t r = 0; r < rows; r++)
-                tok[r] = 1 + vae_argmax(logits + r * V + 1, V - 1);
-        } else {
-            for (int64_t r = 0; r < rows; r++)
-                log_softmax(logits + r * V, V, temperature, lp + r * V);
-        }
-        if (mode == VAE_DECODE_BEAM) {
-            for (int64_t e = 0; e < n; e++)
-                beam_step(lp + e * B * V, V, B, score + e * B, done + e * B,
-                          nscore + e * B, from + e * B, tok + e * B);
-            /* Parent indices become row indices; each row takes over its
-             * parent's history, length and finished flag. */
-            for (int64_t r = 0; r < rows; r++)
-                from[r] += (r / B) * B;
-            for (int64_t r = 0; r < rows; r++) {
-                memcpy(tmp + r * max_len, hist + from[r] * max_len,
-                       (size_t)max_len * sizeof *hist);
-                plen[r] = len[from[r]];
-                pdone[r] = done[from[r]];
-            }
-            memcpy(hist, tmp, (size_t)(rows * max_len) * sizeof *hist);
-            memcpy(len, plen, (size_t)rows * sizeof *len);
-            memcpy(done, pdone, (size_t)rows * sizeof *done);
-            memcpy(score, nscore, (size_t)rows * sizeof *score);
-            step_net_gather(&s, from, rows, tmp);
-        } else if (mode != VAE_DECODE_GREEDY) {
-            for (int64_t r = 0; r < rows; r++)
-                tok[r] = draw(&m->rng, lp + r * V, V, top_k, ids);
-        }
+        choose_tokens(m, &s, &d, g, n, B, max_len);
         for (int64_t r = 0; r < rows; r++) {
-            if (done[r] || tok[r] == 0)
+            if (d.done[r] || d.tok[r] == 0)
                 continue;
-            hist[r * max_len + len[r]++] = (float)tok[r];
-            prev[r] = (float)tok[r];
-            done[r] = tok[r] == eos;
+            d.hist[r * max_len + d.len[r]++] = (float)d.tok[r];
+            d.prev[r] = (float)d.tok[r];
+            d.done[r] = d.tok[r] == g->eos;
         }
     }
     /* The best beam by mean log-probability per token (raw sums favour
@@ -367,30 +427,17 @@ int32_t vae_generate(vae_model *m, const float *z, int64_t n, int32_t mode,
     for (int64_t e = 0; e < n; e++) {
         int64_t best = e * B;
         for (int64_t r = e * B + 1; r < (e + 1) * B; r++)
-            if (score[r] / (double)(len[r] ? len[r] : 1) >
-                score[best] / (double)(len[best] ? len[best] : 1))
+            if (d.score[r] / (double)(d.len[r] ? d.len[r] : 1) >
+                d.score[best] / (double)(d.len[best] ? d.len[best] : 1))
                 best = r;
-        memcpy(out + e * max_len, hist + best * max_len,
+        memcpy(out + e * max_len, d.hist + best * max_len,
                (size_t)max_len * sizeof *out);
     }
     if (steps)
         *steps = taken;
-cleanup:
     step_net_free(&s);
-    free(prev);
-    free(lp);
-    free(score);
-    free(nscore);
-    free(from);
-    free(tok);
-    free(ids);
-    free(done);
-    free(len);
-    free(plen);
-    free(pdone);
-    free(hist);
-    free(tmp);
-    return st;
+    free(d.block);
+    return VAE_OK;
 }
 
 VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
@@ -401,6 +448,92 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
     if (!m)
         return VAE_ERR_INVALID_ARG;
     VAE_HOLD(m, VAE_ERR_BUSY);
-    return vae_generate(m, z, n, mode, temperature, top_k, beam, eos, max_len,
-                        out, steps);
+    vae_gen_settings g = {.mode = mode, .temperature = temperature,
+                          .top_k = top_k, .beam = beam, .eos = eos};
+    return vae_generate(m, z, n, &g, max_len, out, steps);
+}
+
+/* ---- Generation settings kept on the model ------------------------------ */
+
+VAE_API int32_t vae_model_generate_tokens(vae_model *m, const float *z,
+                                          int64_t n, int64_t max_len,
+                                          float *out, int64_t *steps)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    return vae_generate(m, z, n, &m->gen, max_len, out, steps);
+}
+
+/* Vocabularies hold at most 2^24 ids (float32 carries them exactly). */
+#define ID_LIMIT 16777216.0
+
+/* An integer in [lo, hi] held exactly by a double. */
+static int whole_in(double v, double lo, double hi)
+{
+    return v >= lo && v <= hi && v == floor(v);
+}
+
+VAE_API int32_t vae_model_set_generation(vae_model *m, int32_t key,
+                                         double value)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    vae_gen_settings *g = &m->gen;
+    switch (key) {
+    case VAE_GEN_MODE:
+        if (!whole_in(value, VAE_DECODE_GREEDY, VAE_DECODE_BEAM))
+            break;
+        g->mode = (int32_t)value;
+        return VAE_OK;
+    case VAE_GEN_TEMPERATURE:
+        if (!(value > 0.0 && value <= 1e3))
+            break;
+        g->temperature = value;
+        return VAE_OK;
+    case VAE_GEN_TOP_K:
+        if (!whole_in(value, 1, ID_LIMIT))
+            break;
+        g->top_k = (int64_t)value;
+        return VAE_OK;
+    case VAE_GEN_BEAM:
+        if (!whole_in(value, 1, 1024))
+            break;
+        g->beam = (int64_t)value;
+        return VAE_OK;
+    case VAE_GEN_EOS:
+        if (!whole_in(value, VAE_NO_EOS, ID_LIMIT - 1))
+            break;
+        g->eos = (int64_t)value;
+        return VAE_OK;
+    default:
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "set_generation: unknown key %d", (int)key);
+    }
+    return vae_model_fail(m, VAE_ERR_RANGE, "set_generation: %g is not a "
+                          "valid value for key %d (vae.h, VAE_GEN_*)", value,
+                          (int)key);
+}
+
+VAE_API int32_t vae_model_get_generation(vae_model *m, int32_t key,
+                                         double *value)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (!value)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "get_generation: value is NULL");
+    const vae_gen_settings *g = &m->gen;
+    switch (key) {
+    case VAE_GEN_MODE: *value = g->mode; return VAE_OK;
+    case VAE_GEN_TEMPERATURE: *value = g->temperature; return VAE_OK;
+    case VAE_GEN_TOP_K: *value = (double)g->top_k; return VAE_OK;
+    case VAE_GEN_BEAM: *value = (double)g->beam; return VAE_OK;
+    case VAE_GEN_EOS: *value = (double)g->eos; return VAE_OK;
+    default:
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "get_generation: unknown key %d", (int)key);
+    }
 }

@@ -59,9 +59,12 @@ VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
  * decodes greedily, one step at a time, instead. */
 static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
 {
+    static const vae_gen_settings greedy = {
+        .mode = VAE_DECODE_GREEDY, .temperature = 1.0, .top_k = 1, .beam = 1,
+        .eos = VAE_NO_EOS};
     if (m->dec_data >= 0)
-        return vae_generate(m, m->dec[0].val, batch, VAE_DECODE_GREEDY, 1.0,
-                            1, 1, -1, m->data_size, out, NULL);
+        return vae_generate(m, m->dec[0].val, batch, &greedy, m->data_size,
+                            out, NULL);
     vae_dec_forward(m, batch);
     for (int64_t b0 = 0, nb; b0 < batch; b0 += nb) {
         const float *o = vae_out_rows(m, b0, batch, &nb);
@@ -86,6 +89,37 @@ VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
         return st;
     memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
     return decode_loaded(m, batch, out);
+}
+
+VAE_API int32_t vae_model_decoder_output(vae_model *m, const float *z,
+                                         const float *x, int64_t batch,
+                                         float *out)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    int32_t st = vae_check_batch(m, z, batch, "decoder_output");
+    if (st == VAE_OK && !out)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                            "decoder_output: out is NULL");
+    if (st == VAE_OK && m->dec_data >= 0 && !x)
+        st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "decoder_output: x is "
+                            "NULL, but the decoder reads the data");
+    if (st == VAE_OK)
+        st = vae_check_finite(m, z, batch * m->latent, "decoder_output: z");
+    /* Only a teacher-forced decoder reads x; its ids are checked as data. */
+    if (st == VAE_OK && m->dec_data >= 0)
+        st = vae_load_data(m, x, batch);
+    if (st != VAE_OK)
+        return st;
+    memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
+    vae_dec_forward(m, batch);
+    int64_t size = vae_model_output_size(m);
+    for (int64_t b0 = 0, nb; b0 < batch; b0 += nb) {
+        const float *o = vae_out_rows(m, b0, batch, &nb);
+        memcpy(out + b0 * size, o, (size_t)(nb * size) * sizeof(float));
+    }
+    return vae_check_finite(m, out, batch * size, "decoder output");
 }
 
 VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,

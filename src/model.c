@@ -256,6 +256,7 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     m->dec_data = dec_data;
     m->beta = 1.0;
     m->train_samples = 1;
+    m->gen = (vae_gen_settings)VAE_GEN_DEFAULTS;
     if (vae_graph_copy(encoder, &m->enc_graph) != VAE_OK ||
         vae_graph_copy(decoder, &m->dec_graph) != VAE_OK ||
         vae_graph_copy(encoder, &run_enc) != VAE_OK)
@@ -441,6 +442,11 @@ VAE_API int32_t vae_model_data_shape(const vae_model *m, int64_t *dims,
     for (int32_t i = 0; i < in->rank && i < cap; i++)
         dims[i] = in->shape[i];
     return in->rank;
+}
+
+VAE_API int64_t vae_model_output_size(const vae_model *m)
+{
+    return m ? m->dec[m->dec_graph->output].s.size : VAE_ERR_INVALID_ARG;
 }
 
 VAE_API int64_t vae_model_latent_dim(const vae_model *m)

@@ -11,6 +11,17 @@
 #include "gaussian.h"
 #include "graph.h"
 
+/* How vae_model_generate_tokens decodes (vae_model_set_generation). */
+typedef struct vae_gen_settings {
+    int32_t mode; /* VAE_DECODE_* */
+    double temperature;
+    int64_t top_k, beam, eos;
+} vae_gen_settings;
+
+#define VAE_GEN_DEFAULTS                                                   \
+    {.mode = VAE_DECODE_GREEDY, .temperature = 1.0, .top_k = 10,           \
+     .beam = 5, .eos = VAE_NO_EOS}
+
 struct vae_model {
     vae_graph *enc_graph; /* copies of the caller's graphs, as given */
     vae_graph *dec_graph;
@@ -25,6 +36,7 @@ struct vae_model {
     int64_t train_samples; /* importance samples in elbo_grad's objective */
     int32_t anneal_kind; /* VAE_ANNEAL_*, used by vae_model_train_step */
     int64_t anneal_steps;
+    vae_gen_settings gen;
     vae_rng rng;
     vae_run run; /* shared by every node; run.rng points at rng */
 

@@ -13,14 +13,19 @@
 #include "kl.h"
 #include "net.h"
 
-/* z = mu + exp(logvar / 2) * eps into the decoder input, eps from the RNG:
- * k draws per example, in rows b * k + s. */
-static void sample_z(vae_model *m, int64_t batch, int64_t k)
+/* z = mu + exp(logvar / 2) * eps into the decoder input: k draws per
+ * example, in rows b * k + s; eps from the caller when `given` is not
+ * NULL, else from the model's generator. */
+static void sample_z(vae_model *m, int64_t batch, int64_t k,
+                     const float *given)
 {
     int64_t D = m->latent;
     const float *h = vae_head(m)->val;
     float *z = m->dec[0].val;
-    vae_rng_normal_fill(&m->rng, m->eps, batch * k * D);
+    if (given)
+        memcpy(m->eps, given, (size_t)(batch * k * D) * sizeof(float));
+    else
+        vae_rng_normal_fill(&m->rng, m->eps, batch * k * D);
     for (int64_t r = 0; r < batch * k; r++) {
         const float *mu = h + (r / k) * 2 * D, *lv = mu + D;
         for (int64_t j = 0; j < D; j++)
@@ -147,8 +152,8 @@ static int32_t ensure_rows_x(vae_model *m, int64_t rows)
  * samples in rows b * k ..), and each row's loss gradient is scaled by its
  * normalised importance weight, which is the bound's gradient. */
 static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
-                                 int want_grad, double beta, double *elbo,
-                                 double *recon, double *kl)
+                                 const float *eps, int want_grad, double beta,
+                                 double *elbo, double *recon, double *kl)
 {
     int64_t k = m->train_samples, D = m->latent, d = m->data_size;
     if (m->free_bits > 0.0)
@@ -168,6 +173,8 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
         st = ensure_rows_x(m, rows);
     if (st == VAE_OK)
         st = vae_load_data(m, x, batch);
+    if (st == VAE_OK && eps)
+        st = vae_check_finite(m, eps, rows * D, "elbo_grad: eps");
     if (st != VAE_OK)
         return st;
     for (int64_t r = 0; r < rows; r++)
@@ -175,7 +182,7 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
 
     m->run.training = 1;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
-    sample_z(m, batch, k);
+    sample_z(m, batch, k, eps);
     vae_set_decoder_data(m, m->rows_x, rows);
     vae_dec_forward(m, rows);
     m->run.training = 0;
@@ -232,23 +239,27 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
 }
 
 /* The ELBO of a batch (and, with want_grad, its gradient) with the KL term
- * weighed by beta in the loss; what is reported is the true bound. */
+ * weighed by beta in the loss; what is reported is the true bound. eps:
+ * the noise of the z draws, or NULL to draw it. */
 static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
-                        int want_grad, double beta, double *elbo,
-                        double *recon, double *kl)
+                        const float *eps, int want_grad, double beta,
+                        double *elbo, double *recon, double *kl)
 {
     if (want_grad && m->train_samples > 1)
-        return run_weighted_grad(m, x, batch, want_grad, beta, elbo, recon,
-                                 kl);
+        return run_weighted_grad(m, x, batch, eps, want_grad, beta, elbo,
+                                 recon, kl);
     int32_t st = vae_check_batch(m, x, batch, want_grad ? "elbo_grad" : "elbo");
     if (st == VAE_OK)
         st = vae_load_data(m, x, batch);
+    if (st == VAE_OK && eps)
+        st = vae_check_finite(m, eps, batch * m->latent,
+                              want_grad ? "elbo_grad: eps" : "elbo: eps");
     if (st != VAE_OK)
         return st;
 
     m->run.training = want_grad != GRAD_NONE;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
-    sample_z(m, batch, 1);
+    sample_z(m, batch, 1, eps);
     vae_dec_forward(m, batch);
     m->run.training = 0;
 
@@ -305,7 +316,19 @@ VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
     if (!m)
         return VAE_ERR_INVALID_ARG;
     VAE_HOLD(m, VAE_ERR_BUSY);
-    return run_elbo(m, x, batch, GRAD_NONE, m->beta, elbo, recon, kl);
+    return run_elbo(m, x, batch, NULL, GRAD_NONE, m->beta, elbo, recon, kl);
+}
+
+VAE_API int32_t vae_model_elbo_noise(vae_model *m, const float *x,
+                                     int64_t batch, const float *eps,
+                                     double *elbo, double *recon, double *kl)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (!eps)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "elbo: eps is NULL");
+    return run_elbo(m, x, batch, eps, GRAD_NONE, m->beta, elbo, recon, kl);
 }
 
 VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
@@ -314,7 +337,21 @@ VAE_API int32_t vae_model_elbo_grad(vae_model *m, const float *x, int64_t batch,
     if (!m)
         return VAE_ERR_INVALID_ARG;
     VAE_HOLD(m, VAE_ERR_BUSY);
-    return run_elbo(m, x, batch, GRAD_ADD, m->beta, elbo, recon, kl);
+    return run_elbo(m, x, batch, NULL, GRAD_ADD, m->beta, elbo, recon, kl);
+}
+
+VAE_API int32_t vae_model_elbo_grad_noise(vae_model *m, const float *x,
+                                          int64_t batch, const float *eps,
+                                          double *elbo, double *recon,
+                                          double *kl)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (!eps)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "elbo_grad: eps is NULL");
+    return run_elbo(m, x, batch, eps, GRAD_ADD, m->beta, elbo, recon, kl);
 }
 
 VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
@@ -330,7 +367,7 @@ VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
                                  "the optimizer is in use by another call"));
     double beta = m->beta * vae_kl_anneal_weight(m->anneal_kind,
                                                  m->anneal_steps, opt->t);
-    int32_t st = run_elbo(m, x, batch, GRAD_SET, beta, elbo, recon, kl);
+    int32_t st = run_elbo(m, x, batch, NULL, GRAD_SET, beta, elbo, recon, kl);
     if (st != VAE_OK)
         return st;
     st = vae_adam_update(opt, m);

@@ -1118,6 +1118,135 @@ static void test_text_runs(void **state)
     vae_model_free(m);
 }
 
+/* The additions of issue 16: the noise of the z draws given, the raw
+ * decoder output, and the generation settings kept on the model. */
+static void test_noise_output_settings(void **state)
+{
+    (void)state;
+    vae_model *m = bernoulli_model();
+    float x[B * D], out[B * D], z[B * L], eps[B * L];
+    tu_rng r;
+    tu_seed(&r, 5);
+    tu_fill_uniform(&r, x, B * D, 0.0, 1.0);
+    tu_fill_uniform(&r, z, B * L, -1.0, 1.0);
+    tu_fill_uniform(&r, eps, B * L, -1.0, 1.0);
+
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_elbo_noise(NULL, x, B, eps, 0, 0, 0), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_elbo_grad_noise(NULL, x, B, eps, 0, 0, 0), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_decoder_output(NULL, z, x, B, out), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG, vae_model_output_size(NULL),
+           NO_MSG);
+    EXPECT("Bernoulli: the output is the data size", D,
+           vae_model_output_size(m), NO_MSG);
+
+#define EXPECT_M(what, status, call)                                        \
+    EXPECT((what), (status), (call), vae_model_last_error(m))
+    float *g0 = tu_dup(vae_model_grads(m), vae_model_num_params(m));
+    EXPECT_M("NULL eps", VAE_ERR_INVALID_ARG,
+             vae_model_elbo_noise(m, x, B, NULL, 0, 0, 0));
+    EXPECT_M("NULL eps", VAE_ERR_INVALID_ARG,
+             vae_model_elbo_grad_noise(m, x, B, NULL, 0, 0, 0));
+    EXPECT_M("NULL x", VAE_ERR_INVALID_ARG,
+             vae_model_elbo_noise(m, NULL, B, eps, 0, 0, 0));
+    EXPECT_M("NULL x", VAE_ERR_INVALID_ARG,
+             vae_model_elbo_grad_noise(m, NULL, B, eps, 0, 0, 0));
+    int64_t bb[5];
+    bad_batches(INT32_MAX, bb);
+    for (int i = 0; i < 5; i++) {
+        EXPECT_M("batch < 1 or above the model's limit", VAE_ERR_RANGE,
+                 vae_model_elbo_noise(m, x, bb[i], eps, 0, 0, 0));
+        EXPECT_M("batch < 1 or above the model's limit", VAE_ERR_RANGE,
+                 vae_model_elbo_grad_noise(m, x, bb[i], eps, 0, 0, 0));
+        EXPECT_M("batch < 1 or above the model's limit", VAE_ERR_RANGE,
+                 vae_model_decoder_output(m, z, x, bb[i], out));
+    }
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < TU_COUNT(bad); i++) {
+        float eb[B * L], zb[B * L];
+        memcpy(eb, eps, sizeof eb);
+        memcpy(zb, z, sizeof zb);
+        eb[B * L - 1] = zb[B * L - 1] = bad[i];
+        EXPECT_M("eps NaN or Inf", VAE_ERR_NONFINITE,
+                 vae_model_elbo_noise(m, x, B, eb, 0, 0, 0));
+        EXPECT_M("eps NaN or Inf (gradients unchanged)", VAE_ERR_NONFINITE,
+                 vae_model_elbo_grad_noise(m, x, B, eb, 0, 0, 0));
+        EXPECT_M("z NaN or Inf", VAE_ERR_NONFINITE,
+                 vae_model_decoder_output(m, zb, x, B, out));
+    }
+    assert_memory_equal(vae_model_grads(m), g0,
+                        (size_t)vae_model_num_params(m) * sizeof(float));
+    EXPECT_M("NULL z", VAE_ERR_INVALID_ARG,
+             vae_model_decoder_output(m, NULL, x, B, out));
+    EXPECT_M("NULL out", VAE_ERR_INVALID_ARG,
+             vae_model_decoder_output(m, z, x, B, NULL));
+    EXPECT_M("x NULL: not read without a data node", VAE_OK,
+             vae_model_decoder_output(m, z, NULL, B, out));
+    free(g0);
+    vae_model_free(m);
+
+    m = text_model();
+    float ids[B * T] = {0}, tok[B * T];
+    EXPECT_M("x NULL with a data node", VAE_ERR_INVALID_ARG,
+             vae_model_decoder_output(m, z, NULL, B, tok));
+    ids[0] = (float)V;
+    EXPECT_M("x holds an id outside the vocabulary", VAE_ERR_RANGE,
+             vae_model_decoder_output(m, z, ids, B, tok));
+    EXPECT("categorical: T x V", T * V, vae_model_output_size(m), NO_MSG);
+
+    double v = 0.0;
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_set_generation(NULL, VAE_GEN_MODE, 1), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_get_generation(NULL, VAE_GEN_MODE, &v), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_generate_tokens(NULL, z, B, T, tok, NULL), NO_MSG);
+    EXPECT_M("NULL value", VAE_ERR_INVALID_ARG,
+             vae_model_get_generation(m, VAE_GEN_MODE, NULL));
+    const int32_t bad_key[] = {0, 6, -1, INT32_MAX};
+    for (int i = 0; i < TU_COUNT(bad_key); i++) {
+        EXPECT_M("unknown key", VAE_ERR_INVALID_ARG,
+                 vae_model_set_generation(m, bad_key[i], 1));
+        EXPECT_M("unknown key", VAE_ERR_INVALID_ARG,
+                 vae_model_get_generation(m, bad_key[i], &v));
+    }
+    const struct {
+        int32_t key;
+        double value;
+    } bad_set[] = {
+        {VAE_GEN_MODE, 0},           {VAE_GEN_MODE, 5},
+        {VAE_GEN_MODE, 1.5},         {VAE_GEN_MODE, NAN},
+        {VAE_GEN_TEMPERATURE, 0},    {VAE_GEN_TEMPERATURE, -1},
+        {VAE_GEN_TEMPERATURE, 1001}, {VAE_GEN_TEMPERATURE, NAN},
+        {VAE_GEN_TOP_K, 0},          {VAE_GEN_TOP_K, 2.5},
+        {VAE_GEN_TOP_K, 16777217},   {VAE_GEN_TOP_K, INFINITY},
+        {VAE_GEN_BEAM, 0},           {VAE_GEN_BEAM, 1025},
+        {VAE_GEN_EOS, -2},           {VAE_GEN_EOS, 16777216},
+        {VAE_GEN_EOS, 0.5},
+    };
+    for (int i = 0; i < TU_COUNT(bad_set); i++) {
+        EXPECT_M("value outside the key's range (setting unchanged)",
+                 VAE_ERR_RANGE,
+                 vae_model_set_generation(m, bad_set[i].key,
+                                          bad_set[i].value));
+        assert_int_equal(vae_model_get_generation(m, bad_set[i].key, &v),
+                         VAE_OK);
+        assert_false(v == bad_set[i].value);
+    }
+    EXPECT_M("NULL z", VAE_ERR_INVALID_ARG,
+             vae_model_generate_tokens(m, NULL, B, T, tok, NULL));
+    EXPECT_M("NULL out", VAE_ERR_INVALID_ARG,
+             vae_model_generate_tokens(m, z, B, T, NULL, NULL));
+    EXPECT_M("max_len not in 1..2^24", VAE_ERR_RANGE,
+             vae_model_generate_tokens(m, z, B, 0, tok, NULL));
+    EXPECT_M("n < 1", VAE_ERR_RANGE,
+             vae_model_generate_tokens(m, z, 0, T, tok, NULL));
+#undef EXPECT_M
+    vae_model_free(m);
+}
+
 /* ---- Adam and training --------------------------------------------------- */
 
 static void test_adam(void **state)
@@ -1481,6 +1610,7 @@ int main(void)
         cmocka_unit_test(test_model_queries),
         cmocka_unit_test(test_model_runs),
         cmocka_unit_test(test_text_runs),
+        cmocka_unit_test(test_noise_output_settings),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_io),
         cmocka_unit_test(test_every_function_checked),

@@ -413,6 +413,86 @@ static void test_nonfinite_loss(void **state)
     vae_model_free(m);
 }
 
+/* The noise of the z draws given by the caller: the normals that
+ * vae_model_sample draws after set_seed(s) are the eps that the ELBO and
+ * its gradient draw after set_seed(s) (the header's promise), so passing
+ * them reproduces the drawn calls bit for bit, with k = 1 and k = 3 samples;
+ * and eps = 0 puts z at the posterior mean, where the reconstruction term
+ * is log p(x | mu), which vae_model_log_likelihood computes on its own. */
+static void test_given_noise(void **state)
+{
+    (void)state;
+    vae_model *m = make_model(VAE_LIKELIHOOD_BERNOULLI, 9);
+    const int64_t n = vae_model_num_params(m);
+    enum { K = 3 };
+    float x[B * D], eps[B * K * L], out[B * K * D];
+    make_data(x, B * D, 10);
+    for (int64_t k = 1; k <= K; k += K - 1) {
+        assert_int_equal(vae_model_set_train_samples(m, k), VAE_OK);
+        assert_int_equal(vae_model_set_seed(m, 77), VAE_OK);
+        assert_int_equal(vae_model_sample(m, B * k, eps, out), VAE_OK);
+
+        double e1, r1, k1, e2, r2, k2;
+        assert_int_equal(vae_model_set_seed(m, 77), VAE_OK);
+        assert_int_equal(vae_model_zero_grad(m), VAE_OK);
+        assert_int_equal(vae_model_elbo_grad(m, x, B, &e1, &r1, &k1), VAE_OK);
+        float *g1 = tu_dup(vae_model_grads(m), n);
+        assert_int_equal(vae_model_set_seed(m, 12345), VAE_OK);
+        assert_int_equal(vae_model_zero_grad(m), VAE_OK);
+        assert_int_equal(vae_model_elbo_grad_noise(m, x, B, eps, &e2, &r2, &k2),
+                         VAE_OK);
+        assert_memory_equal(vae_model_grads(m), g1, (size_t)n * sizeof(float));
+        assert_true(e1 == e2 && r1 == r2 && k1 == k2);
+        free(g1);
+    }
+    double e1, e2;
+    assert_int_equal(vae_model_set_seed(m, 77), VAE_OK);
+    assert_int_equal(vae_model_elbo(m, x, B, &e1, NULL, NULL), VAE_OK);
+    assert_int_equal(vae_model_elbo_noise(m, x, B, eps, &e2, NULL, NULL),
+                     VAE_OK);
+    assert_true(e1 == e2);
+
+    float zero[B * L] = {0}, mu[B * L];
+    double recon, logp[B], sum = 0.0;
+    assert_int_equal(vae_model_elbo_noise(m, x, B, zero, NULL, &recon, NULL),
+                     VAE_OK);
+    assert_int_equal(vae_model_encode(m, x, B, mu, NULL), VAE_OK);
+    assert_int_equal(vae_model_log_likelihood(m, mu, x, B, logp), VAE_OK);
+    for (int b = 0; b < B; b++)
+        sum += logp[b];
+    TU_ASSERT_CLOSE(recon, sum / B, 1e-12, "recon at eps = 0 vs log p(x|mu)");
+    vae_model_free(m);
+}
+
+/* The raw decoder output: its sigmoid is the decoded mean (Bernoulli);
+ * for the learned Gaussian, means then log-variances, whose first half is
+ * the decoded mean. */
+static void test_decoder_output(void **state)
+{
+    (void)state;
+    const int32_t liks[] = {VAE_LIKELIHOOD_BERNOULLI,
+                            VAE_LIKELIHOOD_GAUSSIAN_LEARNED};
+    for (int i = 0; i < TU_COUNT(liks); i++) {
+        vae_model *m = make_model(liks[i], 3);
+        const int64_t size = vae_model_output_size(m);
+        assert_int_equal(size, vae_likelihood_out_size(liks[i], D, 0));
+        float z[B * L], raw[B * 2 * D], mean[B * D];
+        make_data(z, B * L, 6);
+        assert_int_equal(vae_model_decoder_output(m, z, NULL, B, raw), VAE_OK);
+        assert_int_equal(vae_model_decode(m, z, B, mean), VAE_OK);
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < D; j++) {
+                float r = raw[b * size + j];
+                double want = liks[i] == VAE_LIKELIHOOD_BERNOULLI
+                                  ? 1.0 / (1.0 + exp(-(double)r))
+                                  : (double)r;
+                TU_ASSERT_CLOSE(mean[b * D + j], want, 1e-6,
+                                "decoded mean from the raw output");
+            }
+        vae_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +505,8 @@ int main(void)
         cmocka_unit_test(test_recon_independent),
         cmocka_unit_test(test_grad_accumulation),
         cmocka_unit_test(test_batch_shrink),
+        cmocka_unit_test(test_given_noise),
+        cmocka_unit_test(test_decoder_output),
         cmocka_unit_test(test_output_chunks),
         cmocka_unit_test(test_in_place_activations),
         cmocka_unit_test(test_nonfinite_loss),

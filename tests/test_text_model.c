@@ -533,6 +533,89 @@ static void test_errors(void **state)
     vae_model_free(bad);
 }
 
+/* The raw decoder output of a teacher-forced model is the logits of each
+ * step given the previous tokens of x: the log-softmax at x's ids, summed
+ * over the unpadded steps, is log p(x|z) as vae_model_log_likelihood
+ * computes it. */
+static void test_decoder_output_logits(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f, 0};
+    vae_model *m = bowman(&c, 4);
+    const int64_t V = c.vocab;
+    assert_int_equal(vae_model_output_size(m), T * V);
+    float x[B * T], z[B * L], logits[B * T * 9];
+    double logp[B];
+    sentences(x, V);
+    tu_rng r;
+    tu_seed(&r, 8);
+    tu_fill_uniform(&r, z, B * L, -1.0, 1.0);
+    assert_int_equal(vae_model_decoder_output(m, z, x, B, logits), VAE_OK);
+    assert_int_equal(vae_model_log_likelihood(m, z, x, B, logp), VAE_OK);
+    for (int b = 0; b < B; b++) {
+        double sum = 0.0;
+        for (int t = 0; t < T; t++) {
+            int id = (int)x[b * T + t];
+            if (id == 0)
+                continue;
+            const float *l = logits + (b * T + t) * V;
+            double mx = l[0], se = 0.0;
+            for (int v = 1; v < V; v++)
+                mx = fmax(mx, l[v]);
+            for (int v = 0; v < V; v++)
+                se += exp(l[v] - mx);
+            sum += l[id] - mx - log(se);
+        }
+        TU_ASSERT_CLOSE(sum, logp[b], 1e-5, "log-softmax of the raw output");
+    }
+    vae_model_free(m);
+}
+
+/* Generation settings on the model: documented defaults, each read back
+ * as set, vae_model_generate_tokens equal to vae_model_generate with the
+ * same settings and seed, and vae_model_generate leaves them alone. */
+static void test_generation_settings(void **state)
+{
+    (void)state;
+    const text_cfg c = {9, 1, 0.0f, 0};
+    vae_model *m = bowman(&c, 2);
+    const int32_t keys[] = {VAE_GEN_MODE, VAE_GEN_TEMPERATURE, VAE_GEN_TOP_K,
+                            VAE_GEN_BEAM, VAE_GEN_EOS};
+    const double defaults[] = {VAE_DECODE_GREEDY, 1.0, 10, 5, VAE_NO_EOS};
+    const double chosen[] = {VAE_DECODE_TOP_K, 0.7, 3, 2, 2};
+    double v;
+    for (int i = 0; i < TU_COUNT(keys); i++) {
+        assert_int_equal(vae_model_get_generation(m, keys[i], &v), VAE_OK);
+        assert_true(v == defaults[i]);
+        assert_int_equal(vae_model_set_generation(m, keys[i], chosen[i]),
+                         VAE_OK);
+    }
+    float z[2 * L] = {0.1f, 0.2f, -0.3f, 0.5f, -0.4f, 0.0f};
+    float a[2 * 16], b[2 * 16];
+    int64_t sa = 0, sb = 0;
+    assert_int_equal(vae_model_set_seed(m, 5), VAE_OK);
+    assert_int_equal(vae_model_generate_tokens(m, z, 2, 16, a, &sa), VAE_OK);
+    assert_int_equal(vae_model_set_seed(m, 5), VAE_OK);
+    assert_int_equal(vae_model_generate(m, z, 2, VAE_DECODE_TOP_K, 0.7, 3, 2,
+                                        2, 16, b, &sb),
+                     VAE_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(sa, sb);
+    /* Beam through the settings, as the old call does it. */
+    assert_int_equal(vae_model_set_generation(m, VAE_GEN_MODE, VAE_DECODE_BEAM),
+                     VAE_OK);
+    assert_int_equal(vae_model_generate_tokens(m, z, 2, 16, a, &sa), VAE_OK);
+    assert_int_equal(vae_model_generate(m, z, 2, VAE_DECODE_BEAM, 1.0, 1, 2, 2,
+                                        16, b, &sb),
+                     VAE_OK);
+    assert_memory_equal(a, b, sizeof a);
+    for (int i = 1; i < TU_COUNT(keys); i++) {
+        assert_int_equal(vae_model_get_generation(m, keys[i], &v), VAE_OK);
+        assert_true(v == chosen[i]);
+    }
+    vae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +627,8 @@ int main(void)
         cmocka_unit_test(test_beam_is_exhaustive_when_wide),
         cmocka_unit_test(test_steps_are_linear),
         cmocka_unit_test(test_sampling_is_seeded),
+        cmocka_unit_test(test_decoder_output_logits),
+        cmocka_unit_test(test_generation_settings),
         cmocka_unit_test(test_seed_decoder),
         cmocka_unit_test(test_iwae_matches_quadrature),
         cmocka_unit_test(test_word_dropout),
