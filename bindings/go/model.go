@@ -273,6 +273,22 @@ func (m *Model) ElboGrad(x []float32) (ELBO, error) {
 	})
 }
 
+// ElboNoise is Elbo with z = mu + sigma * eps for the given eps (batch x
+// LatentDim) instead of drawn noise.
+func (m *Model) ElboNoise(x, eps []float32) (ELBO, error) {
+	return m.elbo("vae_model_elbo_noise", x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
+		return C.vae_model_elbo_noise(m.p, f32ptr(x), b, f32ptr(eps), e, r, k)
+	})
+}
+
+// ElboGradNoise is ElboGrad with the given eps (batch x k x LatentDim for
+// k train samples, example after example).
+func (m *Model) ElboGradNoise(x, eps []float32) (ELBO, error) {
+	return m.elbo("vae_model_elbo_grad_noise", x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
+		return C.vae_model_elbo_grad_noise(m.p, f32ptr(x), b, f32ptr(eps), e, r, k)
+	})
+}
+
 // TrainStep is ZeroGrad, ElboGrad and an Adam step of opt in one call.
 func (m *Model) TrainStep(opt *Adam, x []float32) (ELBO, error) {
 	defer runtime.KeepAlive(opt)
@@ -318,6 +334,31 @@ func (m *Model) Decode(z []float32) ([]float32, error) {
 	out := make([]float32, batch*m.dataSize)
 	st := C.vae_model_decode(m.p, f32ptr(z), C.int64_t(batch), f32ptr(out))
 	if err := m.check("vae_model_decode", st); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// OutputSize is the number of elements per example of the decoder's raw
+// output.
+func (m *Model) OutputSize() int64 { return int64(C.vae_model_output_size(m.p)) }
+
+// DecoderOutput is the decoder's raw output (logits, or the Gaussian's
+// parameters) at z, batch x OutputSize; x (batch x DataSize) is read only by
+// a teacher-forced decoder and may be nil otherwise.
+func (m *Model) DecoderOutput(z, x []float32) ([]float32, error) {
+	const op = "vae_model_decoder_output"
+	batch, err := rows(op, len(z), m.latent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, batch*m.OutputSize())
+	var xp *C.float
+	if x != nil {
+		xp = f32ptr(x)
+	}
+	st := C.vae_model_decoder_output(m.p, f32ptr(z), xp, C.int64_t(batch), f32ptr(out))
+	if err := m.check(op, st); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -430,6 +471,49 @@ func (m *Model) Generate(z []float32, o GenerateOptions) (ids []float32, steps i
 	st := C.vae_model_generate(m.p, f32ptr(z), C.int64_t(n), C.int32_t(o.Mode),
 		C.double(o.Temperature), C.int64_t(o.TopK), C.int64_t(o.Beam), C.int64_t(o.EOS),
 		C.int64_t(o.MaxLen), f32ptr(ids), &s)
+	if err := m.check(op, st); err != nil {
+		return nil, 0, err
+	}
+	return ids, int64(s), nil
+}
+
+// GenSetting names a generation setting kept on the model.
+type GenSetting int32
+
+// Generation settings (vae.h, VAE_GEN_*).
+const (
+	GenMode        GenSetting = C.VAE_GEN_MODE        // a DecodeMode
+	GenTemperature GenSetting = C.VAE_GEN_TEMPERATURE // (0, 1000]
+	GenTopK        GenSetting = C.VAE_GEN_TOP_K       // 1..2^24
+	GenBeam        GenSetting = C.VAE_GEN_BEAM        // 1..1024
+	GenEOS         GenSetting = C.VAE_GEN_EOS         // an id, or -1 for none
+)
+
+// SetGeneration sets one generation setting that GenerateTokens uses.
+func (m *Model) SetGeneration(key GenSetting, value float64) error {
+	return m.check("vae_model_set_generation",
+		C.vae_model_set_generation(m.p, C.int32_t(key), C.double(value)))
+}
+
+// Generation reads one generation setting.
+func (m *Model) Generation(key GenSetting) (float64, error) {
+	var v C.double
+	st := C.vae_model_get_generation(m.p, C.int32_t(key), &v)
+	return float64(v), m.check("vae_model_get_generation", st)
+}
+
+// GenerateTokens is Generate with the model's generation settings and
+// maxLen tokens per sequence.
+func (m *Model) GenerateTokens(z []float32, maxLen int64) (ids []float32, steps int64, err error) {
+	const op = "vae_model_generate_tokens"
+	n, err := rows(op, len(z), m.latent)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids = make([]float32, count(n, maxLen))
+	var s C.int64_t
+	st := C.vae_model_generate_tokens(m.p, f32ptr(z), C.int64_t(n), C.int64_t(maxLen),
+		f32ptr(ids), &s)
 	if err := m.check(op, st); err != nil {
 		return nil, 0, err
 	}

@@ -429,6 +429,30 @@ func TestModelCalls(t *testing.T) {
 	}
 	sameFloats(t, "reconstruct = decode(encode mu)", out, rec)
 
+	// After SetSeed(s), Sample's z are the eps the ELBO draws.
+	if err := m.SetSeed(8); err != nil {
+		t.Fatal(err)
+	}
+	eps, _, err := m.Sample(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetSeed(8); err != nil {
+		t.Fatal(err)
+	}
+	drawn, err := m.Elbo(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	given, err := m.ElboNoise(x, eps)
+	if err != nil || given != drawn {
+		t.Fatalf("elbo with the drawn noise: %v vs %v (%v)", given, drawn, err)
+	}
+	raw, err := m.DecoderOutput(mu, nil)
+	if err != nil || len(raw) != len(out) {
+		t.Fatalf("decoder output: %d, %v", len(raw), err)
+	}
+
 	// log p(x|z) of a Bernoulli is sum x log p + (1 - x) log(1 - p).
 	logp, err := m.LogLikelihood(mu, x)
 	if err != nil {
@@ -721,6 +745,42 @@ func TestGenerate(t *testing.T) {
 	var e *vae.Error
 	if !errors.As(err, &e) || e.Msg == "" {
 		t.Errorf("unknown decode mode: %v", err)
+	}
+
+	// The model's settings give what Generate gives with the same ones.
+	for key, v := range map[vae.GenSetting]float64{vae.GenMode: float64(vae.DecodeTopK),
+		vae.GenTemperature: 0.5, vae.GenTopK: 2, vae.GenEOS: eos} {
+		if err := m.SetGeneration(key, v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := m.Generation(key); err != nil || got != v {
+			t.Fatalf("setting %d: %v, %v", key, got, err)
+		}
+	}
+	if err := m.SetSeed(3); err != nil {
+		t.Fatal(err)
+	}
+	a, sa, err := m.GenerateTokens(z, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetSeed(3); err != nil {
+		t.Fatal(err)
+	}
+	b, sb, err := m.Generate(z, vae.GenerateOptions{Mode: vae.DecodeTopK, Temperature: 0.5,
+		TopK: 2, EOS: eos, MaxLen: 5})
+	if err != nil || sa != sb {
+		t.Fatalf("generate: %v, steps %d vs %d", err, sa, sb)
+	}
+	sameFloats(t, "GenerateTokens = Generate with the same settings", a, b)
+	if err := m.SetGeneration(vae.GenBeam, 0); !errors.As(err, &e) || e.Status != vae.ErrRange {
+		t.Errorf("beam 0: %v", err)
+	}
+
+	// The raw output is the logits of each step: T x vocab per example.
+	logits, err := m.DecoderOutput(z[:2*latent], x[:2*seqLen])
+	if err != nil || int64(len(logits)) != 2*m.OutputSize() || m.OutputSize() != seqLen*vocab {
+		t.Fatalf("decoder output: %d floats, %v", len(logits), err)
 	}
 }
 

@@ -25,18 +25,22 @@ from ._capi import (
     ABI_MAJOR, ANNEAL_LINEAR, ANNEAL_NONE, ANNEAL_SIGMOID, DECODE_BEAM,
     DECODE_GREEDY, DECODE_SAMPLE, DECODE_TOP_K, ERR_BUSY, ERR_FORMAT, ERR_GRAPH,
     ERR_INVALID_ARG, ERR_IO, ERR_NOMEM, ERR_NONFINITE, ERR_RANGE, ERR_SHAPE,
-    ERR_UNSUPPORTED, ERR_VERSION, LIKELIHOOD_BERNOULLI, LIKELIHOOD_CATEGORICAL,
-    LIKELIHOOD_GAUSSIAN_FIXED, LIKELIHOOD_GAUSSIAN_LEARNED, METADATA_MAX, OK,
-    TRAIN_SAMPLES_MAX, VaeError)
+    ERR_UNSUPPORTED, ERR_VERSION, GEN_BEAM, GEN_EOS, GEN_MODE, GEN_TEMPERATURE,
+    GEN_TOP_K, LIKELIHOOD_BERNOULLI, LIKELIHOOD_CATEGORICAL,
+    LIKELIHOOD_GAUSSIAN_FIXED, LIKELIHOOD_GAUSSIAN_LEARNED, LSTM_LAST_STATE,
+    LSTM_SEQUENCE, METADATA_MAX, NO_EOS, NO_NODE, OK, TRAIN_SAMPLES_MAX,
+    VaeError)
 
 __all__ = [
     "ABI_MAJOR", "ANNEAL_LINEAR", "ANNEAL_NONE", "ANNEAL_SIGMOID",
     "DECODE_BEAM", "DECODE_GREEDY", "DECODE_SAMPLE", "DECODE_TOP_K",
     "ERR_BUSY", "ERR_FORMAT", "ERR_GRAPH", "ERR_INVALID_ARG", "ERR_IO", "ERR_NOMEM",
     "ERR_NONFINITE", "ERR_RANGE", "ERR_SHAPE", "ERR_UNSUPPORTED",
-    "ERR_VERSION", "LIKELIHOOD_BERNOULLI", "LIKELIHOOD_CATEGORICAL",
+    "ERR_VERSION", "GEN_BEAM", "GEN_EOS", "GEN_MODE", "GEN_TEMPERATURE",
+    "GEN_TOP_K", "LIKELIHOOD_BERNOULLI", "LIKELIHOOD_CATEGORICAL",
     "LIKELIHOOD_GAUSSIAN_FIXED", "LIKELIHOOD_GAUSSIAN_LEARNED",
-    "METADATA_MAX", "OK", "TRAIN_SAMPLES_MAX", "VaeError",
+    "LSTM_LAST_STATE", "LSTM_SEQUENCE", "METADATA_MAX", "NO_EOS", "NO_NODE",
+    "OK", "TRAIN_SAMPLES_MAX", "VaeError",
     "Adam", "Elbo", "Graph", "Model", "lib",
     "get_num_threads", "set_num_threads", "status_string", "version_number",
     "version_string",
@@ -463,6 +467,23 @@ class Model(_Wrapper):
         """As elbo(x), and adds the training loss's gradient to grads."""
         return self._elbo(lib.vae_model_elbo_grad, x)
 
+    def _noise(self, fn, x, eps):
+        ptr, batch = self._x(x)
+        e, r, k = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        fn(self._ptr(), ptr, batch, _f32(eps, "eps"), ctypes.byref(e),
+           ctypes.byref(r), ctypes.byref(k))
+        return Elbo(e.value, r.value, k.value)
+
+    def elbo_noise(self, x, eps):
+        """elbo(x) with z = mu + sigma * eps for the given eps, shape
+        (batch, latent_dim), instead of drawn noise."""
+        return self._noise(lib.vae_model_elbo_noise, x, eps)
+
+    def elbo_grad_noise(self, x, eps):
+        """elbo_grad(x) with the given eps, (batch * k, latent_dim) for k
+        train samples (example after example)."""
+        return self._noise(lib.vae_model_elbo_grad_noise, x, eps)
+
     def train_step(self, opt, x):
         """zero_grad + elbo_grad + one step of opt, returning the Elbo."""
         return self._elbo(lib.vae_model_train_step, x, opt._ptr())
@@ -481,6 +502,26 @@ class Model(_Wrapper):
         ptr, batch = self._z(z)
         out = self._out(batch)
         lib.vae_model_decode(self._ptr(), ptr, batch, _f32(out, "out"))
+        return out
+
+    @property
+    def output_size(self):
+        """Elements per example of the decoder's raw output."""
+        return lib.vae_model_output_size(self._ptr())
+
+    def decoder_output(self, z, x=None):
+        """The decoder's raw output (logits, or Gaussian parameters) at z,
+        shape (batch, output_size); x is needed only by a teacher-forced
+        decoder."""
+        ptr, batch = self._z(z)
+        xp = None
+        if x is not None:
+            xp, xbatch = self._x(x)
+            if xbatch != batch:
+                raise ValueError(f"z has {batch} rows but x has {xbatch}")
+        out = np.empty((batch, self.output_size), dtype=np.float32)
+        lib.vae_model_decoder_output(self._ptr(), ptr, xp, batch,
+                                     _f32(out, "out"))
         return out
 
     def sample(self, n):
@@ -534,6 +575,26 @@ class Model(_Wrapper):
         lib.vae_model_generate(self._ptr(), ptr, n, mode, temperature, top_k,
                                beam, eos, max_len, _f32(out, "out"),
                                ctypes.byref(steps))
+        return out, steps.value
+
+    def set_generation(self, key, value):
+        """Sets one generation setting (GEN_MODE, GEN_TEMPERATURE, ...)
+        that generate_tokens uses."""
+        lib.vae_model_set_generation(self._ptr(), key, value)
+
+    def get_generation(self, key):
+        """The value of one generation setting."""
+        v = ctypes.c_double()
+        lib.vae_model_get_generation(self._ptr(), key, ctypes.byref(v))
+        return v.value
+
+    def generate_tokens(self, z, max_len):
+        """generate() with the model's generation settings: (ids, steps)."""
+        ptr, n = self._z(z)
+        out = np.empty((n, max_len), dtype=np.float32)
+        steps = ctypes.c_int64()
+        lib.vae_model_generate_tokens(self._ptr(), ptr, n, max_len,
+                                      _f32(out, "out"), ctypes.byref(steps))
         return out, steps.value
 
 

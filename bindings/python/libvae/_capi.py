@@ -40,6 +40,17 @@ DECODE_GREEDY = 1
 DECODE_SAMPLE = 2
 DECODE_TOP_K = 3
 DECODE_BEAM = 4
+NO_EOS = -1
+
+NO_NODE = -1
+LSTM_LAST_STATE = 0
+LSTM_SEQUENCE = 1
+
+GEN_MODE = 1
+GEN_TEMPERATURE = 2
+GEN_TOP_K = 3
+GEN_BEAM = 4
+GEN_EOS = 5
 
 METADATA_MAX = 1 << 30
 TRAIN_SAMPLES_MAX = 4096
@@ -148,6 +159,7 @@ SIGNATURES = {
     "vae_model_data_size": (_i64, [_H], STATUS),
     "vae_model_data_shape": (_i32, [_H, _P(_i64), _i32], STATUS),
     "vae_model_latent_dim": (_i64, [_H], STATUS),
+    "vae_model_output_size": (_i64, [_H], STATUS),
     "vae_model_num_params": (_i64, [_H], STATUS),
     "vae_model_params": (_P(_f32), [_H], NOT_STATUS),
     "vae_model_grads": (_P(_f32), [_H], NOT_STATUS),
@@ -157,6 +169,13 @@ SIGNATURES = {
                               _P(_f64)], MODEL),
     "vae_model_elbo_grad": (_i32, [_H, _P(_f32), _i64, _P(_f64), _P(_f64),
                                    _P(_f64)], MODEL),
+    "vae_model_elbo_noise": (_i32, [_H, _P(_f32), _i64, _P(_f32), _P(_f64),
+                                    _P(_f64), _P(_f64)], MODEL),
+    "vae_model_elbo_grad_noise": (_i32, [_H, _P(_f32), _i64, _P(_f32),
+                                         _P(_f64), _P(_f64), _P(_f64)],
+                                  MODEL),
+    "vae_model_decoder_output": (_i32, [_H, _P(_f32), _P(_f32), _i64,
+                                        _P(_f32)], MODEL),
     "vae_model_encode": (_i32, [_H, _P(_f32), _i64, _P(_f32), _P(_f32)],
                          MODEL),
     "vae_model_decode": (_i32, [_H, _P(_f32), _i64, _P(_f32)], MODEL),
@@ -168,6 +187,10 @@ SIGNATURES = {
     "vae_model_random_uniform": (_i32, [_H, _i64, _P(_f32)], MODEL),
     "vae_model_generate": (_i32, [_H, _P(_f32), _i64, _i32, _f64, _i64, _i64,
                                   _i64, _i64, _P(_f32), _P(_i64)], MODEL),
+    "vae_model_set_generation": (_i32, [_H, _i32, _f64], MODEL),
+    "vae_model_get_generation": (_i32, [_H, _i32, _P(_f64)], MODEL),
+    "vae_model_generate_tokens": (_i32, [_H, _P(_f32), _i64, _i64, _P(_f32),
+                                         _P(_i64)], MODEL),
 
     "vae_adam_new": (_i32, [_H, _f64, _P(_H), _str, _size], ERRBUF),
     "vae_adam_free": (None, [_H], NOT_STATUS),

@@ -160,6 +160,20 @@ class RunTest(unittest.TestCase):
         self.assertTrue(np.all((out > 0) & (out < 1)))
         np.testing.assert_array_equal(self.model.decode(z), out)
 
+    def test_given_noise_is_the_drawn_noise(self):
+        # After set_seed(s), sample's z are the eps the ELBO would draw.
+        self.model.set_seed(21)
+        eps, _ = self.model.sample(BATCH)
+        self.model.set_seed(21)
+        drawn = self.model.elbo(self.x)
+        self.assertEqual(self.model.elbo_noise(self.x, eps), drawn)
+
+    def test_decoder_output_is_the_logits(self):
+        z, out = self.model.sample(4)
+        logits = self.model.decoder_output(z)
+        self.assertEqual(logits.shape, (4, self.model.output_size))
+        np.testing.assert_allclose(1 / (1 + np.exp(-logits)), out, rtol=1e-5)
+
     def test_reconstruct_is_decode_of_mu(self):
         mu, logvar = self.model.encode(self.x)
         self.assertEqual(mu.shape, (BATCH, LATENT))

@@ -122,6 +122,37 @@ class SentenceTest(unittest.TestCase):
         self.assertEqual(cm.exception.status, libvae.ERR_RANGE)
         self.assertEqual(cm.exception.message, self.model.last_error)
 
+    def test_generation_settings(self):
+        z = np.random.default_rng(1).standard_normal(
+            (2, LATENT)).astype(np.float32)
+        self.assertEqual(self.model.get_generation(libvae.GEN_MODE),
+                         libvae.DECODE_GREEDY)
+        self.model.set_generation(libvae.GEN_MODE, libvae.DECODE_TOP_K)
+        self.model.set_generation(libvae.GEN_TOP_K, 3)
+        self.model.set_generation(libvae.GEN_EOS, EOS)
+        self.model.set_seed(9)
+        ids, steps = self.model.generate_tokens(z, 10)
+        self.model.set_seed(9)
+        want, want_steps = self.model.generate(
+            z, 10, mode=libvae.DECODE_TOP_K, top_k=3, eos=EOS)
+        np.testing.assert_array_equal(ids, want)
+        self.assertEqual(steps, want_steps)
+        with self.assertRaises(libvae.VaeError) as cm:
+            self.model.set_generation(libvae.GEN_BEAM, 0)
+        self.assertEqual(cm.exception.status, libvae.ERR_RANGE)
+
+    def test_decoder_output_scores_the_data(self):
+        z = np.zeros((len(self.x), LATENT), dtype=np.float32)
+        logits = self.model.decoder_output(z, self.x)
+        self.assertEqual(logits.shape, (len(self.x), self.model.output_size))
+        steps = logits.reshape(len(self.x), self.x.shape[1], -1)
+        lp = steps - np.log(np.exp(steps).sum(axis=2, keepdims=True))
+        ids = self.x.astype(int)
+        picked = np.take_along_axis(lp, ids[:, :, None], axis=2)[:, :, 0]
+        want = self.model.log_likelihood(z, self.x)
+        np.testing.assert_allclose((picked * (ids > 0)).sum(axis=1), want,
+                                   rtol=1e-4)
+
     def test_reconstruct_gives_ids(self):
         out = self.model.reconstruct(self.x)
         self.assertEqual(out.shape, self.x.shape)

@@ -74,6 +74,17 @@ pub const VAE_DECODE_GREEDY: i32 = 1;
 pub const VAE_DECODE_SAMPLE: i32 = 2;
 pub const VAE_DECODE_TOP_K: i32 = 3;
 pub const VAE_DECODE_BEAM: i32 = 4;
+pub const VAE_NO_EOS: i64 = -1;
+
+pub const VAE_NO_NODE: i32 = -1;
+pub const VAE_LSTM_LAST_STATE: i32 = 0;
+pub const VAE_LSTM_SEQUENCE: i32 = 1;
+
+pub const VAE_GEN_MODE: i32 = 1;
+pub const VAE_GEN_TEMPERATURE: i32 = 2;
+pub const VAE_GEN_TOP_K: i32 = 3;
+pub const VAE_GEN_BEAM: i32 = 4;
+pub const VAE_GEN_EOS: i32 = 5;
 
 extern "C" {
     // Version
@@ -161,6 +172,7 @@ extern "C" {
     pub fn vae_model_data_size(m: *const vae_model) -> i64;
     pub fn vae_model_data_shape(m: *const vae_model, dims: *mut i64, cap: i32) -> i32;
     pub fn vae_model_latent_dim(m: *const vae_model) -> i64;
+    pub fn vae_model_output_size(m: *const vae_model) -> i64;
     pub fn vae_model_num_params(m: *const vae_model) -> i64;
     pub fn vae_model_params(m: *mut vae_model) -> *mut f32;
     pub fn vae_model_grads(m: *mut vae_model) -> *mut f32;
@@ -189,7 +201,32 @@ extern "C" {
         mu: *mut f32,
         logvar: *mut f32,
     ) -> i32;
+    pub fn vae_model_elbo_noise(
+        m: *mut vae_model,
+        x: *const f32,
+        batch: i64,
+        eps: *const f32,
+        elbo: *mut f64,
+        recon: *mut f64,
+        kl: *mut f64,
+    ) -> i32;
+    pub fn vae_model_elbo_grad_noise(
+        m: *mut vae_model,
+        x: *const f32,
+        batch: i64,
+        eps: *const f32,
+        elbo: *mut f64,
+        recon: *mut f64,
+        kl: *mut f64,
+    ) -> i32;
     pub fn vae_model_decode(m: *mut vae_model, z: *const f32, batch: i64, out: *mut f32) -> i32;
+    pub fn vae_model_decoder_output(
+        m: *mut vae_model,
+        z: *const f32,
+        x: *const f32,
+        batch: i64,
+        out: *mut f32,
+    ) -> i32;
     pub fn vae_model_sample(m: *mut vae_model, n: i64, z_out: *mut f32, out: *mut f32) -> i32;
     pub fn vae_model_reconstruct(
         m: *mut vae_model,
@@ -223,6 +260,16 @@ extern "C" {
         top_k: i64,
         beam: i64,
         eos: i64,
+        max_len: i64,
+        out: *mut f32,
+        steps: *mut i64,
+    ) -> i32;
+    pub fn vae_model_set_generation(m: *mut vae_model, key: i32, value: f64) -> i32;
+    pub fn vae_model_get_generation(m: *mut vae_model, key: i32, value: *mut f64) -> i32;
+    pub fn vae_model_generate_tokens(
+        m: *mut vae_model,
+        z: *const f32,
+        n: i64,
         max_len: i64,
         out: *mut f32,
         steps: *mut i64,
