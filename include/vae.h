@@ -440,6 +440,9 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out);
 #define VAE_DECODE_SAMPLE 2 /* a draw from softmax(logits / temperature)   */
 #define VAE_DECODE_TOP_K  3 /* a draw among the top_k most probable ids    */
 #define VAE_DECODE_BEAM   4 /* beam search of width `beam`                 */
+#define VAE_DECODE_TOP_P  5 /* nucleus: a draw among the most probable ids
+                               covering top_p of the probability (set by
+                               vae_model_set_generation only)             */
 #define VAE_NO_EOS       -1 /* eos: no end-of-sequence id                  */
 
 /*
@@ -466,12 +469,22 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
 
 /* Generation settings, kept on the model for vae_model_generate_tokens
  * (not saved in model files). Values are doubles; integer settings must
- * be whole numbers. */
+ * be whole numbers. vae_model_generate uses the defaults of those it has
+ * no argument for. */
 #define VAE_GEN_MODE        1 /* VAE_DECODE_*; default GREEDY               */
 #define VAE_GEN_TEMPERATURE 2 /* (0, 1000]; default 1                       */
 #define VAE_GEN_TOP_K       3 /* 1..2^24; default 10                        */
 #define VAE_GEN_BEAM        4 /* 1..1024; default 5                         */
 #define VAE_GEN_EOS         5 /* an id in 0..2^24-1 or VAE_NO_EOS (default) */
+#define VAE_GEN_TOP_P       6 /* (0, 1] for VAE_DECODE_TOP_P; default 0.9   */
+/* n: no generated sequence repeats an n-gram of its own (ids that would
+ * are skipped, in every mode, unless none would be left); 0 (default)
+ * off, n in 1..VAE_GEN_NGRAM_MAX. */
+#define VAE_GEN_NO_REPEAT_NGRAM 7
+#define VAE_GEN_NGRAM_MAX 64
+/* Beam search picks the beam with the best log-probability / length^a,
+ * a in [0, 10]; default 1 (the mean per token); 0: the raw sum. */
+#define VAE_GEN_LENGTH_PENALTY 8
 /* Sets one generation setting (VAE_ERR_INVALID_ARG for an unknown key,
  * VAE_ERR_RANGE for a value outside its range). */
 VAE_API int32_t vae_model_set_generation(vae_model *m, int32_t key,

@@ -206,6 +206,88 @@ static int64_t draw(vae_rng *rng, const double *lp, int64_t V, int64_t top_k,
     return ids[n - 1];
 }
 
+/* Sifts element i of the max-heap ids[0..n-1] (ordered by lp, ties by the
+ * smaller id) down to its place. */
+static void sift_down(int64_t *ids, int64_t n, int64_t i, const double *lp)
+{
+    for (;;) {
+        int64_t top = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && (lp[ids[l]] > lp[ids[top]] ||
+                      (lp[ids[l]] == lp[ids[top]] && ids[l] < ids[top])))
+            top = l;
+        if (r < n && (lp[ids[r]] > lp[ids[top]] ||
+                      (lp[ids[r]] == lp[ids[top]] && ids[r] < ids[top])))
+            top = r;
+        if (top == i)
+            return;
+        int64_t t = ids[i];
+        ids[i] = ids[top];
+        ids[top] = t;
+        i = top;
+    }
+}
+
+/* Nucleus sampling (Holtzman et al. 2020): draws an id from exp(lp)
+ * restricted to the fewest most probable ids whose probabilities add up
+ * to at least top_p. A heap pops ids in order of probability, so the cost
+ * is O(V) plus O(log V) per id of the nucleus, not a sort of V. ids is
+ * scratch of V entries. */
+static int64_t draw_nucleus(vae_rng *rng, const double *lp, int64_t V,
+                            double top_p, int64_t *ids)
+{
+    int64_t n = 0;
+    double total = 0.0;
+    for (int64_t c = 1; c < V; c++)
+        if (lp[c] > -INFINITY) {
+            ids[n++] = c;
+            total += exp(lp[c]);
+        }
+    for (int64_t i = n / 2 - 1; i >= 0; i--)
+        sift_down(ids, n, i, lp);
+    /* Pop the most probable ids to the end of ids, in order. */
+    double mass = 0.0;
+    int64_t kept = 0, heap = n;
+    while (heap > 0 && (kept == 0 || mass < top_p * total)) {
+        int64_t best = ids[0];
+        ids[0] = ids[--heap];
+        sift_down(ids, heap, 0, lp);
+        ids[n - 1 - kept++] = best;
+        mass += exp(lp[best]);
+    }
+    double u = vae_rng_uniform(rng) * mass;
+    for (int64_t j = 0; j < kept; j++) {
+        int64_t id = ids[n - 1 - j];
+        u -= exp(lp[id]);
+        if (u < 0.0)
+            return id;
+    }
+    return ids[n - kept];
+}
+
+/* The ids that would repeat an n-gram of the history h[0..len-1]: for
+ * every earlier occurrence of its last n - 1 ids, the id that followed.
+ * Lists them in list and returns how many; ban (V entries, all 0 on
+ * entry) marks them, and the caller clears it again. */
+static int64_t ngram_bans(const float *h, int64_t len, int64_t ngram,
+                          unsigned char *ban, int64_t *list)
+{
+    int64_t count = 0;
+    if (ngram < 1 || len < ngram - 1)
+        return 0;
+    const float *tail = h + len - (ngram - 1);
+    for (int64_t i = 0; i + ngram - 1 < len; i++) {
+        int64_t k = 0;
+        while (k < ngram - 1 && h[i + k] == tail[k])
+            k++;
+        int64_t next = (int64_t)h[i + ngram - 1];
+        if (k == ngram - 1 && !ban[next]) {
+            ban[next] = 1;
+            list[count++] = next;
+        }
+    }
+    return count;
+}
+
 /* Beam search bookkeeping for one example's B beams at one step: the B
  * best (score, parent, token) extensions; a finished beam extends only by
  * itself (token 0). Writes from[], tok[] and the new scores. */
@@ -246,8 +328,9 @@ static void beam_step(const double *lp_rows, int64_t V, int64_t B,
 typedef struct decode_bufs {
     float *prev, *hist, *tmp;
     double *lp, *score, *nscore;
-    int64_t *from, *tok, *ids, *len, *plen;
+    int64_t *from, *tok, *ids, *len, *plen, *banned;
     int *done, *pdone;
+    unsigned char *ban;
     void *block;
 } decode_bufs;
 
@@ -284,6 +367,8 @@ static int decode_bufs_alloc(decode_bufs *d, int64_t rows, int64_t V,
         d->plen = carve(b, p, rows, sizeof(int64_t));
         d->done = carve(b, p, rows, sizeof(int));
         d->pdone = carve(b, p, rows, sizeof(int));
+        d->banned = carve(b, p, V, sizeof(int64_t));
+        d->ban = carve(b, p, V, 1);
         if (!pass && !(d->block = vae_calloc(1, off)))
             return 0;
     }
@@ -316,39 +401,71 @@ static void beam_advance(step_net *s, decode_bufs *d, int64_t n, int64_t B,
     step_net_gather(s, d->from, rows, d->tmp);
 }
 
+/* Keeps row r from repeating an n-gram of its history: the ids that would
+ * are set to -inf in row (V values: logits or log-probabilities), unless
+ * that would leave no id at all. */
+static void block_repeats(decode_bufs *d, const vae_gen_settings *g,
+                          int64_t r, int64_t V, int64_t max_len, float *flt,
+                          double *dbl)
+{
+    int64_t n = ngram_bans(d->hist + r * max_len, d->len[r],
+                           g->no_repeat_ngram, d->ban, d->banned);
+    for (int64_t i = 0; i < n; i++) {
+        if (n < V - 1) {
+            if (flt)
+                flt[d->banned[i]] = -INFINITY;
+            else
+                dbl[d->banned[i]] = -INFINITY;
+        }
+        d->ban[d->banned[i]] = 0;
+    }
+}
+
 /* The next token of every row from the step's logits, by the mode. */
 static void choose_tokens(vae_model *m, step_net *s, decode_bufs *d,
                           const vae_gen_settings *g, int64_t n, int64_t B,
                           int64_t max_len)
 {
     const int64_t rows = n * B, V = m->classes;
-    const float *logits = s->nodes[s->out].val;
+    float *logits = s->nodes[s->out].val;
+    int block = g->no_repeat_ngram > 0;
     if (g->mode == VAE_DECODE_GREEDY) {
         /* The largest logit is the most probable id; padding excluded. */
-        for (int64_t r = 0; r < rows; r++)
+        for (int64_t r = 0; r < rows; r++) {
+            if (block)
+                block_repeats(d, g, r, V, max_len, logits + r * V, NULL);
             d->tok[r] = 1 + vae_argmax(logits + r * V + 1, V - 1);
+        }
         return;
     }
     double temperature = g->mode == VAE_DECODE_BEAM ? 1.0 : g->temperature;
-    for (int64_t r = 0; r < rows; r++)
+    for (int64_t r = 0; r < rows; r++) {
         log_softmax(logits + r * V, V, temperature, d->lp + r * V);
+        if (block)
+            block_repeats(d, g, r, V, max_len, NULL, d->lp + r * V);
+    }
     if (g->mode == VAE_DECODE_BEAM) {
         beam_advance(s, d, n, B, V, max_len);
         return;
     }
-    int64_t top_k = g->mode == VAE_DECODE_SAMPLE ? V : g->top_k;
     for (int64_t r = 0; r < rows; r++)
-        d->tok[r] = draw(&m->rng, d->lp + r * V, V, top_k, d->ids);
+        d->tok[r] = g->mode == VAE_DECODE_TOP_P
+                        ? draw_nucleus(&m->rng, d->lp + r * V, V, g->top_p,
+                                       d->ids)
+                        : draw(&m->rng, d->lp + r * V, V,
+                               g->mode == VAE_DECODE_SAMPLE ? V : g->top_k,
+                               d->ids);
 }
 
 /* Checks the settings a mode uses (the others are ignored). */
 static int32_t check_settings(vae_model *m, const vae_gen_settings *g)
 {
-    if (g->mode < VAE_DECODE_GREEDY || g->mode > VAE_DECODE_BEAM)
+    if (g->mode < VAE_DECODE_GREEDY || g->mode > VAE_DECODE_TOP_P)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "generate: unknown mode %d", (int)g->mode);
-    if ((g->mode == VAE_DECODE_SAMPLE || g->mode == VAE_DECODE_TOP_K) &&
-        !(g->temperature > 0.0 && g->temperature <= 1e3))
+    int draws = g->mode == VAE_DECODE_SAMPLE || g->mode == VAE_DECODE_TOP_K ||
+                g->mode == VAE_DECODE_TOP_P;
+    if (draws && !(g->temperature > 0.0 && g->temperature <= 1e3))
         return vae_model_fail(m, VAE_ERR_RANGE, "generate: temperature %g "
                               "not in (0, 1000]", g->temperature);
     if (g->mode == VAE_DECODE_TOP_K && g->top_k < 1)
@@ -357,6 +474,9 @@ static int32_t check_settings(vae_model *m, const vae_gen_settings *g)
     if (g->mode == VAE_DECODE_BEAM && (g->beam < 1 || g->beam > 1024))
         return vae_model_fail(m, VAE_ERR_RANGE, "generate: beam %lld not in "
                               "1..1024", (long long)g->beam);
+    if (g->mode == VAE_DECODE_TOP_P && !(g->top_p > 0.0 && g->top_p <= 1.0))
+        return vae_model_fail(m, VAE_ERR_RANGE, "generate: top_p %g not in "
+                              "(0, 1]", g->top_p);
     return VAE_OK;
 }
 
@@ -422,14 +542,19 @@ int32_t vae_generate(vae_model *m, const float *z, int64_t n,
             d.done[r] = d.tok[r] == g->eos;
         }
     }
-    /* The best beam by mean log-probability per token (raw sums favour
-     * short sentences). */
+    /* The best beam by log-probability / length^alpha: raw sums (alpha 0)
+     * favour short sentences, alpha 1 ranks by the mean per token. */
     for (int64_t e = 0; e < n; e++) {
         int64_t best = e * B;
-        for (int64_t r = e * B + 1; r < (e + 1) * B; r++)
-            if (d.score[r] / (double)(d.len[r] ? d.len[r] : 1) >
-                d.score[best] / (double)(d.len[best] ? d.len[best] : 1))
+        double top = -INFINITY;
+        for (int64_t r = e * B; r < (e + 1) * B; r++) {
+            double len = (double)(d.len[r] ? d.len[r] : 1);
+            double v = d.score[r] / pow(len, g->length_penalty);
+            if (r == e * B || v > top) {
+                top = v;
                 best = r;
+            }
+        }
         memcpy(out + e * max_len, d.hist + best * max_len,
                (size_t)max_len * sizeof *out);
     }
@@ -448,8 +573,17 @@ VAE_API int32_t vae_model_generate(vae_model *m, const float *z, int64_t n,
     if (!m)
         return VAE_ERR_INVALID_ARG;
     VAE_HOLD(m, VAE_ERR_BUSY);
-    vae_gen_settings g = {.mode = mode, .temperature = temperature,
-                          .top_k = top_k, .beam = beam, .eos = eos};
+    /* The positional form has no argument for the newer modes. */
+    if (mode > VAE_DECODE_BEAM)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "generate: unknown "
+                              "mode %d (newer modes: vae_model_set_generation)",
+                              (int)mode);
+    vae_gen_settings g = VAE_GEN_DEFAULTS;
+    g.mode = mode;
+    g.temperature = temperature;
+    g.top_k = top_k;
+    g.beam = beam;
+    g.eos = eos;
     return vae_generate(m, z, n, &g, max_len, out, steps);
 }
 
@@ -483,7 +617,7 @@ VAE_API int32_t vae_model_set_generation(vae_model *m, int32_t key,
     vae_gen_settings *g = &m->gen;
     switch (key) {
     case VAE_GEN_MODE:
-        if (!whole_in(value, VAE_DECODE_GREEDY, VAE_DECODE_BEAM))
+        if (!whole_in(value, VAE_DECODE_GREEDY, VAE_DECODE_TOP_P))
             break;
         g->mode = (int32_t)value;
         return VAE_OK;
@@ -506,6 +640,21 @@ VAE_API int32_t vae_model_set_generation(vae_model *m, int32_t key,
         if (!whole_in(value, VAE_NO_EOS, ID_LIMIT - 1))
             break;
         g->eos = (int64_t)value;
+        return VAE_OK;
+    case VAE_GEN_TOP_P:
+        if (!(value > 0.0 && value <= 1.0))
+            break;
+        g->top_p = value;
+        return VAE_OK;
+    case VAE_GEN_NO_REPEAT_NGRAM:
+        if (!whole_in(value, 0, VAE_GEN_NGRAM_MAX))
+            break;
+        g->no_repeat_ngram = (int64_t)value;
+        return VAE_OK;
+    case VAE_GEN_LENGTH_PENALTY:
+        if (!(value >= 0.0 && value <= 10.0))
+            break;
+        g->length_penalty = value;
         return VAE_OK;
     default:
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
@@ -532,6 +681,10 @@ VAE_API int32_t vae_model_get_generation(vae_model *m, int32_t key,
     case VAE_GEN_TOP_K: *value = (double)g->top_k; return VAE_OK;
     case VAE_GEN_BEAM: *value = (double)g->beam; return VAE_OK;
     case VAE_GEN_EOS: *value = (double)g->eos; return VAE_OK;
+    case VAE_GEN_TOP_P: *value = g->top_p; return VAE_OK;
+    case VAE_GEN_NO_REPEAT_NGRAM: *value = (double)g->no_repeat_ngram;
+        return VAE_OK;
+    case VAE_GEN_LENGTH_PENALTY: *value = g->length_penalty; return VAE_OK;
     default:
         return vae_model_fail(m, VAE_ERR_INVALID_ARG,
                               "get_generation: unknown key %d", (int)key);

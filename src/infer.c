@@ -59,9 +59,7 @@ VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
  * decodes greedily, one step at a time, instead. */
 static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
 {
-    static const vae_gen_settings greedy = {
-        .mode = VAE_DECODE_GREEDY, .temperature = 1.0, .top_k = 1, .beam = 1,
-        .eos = VAE_NO_EOS};
+    static const vae_gen_settings greedy = VAE_GEN_DEFAULTS;
     if (m->dec_data >= 0)
         return vae_generate(m, m->dec[0].val, batch, &greedy, m->data_size,
                             out, NULL);

@@ -14,13 +14,14 @@
 /* How vae_model_generate_tokens decodes (vae_model_set_generation). */
 typedef struct vae_gen_settings {
     int32_t mode; /* VAE_DECODE_* */
-    double temperature;
-    int64_t top_k, beam, eos;
+    double temperature, top_p, length_penalty;
+    int64_t top_k, beam, eos, no_repeat_ngram;
 } vae_gen_settings;
 
 #define VAE_GEN_DEFAULTS                                                   \
     {.mode = VAE_DECODE_GREEDY, .temperature = 1.0, .top_k = 10,           \
-     .beam = 5, .eos = VAE_NO_EOS}
+     .beam = 5, .eos = VAE_NO_EOS, .top_p = 0.9, .no_repeat_ngram = 0,     \
+     .length_penalty = 1.0}
 
 struct vae_model {
     vae_graph *enc_graph; /* copies of the caller's graphs, as given */

@@ -1205,7 +1205,7 @@ static void test_noise_output_settings(void **state)
            vae_model_generate_tokens(NULL, z, B, T, tok, NULL), NO_MSG);
     EXPECT_M("NULL value", VAE_ERR_INVALID_ARG,
              vae_model_get_generation(m, VAE_GEN_MODE, NULL));
-    const int32_t bad_key[] = {0, 6, -1, INT32_MAX};
+    const int32_t bad_key[] = {0, 9, -1, INT32_MAX};
     for (int i = 0; i < TU_COUNT(bad_key); i++) {
         EXPECT_M("unknown key", VAE_ERR_INVALID_ARG,
                  vae_model_set_generation(m, bad_key[i], 1));
@@ -1216,7 +1216,7 @@ static void test_noise_output_settings(void **state)
         int32_t key;
         double value;
     } bad_set[] = {
-        {VAE_GEN_MODE, 0},           {VAE_GEN_MODE, 5},
+        {VAE_GEN_MODE, 0},           {VAE_GEN_MODE, 7},
         {VAE_GEN_MODE, 1.5},         {VAE_GEN_MODE, NAN},
         {VAE_GEN_TEMPERATURE, 0},    {VAE_GEN_TEMPERATURE, -1},
         {VAE_GEN_TEMPERATURE, 1001}, {VAE_GEN_TEMPERATURE, NAN},
@@ -1224,7 +1224,12 @@ static void test_noise_output_settings(void **state)
         {VAE_GEN_TOP_K, 16777217},   {VAE_GEN_TOP_K, INFINITY},
         {VAE_GEN_BEAM, 0},           {VAE_GEN_BEAM, 1025},
         {VAE_GEN_EOS, -2},           {VAE_GEN_EOS, 16777216},
-        {VAE_GEN_EOS, 0.5},
+        {VAE_GEN_EOS, 0.5},          {VAE_GEN_TOP_P, 0},
+        {VAE_GEN_TOP_P, 1.01},       {VAE_GEN_TOP_P, NAN},
+        {VAE_GEN_NO_REPEAT_NGRAM, -1}, {VAE_GEN_NO_REPEAT_NGRAM, 65},
+        {VAE_GEN_NO_REPEAT_NGRAM, 2.5}, {VAE_GEN_LENGTH_PENALTY, -0.1},
+        {VAE_GEN_LENGTH_PENALTY, 10.5}, {VAE_GEN_LENGTH_PENALTY, NAN},
+        {VAE_GEN_MODE, 6},
     };
     for (int i = 0; i < TU_COUNT(bad_set); i++) {
         EXPECT_M("value outside the key's range (setting unchanged)",

@@ -616,6 +616,170 @@ static void test_generation_settings(void **state)
     vae_model_free(m);
 }
 
+/* Whether row y (len ids) repeats an n-gram of its own. */
+static int repeats_ngram(const float *y, int64_t len, int64_t n)
+{
+    for (int64_t i = 0; i + n <= len; i++)
+        for (int64_t j = i + 1; j + n <= len; j++) {
+            int64_t k = 0;
+            while (k < n && y[i + k] == y[j + k])
+                k++;
+            if (k == n)
+                return 1;
+        }
+    return 0;
+}
+
+/* Set VAE_GEN_NO_REPEAT_NGRAM to n and no generated sequence repeats an
+ * n-gram, in every mode; without it the same untrained model repeats
+ * itself (so the check can fail). Sequences run to max_len: no eos. The
+ * vocabulary is larger than the length, so no id can have had every other
+ * id after it (then the constraint would have to give way). */
+static void test_no_repeat_ngram(void **state)
+{
+    (void)state;
+    enum { N = 4, LEN = 24 };
+    const text_cfg c = {32, 1, 0.0f, 0};
+    vae_model *m = bowman(&c, 3);
+    float z[N * L], y[N * LEN];
+    tu_rng r;
+    tu_seed(&r, 12);
+    tu_fill_uniform(&r, z, N * L, -1.5, 1.5);
+    const int32_t modes[] = {VAE_DECODE_GREEDY, VAE_DECODE_SAMPLE,
+                             VAE_DECODE_TOP_K, VAE_DECODE_TOP_P,
+                             VAE_DECODE_BEAM};
+    int unconstrained = 0;
+    for (int i = 0; i < TU_COUNT(modes); i++) {
+        assert_int_equal(vae_model_set_generation(m, VAE_GEN_MODE, modes[i]),
+                         VAE_OK);
+        for (int64_t n = 0; n <= 3; n++) {
+            if (n == 1)
+                continue; /* 1 would need LEN <= vocab - 1 distinct ids */
+            assert_int_equal(
+                vae_model_set_generation(m, VAE_GEN_NO_REPEAT_NGRAM, n),
+                VAE_OK);
+            assert_int_equal(vae_model_generate_tokens(m, z, N, LEN, y, NULL),
+                             VAE_OK);
+            for (int e = 0; e < N; e++) {
+                int rep = repeats_ngram(y + e * LEN, LEN, n ? n : 2);
+                if (n && rep)
+                    fail_msg("mode %d, n %lld: sequence %d repeats itself",
+                             (int)modes[i], (long long)n, e);
+                else if (!n)
+                    unconstrained += rep;
+            }
+        }
+    }
+    assert_true(unconstrained > 0);
+    vae_model_free(m);
+}
+
+/* Nucleus sampling: with a tiny top_p the nucleus is the most probable id
+ * alone, so it decodes greedily; with top_p = 0.5 every first token drawn
+ * is in the nucleus computed here from the step's logits (the decoder's
+ * raw output at step 0 depends only on z and bos), and more than one
+ * member of a nucleus of several gets drawn. */
+static void test_top_p(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    const text_cfg c = {9, 1, 0.0f, 0};
+    const int64_t V = c.vocab;
+    vae_model *m = bowman(&c, 7);
+    float z[L] = {0.2f, -0.1f, 0.05f}, g[T], y[T];
+    assert_int_equal(vae_model_generate(m, z, 1, VAE_DECODE_GREEDY, 1.0, 0, 0,
+                                        -1, T, g, NULL),
+                     VAE_OK);
+    assert_int_equal(vae_model_set_generation(m, VAE_GEN_MODE,
+                                              VAE_DECODE_TOP_P),
+                     VAE_OK);
+    assert_int_equal(vae_model_set_generation(m, VAE_GEN_TOP_P, 1e-9), VAE_OK);
+    assert_int_equal(vae_model_generate_tokens(m, z, 1, T, y, NULL), VAE_OK);
+    assert_memory_equal(y, g, sizeof y);
+
+    /* The nucleus of step 0 at top_p 0.5, padding (id 0) excluded. */
+    float x[T] = {1, 1, 1, 1, 1}, logits[T * 9];
+    assert_int_equal(vae_model_decoder_output(m, z, x, 1, logits), VAE_OK);
+    double p[9], total = 0.0;
+    for (int v = 1; v < V; v++)
+        total += p[v] = exp((double)logits[v]);
+    int in[9] = {0}, members = 0;
+    double mass = 0.0;
+    while (mass < 0.5 * total) {
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (!in[v] && (!best || p[v] > p[best]))
+                best = v;
+        in[best] = 1;
+        members++;
+        mass += p[best];
+    }
+    assert_int_equal(vae_model_set_generation(m, VAE_GEN_TOP_P, 0.5), VAE_OK);
+    float *zs = tu_alloc(N * L * sizeof *zs), *ys = tu_alloc(N * sizeof *ys);
+    for (int i = 0; i < N; i++)
+        memcpy(zs + i * L, z, sizeof z);
+    assert_int_equal(vae_model_generate_tokens(m, zs, N, 1, ys, NULL), VAE_OK);
+    int seen[9] = {0}, distinct = 0;
+    for (int i = 0; i < N; i++) {
+        int id = (int)ys[i];
+        assert_true(id >= 1 && id < V && in[id]);
+        distinct += !seen[id]++;
+    }
+    print_message("top_p 0.5: a nucleus of %d ids, %d drawn\n", members,
+                  distinct);
+    assert_true(members < 2 || distinct > 1);
+    free(zs);
+    free(ys);
+    vae_model_free(m);
+}
+
+/* Beam search as wide as every candidate finds, among all sequences that
+ * end at the eos id or run to N ids, the best by log p / length^alpha for
+ * each alpha: 0 (raw sum), 1 (the default, mean per token) and 2. */
+static void test_length_penalty(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    const text_cfg c = {4, 1, 0.0f, 0};
+    const int ids = (int)c.vocab - 1, eos = 1;
+    vae_model *m = bowman(&c, 8);
+    float z[L] = {0.3f, 0.9f, -0.5f};
+    assert_int_equal(vae_model_set_generation(m, VAE_GEN_MODE,
+                                              VAE_DECODE_BEAM),
+                     VAE_OK);
+    assert_int_equal(vae_model_set_generation(m, VAE_GEN_BEAM, 27), VAE_OK);
+    assert_int_equal(vae_model_set_generation(m, VAE_GEN_EOS, eos), VAE_OK);
+    const double alphas[] = {0.0, 1.0, 2.0};
+    for (int a = 0; a < TU_COUNT(alphas); a++) {
+        assert_int_equal(vae_model_set_generation(m, VAE_GEN_LENGTH_PENALTY,
+                                                  alphas[a]),
+                         VAE_OK);
+        float got[N];
+        assert_int_equal(vae_model_generate_tokens(m, z, 1, N, got, NULL),
+                         VAE_OK);
+        double best = -INFINITY;
+        float arg[N] = {0};
+        for (int s = 0; s < ids * ids * ids; s++) {
+            float y[N] = {(float)(1 + s % ids), (float)(1 + s / ids % ids),
+                          (float)(1 + s / (ids * ids))};
+            int len = 1;
+            while (len < N && y[len - 1] != eos)
+                len++;
+            for (int k = len; k < N; k++)
+                y[k] = 0.0f; /* the same sequence, met again: scored alike */
+            double v = prefix_logp(m, z, y, len) / pow(len, alphas[a]);
+            if (v > best) {
+                best = v;
+                memcpy(arg, y, sizeof arg);
+            }
+        }
+        if (memcmp(got, arg, sizeof arg) != 0)
+            fail_msg("alpha %g: beam %g %g %g, best %g %g %g", alphas[a],
+                     got[0], got[1], got[2], arg[0], arg[1], arg[2]);
+    }
+    vae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -629,6 +793,9 @@ int main(void)
         cmocka_unit_test(test_sampling_is_seeded),
         cmocka_unit_test(test_decoder_output_logits),
         cmocka_unit_test(test_generation_settings),
+        cmocka_unit_test(test_no_repeat_ngram),
+        cmocka_unit_test(test_top_p),
+        cmocka_unit_test(test_length_penalty),
         cmocka_unit_test(test_seed_decoder),
         cmocka_unit_test(test_iwae_matches_quadrature),
         cmocka_unit_test(test_word_dropout),

@@ -443,6 +443,8 @@ const (
 	DecodeSample DecodeMode = C.VAE_DECODE_SAMPLE // a draw from softmax(logits / Temperature)
 	DecodeTopK   DecodeMode = C.VAE_DECODE_TOP_K  // a draw among the TopK most probable ids
 	DecodeBeam   DecodeMode = C.VAE_DECODE_BEAM   // beam search of width Beam
+	// DecodeTopP is nucleus sampling; only through SetGeneration.
+	DecodeTopP DecodeMode = C.VAE_DECODE_TOP_P
 )
 
 // GenerateOptions are the settings of Generate; those a mode does not use
@@ -487,6 +489,11 @@ const (
 	GenTopK        GenSetting = C.VAE_GEN_TOP_K       // 1..2^24
 	GenBeam        GenSetting = C.VAE_GEN_BEAM        // 1..1024
 	GenEOS         GenSetting = C.VAE_GEN_EOS         // an id, or -1 for none
+	GenTopP        GenSetting = C.VAE_GEN_TOP_P       // (0, 1] for DecodeTopP
+	// GenNoRepeatNgram n > 0: no sequence repeats an n-gram of its own.
+	GenNoRepeatNgram GenSetting = C.VAE_GEN_NO_REPEAT_NGRAM
+	// GenLengthPenalty a: beam search ranks by log p / length^a.
+	GenLengthPenalty GenSetting = C.VAE_GEN_LENGTH_PENALTY
 )
 
 // SetGeneration sets one generation setting that GenerateTokens uses.

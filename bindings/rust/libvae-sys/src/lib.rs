@@ -74,6 +74,7 @@ pub const VAE_DECODE_GREEDY: i32 = 1;
 pub const VAE_DECODE_SAMPLE: i32 = 2;
 pub const VAE_DECODE_TOP_K: i32 = 3;
 pub const VAE_DECODE_BEAM: i32 = 4;
+pub const VAE_DECODE_TOP_P: i32 = 5;
 pub const VAE_NO_EOS: i64 = -1;
 
 pub const VAE_NO_NODE: i32 = -1;
@@ -85,6 +86,10 @@ pub const VAE_GEN_TEMPERATURE: i32 = 2;
 pub const VAE_GEN_TOP_K: i32 = 3;
 pub const VAE_GEN_BEAM: i32 = 4;
 pub const VAE_GEN_EOS: i32 = 5;
+pub const VAE_GEN_TOP_P: i32 = 6;
+pub const VAE_GEN_NO_REPEAT_NGRAM: i32 = 7;
+pub const VAE_GEN_NGRAM_MAX: i64 = 64;
+pub const VAE_GEN_LENGTH_PENALTY: i32 = 8;
 
 extern "C" {
     // Version
