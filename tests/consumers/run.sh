@@ -95,6 +95,15 @@ exports() {
 # (c) a CMake project using find_package(vae) against the prefix.
 cmake_consumer() {
   [[ -d "$libdir" ]] || { echo "nothing installed"; return 1; }
+  # The static target reaches OpenBLAS through the package's vae::blas,
+  # never by a bare library name that only a default linker path resolves.
+  local link
+  link=$(grep -h 'INTERFACE_LINK_LIBRARIES' "$libdir"/cmake/vae/vaeTargets.cmake)
+  echo "exported: $link"
+  if grep -qw openblas <<<"$link"; then
+    echo "vae::vae_static names OpenBLAS directly"
+    return 1
+  fi
   cmake -S "$here/cmake" -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix" || return 1
   cmake --build "$work/cmake-build" -j2 || return 1
