@@ -12,7 +12,8 @@ packages=(build-essential cmake pkg-config libopenblas-dev libcmocka-dev
 case "$profile" in
   demo) ;;
   test) packages+=(python3-numpy valgrind golang-go abigail-tools clang-14
-                  libclang-rt-14-dev openmpi-bin libopenmpi-dev) ;;
+                  libclang-rt-14-dev openmpi-bin libopenmpi-dev
+                  file lintian) ;;
   *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
 esac
 

@@ -124,12 +124,18 @@ cmake_consumer() {
 }
 
 # (d) the installed example programs run from the prefix as they are: their
-# run path finds the libvae beside them.
+# run path finds the libvae beside them. Programs built for a libdir the
+# loader searches anyway (packages for /usr) have none: unpacked elsewhere,
+# they need LD_LIBRARY_PATH.
 installed_examples() {
-  local program out
+  local program out loader=()
   for program in vae-image vae-text; do
     [[ -x "$prefix/bin/$program" ]] || { echo "no $prefix/bin/$program"; return 1; }
-    out=$("$prefix/bin/$program" --help) || return 1
+    if [[ -z "$build" ]] && ! readelf -d "$prefix/bin/$program" | grep -q RUNPATH; then
+      loader=(env LD_LIBRARY_PATH="$libdir")
+    fi
+    echo "${loader[*]} $prefix/bin/$program --help"
+    out=$("${loader[@]}" "$prefix/bin/$program" --help) || return 1
     head -n 1 <<<"$out"
   done
 }
