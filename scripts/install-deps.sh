@@ -13,7 +13,8 @@ case "$profile" in
   demo) ;;
   test) packages+=(python3-numpy valgrind golang-go abigail-tools clang-14
                   libclang-rt-14-dev openmpi-bin libopenmpi-dev
-                  file lintian) ;;
+                  file lintian python3-pip python3-setuptools python3-wheel
+                  python3-venv python3-mypy) ;;
   *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
 esac
 
