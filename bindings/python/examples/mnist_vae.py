@@ -100,7 +100,7 @@ def main():
     test = read_images(os.path.join(args.data, "t10k-images-idx3-ubyte"),
                        args.limit)
     _, rows, cols = train.shape
-    print(f"libvae {libvae.version_string()}: {len(train)} training and "
+    print(f"libvae {libvae.version()}: {len(train)} training and "
           f"{len(test)} test images of {rows}x{cols}")
 
     rng = np.random.default_rng(args.seed)

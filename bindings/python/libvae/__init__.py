@@ -40,9 +40,9 @@ __all__ = [
     "ERR_VERSION", "LIKELIHOOD_BERNOULLI", "LIKELIHOOD_CATEGORICAL",
     "LIKELIHOOD_GAUSSIAN_FIXED", "LIKELIHOOD_GAUSSIAN_LEARNED",
     "METADATA_MAX", "OK", "TRAIN_SAMPLES_MAX", "VaeError",
-    "Adam", "Elbo", "Graph", "Model", "lib",
-    "get_num_threads", "set_num_threads", "status_string", "version_number",
-    "version_string",
+    "Adam", "Elbo", "Graph", "Loaded", "Model", "lib",
+    "num_threads", "set_num_threads", "status_string", "version",
+    "version_number",
 ]
 
 # The raw functions, every one declared: for what the classes do not cover.
@@ -65,7 +65,7 @@ _P_F64 = ctypes.POINTER(ctypes.c_double)
 _ERRLEN = 512  # messages are at most 255 bytes (docs/errors.md)
 
 
-def version_string() -> str:
+def version() -> str:
     """Version of the loaded library, "MAJOR.MINOR.PATCH"."""
     return str(lib.vae_version_string().decode())
 
@@ -85,7 +85,7 @@ def set_num_threads(n: int) -> None:
     lib.vae_set_num_threads(n)
 
 
-def get_num_threads() -> int:
+def num_threads() -> int:
     """The current OpenBLAS thread count."""
     return int(lib.vae_get_num_threads())
 
@@ -305,8 +305,31 @@ def _opt_ptr(opt: Optional["Adam"]) -> Optional[ctypes.c_void_p]:
     return None if opt is None else opt._ptr()
 
 
-def _load(loader: Any, args: Tuple[Any, ...], with_optimizer: bool
-          ) -> Union["Model", Tuple["Model", Optional["Adam"]]]:
+class Loaded(NamedTuple):
+    """A model and the optimizer state saved with it (None when the file
+    has none), as Model.load(..., with_optimizer=True) returns them. A
+    with-block closes both:
+
+        with libvae.Model.load(path, with_optimizer=True) as (model, opt):
+            ...
+    """
+    model: "Model"
+    optimizer: Optional["Adam"]
+
+    def close(self) -> None:
+        self.model.close()
+        if self.optimizer is not None:
+            self.optimizer.close()
+
+    def __enter__(self) -> "Loaded":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _load(loader: Any, args: Tuple[Any, ...],
+          with_optimizer: bool) -> Union["Model", Loaded]:
     out, opt = ctypes.c_void_p(), ctypes.c_void_p()
     err = _errbuf()
     loader(*args, ctypes.byref(out),
@@ -314,7 +337,7 @@ def _load(loader: Any, args: Tuple[Any, ...], with_optimizer: bool
     model = Model._from_ptr(out)
     if not with_optimizer:
         return model
-    return model, Adam._from_ptr(opt) if opt.value else None
+    return Loaded(model, Adam._from_ptr(opt) if opt.value else None)
 
 
 class Model(_Wrapper):
@@ -346,31 +369,31 @@ class Model(_Wrapper):
 
     @overload
     @classmethod
-    def load(cls, path: PathLike, with_optimizer: Literal[True]
-             ) -> Tuple["Model", Optional["Adam"]]: ...
+    def load(cls, path: PathLike,
+             with_optimizer: Literal[True]) -> Loaded: ...
 
     @classmethod
-    def load(cls, path: PathLike, with_optimizer: bool = False
-             ) -> Union["Model", Tuple["Model", Optional["Adam"]]]:
-        """The model saved at path. with_optimizer=True returns
-        (model, adam) instead, adam None when the file has no optimizer
-        state."""
+    def load(cls, path: PathLike,
+             with_optimizer: bool = False) -> Union["Model", Loaded]:
+        """The model saved at path. with_optimizer=True returns a Loaded
+        (model, optimizer) pair instead, optimizer None when the file has
+        no optimizer state; a with-block closes both."""
         return _load(lib.vae_model_load, (_path(path),), with_optimizer)
 
     @overload
     @classmethod
-    def from_bytes(cls, data: bytes,
+    def load_bytes(cls, data: bytes,
                    with_optimizer: Literal[False] = False) -> "Model": ...
 
     @overload
     @classmethod
-    def from_bytes(cls, data: bytes, with_optimizer: Literal[True]
-                   ) -> Tuple["Model", Optional["Adam"]]: ...
+    def load_bytes(cls, data: bytes,
+                   with_optimizer: Literal[True]) -> Loaded: ...
 
     @classmethod
-    def from_bytes(cls, data: bytes, with_optimizer: bool = False
-                   ) -> Union["Model", Tuple["Model", Optional["Adam"]]]:
-        """As load(), from the bytes that to_bytes() returned."""
+    def load_bytes(cls, data: bytes,
+                   with_optimizer: bool = False) -> Union["Model", Loaded]:
+        """As load(), from the bytes that save_bytes() returned."""
         data = bytes(data)
         return _load(lib.vae_model_load_from_buffer, (data, len(data)),
                      with_optimizer)
@@ -379,7 +402,7 @@ class Model(_Wrapper):
         """Writes the model (and opt's state, if given) atomically."""
         lib.vae_model_save(self._ptr(), _opt_ptr(opt), _path(path))
 
-    def to_bytes(self, opt: Optional["Adam"] = None) -> bytes:
+    def save_bytes(self, opt: Optional["Adam"] = None) -> bytes:
         """The bytes save() would write."""
         size = ctypes.c_size_t()
         lib.vae_model_save_size(self._ptr(), _opt_ptr(opt), ctypes.byref(size))

@@ -144,7 +144,7 @@ class HeaderTest(unittest.TestCase):
                          versions["VERSION_MAJOR"] * 10000 +
                          versions["VERSION_MINOR"] * 100 +
                          versions["VERSION_PATCH"])
-        self.assertEqual(libvae.version_string(), "{}.{}.{}".format(
+        self.assertEqual(libvae.version(), "{}.{}.{}".format(
             versions["VERSION_MAJOR"], versions["VERSION_MINOR"],
             versions["VERSION_PATCH"]))
 

@@ -73,7 +73,7 @@ class LibraryErrorTest(unittest.TestCase):
                 libvae.Model.load(os.path.join(tmp, "missing.vae"))
             self.assert_library_message(cm.exception, libvae.ERR_IO)
         with self.assertRaises(libvae.VaeError) as cm:
-            libvae.Model.from_bytes(b"\x00" * 100, with_optimizer=True)
+            libvae.Model.load_bytes(b"\x00" * 100, with_optimizer=True)
         self.assert_library_message(cm.exception, libvae.ERR_FORMAT)
 
     def test_model_errors_carry_the_model_message(self):
@@ -117,11 +117,11 @@ class LibraryErrorTest(unittest.TestCase):
             self.assertEqual(opt.steps, 0)
 
     def test_thread_count(self):
-        n = libvae.get_num_threads()
+        n = libvae.num_threads()
         self.assertGreaterEqual(n, 1)
         try:
             libvae.set_num_threads(1)
-            self.assertEqual(libvae.get_num_threads(), 1)
+            self.assertEqual(libvae.num_threads(), 1)
             with self.assertRaises(libvae.VaeError) as cm:
                 libvae.set_num_threads(0)
             self.assertEqual(cm.exception.status, libvae.ERR_RANGE)

@@ -11,7 +11,7 @@ PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(
     libvae.__file__)))
 LIBRARY = libvae.lib._name
 LIBDIR = os.path.dirname(LIBRARY)
-SHOW = "import libvae; print(libvae.lib._name, libvae.version_string())"
+SHOW = "import libvae; print(libvae.lib._name, libvae.version())"
 # A pkg-config that finds nothing, and one that does not exist.
 NO_PC = {"PKG_CONFIG_PATH": "", "PKG_CONFIG_LIBDIR": "/nonexistent"}
 NO_PKG_CONFIG = {"PKG_CONFIG": "/nonexistent/pkg-config"}
@@ -38,14 +38,14 @@ class LoadingTest(unittest.TestCase):
     def test_vae_library_names_the_file(self):
         r = run({"VAE_LIBRARY": LIBRARY, **NO_PKG_CONFIG})
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.split(), [LIBRARY, libvae.version_string()])
+        self.assertEqual(r.stdout.split(), [LIBRARY, libvae.version()])
 
     def test_vae_pc_through_pkg_config(self):
         r = run({"PKG_CONFIG_PATH": os.path.join(LIBDIR, "pkgconfig")})
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split(),
                          [os.path.join(LIBDIR, libvae._capi.SONAME),
-                          libvae.version_string()])
+                          libvae.version()])
 
     def test_dynamic_loader(self):
         # With no pkg-config at all the soname goes to the dynamic loader,
@@ -53,7 +53,7 @@ class LoadingTest(unittest.TestCase):
         r = run({"LD_LIBRARY_PATH": LIBDIR, **NO_PKG_CONFIG})
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split(),
-                         [f"libvae.so.{libvae.ABI_MAJOR}", libvae.version_string()])
+                         [f"libvae.so.{libvae.ABI_MAJOR}", libvae.version()])
 
     @unittest.skipIf(loader_finds_libvae(),
                      "a libvae is installed system-wide")
