@@ -30,7 +30,7 @@ from ._capi import (
     ERR_INVALID_ARG, ERR_IO, ERR_NOMEM, ERR_NONFINITE, ERR_RANGE, ERR_SHAPE,
     ERR_UNSUPPORTED, ERR_VERSION, LIKELIHOOD_BERNOULLI, LIKELIHOOD_CATEGORICAL,
     LIKELIHOOD_GAUSSIAN_FIXED, LIKELIHOOD_GAUSSIAN_LEARNED, METADATA_MAX, OK,
-    TRAIN_SAMPLES_MAX, VaeError)
+    TRAIN_SAMPLES_MAX, ShapeError, VaeError)
 
 __all__ = [
     "ABI_MAJOR", "ANNEAL_LINEAR", "ANNEAL_NONE", "ANNEAL_SIGMOID",
@@ -39,7 +39,7 @@ __all__ = [
     "ERR_NONFINITE", "ERR_RANGE", "ERR_SHAPE", "ERR_UNSUPPORTED",
     "ERR_VERSION", "LIKELIHOOD_BERNOULLI", "LIKELIHOOD_CATEGORICAL",
     "LIKELIHOOD_GAUSSIAN_FIXED", "LIKELIHOOD_GAUSSIAN_LEARNED",
-    "METADATA_MAX", "OK", "TRAIN_SAMPLES_MAX", "VaeError",
+    "METADATA_MAX", "OK", "TRAIN_SAMPLES_MAX", "ShapeError", "VaeError",
     "Adam", "Elbo", "Graph", "Loaded", "Model", "lib",
     "num_threads", "set_num_threads", "status_string", "version",
     "version_number",
@@ -107,14 +107,27 @@ def _f32(a: Any, name: str) -> Any:
     return a.ctypes.data_as(_P_F32)
 
 
-def _rows(a: Any, name: str, per_row: int,
-          what: Tuple[int, ...]) -> Tuple[Any, int]:
-    """(pointer, batch) for a batch of rows of per_row floats each: shape
-    (batch, per_row) or (batch, *shape of one row)."""
+def _shape_text(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(["batch"] + [str(d) for d in shape]) + ")"
+
+
+def _rows(a: Any, name: str, function: str,
+          row_shape: Tuple[int, ...]) -> Tuple[Any, int]:
+    """(pointer, batch) for a batch of rows: shape (batch, row size) or
+    (batch, *row_shape), nothing else."""
     ptr = _f32(a, name)
-    if a.ndim < 2 or a.size != a.shape[0] * per_row:
-        raise ValueError(f"{name} has shape {a.shape}; expected (batch, "
-                         f"{per_row}) or (batch, *{what})")
+    per_row = int(np.prod(row_shape))
+    # The same mistake reads the same in every binding: a size that is not
+    # whole examples is told in floats, as Rust and Go tell it.
+    if per_row == 0 or a.size % per_row:
+        raise ShapeError(function,
+                         _capi.whole_examples(name, a.size, per_row))
+    if not (a.shape[1:] in ((per_row,), row_shape) and a.ndim >= 2):
+        wanted = _shape_text((per_row,))
+        if row_shape != (per_row,):
+            wanted += " or " + _shape_text(row_shape)
+        raise ShapeError(function, f"{name} has shape {tuple(a.shape)}; "
+                         f"this model takes {wanted}: one example per row")
     return ptr, a.shape[0]
 
 
@@ -509,17 +522,17 @@ class Model(_Wrapper):
 
     # -- running the model
 
-    def _x(self, x: F32Array, name: str = "x") -> Tuple[Any, int]:
-        return _rows(x, name, self.data_size, self.data_shape)
+    def _x(self, x: F32Array, function: str) -> Tuple[Any, int]:
+        return _rows(x, "x", function, self.data_shape)
 
-    def _z(self, z: F32Array, name: str = "z") -> Tuple[Any, int]:
-        return _rows(z, name, self.latent_dim, (self.latent_dim,))
+    def _z(self, z: F32Array, function: str) -> Tuple[Any, int]:
+        return _rows(z, "z", function, (self.latent_dim,))
 
     def _out(self, batch: int) -> F32Array:
         return np.empty((batch,) + self.data_shape, dtype=np.float32)
 
     def _elbo(self, fn: Any, x: F32Array, *extra: Any) -> Elbo:
-        ptr, batch = self._x(x)
+        ptr, batch = self._x(x, fn.__name__)
         e, r, k = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
         fn(self._ptr(), *extra, ptr, batch, ctypes.byref(e), ctypes.byref(r),
            ctypes.byref(k))
@@ -539,7 +552,7 @@ class Model(_Wrapper):
 
     def encode(self, x: F32Array) -> Tuple[F32Array, F32Array]:
         """(mu, logvar) of q(z|x), each (batch, latent_dim)."""
-        ptr, batch = self._x(x)
+        ptr, batch = self._x(x, "vae_model_encode")
         mu = np.empty((batch, self.latent_dim), dtype=np.float32)
         logvar = np.empty_like(mu)
         lib.vae_model_encode(self._ptr(), ptr, batch, _f32(mu, "mu"),
@@ -548,31 +561,33 @@ class Model(_Wrapper):
 
     def decode(self, z: F32Array) -> F32Array:
         """Mean of p(x|z), shape (batch, *data_shape)."""
-        ptr, batch = self._z(z)
+        ptr, batch = self._z(z, "vae_model_decode")
         out = self._out(batch)
         lib.vae_model_decode(self._ptr(), ptr, batch, _f32(out, "out"))
         return out
 
     def sample(self, n: int) -> Tuple[F32Array, F32Array]:
         """(z, x): n latents drawn from N(0, I) and their decoded means."""
-        z = np.empty((n, self.latent_dim), dtype=np.float32)
-        out = self._out(n)
+        z = np.empty((max(n, 0), self.latent_dim), dtype=np.float32)
+        out = self._out(max(n, 0))
         lib.vae_model_sample(self._ptr(), n, _f32(z, "z"), _f32(out, "out"))
         return z, out
 
     def reconstruct(self, x: F32Array) -> F32Array:
         """decode(mu(x)) for each example."""
-        ptr, batch = self._x(x)
+        ptr, batch = self._x(x, "vae_model_reconstruct")
         out = self._out(batch)
         lib.vae_model_reconstruct(self._ptr(), ptr, batch, _f32(out, "out"))
         return out
 
     def log_likelihood(self, z: F32Array, x: F32Array) -> F64Array:
         """log p(x_b | z_b) in nats per example (float64 array)."""
-        zp, batch = self._z(z)
-        xp, xbatch = self._x(x)
-        if xbatch != batch:
-            raise ValueError(f"z has {batch} rows but x has {xbatch}")
+        function = "vae_model_log_likelihood"
+        xp, batch = self._x(x, function)
+        zp, _ = self._z(z, function)
+        if z.size != batch * self.latent_dim:
+            raise ShapeError(function, _capi.exact_length(
+                "z", z.size, batch * self.latent_dim))
         logp = np.empty(batch, dtype=np.float64)
         lib.vae_model_log_likelihood(self._ptr(), zp, xp, batch,
                                      logp.ctypes.data_as(_P_F64))
@@ -581,7 +596,7 @@ class Model(_Wrapper):
     def iwae(self, x: F32Array, k: int) -> F64Array:
         """Importance-weighted bound on log p(x) with k samples, per
         example (float64 array); -iwae is the NLL in nats."""
-        ptr, batch = self._x(x)
+        ptr, batch = self._x(x, "vae_model_iwae")
         logpx = np.empty(batch, dtype=np.float64)
         lib.vae_model_iwae(self._ptr(), ptr, batch, k,
                            logpx.ctypes.data_as(_P_F64))
@@ -589,7 +604,7 @@ class Model(_Wrapper):
 
     def random_uniform(self, n: int) -> F32Array:
         """n uniform floats in [0, 1) from the model's generator."""
-        out = np.empty(n, dtype=np.float32)
+        out = np.empty(max(n, 0), dtype=np.float32)
         lib.vae_model_random_uniform(self._ptr(), n, _f32(out, "out"))
         return out
 
@@ -599,8 +614,8 @@ class Model(_Wrapper):
         """Token sequences from latents z of a categorical model, decoded
         incrementally. Returns (ids, steps): ids (n, max_len) float32, 0
         after each sequence's eos; steps the decoder steps run."""
-        ptr, n = self._z(z)
-        out = np.empty((n, max_len), dtype=np.float32)
+        ptr, n = self._z(z, "vae_model_generate")
+        out = np.empty((n, max(max_len, 0)), dtype=np.float32)
         steps = ctypes.c_int64()
         lib.vae_model_generate(self._ptr(), ptr, n, mode, temperature, top_k,
                                beam, eos, max_len, _f32(out, "out"),

@@ -55,8 +55,10 @@ class VaeError(Exception):
     """A libvae call failed.
 
     status   -- the negative VAE_ERR_* value (compare with libvae.ERR_*)
-    message  -- the library's detailed message for this failure
-    function -- the name of the C function that returned the status
+    message  -- the library's detailed message for this failure, or the
+                binding's for an array it refused before the call
+    function -- the name of the C function that returned (or would have
+                been given) the status
     """
 
     def __init__(self, status: int, message: str,
@@ -74,6 +76,27 @@ class VaeError(Exception):
     def __str__(self) -> str:
         where = f"{self.function}: " if self.function else ""
         return f"{where}{self.message} ({self.name}, {self.status})"
+
+
+class ShapeError(VaeError, ValueError):
+    """An array whose size or shape does not fit the model, refused before
+    the library is called (status ERR_SHAPE). Also a ValueError."""
+
+    def __init__(self, function: str, message: str) -> None:
+        super().__init__(ERR_SHAPE, message, function)
+
+
+def whole_examples(name: str, n: int, per: int) -> str:
+    """The message for a buffer that is not a whole number of examples;
+    every binding words it so."""
+    return (f"{name}: {n} floats are not a whole number of examples of "
+            f"{per} floats")
+
+
+def exact_length(name: str, n: int, want: int) -> str:
+    """The message for a buffer of the wrong length; every binding words it
+    so."""
+    return f"{name}: {n} floats, not the {want} this call needs"
 
 
 # ---- Signatures ------------------------------------------------------------

@@ -165,9 +165,62 @@ class ArrayCheckTest(unittest.TestCase):
             self.model.log_likelihood(np.zeros((3, LATENT), np.float32),
                                       self.x)
 
+    def shape_error(self, call, *args):
+        """The message of the ShapeError call(*args) raises (a VaeError
+        and a ValueError), checked to have reached no library call."""
+        with self.assertRaises(libvae.ShapeError) as cm:
+            call(*args)
+        self.assertIsInstance(cm.exception, ValueError)
+        self.assertEqual(cm.exception.status, libvae.ERR_SHAPE)
+        self.assertEqual(self.opt.steps, 0)
+        return cm.exception.function, cm.exception.message
+
+    def test_shapes_are_strict(self):
+        # The right number of floats in the wrong shape: refused, as
+        # docs/ffi/python.md says, with the shapes the model takes.
+        self.assertEqual(
+            self.shape_error(self.model.elbo, self.x.reshape(-1, 2, 4)),
+            ("vae_model_elbo", "x has shape (16, 2, 4); this model takes "
+             "(batch, 8): one example per row"))
+        self.assertEqual(
+            self.shape_error(self.model.train_step, self.opt,
+                             self.x.reshape(-1)),
+            ("vae_model_train_step", "x has shape (128,); this model takes "
+             "(batch, 8): one example per row"))
+        self.assertEqual(
+            self.shape_error(self.model.decode,
+                             np.zeros((2, 3, LATENT), np.float32)),
+            ("vae_model_decode", "z has shape (2, 3, 2); this model takes "
+             "(batch, 2): one example per row"))
+        self.assertEqual(
+            self.shape_error(self.model.log_likelihood,
+                             np.zeros((3, LATENT), np.float32), self.x),
+            ("vae_model_log_likelihood",
+             "z: 6 floats, not the 32 this call needs"))
+        # Not whole examples: the wording every binding uses.
+        self.assertEqual(
+            self.shape_error(self.model.elbo, self.x.reshape(-1)[:-1]),
+            ("vae_model_elbo", "x: 127 floats are not a whole number of "
+             "examples of 8 floats"))
+
+    def test_images_take_either_shape(self):
+        with libvae.Graph() as enc, libvae.Graph() as dec:
+            enc.set_output(enc.flatten(enc.input([1, 2, 3])))
+            dec.set_output(dec.dense(dec.input([LATENT]), 6))
+            m = libvae.Model(enc, dec, LATENT, libvae.LIKELIHOOD_BERNOULLI, 1)
+        with m:
+            x = np.zeros((4, 1, 2, 3), np.float32)
+            m.elbo(x)
+            m.elbo(x.reshape(4, 6))
+            with self.assertRaises(libvae.ShapeError) as cm:
+                m.elbo(x.reshape(4, 2, 3))
+            self.assertEqual(cm.exception.message,
+                             "x has shape (4, 2, 3); this model takes "
+                             "(batch, 6) or (batch, 1, 2, 3): one example "
+                             "per row")
+
     def test_accepted_shapes(self):
         self.model.elbo(self.x)
-        self.model.elbo(self.x.reshape(len(self.x), DATA // 2, 2))
         self.model.elbo(self.x[2:6])
         ro = self.x.copy()
         ro.flags.writeable = False
