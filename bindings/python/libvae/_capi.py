@@ -7,6 +7,7 @@ header and fails if a function, a parameter type or a constant disagrees.
 """
 import ctypes
 import os
+import re
 import subprocess
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -27,6 +28,9 @@ ERR_GRAPH = -7
 ERR_VERSION = -8
 ERR_RANGE = -9
 ERR_UNSUPPORTED = -10
+# Named ahead of the vae.h that adds it, so that the binding names it with
+# any library; older libraries never return it.
+ERR_BUSY = -11
 
 LIKELIHOOD_BERNOULLI = 1
 LIKELIHOOD_GAUSSIAN_FIXED = 2
@@ -49,6 +53,29 @@ _STATUS_NAMES = {
     value: name for name, value in globals().items()
     if name == "OK" or name.startswith("ERR_")
 }
+
+
+def status_label(status: int) -> str:
+    """How messages name a status: its vae.h constant, or its number for a
+    status this binding does not know (a newer library)."""
+    name = _STATUS_NAMES.get(status)
+    return f"VAE_{name}" if name else f"status {status}"
+
+
+_NAMED = re.compile(r"([a-z0-9_]+): ")
+
+
+def error_text(function: Optional[str], message: str, status: int) -> str:
+    """The one line every binding prints for a failed call:
+    "function: message [VAE_ERR_...]". The library starts some messages
+    with the function's own name ("dense: units 0 ..." from
+    vae_graph_dense); the function is then named once, not twice."""
+    if not function:
+        return f"{message} [{status_label(status)}]"
+    named = _NAMED.match(message)
+    if named and function.endswith("_" + named.group(1)):
+        message = message[named.end():]
+    return f"{function}: {message} [{status_label(status)}]"
 
 
 class VaeError(Exception):
@@ -74,8 +101,7 @@ class VaeError(Exception):
         return _STATUS_NAMES.get(self.status, "unknown status")
 
     def __str__(self) -> str:
-        where = f"{self.function}: " if self.function else ""
-        return f"{where}{self.message} ({self.name}, {self.status})"
+        return error_text(self.function, self.message, self.status)
 
 
 class ShapeError(VaeError, ValueError):

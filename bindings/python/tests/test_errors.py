@@ -41,6 +41,38 @@ class LibraryErrorTest(unittest.TestCase):
                 g.check()
             self.assertEqual(cm.exception.status, first.status)
 
+    def test_one_line_names_the_function_once(self):
+        # The library starts some messages with the function's own name;
+        # the printed line names it once. e.message stays the library's.
+        with tiny_model() as m:
+            with self.assertRaises(libvae.VaeError) as cm:
+                m.reconstruct(np.zeros((0, DATA), np.float32))
+            e = cm.exception
+            self.assertEqual(e.message, m.last_error)
+            self.assertEqual(str(e), "vae_model_reconstruct: " +
+                             e.message.removeprefix("reconstruct: ") +
+                             " [VAE_ERR_RANGE]")
+            with self.assertRaises(libvae.VaeError) as cm:
+                m.set_kl_anneal(libvae.ANNEAL_LINEAR, 0)
+            self.assertEqual(str(cm.exception),
+                             "vae_model_set_kl_anneal: " +
+                             m.last_error.removeprefix("kl_anneal: ") +
+                             " [VAE_ERR_RANGE]")
+        with libvae.Graph() as g:
+            x = g.input([DATA])
+            with self.assertRaises(libvae.VaeError) as cm:
+                g.dense(x, 0)
+            first = g.last_error
+            self.assertEqual(str(cm.exception), "vae_graph_dense: " +
+                             first.removeprefix("dense: ") +
+                             " [VAE_ERR_RANGE]")
+            # A later call repeats the first error, which names dense:
+            # kept, since it is not this call's name.
+            with self.assertRaises(libvae.VaeError) as cm:
+                g.relu(x)
+            self.assertEqual(str(cm.exception),
+                             f"vae_graph_relu: {first} [VAE_ERR_RANGE]")
+
     def test_const_call_does_not_report_a_stale_message(self):
         with libvae.Graph() as g:
             g.input([DATA])
