@@ -192,6 +192,12 @@ fn expect_len(len: usize, want: usize, what: &str) -> Result<()> {
     }
 }
 
+/// The number of ids `n` sequences of `max_len` tokens hold.
+fn ids_len(n: usize, max_len: usize) -> Result<usize> {
+    n.checked_mul(max_len)
+        .ok_or_else(|| shape_error(format!("{} x {} ids overflow", n, max_len)))
+}
+
 /// A count of the C API (never negative for a valid handle) as a size.
 fn size(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
@@ -234,7 +240,7 @@ fn c_path(path: &Path) -> Result<CString> {
 }
 
 /// The version of the loaded library, "MAJOR.MINOR.PATCH".
-pub fn version_string() -> &'static str {
+pub fn version() -> &'static str {
     // SAFETY: the library returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(sys::vae_version_string()) }
         .to_str()
@@ -721,8 +727,9 @@ impl Model {
         Model::loaded(status, raw, opt, &err)
     }
 
-    /// As [`Model::load`], from the bytes of a model file.
-    pub fn load_from_bytes(bytes: &[u8]) -> Result<(Model, Option<Adam>)> {
+    /// As [`Model::load`], from the bytes of a model file
+    /// ([`Model::save_bytes`]).
+    pub fn load_bytes(bytes: &[u8]) -> Result<(Model, Option<Adam>)> {
         let (mut raw, mut opt) = (ptr::null_mut(), ptr::null_mut());
         let mut err = ErrBuf::new();
         // SAFETY: bytes is readable for its length; the library copies what it keeps.
@@ -771,7 +778,7 @@ impl Model {
     }
 
     /// Writes the model, and `opt`'s state if given, to `path` atomically.
-    pub fn save(&mut self, opt: Option<&Adam>, path: impl AsRef<Path>) -> Result<()> {
+    pub fn save(&self, path: impl AsRef<Path>, opt: Option<&Adam>) -> Result<()> {
         let path = c_path(path.as_ref())?;
         model_call!(
             self,
@@ -780,7 +787,7 @@ impl Model {
     }
 
     /// The bytes [`Model::save`] would write.
-    pub fn save_to_vec(&mut self, opt: Option<&Adam>) -> Result<Vec<u8>> {
+    pub fn save_bytes(&self, opt: Option<&Adam>) -> Result<Vec<u8>> {
         let opt = Adam::ptr_or_null(opt);
         let mut len = 0usize;
         model_call!(
@@ -1016,8 +1023,22 @@ impl Model {
         Ok(e)
     }
 
-    /// mu (and logvar) of q(z|x), each batch x latent_dim values.
-    pub fn encode(&mut self, x: &[f32], mu: &mut [f32], logvar: Option<&mut [f32]>) -> Result<()> {
+    /// (mu, logvar) of q(z|x), each batch x latent_dim values.
+    pub fn encode(&mut self, x: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
+        let n = self.batch(x)? * self.latent_dim();
+        let (mut mu, mut logvar) = (vec![0.0; n], vec![0.0; n]);
+        self.encode_into(x, &mut mu, Some(&mut logvar))?;
+        Ok((mu, logvar))
+    }
+
+    /// [`Model::encode`] into caller buffers of batch x latent_dim values;
+    /// logvar only if given.
+    pub fn encode_into(
+        &mut self,
+        x: &[f32],
+        mu: &mut [f32],
+        logvar: Option<&mut [f32]>,
+    ) -> Result<()> {
         let batch = self.batch(x)?;
         let want = batch * self.latent_dim();
         expect_len(mu.len(), want, "mu")?;
@@ -1040,9 +1061,16 @@ impl Model {
         )
     }
 
-    /// Mean of p(x|z) for latents `z` (whole rows of latent_dim) into `out`
-    /// (as many rows of data_size).
-    pub fn decode(&mut self, z: &[f32], out: &mut [f32]) -> Result<()> {
+    /// Mean of p(x|z) for latents `z` (whole rows of latent_dim): as many
+    /// rows of data_size.
+    pub fn decode(&mut self, z: &[f32]) -> Result<Vec<f32>> {
+        let mut out = vec![0.0; examples(z.len(), self.latent_dim(), "z")? * self.data_size()];
+        self.decode_into(z, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Model::decode`] into `out`.
+    pub fn decode_into(&mut self, z: &[f32], out: &mut [f32]) -> Result<()> {
         let batch = examples(z.len(), self.latent_dim(), "z")?;
         expect_len(out.len(), batch * self.data_size(), "out")?;
         model_call!(
@@ -1056,9 +1084,18 @@ impl Model {
         )
     }
 
+    /// Draws `n` latents z ~ N(0, I) and decodes them: (z, x), n rows of
+    /// latent_dim and of data_size values.
+    pub fn sample(&mut self, n: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut z = vec![0.0; n * self.latent_dim()];
+        let mut out = vec![0.0; n * self.data_size()];
+        self.sample_into(Some(&mut z), &mut out)?;
+        Ok((z, out))
+    }
+
     /// Draws as many z ~ N(0, I) as `out` has rows of data_size, decodes
     /// them into `out`, and writes the z to `z_out` if given.
-    pub fn sample(&mut self, z_out: Option<&mut [f32]>, out: &mut [f32]) -> Result<()> {
+    pub fn sample_into(&mut self, z_out: Option<&mut [f32]>, out: &mut [f32]) -> Result<()> {
         let n = examples(out.len(), self.data_size(), "out")?;
         let z_out = match z_out {
             Some(z) => {
@@ -1074,7 +1111,14 @@ impl Model {
     }
 
     /// decode(mu(x)) for each example of `x`.
-    pub fn reconstruct(&mut self, x: &[f32], out: &mut [f32]) -> Result<()> {
+    pub fn reconstruct(&mut self, x: &[f32]) -> Result<Vec<f32>> {
+        let mut out = vec![0.0; x.len()];
+        self.reconstruct_into(x, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Model::reconstruct`] into `out`, as long as `x`.
+    pub fn reconstruct_into(&mut self, x: &[f32], out: &mut [f32]) -> Result<()> {
         let batch = self.batch(x)?;
         expect_len(out.len(), x.len(), "out")?;
         model_call!(
@@ -1088,8 +1132,15 @@ impl Model {
         )
     }
 
-    /// log p(x_b | z_b) in nats into `logp`, one value per example.
-    pub fn log_likelihood(&mut self, z: &[f32], x: &[f32], logp: &mut [f64]) -> Result<()> {
+    /// log p(x_b | z_b) in nats, one value per example.
+    pub fn log_likelihood(&mut self, z: &[f32], x: &[f32]) -> Result<Vec<f64>> {
+        let mut logp = vec![0.0; self.batch(x)?];
+        self.log_likelihood_into(z, x, &mut logp)?;
+        Ok(logp)
+    }
+
+    /// [`Model::log_likelihood`] into `logp`.
+    pub fn log_likelihood_into(&mut self, z: &[f32], x: &[f32], logp: &mut [f64]) -> Result<()> {
         let batch = self.batch(x)?;
         expect_len(z.len(), batch * self.latent_dim(), "z")?;
         expect_len(logp.len(), batch, "logp")?;
@@ -1106,8 +1157,15 @@ impl Model {
     }
 
     /// Importance-weighted estimate of log p(x) with `k` samples, one value
-    /// per example into `logpx`.
-    pub fn iwae(&mut self, x: &[f32], k: i64, logpx: &mut [f64]) -> Result<()> {
+    /// per example; -iwae is the NLL in nats.
+    pub fn iwae(&mut self, x: &[f32], k: i64) -> Result<Vec<f64>> {
+        let mut logpx = vec![0.0; self.batch(x)?];
+        self.iwae_into(x, k, &mut logpx)?;
+        Ok(logpx)
+    }
+
+    /// [`Model::iwae`] into `logpx`.
+    pub fn iwae_into(&mut self, x: &[f32], k: i64, logpx: &mut [f64]) -> Result<()> {
         let batch = self.batch(x)?;
         expect_len(logpx.len(), batch, "logpx")?;
         model_call!(
@@ -1122,8 +1180,15 @@ impl Model {
         )
     }
 
+    /// `n` uniform numbers in [0, 1) from the model's generator.
+    pub fn random_uniform(&mut self, n: usize) -> Result<Vec<f32>> {
+        let mut out = vec![0.0; n];
+        self.random_uniform_into(&mut out)?;
+        Ok(out)
+    }
+
     /// Fills `out` with uniform numbers in [0, 1) from the model's generator.
-    pub fn random_uniform(&mut self, out: &mut [f32]) -> Result<()> {
+    pub fn random_uniform_into(&mut self, out: &mut [f32]) -> Result<()> {
         model_call!(
             self,
             sys::vae_model_random_uniform(self.raw.as_ptr(), c_len(out.len()), out.as_mut_ptr())
@@ -1131,10 +1196,25 @@ impl Model {
     }
 
     /// Token sequences of a categorical model from latents `z` (whole rows
-    /// of latent_dim) into `out` (max_len ids per row, as floats), decoded
-    /// incrementally. A sequence ends at its first `eos` (`None`: never).
-    /// Returns the number of decoder steps run.
+    /// of latent_dim), decoded incrementally: (ids, steps), max_len ids per
+    /// row (as floats, 0 after the row's end) and the number of decoder
+    /// steps run. A sequence ends at its first `eos` (`None`: never).
     pub fn generate(
+        &mut self,
+        z: &[f32],
+        decode: Decode,
+        eos: Option<i64>,
+        max_len: usize,
+    ) -> Result<(Vec<f32>, i64)> {
+        let n = examples(z.len(), self.latent_dim(), "z")?;
+        let mut out = vec![0.0; ids_len(n, max_len)?];
+        let steps = self.generate_into(z, decode, eos, max_len, &mut out)?;
+        Ok((out, steps))
+    }
+
+    /// [`Model::generate`] into `out` (max_len ids per row of `z`); returns
+    /// the number of decoder steps run.
+    pub fn generate_into(
         &mut self,
         z: &[f32],
         decode: Decode,
@@ -1143,10 +1223,7 @@ impl Model {
         out: &mut [f32],
     ) -> Result<i64> {
         let n = examples(z.len(), self.latent_dim(), "z")?;
-        let want = n
-            .checked_mul(max_len)
-            .ok_or_else(|| shape_error(format!("{} x {} ids overflow", n, max_len)))?;
-        expect_len(out.len(), want, "out")?;
+        expect_len(out.len(), ids_len(n, max_len)?, "out")?;
         // Values the chosen mode ignores: any number is accepted for them.
         let (mode, temperature, top_k, beam) = match decode {
             Decode::Greedy => (sys::VAE_DECODE_GREEDY, 1.0, 1, 1),
