@@ -56,6 +56,9 @@ pub const VAE_ERR_GRAPH: i32 = -7;
 pub const VAE_ERR_VERSION: i32 = -8;
 pub const VAE_ERR_RANGE: i32 = -9;
 pub const VAE_ERR_UNSUPPORTED: i32 = -10;
+/// "handle in use by another call": declared ahead of the vae.h that adds
+/// it, so that the safe crate can name it; older libraries never return it.
+pub const VAE_ERR_BUSY: i32 = -11;
 
 pub const VAE_LIKELIHOOD_BERNOULLI: i32 = 1;
 pub const VAE_LIKELIHOOD_GAUSSIAN_FIXED: i32 = 2;

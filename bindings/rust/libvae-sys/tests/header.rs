@@ -10,6 +10,10 @@ use std::ffi::CStr;
 const HEADER_PATH: &str = env!("LIBVAE_SYS_HEADER");
 const SOURCE: &str = include_str!("../src/lib.rs");
 
+/// Constants declared before the installed vae.h has them (statuses
+/// announced for the next release); once it does, their values must agree.
+const AHEAD_OF_HEADER: &[&str] = &["VAE_ERR_BUSY"];
+
 /// A function signature as Rust type names: parameters, then the return
 /// type ("" for none).
 type Signature = (Vec<String>, String);
@@ -274,9 +278,15 @@ fn every_header_constant_is_declared_with_its_value() {
     );
 
     let mut problems = missing(&header, &rust, "not declared in libvae-sys:");
+    let mut known = header.clone();
+    for name in AHEAD_OF_HEADER {
+        known
+            .entry(name.to_string())
+            .or_insert_with(|| rust[*name].clone());
+    }
     problems.extend(missing(
         &rust,
-        &header,
+        &known,
         "declared in libvae-sys but not in vae.h:",
     ));
     for (name, c_value) in &header {

@@ -283,12 +283,29 @@ fn builder_errors_carry_the_message_and_stick() {
         err
     );
     assert!(err.message().contains("units 0"), "{}", err);
+    assert_eq!(err.function(), "vae_graph_dense");
     // Sticky: a valid call now fails with the first error.
-    assert_eq!(g.relu(x).unwrap_err(), err);
-    assert_eq!(g.status().unwrap_err(), err);
-    assert!(err
-        .to_string()
-        .contains(libvae::status_string(err.status())));
+    let later = g.relu(x).unwrap_err();
+    assert_eq!(
+        (later.status(), later.message()),
+        (err.status(), err.message())
+    );
+    assert_eq!(later.function(), "vae_graph_relu");
+    assert_eq!(g.status().unwrap_err().message(), err.message());
+    // The printed line names the function once: the library's message
+    // starts with "dense: ", which is this function's name.
+    let message = err.message();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "vae_graph_dense: {} [VAE_ERR_RANGE]",
+            message.strip_prefix("dense: ").unwrap_or(message)
+        )
+    );
+    assert_eq!(
+        later.to_string(),
+        format!("vae_graph_relu: {} [VAE_ERR_RANGE]", message)
+    );
 
     let mut g = Graph::new().unwrap();
     assert_error(&g.input(&[]).unwrap_err(), ErrorKind::Shape, "rank 0");
@@ -381,35 +398,35 @@ fn buffer_lengths_are_checked_before_the_call() {
     assert_error(
         &model.elbo(&x[..DATA + 1]).unwrap_err(),
         ErrorKind::Shape,
-        "x holds 9 values",
+        "x: 9 floats are not a whole number of examples of 8 floats",
     );
     assert_error(
         &model.train_step(&mut opt, &x[1..]).unwrap_err(),
         ErrorKind::Shape,
-        "x holds",
+        "x: 127 floats are not a whole",
     );
     let mut mu = vec![0.0; BATCH * LATENT - 1];
     assert_error(
         &model.encode_into(&x, &mut mu, None).unwrap_err(),
         ErrorKind::Shape,
-        "mu holds",
+        "mu: 31 floats, not the 32 this call needs",
     );
     let mut out = vec![0.0; DATA];
     assert_error(
         &model.decode(&[0.0; 3]).unwrap_err(),
         ErrorKind::Shape,
-        "z holds 3",
+        "z: 3 floats are not",
     );
     assert_error(
         &model.reconstruct_into(&x, &mut out).unwrap_err(),
         ErrorKind::Shape,
-        "out holds",
+        "out: 8 floats, not the 128 this call needs",
     );
     let mut logp = vec![0.0; 1];
     assert_error(
         &model.iwae_into(&x, 5, &mut logp).unwrap_err(),
         ErrorKind::Shape,
-        "logpx",
+        "logpx: 1 floats, not the 16",
     );
     assert_eq!(opt.steps(), 0, "no call reached the library");
 
@@ -553,10 +570,19 @@ fn a_text_model_trains_and_generates() {
             .generate_into(&z, Decode::Greedy, None, STEPS, &mut short)
             .unwrap_err(),
         ErrorKind::Shape,
-        "out holds",
+        "out: 14 floats, not the 15 this call needs",
     );
     let err = model
         .generate(&z, Decode::Beam { width: 0 }, None, STEPS)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Range, "{}", err);
+}
+
+#[test]
+fn every_status_has_a_name() {
+    let err = Model::load_bytes(&[]).unwrap_err();
+    assert_eq!(err.function(), "vae_model_load_from_buffer");
+    assert!(err.to_string().ends_with(" [VAE_ERR_FORMAT]"), "{}", err);
+    // Named ahead of the library that returns it.
+    assert_eq!(libvae_sys::VAE_ERR_BUSY, -11);
 }
