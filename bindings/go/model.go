@@ -109,13 +109,21 @@ func (m *Model) check(op string, st C.int32_t) error {
 	return &Error{Op: op, Status: Status(st), Msg: C.GoString(C.vae_model_last_error(m.p))}
 }
 
-// rows is the number of examples in n floats of width floats each.
-func rows(op string, n int, width int64) (int64, error) {
+// rows is the number of examples in the n floats of the slice called
+// name, width floats each. The message is worded as in every binding.
+func rows(op, name string, n int, width int64) (int64, error) {
 	if width < 1 || int64(n)%width != 0 {
 		return 0, &Error{Op: op, Status: ErrShape,
-			Msg: fmt.Sprintf("%d floats are not a whole number of rows of %d", n, width)}
+			Msg: fmt.Sprintf("%s: %d floats are not a whole number of examples of %d floats",
+				name, n, width)}
 	}
 	return int64(n) / width, nil
+}
+
+// lengthError is a slice of the wrong length, worded as in every binding.
+func lengthError(op, name string, n, want int64) error {
+	return &Error{Op: op, Status: ErrShape,
+		Msg: fmt.Sprintf("%s: %d floats, not the %d this call needs", name, n, want)}
 }
 
 // count is a number of rows the caller asked for as a buffer length: a
@@ -226,23 +234,22 @@ func (m *Model) Grads() []float32 {
 // SetParams overwrites the parameters with p (NumParams floats).
 func (m *Model) SetParams(p []float32) error {
 	defer runtime.KeepAlive(m)
-	return m.copyIn("vae_model_params", floats(C.vae_model_params(m.p), m.numParams), p)
+	return m.copyIn("vae_model_params", "p", floats(C.vae_model_params(m.p), m.numParams), p)
 }
 
 // SetGrads overwrites the gradients with g (NumParams floats), e.g. after
 // an all-reduce between data-parallel replicas.
 func (m *Model) SetGrads(g []float32) error {
 	defer runtime.KeepAlive(m)
-	return m.copyIn("vae_model_grads", floats(C.vae_model_grads(m.p), m.numParams), g)
+	return m.copyIn("vae_model_grads", "g", floats(C.vae_model_grads(m.p), m.numParams), g)
 }
 
-func (m *Model) copyIn(op string, dst, src []float32) error {
+func (m *Model) copyIn(op, name string, dst, src []float32) error {
 	if dst == nil {
 		return m.check(op, C.int32_t(ErrInvalidArg))
 	}
 	if len(src) != len(dst) {
-		return &Error{Op: op, Status: ErrShape,
-			Msg: fmt.Sprintf("%d floats for %d parameters", len(src), len(dst))}
+		return lengthError(op, name, int64(len(src)), int64(len(dst)))
 	}
 	copy(dst, src)
 	return nil
@@ -283,7 +290,7 @@ func (m *Model) TrainStep(opt *Adam, x []float32) (ELBO, error) {
 
 func (m *Model) elbo(op string, x []float32,
 	call func(batch C.int64_t, elbo, recon, kl *C.double) C.int32_t) (ELBO, error) {
-	batch, err := rows(op, len(x), m.dataSize)
+	batch, err := rows(op, "x", len(x), m.dataSize)
 	if err != nil {
 		return ELBO{}, err
 	}
@@ -296,7 +303,7 @@ func (m *Model) elbo(op string, x []float32,
 
 // Encode is the mean and log-variance of q(z|x), batch x LatentDim each.
 func (m *Model) Encode(x []float32) (mu, logvar []float32, err error) {
-	batch, err := rows("vae_model_encode", len(x), m.dataSize)
+	batch, err := rows("vae_model_encode", "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -311,7 +318,7 @@ func (m *Model) Encode(x []float32) (mu, logvar []float32, err error) {
 
 // Decode is the mean of p(x|z) for latents z (batch x LatentDim).
 func (m *Model) Decode(z []float32) ([]float32, error) {
-	batch, err := rows("vae_model_decode", len(z), m.latent)
+	batch, err := rows("vae_model_decode", "z", len(z), m.latent)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +344,7 @@ func (m *Model) Sample(n int64) (z, x []float32, err error) {
 
 // Reconstruct decodes the posterior mean of each example of x.
 func (m *Model) Reconstruct(x []float32) ([]float32, error) {
-	batch, err := rows("vae_model_reconstruct", len(x), m.dataSize)
+	batch, err := rows("vae_model_reconstruct", "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, err
 	}
@@ -352,13 +359,12 @@ func (m *Model) Reconstruct(x []float32) ([]float32, error) {
 // LogLikelihood is log p(x_b | z_b) in nats for each example b.
 func (m *Model) LogLikelihood(z, x []float32) ([]float64, error) {
 	const op = "vae_model_log_likelihood"
-	batch, err := rows(op, len(x), m.dataSize)
+	batch, err := rows(op, "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(z)) != batch*m.latent {
-		return nil, &Error{Op: op, Status: ErrShape,
-			Msg: fmt.Sprintf("%d latent floats for %d examples", len(z), batch)}
+		return nil, lengthError(op, "z", int64(len(z)), batch*m.latent)
 	}
 	logp := make([]float64, batch)
 	st := C.vae_model_log_likelihood(m.p, f32ptr(z), f32ptr(x), C.int64_t(batch), f64ptr(logp))
@@ -371,7 +377,7 @@ func (m *Model) LogLikelihood(z, x []float32) ([]float64, error) {
 // IWAE is the importance-weighted estimate of log p(x) with k samples, per
 // example; -IWAE is the NLL in nats.
 func (m *Model) IWAE(x []float32, k int64) ([]float64, error) {
-	batch, err := rows("vae_model_iwae", len(x), m.dataSize)
+	batch, err := rows("vae_model_iwae", "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +427,7 @@ type GenerateOptions struct {
 // steps run.
 func (m *Model) Generate(z []float32, o GenerateOptions) (ids []float32, steps int64, err error) {
 	const op = "vae_model_generate"
-	n, err := rows(op, len(z), m.latent)
+	n, err := rows(op, "z", len(z), m.latent)
 	if err != nil {
 		return nil, 0, err
 	}
