@@ -10,7 +10,12 @@
 #      (bindings/*/test.sh, tests/consumers/cxx/test.sh), and the ABI
 #      against the baseline in lib/ (tests/abi/check.sh)
 #   7. the Release cmocka tests again under valgrind (leaks, uninitialised reads)
-#   8. each fuzz driver for 60 s under libFuzzer when clang-14 is installed
+#   8. the Debian packages (cpack -G DEB in a Release build of their own),
+#      unpacked and used, and lintian (tests/packages/run.sh)
+#   9. every command of docs/getting-started.md and docs/ffi.md, as written,
+#      in a copy of the checkout (tests/docs/commands.sh); as root, this
+#      installs into /usr/local for seconds and removes it again
+#  10. each fuzz driver for 60 s under libFuzzer when clang-14 is installed
 # Every phase runs even if an earlier one failed (except those needing a
 # build that failed); a summary with times closes the run, and the exit
 # status is non-zero if anything failed.
@@ -174,6 +179,12 @@ else
     skip_phase "$p" "build failed"
   done
 fi
+
+# Its own Release build, configured for /usr as docs/packaging.md says.
+run_phase "packages" bash tests/packages/run.sh || true
+
+# Builds of its own in copies of the checkout.
+run_phase "docs commands" bash tests/docs/commands.sh || true
 
 # libFuzzer, 60 s per driver (the long runs: scripts/fuzz.sh --seconds).
 if command -v clang-14 > /dev/null; then

@@ -52,6 +52,9 @@ type Model struct {
 	p *C.vae_model
 	// Fixed for the model's life; cached to size buffers and batches.
 	dataSize, latent, numParams int64
+	// The importance samples per example (SetTrainSamples), which size the
+	// noise ElboGradNoise takes; 0 until set, meaning 1.
+	trainSamples int64
 }
 
 // NewModel builds a model from copies of enc and dec (see vae_model_new in
@@ -109,13 +112,21 @@ func (m *Model) check(op string, st C.int32_t) error {
 	return &Error{Op: op, Status: Status(st), Msg: C.GoString(C.vae_model_last_error(m.p))}
 }
 
-// rows is the number of examples in n floats of width floats each.
-func rows(op string, n int, width int64) (int64, error) {
+// rows is the number of examples in the n floats of the slice called
+// name, width floats each. The message is worded as in every binding.
+func rows(op, name string, n int, width int64) (int64, error) {
 	if width < 1 || int64(n)%width != 0 {
 		return 0, &Error{Op: op, Status: ErrShape,
-			Msg: fmt.Sprintf("%d floats are not a whole number of rows of %d", n, width)}
+			Msg: fmt.Sprintf("%s: %d floats are not a whole number of examples of %d floats",
+				name, n, width)}
 	}
 	return int64(n) / width, nil
+}
+
+// lengthError is a slice of the wrong length, worded as in every binding.
+func lengthError(op, name string, n, want int64) error {
+	return &Error{Op: op, Status: ErrShape,
+		Msg: fmt.Sprintf("%s: %d floats, not the %d this call needs", name, n, want)}
 }
 
 // count is a number of rows the caller asked for as a buffer length: a
@@ -169,7 +180,11 @@ func (m *Model) SetFreeBits(nats float64) error {
 // SetTrainSamples sets the importance samples per example of the objective
 // of ElboGrad and TrainStep: 1 the ELBO, k > 1 the k-sample IWAE bound.
 func (m *Model) SetTrainSamples(k int64) error {
-	return m.check("vae_model_set_train_samples", C.vae_model_set_train_samples(m.p, C.int64_t(k)))
+	err := m.check("vae_model_set_train_samples", C.vae_model_set_train_samples(m.p, C.int64_t(k)))
+	if err == nil {
+		m.trainSamples = k
+	}
+	return err
 }
 
 // SetKLAnneal sets the KL annealing schedule of TrainStep over steps
@@ -226,23 +241,22 @@ func (m *Model) Grads() []float32 {
 // SetParams overwrites the parameters with p (NumParams floats).
 func (m *Model) SetParams(p []float32) error {
 	defer runtime.KeepAlive(m)
-	return m.copyIn("vae_model_params", floats(C.vae_model_params(m.p), m.numParams), p)
+	return m.copyIn("vae_model_params", "p", floats(C.vae_model_params(m.p), m.numParams), p)
 }
 
 // SetGrads overwrites the gradients with g (NumParams floats), e.g. after
 // an all-reduce between data-parallel replicas.
 func (m *Model) SetGrads(g []float32) error {
 	defer runtime.KeepAlive(m)
-	return m.copyIn("vae_model_grads", floats(C.vae_model_grads(m.p), m.numParams), g)
+	return m.copyIn("vae_model_grads", "g", floats(C.vae_model_grads(m.p), m.numParams), g)
 }
 
-func (m *Model) copyIn(op string, dst, src []float32) error {
+func (m *Model) copyIn(op, name string, dst, src []float32) error {
 	if dst == nil {
 		return m.check(op, C.int32_t(ErrInvalidArg))
 	}
 	if len(src) != len(dst) {
-		return &Error{Op: op, Status: ErrShape,
-			Msg: fmt.Sprintf("%d floats for %d parameters", len(src), len(dst))}
+		return lengthError(op, name, int64(len(src)), int64(len(dst)))
 	}
 	copy(dst, src)
 	return nil
@@ -276,7 +290,11 @@ func (m *Model) ElboGrad(x []float32) (ELBO, error) {
 // ElboNoise is Elbo with z = mu + sigma * eps for the given eps (batch x
 // LatentDim) instead of drawn noise.
 func (m *Model) ElboNoise(x, eps []float32) (ELBO, error) {
-	return m.elbo("vae_model_elbo_noise", x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
+	const op = "vae_model_elbo_noise"
+	if err := m.checkNoise(op, x, eps, 1); err != nil {
+		return ELBO{}, err
+	}
+	return m.elbo(op, x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
 		return C.vae_model_elbo_noise(m.p, f32ptr(x), b, f32ptr(eps), e, r, k)
 	})
 }
@@ -284,9 +302,29 @@ func (m *Model) ElboNoise(x, eps []float32) (ELBO, error) {
 // ElboGradNoise is ElboGrad with the given eps (batch x k x LatentDim for
 // k train samples, example after example).
 func (m *Model) ElboGradNoise(x, eps []float32) (ELBO, error) {
-	return m.elbo("vae_model_elbo_grad_noise", x, func(b C.int64_t, e, r, k *C.double) C.int32_t {
-		return C.vae_model_elbo_grad_noise(m.p, f32ptr(x), b, f32ptr(eps), e, r, k)
+	const op = "vae_model_elbo_grad_noise"
+	k := m.trainSamples
+	if k < 1 {
+		k = 1
+	}
+	if err := m.checkNoise(op, x, eps, k); err != nil {
+		return ELBO{}, err
+	}
+	return m.elbo(op, x, func(b C.int64_t, e, r, kl *C.double) C.int32_t {
+		return C.vae_model_elbo_grad_noise(m.p, f32ptr(x), b, f32ptr(eps), e, r, kl)
 	})
+}
+
+// checkNoise: eps must hold k draws of LatentDim per example of x.
+func (m *Model) checkNoise(op string, x, eps []float32, k int64) error {
+	batch, err := rows(op, "x", len(x), m.dataSize)
+	if err != nil {
+		return err
+	}
+	if want := batch * k * m.latent; int64(len(eps)) != want {
+		return lengthError(op, "eps", int64(len(eps)), want)
+	}
+	return nil
 }
 
 // TrainStep is ZeroGrad, ElboGrad and an Adam step of opt in one call.
@@ -299,7 +337,7 @@ func (m *Model) TrainStep(opt *Adam, x []float32) (ELBO, error) {
 
 func (m *Model) elbo(op string, x []float32,
 	call func(batch C.int64_t, elbo, recon, kl *C.double) C.int32_t) (ELBO, error) {
-	batch, err := rows(op, len(x), m.dataSize)
+	batch, err := rows(op, "x", len(x), m.dataSize)
 	if err != nil {
 		return ELBO{}, err
 	}
@@ -312,7 +350,7 @@ func (m *Model) elbo(op string, x []float32,
 
 // Encode is the mean and log-variance of q(z|x), batch x LatentDim each.
 func (m *Model) Encode(x []float32) (mu, logvar []float32, err error) {
-	batch, err := rows("vae_model_encode", len(x), m.dataSize)
+	batch, err := rows("vae_model_encode", "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -327,7 +365,7 @@ func (m *Model) Encode(x []float32) (mu, logvar []float32, err error) {
 
 // Decode is the mean of p(x|z) for latents z (batch x LatentDim).
 func (m *Model) Decode(z []float32) ([]float32, error) {
-	batch, err := rows("vae_model_decode", len(z), m.latent)
+	batch, err := rows("vae_model_decode", "z", len(z), m.latent)
 	if err != nil {
 		return nil, err
 	}
@@ -348,13 +386,16 @@ func (m *Model) OutputSize() int64 { return int64(C.vae_model_output_size(m.p)) 
 // a teacher-forced decoder and may be nil otherwise.
 func (m *Model) DecoderOutput(z, x []float32) ([]float32, error) {
 	const op = "vae_model_decoder_output"
-	batch, err := rows(op, len(z), m.latent)
+	batch, err := rows(op, "z", len(z), m.latent)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]float32, batch*m.OutputSize())
 	var xp *C.float
 	if x != nil {
+		if want := batch * m.dataSize; int64(len(x)) != want {
+			return nil, lengthError(op, "x", int64(len(x)), want)
+		}
 		xp = f32ptr(x)
 	}
 	st := C.vae_model_decoder_output(m.p, f32ptr(z), xp, C.int64_t(batch), f32ptr(out))
@@ -378,7 +419,7 @@ func (m *Model) Sample(n int64) (z, x []float32, err error) {
 
 // Reconstruct decodes the posterior mean of each example of x.
 func (m *Model) Reconstruct(x []float32) ([]float32, error) {
-	batch, err := rows("vae_model_reconstruct", len(x), m.dataSize)
+	batch, err := rows("vae_model_reconstruct", "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, err
 	}
@@ -393,13 +434,12 @@ func (m *Model) Reconstruct(x []float32) ([]float32, error) {
 // LogLikelihood is log p(x_b | z_b) in nats for each example b.
 func (m *Model) LogLikelihood(z, x []float32) ([]float64, error) {
 	const op = "vae_model_log_likelihood"
-	batch, err := rows(op, len(x), m.dataSize)
+	batch, err := rows(op, "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(z)) != batch*m.latent {
-		return nil, &Error{Op: op, Status: ErrShape,
-			Msg: fmt.Sprintf("%d latent floats for %d examples", len(z), batch)}
+		return nil, lengthError(op, "z", int64(len(z)), batch*m.latent)
 	}
 	logp := make([]float64, batch)
 	st := C.vae_model_log_likelihood(m.p, f32ptr(z), f32ptr(x), C.int64_t(batch), f64ptr(logp))
@@ -412,7 +452,7 @@ func (m *Model) LogLikelihood(z, x []float32) ([]float64, error) {
 // IWAE is the importance-weighted estimate of log p(x) with k samples, per
 // example; -IWAE is the NLL in nats.
 func (m *Model) IWAE(x []float32, k int64) ([]float64, error) {
-	batch, err := rows("vae_model_iwae", len(x), m.dataSize)
+	batch, err := rows("vae_model_iwae", "x", len(x), m.dataSize)
 	if err != nil {
 		return nil, err
 	}
@@ -464,7 +504,7 @@ type GenerateOptions struct {
 // steps run.
 func (m *Model) Generate(z []float32, o GenerateOptions) (ids []float32, steps int64, err error) {
 	const op = "vae_model_generate"
-	n, err := rows(op, len(z), m.latent)
+	n, err := rows(op, "z", len(z), m.latent)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -513,7 +553,7 @@ func (m *Model) Generation(key GenSetting) (float64, error) {
 // maxLen tokens per sequence.
 func (m *Model) GenerateTokens(z []float32, maxLen int64) (ids []float32, steps int64, err error) {
 	const op = "vae_model_generate_tokens"
-	n, err := rows(op, len(z), m.latent)
+	n, err := rows(op, "z", len(z), m.latent)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -32,6 +32,7 @@ import "C"
 import (
 	"fmt"
 	"math"
+	"strings"
 	"unsafe"
 )
 
@@ -55,9 +56,27 @@ const (
 	ErrBusy        Status = C.VAE_ERR_BUSY
 )
 
+// statusNames are the vae.h names of the statuses this package knows.
+var statusNames = map[Status]string{
+	OK: "VAE_OK", ErrInvalidArg: "VAE_ERR_INVALID_ARG", ErrShape: "VAE_ERR_SHAPE",
+	ErrNoMem: "VAE_ERR_NOMEM", ErrIO: "VAE_ERR_IO", ErrFormat: "VAE_ERR_FORMAT",
+	ErrNonFinite: "VAE_ERR_NONFINITE", ErrGraph: "VAE_ERR_GRAPH",
+	ErrVersion: "VAE_ERR_VERSION", ErrRange: "VAE_ERR_RANGE",
+	ErrUnsupported: "VAE_ERR_UNSUPPORTED", ErrBusy: "VAE_ERR_BUSY",
+}
+
 // String is the library's static description of the status.
 func (s Status) String() string {
 	return C.GoString(C.vae_status_string(C.int32_t(s)))
+}
+
+// Name is the status's constant in vae.h, e.g. "VAE_ERR_SHAPE", or
+// "status N" for one this package does not know (a newer library).
+func (s Status) Name() string {
+	if name, ok := statusNames[s]; ok {
+		return name
+	}
+	return fmt.Sprintf("status %d", int32(s))
 }
 
 // Error makes a Status usable as a target of errors.Is; it is String, so
@@ -72,11 +91,30 @@ type Error struct {
 	Msg    string // the library's detailed message; "" if it gave none
 }
 
+// Error is the line every binding prints for the same failure,
+// "op: message [VAE_ERR_NAME]". The library starts some messages with the
+// function's own name ("dense: units 0 ..." from vae_graph_dense); it is
+// named once.
 func (e *Error) Error() string {
-	if e.Msg == "" {
-		return fmt.Sprintf("%s: %s", e.Op, e.Status)
+	msg := e.Msg
+	if msg == "" {
+		msg = e.Status.String()
 	}
-	return fmt.Sprintf("%s: %s: %s", e.Op, e.Status, e.Msg)
+	if name, rest, ok := strings.Cut(msg, ": "); ok && isCName(name) &&
+		strings.HasSuffix(e.Op, "_"+name) {
+		msg = rest
+	}
+	return fmt.Sprintf("%s: %s [%s]", e.Op, msg, e.Status.Name())
+}
+
+// isCName reports whether s could be a C function's short name.
+func isCName(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Unwrap returns the status, so errors.Is(err, vae.ErrIO) works.

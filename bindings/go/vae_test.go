@@ -120,18 +120,32 @@ func TestStatusStrings(t *testing.T) {
 		vae.ErrFormat, vae.ErrNonFinite, vae.ErrGraph, vae.ErrVersion, vae.ErrRange,
 		vae.ErrUnsupported, vae.ErrBusy}
 	seen := map[string]vae.Status{}
+	names := map[string]vae.Status{}
 	for _, s := range all {
 		str := s.String()
-		if str == "" || str == "unknown status" {
+		// ErrBusy is named before the library that returns it.
+		if (str == "" || str == "unknown status") && s != vae.ErrBusy {
 			t.Errorf("status %d has no description", int32(s))
 		}
-		if prev, dup := seen[str]; dup {
+		if prev, dup := seen[str]; dup && s != vae.ErrBusy {
 			t.Errorf("statuses %d and %d share %q", int32(prev), int32(s), str)
 		}
 		seen[str] = s
+		name := s.Name()
+		if !strings.HasPrefix(name, "VAE_") {
+			t.Errorf("status %d is named %q", int32(s), name)
+		}
+		if prev, dup := names[name]; dup {
+			t.Errorf("statuses %d and %d share the name %q", int32(prev), int32(s), name)
+		}
+		names[name] = s
 	}
 	if s := vae.Status(-1000).String(); s != "unknown status" {
 		t.Errorf("status -1000 is %q", s)
+	}
+	err := &vae.Error{Op: "vae_model_elbo", Status: -42, Msg: "something new"}
+	if got, want := err.Error(), "vae_model_elbo: something new [status -42]"; got != want {
+		t.Errorf("unknown status prints %q, want %q", got, want)
 	}
 }
 
@@ -271,8 +285,9 @@ func wantError(t *testing.T, err error, status vae.Status, fragments ...string) 
 			t.Errorf("message %q does not mention %q", e.Msg, f)
 		}
 	}
-	if !strings.Contains(err.Error(), e.Msg) || !strings.Contains(err.Error(), e.Op) {
-		t.Errorf("Error() %q lacks the op or the message", err.Error())
+	if !strings.HasPrefix(err.Error(), e.Op+": ") ||
+		!strings.HasSuffix(err.Error(), " ["+status.Name()+"]") {
+		t.Errorf("Error() %q is not %q: message [%s]", err.Error(), e.Op, status.Name())
 	}
 }
 
@@ -301,6 +316,33 @@ func TestErrors(t *testing.T) {
 		if err := g.SetOutput(0); !errors.As(err, &later) || later.Status != e.Status ||
 			later.Msg != e.Msg {
 			t.Errorf("SetOutput after the error: %v, want %v", err, first)
+		}
+	})
+	t.Run("function named once", func(t *testing.T) {
+		// The library starts this message with "reconstruct: ", the
+		// function's own name: Error() names it once.
+		_, err := newMLPModel(t, 1).Reconstruct(nil)
+		var e *vae.Error
+		if !errors.As(err, &e) {
+			t.Fatal(err)
+		}
+		msg := strings.TrimPrefix(e.Msg, "reconstruct: ")
+		if got, want := err.Error(), "vae_model_reconstruct: "+msg+" [VAE_ERR_RANGE]"; got != want {
+			t.Errorf("Error() %q, want %q", got, want)
+		}
+		// Another function's name in the message stays.
+		g, err := vae.NewGraph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		g.Dense(g.Input(dataDim), 0)
+		err = g.Err()
+		if !errors.As(err, &e) {
+			t.Fatal(err)
+		}
+		if got, want := err.Error(), "vae_graph_status: "+e.Msg+" [VAE_ERR_RANGE]"; got != want {
+			t.Errorf("Error() %q, want %q", got, want)
 		}
 	})
 	t.Run("model from mismatched graphs", func(t *testing.T) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The Python binding against an installed libvae, as a user meets it.
 #   bindings/python/test.sh PREFIX      (a prefix that `cmake --install` filled)
-# Finds the library and header through the prefix's vae.pc, then runs the
-# unittest modules (one line per test), the documented example, the byte-for-
-# byte check of its copy in docs/ffi.md, and the MNIST example on a few
-# images. Prints PASS/FAIL/SKIP lines and ends with "python: N passed, M
-# failed"; exits non-zero if anything failed. Uses /usr/bin/python3 (Debian's
-# python3-numpy).
+# Installs the package with pip (offline, Debian's setuptools) into a
+# temporary target and runs everything from there, the library found through
+# the prefix's vae.pc (PKG_CONFIG_PATH): the unittest modules (one line per
+# test), mypy --strict on the installed package, the documented example, the
+# byte-for-byte check of its copy in docs/ffi.md, and the MNIST example on a
+# few images. Prints PASS/FAIL/SKIP lines and ends with "python: N passed, M
+# failed"; exits non-zero if anything failed. Uses /usr/bin/python3
+# (Debian's python3-numpy).
 set -uo pipefail
 
 if (($# != 1)) || [[ ! -d "$1" ]]; then
@@ -19,6 +21,7 @@ prefix=$(cd "$1" && pwd)
 python=/usr/bin/python3
 work=$(mktemp -d "${TMPDIR:-/tmp}/vae-python.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+site=$work/site
 # Only the prefix under test may provide libvae.
 unset LD_LIBRARY_PATH PKG_CONFIG_PATH VAE_LIBRARY VAE_HEADER PYTHONPATH
 
@@ -35,14 +38,12 @@ if [[ -z "$pc" ]]; then
 fi
 export PKG_CONFIG_PATH
 PKG_CONFIG_PATH=$(dirname "$pc")
-libdir=$(realpath "$(pkg-config --variable=libdir vae)")
 includedir=$(realpath "$(pkg-config --variable=includedir vae)")
-export VAE_LIBRARY=$libdir/libvae.so.0
 export VAE_HEADER=$includedir/vae.h
-export PYTHONPATH=$here
+export PYTHONPATH=$site
 # Keep the source tree free of __pycache__ directories.
 export PYTHONDONTWRITEBYTECODE=1
-echo "library $VAE_LIBRARY, header $VAE_HEADER"
+echo "vae.pc $pc, header $VAE_HEADER"
 
 # check NAME COMMAND...: one PASS/FAIL line; the output only on failure.
 check() {
@@ -158,7 +159,42 @@ example_mnist() {
     check_outputs "$work/samples.png" "$work/mnist.vae"
 }
 
+# pip builds in the directory it is given: a copy keeps the checkout clean.
+# --no-deps: numpy is Debian's python3-numpy, which a --target install
+# cannot see as installed.
+pip_install() {
+  cp -r "$here" "$work/source" &&
+    (cd "$work" && "$python" -m pip install --no-build-isolation --no-index \
+       --no-deps --target "$site" "$work/source") || return 1
+  [[ -f $site/libvae/py.typed ]] || { echo "py.typed not installed"; return 1; }
+  local version want
+  version=$(cd "$work" && "$python" -c \
+    'import importlib.metadata as m; print(m.version("libvae"))') || return 1
+  want=$(pkg-config --modversion vae)
+  echo "installed libvae $version (Python package), library $want"
+  [[ $version == "$want" ]] ||
+    { echo "pyproject.toml's version is not the library's"; return 1; }
+  # The tests must use what pip installed, not the source tree.
+  (cd "$work" && "$python" -c 'import libvae; print(libvae.__file__)') |
+    grep -q "^$site/libvae/__init__.py\$"
+}
+
+# The type hints hold (strict), and a client type-checks against them.
+typing() {
+  "$python" -m mypy --version ||
+    { echo "no mypy (Debian: apt-get install python3-mypy)"; return 1; }
+  (cd "$work" && MYPYPATH=$site "$python" -m mypy --strict --no-incremental \
+     -p libvae && MYPYPATH=$site "$python" -m mypy --no-incremental \
+     "$here/examples/hello.py")
+}
+
+check pip_install pip_install
+if ((failed > 0)); then
+  echo "python: $passed passed, $failed failed"
+  exit 1
+fi
 unit_tests
+check typing typing
 check doc_snippet doc_snippet "$root/docs/ffi.md" \
   "$here/examples/hello.py" bindings/python/examples/hello.py python
 check example_hello example_hello

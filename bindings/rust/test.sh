@@ -96,10 +96,26 @@ run_example() {
   grep -q 'parameters identical' "$work/example.out"
 }
 
+# Without a vae.pc the build stops with one line that says what to set,
+# not a panic and its backtrace.
+build_script_error() {
+  local out
+  out=$(PKG_CONFIG_PATH=$work/empty PKG_CONFIG_LIBDIR=$work/empty \
+        CARGO_TARGET_DIR=$work/target "$cargo" build --offline \
+        --manifest-path "$manifest" -p libvae-sys 2>&1)
+  local status=$?
+  echo "$out"
+  ((status != 0)) || { echo "the build succeeded without a vae.pc"; return 1; }
+  grep -q '^  error: libvae-sys cannot find libvae: .* set PKG_CONFIG_PATH to PREFIX/lib/pkgconfig' \
+    <<<"$out" || { echo "no one-line error naming PKG_CONFIG_PATH"; return 1; }
+  ! grep -q 'panicked\|stack backtrace' <<<"$out" ||
+    { echo "the build script panicked"; return 1; }
+}
+
 passed=0
 failed=0
 for check in found_library doc_shows_the_example no_registry_dependencies \
-             safe_api build cargo_test run_example api_docs; do
+             safe_api build_script_error build cargo_test run_example api_docs; do
   log=$work/$check.log
   start=$SECONDS
   if "$check" >"$log" 2>&1; then

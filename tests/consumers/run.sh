@@ -1,31 +1,43 @@
 #!/usr/bin/env bash
-# Checks libvae the way its users meet it: installed into a temporary prefix,
-# then used through pkg-config (shared and static) and through find_package.
+# Checks libvae the way its users meet it: installed into a prefix, then used
+# through pkg-config (shared and static) and through find_package, and the
+# installed example programs run from there.
 # (The FFI clients have their own runners under bindings/.)
-#   tests/consumers/run.sh BUILD_DIR      (a configured and built tree)
+#   tests/consumers/run.sh BUILD_DIR         installs a configured and built
+#                                            tree into a temporary prefix
+#   tests/consumers/run.sh --prefix PREFIX   checks an installed tree (e.g.
+#                                            unpacked .deb packages)
 # Prints PASS/FAIL per check and ends with "consumers: N passed, M failed";
 # exits non-zero if anything failed.
 set -uo pipefail
 
-if (($# != 1)) || [[ ! -d "$1" ]]; then
-  echo "usage: $0 BUILD_DIR" >&2
+usage() {
+  echo "usage: $0 BUILD_DIR | $0 --prefix PREFIX" >&2
   exit 2
-fi
+}
+build='' prefix=''
+case "${1:-}" in
+  --prefix) (($# == 2)) && [[ -d "$2" ]] || usage; prefix=$(cd "$2" && pwd) ;;
+  *) (($# == 1)) && [[ -d "$1" ]] || usage; build=$(cd "$1" && pwd) ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
-build=$(cd "$1" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vae-consumers.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-prefix=$work/prefix
+[[ -n "$prefix" ]] || prefix=$work/prefix
 libdir=$prefix/lib
 # Only the prefix under test may provide libvae.
 unset LD_LIBRARY_PATH PKG_CONFIG_PATH
 
-# (a) install, then build and run a C program with pkg-config's flags only.
-install_and_pkgconfig() {
-  cmake --install "$build" --prefix "$prefix" || return 1
+install_build() {
+  cmake --install "$build" --prefix "$prefix"
+}
+
+# (a) a C program built with pkg-config's flags only, against the prefix's
+# vae.pc.
+pkgconfig() {
   local pc
   pc=$(find "$prefix" -name vae.pc -print -quit)
-  [[ -n "$pc" ]] || { echo "no vae.pc installed"; return 1; }
+  [[ -n "$pc" ]] || { echo "no vae.pc under $prefix"; return 1; }
   libdir=$(dirname "$(dirname "$pc")")
   export PKG_CONFIG_PATH=$libdir/pkgconfig
   # A vae.pc that still names the configure-time prefix would compile
@@ -95,6 +107,15 @@ exports() {
 # (c) a CMake project using find_package(vae) against the prefix.
 cmake_consumer() {
   [[ -d "$libdir" ]] || { echo "nothing installed"; return 1; }
+  # The static target reaches OpenBLAS through the package's vae::blas,
+  # never by a bare library name that only a default linker path resolves.
+  local link
+  link=$(grep -h 'INTERFACE_LINK_LIBRARIES' "$libdir"/cmake/vae/vaeTargets.cmake)
+  echo "exported: $link"
+  if grep -qw openblas <<<"$link"; then
+    echo "vae::vae_static names OpenBLAS directly"
+    return 1
+  fi
   cmake -S "$here/cmake" -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix" || return 1
   cmake --build "$work/cmake-build" -j2 || return 1
@@ -102,9 +123,28 @@ cmake_consumer() {
   "$work/cmake-build/hello_static"
 }
 
+# (d) the installed example programs run from the prefix as they are: their
+# run path finds the libvae beside them. Programs built for a libdir the
+# loader searches anyway (packages for /usr) have none: unpacked elsewhere,
+# they need LD_LIBRARY_PATH.
+installed_examples() {
+  local program out loader=()
+  for program in vae-image vae-text; do
+    [[ -x "$prefix/bin/$program" ]] || { echo "no $prefix/bin/$program"; return 1; }
+    if [[ -z "$build" ]] && ! readelf -d "$prefix/bin/$program" | grep -q RUNPATH; then
+      loader=(env LD_LIBRARY_PATH="$libdir")
+    fi
+    echo "${loader[*]} $prefix/bin/$program --help"
+    out=$("${loader[@]}" "$prefix/bin/$program" --help) || return 1
+    head -n 1 <<<"$out"
+  done
+}
+
+checks=(pkgconfig static_pkgconfig exports cmake_consumer installed_examples)
+[[ -z "$build" ]] || checks=(install_build "${checks[@]}")
 passed=0
 failed=0
-for check in install_and_pkgconfig static_pkgconfig exports cmake_consumer; do
+for check in "${checks[@]}"; do
   log=$work/$check.log
   if "$check" >"$log" 2>&1; then
     echo "PASS $check"

@@ -24,7 +24,7 @@ def build_model():
 
 
 def main():
-    print("libvae", libvae.version_string())
+    print("libvae", libvae.version())
     # Two prototypes, so there is something to learn; float32, C order.
     odd_row = np.arange(BATCH)[:, None] % 2 == 1
     left_half = np.arange(DIM)[None, :] < DIM // 2

@@ -25,7 +25,8 @@ GRID = 8  # samples per side of the picture
 
 
 def read_images(path, limit):
-    """Pixels of an IDX3 file as float32 in [0, 1], shape (n, rows, cols)."""
+    """Pixels of an IDX3 file as float32 in [0, 1], shape (n, 1, rows,
+    cols): a batch of the model's one-channel examples."""
     with open(path, "rb") as f:
         magic, n, rows, cols = struct.unpack(">4I", f.read(16))
         if magic != 0x803:
@@ -34,7 +35,8 @@ def read_images(path, limit):
         pixels = np.frombuffer(f.read(n * rows * cols), dtype=np.uint8)
     if pixels.size != n * rows * cols:
         raise ValueError(f"{path}: truncated")
-    return (pixels.reshape(n, rows, cols) / np.float32(255)).astype(np.float32)
+    return (pixels.reshape(n, 1, rows, cols) / np.float32(255)).astype(
+        np.float32)
 
 
 def build_model(rows, cols, seed):
@@ -99,8 +101,8 @@ def main():
                         args.limit)
     test = read_images(os.path.join(args.data, "t10k-images-idx3-ubyte"),
                        args.limit)
-    _, rows, cols = train.shape
-    print(f"libvae {libvae.version_string()}: {len(train)} training and "
+    _, _, rows, cols = train.shape
+    print(f"libvae {libvae.version()}: {len(train)} training and "
           f"{len(test)} test images of {rows}x{cols}")
 
     rng = np.random.default_rng(args.seed)

@@ -6,11 +6,14 @@ Everything here mirrors include/vae.h; tests/test_api.py parses the installed
 header and fails if a function, a parameter type or a constant disagrees.
 """
 import ctypes
-import ctypes.util
 import os
+import re
+import subprocess
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 # The major version whose ABI these signatures describe: SONAME libvae.so.0.
 ABI_MAJOR = 0
+SONAME = f"libvae.so.{ABI_MAJOR}"
 
 # ---- Constants (fixed values, as in vae.h) ---------------------------------
 
@@ -66,28 +69,74 @@ _STATUS_NAMES = {
 }
 
 
+def status_label(status: int) -> str:
+    """How messages name a status: its vae.h constant, or its number for a
+    status this binding does not know (a newer library)."""
+    name = _STATUS_NAMES.get(status)
+    return f"VAE_{name}" if name else f"status {status}"
+
+
+_NAMED = re.compile(r"([a-z0-9_]+): ")
+
+
+def error_text(function: Optional[str], message: str, status: int) -> str:
+    """The one line every binding prints for a failed call:
+    "function: message [VAE_ERR_...]". The library starts some messages
+    with the function's own name ("dense: units 0 ..." from
+    vae_graph_dense); the function is then named once, not twice."""
+    if not function:
+        return f"{message} [{status_label(status)}]"
+    named = _NAMED.match(message)
+    if named and function.endswith("_" + named.group(1)):
+        message = message[named.end():]
+    return f"{function}: {message} [{status_label(status)}]"
+
+
 class VaeError(Exception):
     """A libvae call failed.
 
     status   -- the negative VAE_ERR_* value (compare with libvae.ERR_*)
-    message  -- the library's detailed message for this failure
-    function -- the name of the C function that returned the status
+    message  -- the library's detailed message for this failure, or the
+                binding's for an array it refused before the call
+    function -- the name of the C function that returned (or would have
+                been given) the status
     """
 
-    def __init__(self, status, message, function=None):
+    def __init__(self, status: int, message: str,
+                 function: Optional[str] = None) -> None:
         super().__init__(status, message, function)
         self.status = status
         self.message = message
         self.function = function
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The constant's name without the VAE_ prefix, e.g. "ERR_SHAPE"."""
         return _STATUS_NAMES.get(self.status, "unknown status")
 
-    def __str__(self):
-        where = f"{self.function}: " if self.function else ""
-        return f"{where}{self.message} ({self.name}, {self.status})"
+    def __str__(self) -> str:
+        return error_text(self.function, self.message, self.status)
+
+
+class ShapeError(VaeError, ValueError):
+    """An array whose size or shape does not fit the model, refused before
+    the library is called (status ERR_SHAPE). Also a ValueError."""
+
+    def __init__(self, function: str, message: str) -> None:
+        super().__init__(ERR_SHAPE, message, function)
+
+
+def whole_examples(name: str, n: int, per: int) -> str:
+    """The message for a buffer that is not a whole number of examples;
+    every binding words it so."""
+    return (f"{name}: {n} floats are not a whole number of examples of "
+            f"{per} floats")
+
+
+def exact_length(name: str, n: int, want: int) -> str:
+    """The message for a buffer of the wrong length; every binding words it
+    so."""
+    return f"{name}: {n} floats, not the {want} this call needs"
 
 
 # ---- Signatures ------------------------------------------------------------
@@ -220,19 +269,19 @@ SIGNATURES = {
 }
 
 
-def _text(raw):
+def _text(raw: Optional[bytes]) -> str:
     # Messages may quote file names, which need not be UTF-8.
     return raw.decode("utf-8", "replace") if raw else ""
 
 
-def _errcheck(lib, source):
+def _errcheck(lib: ctypes.CDLL, source: str) -> Callable[..., Any]:
     last_error = {
         GRAPH: lib.vae_graph_last_error,
         MODEL: lib.vae_model_last_error,
         ADAM: lib.vae_adam_last_error,
     }.get(source)
 
-    def check(result, func, args):
+    def check(result: Any, func: Any, args: Sequence[Any]) -> Any:
         if result >= 0:
             return result
         if source == ERRBUF:
@@ -248,37 +297,81 @@ def _errcheck(lib, source):
     return check
 
 
-def find_library():
-    """The path or name of the libvae to load: $VAE_LIBRARY if set, else what
-    ctypes.util.find_library("vae") finds (ldconfig's cache, LD_LIBRARY_PATH).
-    """
-    path = os.environ.get("VAE_LIBRARY")
-    if path:
-        return path
-    name = ctypes.util.find_library("vae")
-    if name:
-        return name
-    raise OSError("libvae not found: set VAE_LIBRARY to the path of "
-                  "libvae.so.0, or install libvae where the dynamic linker "
-                  "finds it (ldconfig, LD_LIBRARY_PATH)")
+class WrongLibrary(OSError):
+    """A shared library that loads but is not a libvae this binding can
+    drive."""
 
 
-def load(path):
-    """Loads the shared library at path and declares every function of vae.h
-    on it; OSError if it is not a libvae this binding can drive."""
+def load(path: str) -> ctypes.CDLL:
+    """Loads the shared library at path (a file, or a name the dynamic
+    loader resolves) and declares every function of vae.h on it; OSError if
+    it cannot be loaded, WrongLibrary if it is not a libvae this binding
+    can drive."""
     lib = ctypes.CDLL(path)
     for name, (restype, argtypes, source) in SIGNATURES.items():
         try:
             fn = getattr(lib, name)
         except AttributeError:
-            raise OSError(f"{path} has no {name}: not libvae {ABI_MAJOR}.x, "
-                          "or older than this binding") from None
+            raise WrongLibrary(f"{path} has no {name}: not libvae "
+                               f"{ABI_MAJOR}.x, or older than this "
+                               "binding") from None
         fn.restype = restype
         fn.argtypes = argtypes
         if source is not NOT_STATUS:
             fn.errcheck = _errcheck(lib, source)
     major = lib.vae_version_number() // 10000
     if major != ABI_MAJOR:
-        raise OSError(f"{path} is libvae {_text(lib.vae_version_string())}; "
-                      f"this binding speaks the ABI of version {ABI_MAJOR}")
+        raise WrongLibrary(f"{path} is libvae "
+                           f"{_text(lib.vae_version_string())}; this binding "
+                           f"speaks the ABI of version {ABI_MAJOR}")
     return lib
+
+
+def _pkg_config_library() -> Tuple[Optional[str], str]:
+    """(path of libvae.so.0 in vae.pc's libdir, "") or (None, why not)."""
+    program = os.environ.get("PKG_CONFIG") or "pkg-config"
+    try:
+        run = subprocess.run([program, "--variable=libdir", "vae"],
+                             capture_output=True, text=True, timeout=30,
+                             check=False)
+    except OSError as e:
+        return None, f"cannot run {program}: {e.strerror}"
+    if run.returncode != 0:
+        where = os.environ.get("PKG_CONFIG_PATH")
+        return None, ("no vae.pc on its search path (PKG_CONFIG_PATH " +
+                      (f"is {where})" if where else "is not set)"))
+    path = os.path.normpath(os.path.join(run.stdout.strip(), SONAME))
+    if not os.path.exists(path):
+        return None, f"vae.pc names {path}, which does not exist"
+    return path, ""
+
+
+def open_library() -> ctypes.CDLL:
+    """The libvae to drive: $VAE_LIBRARY if set, else libvae.so.0 in the
+    libdir of the vae.pc pkg-config finds (PKG_CONFIG_PATH), else
+    libvae.so.0 from the dynamic loader's search (LD_LIBRARY_PATH,
+    ldconfig's cache, the system library directories). OSError naming
+    every place tried when none has it."""
+    chosen = os.environ.get("VAE_LIBRARY")
+    if chosen:
+        try:
+            return load(chosen)
+        except OSError as e:
+            raise OSError(f"VAE_LIBRARY={chosen}: {e}") from None
+    tried = ["$VAE_LIBRARY: not set"]
+    path, why = _pkg_config_library()
+    if path:
+        return load(path)
+    tried.append(f"pkg-config vae: {why}")
+    try:
+        return load(SONAME)
+    except WrongLibrary:
+        raise
+    except OSError as e:
+        tried.append(f"{SONAME} through the dynamic loader (LD_LIBRARY_PATH, "
+                     f"ldconfig's cache): {e}")
+    raise OSError("libvae not found. Tried:\n  " + "\n  ".join(tried) +
+                  "\nSet VAE_LIBRARY to the path of libvae.so.0, or "
+                  "PKG_CONFIG_PATH to PREFIX/lib/pkgconfig of the prefix "
+                  "libvae is installed in, or install it in a system "
+                  "library directory and run ldconfig.")

@@ -144,7 +144,7 @@ class HeaderTest(unittest.TestCase):
                          versions["VERSION_MAJOR"] * 10000 +
                          versions["VERSION_MINOR"] * 100 +
                          versions["VERSION_PATCH"])
-        self.assertEqual(libvae.version_string(), "{}.{}.{}".format(
+        self.assertEqual(libvae.version(), "{}.{}.{}".format(
             versions["VERSION_MAJOR"], versions["VERSION_MINOR"],
             versions["VERSION_PATCH"]))
 
@@ -154,12 +154,25 @@ class HeaderTest(unittest.TestCase):
 
     def test_status_names(self):
         self.assertEqual(libvae.status_string(libvae.OK), "ok")
+        in_header = set(re.findall(r"^#define VAE_(ERR_\w+)", self.text,
+                                   flags=re.M))
         for name in dir(libvae):
-            if name.startswith("ERR_"):
-                value = getattr(libvae, name)
+            if not name.startswith("ERR_"):
+                continue
+            value = getattr(libvae, name)
+            with self.subTest(name=name):
                 self.assertEqual(libvae.VaeError(value, "m").name, name)
+                self.assertIn(f"[VAE_{name}]",
+                              str(libvae.VaeError(value, "m", "vae_f")))
+                self.assertIn(name, in_header)
                 self.assertNotEqual(libvae.status_string(value),
                                     "unknown status")
+
+    def test_unknown_status_still_reads_well(self):
+        err = libvae.VaeError(-42, "something new", "vae_model_elbo")
+        self.assertEqual(err.name, "unknown status")
+        self.assertEqual(str(err),
+                         "vae_model_elbo: something new [status -42]")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,38 @@ class LibraryErrorTest(unittest.TestCase):
                 g.check()
             self.assertEqual(cm.exception.status, first.status)
 
+    def test_one_line_names_the_function_once(self):
+        # The library starts some messages with the function's own name;
+        # the printed line names it once. e.message stays the library's.
+        with tiny_model() as m:
+            with self.assertRaises(libvae.VaeError) as cm:
+                m.reconstruct(np.zeros((0, DATA), np.float32))
+            e = cm.exception
+            self.assertEqual(e.message, m.last_error)
+            self.assertEqual(str(e), "vae_model_reconstruct: " +
+                             e.message.removeprefix("reconstruct: ") +
+                             " [VAE_ERR_RANGE]")
+            with self.assertRaises(libvae.VaeError) as cm:
+                m.set_kl_anneal(libvae.ANNEAL_LINEAR, 0)
+            self.assertEqual(str(cm.exception),
+                             "vae_model_set_kl_anneal: " +
+                             m.last_error.removeprefix("kl_anneal: ") +
+                             " [VAE_ERR_RANGE]")
+        with libvae.Graph() as g:
+            x = g.input([DATA])
+            with self.assertRaises(libvae.VaeError) as cm:
+                g.dense(x, 0)
+            first = g.last_error
+            self.assertEqual(str(cm.exception), "vae_graph_dense: " +
+                             first.removeprefix("dense: ") +
+                             " [VAE_ERR_RANGE]")
+            # A later call repeats the first error, which names dense:
+            # kept, since it is not this call's name.
+            with self.assertRaises(libvae.VaeError) as cm:
+                g.relu(x)
+            self.assertEqual(str(cm.exception),
+                             f"vae_graph_relu: {first} [VAE_ERR_RANGE]")
+
     def test_const_call_does_not_report_a_stale_message(self):
         with libvae.Graph() as g:
             g.input([DATA])
@@ -73,7 +105,7 @@ class LibraryErrorTest(unittest.TestCase):
                 libvae.Model.load(os.path.join(tmp, "missing.vae"))
             self.assert_library_message(cm.exception, libvae.ERR_IO)
         with self.assertRaises(libvae.VaeError) as cm:
-            libvae.Model.from_bytes(b"\x00" * 100, with_optimizer=True)
+            libvae.Model.load_bytes(b"\x00" * 100, with_optimizer=True)
         self.assert_library_message(cm.exception, libvae.ERR_FORMAT)
 
     def test_model_errors_carry_the_model_message(self):
@@ -117,11 +149,11 @@ class LibraryErrorTest(unittest.TestCase):
             self.assertEqual(opt.steps, 0)
 
     def test_thread_count(self):
-        n = libvae.get_num_threads()
+        n = libvae.num_threads()
         self.assertGreaterEqual(n, 1)
         try:
             libvae.set_num_threads(1)
-            self.assertEqual(libvae.get_num_threads(), 1)
+            self.assertEqual(libvae.num_threads(), 1)
             with self.assertRaises(libvae.VaeError) as cm:
                 libvae.set_num_threads(0)
             self.assertEqual(cm.exception.status, libvae.ERR_RANGE)
@@ -165,9 +197,62 @@ class ArrayCheckTest(unittest.TestCase):
             self.model.log_likelihood(np.zeros((3, LATENT), np.float32),
                                       self.x)
 
+    def shape_error(self, call, *args):
+        """The message of the ShapeError call(*args) raises (a VaeError
+        and a ValueError), checked to have reached no library call."""
+        with self.assertRaises(libvae.ShapeError) as cm:
+            call(*args)
+        self.assertIsInstance(cm.exception, ValueError)
+        self.assertEqual(cm.exception.status, libvae.ERR_SHAPE)
+        self.assertEqual(self.opt.steps, 0)
+        return cm.exception.function, cm.exception.message
+
+    def test_shapes_are_strict(self):
+        # The right number of floats in the wrong shape: refused, as
+        # docs/ffi/python.md says, with the shapes the model takes.
+        self.assertEqual(
+            self.shape_error(self.model.elbo, self.x.reshape(-1, 2, 4)),
+            ("vae_model_elbo", "x has shape (16, 2, 4); this model takes "
+             "(batch, 8): one example per row"))
+        self.assertEqual(
+            self.shape_error(self.model.train_step, self.opt,
+                             self.x.reshape(-1)),
+            ("vae_model_train_step", "x has shape (128,); this model takes "
+             "(batch, 8): one example per row"))
+        self.assertEqual(
+            self.shape_error(self.model.decode,
+                             np.zeros((2, 3, LATENT), np.float32)),
+            ("vae_model_decode", "z has shape (2, 3, 2); this model takes "
+             "(batch, 2): one example per row"))
+        self.assertEqual(
+            self.shape_error(self.model.log_likelihood,
+                             np.zeros((3, LATENT), np.float32), self.x),
+            ("vae_model_log_likelihood",
+             "z: 6 floats, not the 32 this call needs"))
+        # Not whole examples: the wording every binding uses.
+        self.assertEqual(
+            self.shape_error(self.model.elbo, self.x.reshape(-1)[:-1]),
+            ("vae_model_elbo", "x: 127 floats are not a whole number of "
+             "examples of 8 floats"))
+
+    def test_images_take_either_shape(self):
+        with libvae.Graph() as enc, libvae.Graph() as dec:
+            enc.set_output(enc.flatten(enc.input([1, 2, 3])))
+            dec.set_output(dec.dense(dec.input([LATENT]), 6))
+            m = libvae.Model(enc, dec, LATENT, libvae.LIKELIHOOD_BERNOULLI, 1)
+        with m:
+            x = np.zeros((4, 1, 2, 3), np.float32)
+            m.elbo(x)
+            m.elbo(x.reshape(4, 6))
+            with self.assertRaises(libvae.ShapeError) as cm:
+                m.elbo(x.reshape(4, 2, 3))
+            self.assertEqual(cm.exception.message,
+                             "x has shape (4, 2, 3); this model takes "
+                             "(batch, 6) or (batch, 1, 2, 3): one example "
+                             "per row")
+
     def test_accepted_shapes(self):
         self.model.elbo(self.x)
-        self.model.elbo(self.x.reshape(len(self.x), DATA // 2, 2))
         self.model.elbo(self.x[2:6])
         ro = self.x.copy()
         ro.flags.writeable = False

@@ -120,8 +120,8 @@ class SaveLoadTest(unittest.TestCase):
 
     def test_resume_with_optimizer(self):
         self.model.save(self.path, self.opt)
-        copy, opt = libvae.Model.load(self.path, with_optimizer=True)
-        with copy, opt:
+        with libvae.Model.load(self.path, with_optimizer=True) as (copy, opt):
+            self.assertIsNotNone(opt)
             self.assertEqual(opt.steps, self.opt.steps)
             self.model.train_step(self.opt, self.x)
             copy.train_step(opt, self.x)
@@ -129,20 +129,23 @@ class SaveLoadTest(unittest.TestCase):
 
     def test_file_without_optimizer_state(self):
         self.model.save(self.path)
-        copy, opt = libvae.Model.load(self.path, with_optimizer=True)
-        with copy:
+        loaded = libvae.Model.load(self.path, with_optimizer=True)
+        with loaded as (copy, opt):
             self.assertIsNone(opt)
+            self.assertIs(loaded.optimizer, None)
+            self.assert_same_model(copy)
+        self.assertTrue(copy.closed)
 
     def test_bytes_round_trip(self):
-        data = self.model.to_bytes(self.opt)
+        data = self.model.save_bytes(self.opt)
         self.model.save(self.path, self.opt)
         with open(self.path, "rb") as f:
             self.assertEqual(f.read(), data)
-        copy, opt = libvae.Model.from_bytes(bytearray(data),
-                                            with_optimizer=True)
-        with copy, opt:
+        with libvae.Model.load_bytes(bytearray(data),
+                                     with_optimizer=True) as (copy, opt):
             self.assert_same_model(copy)
             self.assertEqual(opt.steps, 5)
+        self.assertTrue(copy.closed and opt.closed)
 
 
 class RunTest(unittest.TestCase):

@@ -7,22 +7,43 @@
 //! pkg-config program.
 
 use std::env;
-use std::process::Command;
+use std::process::{exit, Command};
+
+/// Stops the build with one line that says what to set: a panic would add
+/// a backtrace that says nothing about libvae.
+fn fail(why: &str) -> ! {
+    eprintln!("error: libvae-sys cannot find libvae: {}", why);
+    exit(1)
+}
 
 fn pkg_config(args: &[&str]) -> String {
     let program = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".to_string());
-    let output = Command::new(&program).args(args).arg("vae").output();
-    match output {
-        Ok(out) if out.status.success() => String::from_utf8(out.stdout)
-            .unwrap_or_else(|_| panic!("{} {:?} vae printed non-UTF-8 output", program, args)),
-        Ok(out) => panic!(
-            "libvae not found: `{} {} vae` failed: {}\n\
-             Install libvae, or set PKG_CONFIG_PATH to <prefix>/lib/pkgconfig.",
-            program,
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) => panic!("cannot run `{}` to find libvae: {}", program, e),
+    match Command::new(&program).args(args).arg("vae").output() {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap_or_else(|_| {
+            fail(&format!(
+                "`{} {} vae` printed non-UTF-8 text",
+                program,
+                args.join(" ")
+            ))
+        }),
+        Ok(_) => fail(&match env::var("PKG_CONFIG_PATH") {
+            Ok(path) if !path.is_empty() => format!(
+                "{} finds no vae.pc in PKG_CONFIG_PATH={} nor its default \
+                 directories; set PKG_CONFIG_PATH to PREFIX/lib/pkgconfig of \
+                 the prefix libvae is installed in",
+                program, path
+            ),
+            _ => format!(
+                "{} finds no vae.pc; set PKG_CONFIG_PATH to PREFIX/lib/pkgconfig \
+                 of the prefix libvae is installed in (or install the \
+                 libvae-dev package)",
+                program
+            ),
+        }),
+        Err(e) => fail(&format!(
+            "cannot run {} ({}); install pkg-config or set PKG_CONFIG to one",
+            program, e
+        )),
     }
 }
 

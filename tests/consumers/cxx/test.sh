@@ -2,7 +2,8 @@
 # A C++17 program against an installed libvae, built with pkg-config's flags
 # only: linked to the shared library, then to the static one, and run (it
 # trains a few steps and round-trips the model through memory). Also checks
-# that docs/ffi.md shows hello.cpp byte for byte.
+# that docs/ffi.md shows hello.cpp byte for byte, and that the errors it
+# prints are the C++ lines of docs/ffi.md's error table.
 #   tests/consumers/cxx/test.sh PREFIX    (a prefix that `cmake --install` filled)
 # Prints PASS/FAIL lines and ends with "cxx: N passed, M failed"; exits
 # non-zero if anything failed.
@@ -51,7 +52,9 @@ shared() {
   flags=$(pkg-config --cflags --libs vae) || return 1
   # shellcheck disable=SC2086 # flags is a list of words by design
   "${cxx[@]}" "$here/hello.cpp" $flags -o "$work/hello_shared" &&
-    LD_LIBRARY_PATH=$libdir "$work/hello_shared"
+    # In $work: it writes (and removes) bad.vae in its directory.
+    (cd "$work" && LD_LIBRARY_PATH=$libdir ./hello_shared) |
+      tee "$work/hello_shared.out"
 }
 
 # With libvae.so and libvae.a side by side, -lvae picks the shared library
@@ -67,7 +70,7 @@ static() {
     echo "hello_static still needs libvae.so"
     return 1
   fi
-  "$work/hello_static"
+  (cd "$work" && ./hello_static)
 }
 
 # The code block between the markers in docs/ffi.md equals hello.cpp.
@@ -83,9 +86,20 @@ doc_snippet() {
   sed '1d;$d' "$work/block" | cmp - "$here/hello.cpp"
 }
 
+# The mistakes hello.cpp makes print the lines docs/ffi.md's table shows.
+error_table() {
+  [[ -s $work/hello_shared.out ]] || { echo "hello_shared did not run"; return 1; }
+  /usr/bin/python3 "$root/tests/docs/error_table.py" "$root/docs/ffi.md" C++ |
+    cut -f2 >"$work/table" || return 1
+  sed -n 's/^expected error: //p' "$work/hello_shared.out" >"$work/printed"
+  cat "$work/printed"
+  diff -u "$work/table" "$work/printed"
+}
+
 check find_vae_pc find_pc
 check cxx_shared shared
 check cxx_static static
 check cxx_doc_snippet doc_snippet
+check cxx_error_table error_table
 echo "cxx: $passed passed, $failed failed"
 ((failed == 0))

@@ -22,7 +22,7 @@ fn mlp(inputs: i64, outputs: i64) -> libvae::Result<Graph> {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    println!("libvae {}", libvae::version_string());
+    println!("libvae {}", libvae::version());
 
     // The model appends the Gaussian head (mu, logvar) to the encoder's
     // output; the decoder maps z to one Bernoulli logit per value.
@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             false,
         ),
     };
-    model.save(Some(&opt), &path)?;
+    model.save(&path, Some(&opt))?;
     let (loaded, loaded_opt) = Model::load(&path)?;
     if loaded.params() != model.params() {
         return Err("loaded parameters differ from the saved ones".into());

@@ -37,6 +37,7 @@ pub type Result<T> = std::result::Result<T, VaeError>;
 
 /// What kind of failure a [`VaeError`] is, from its status code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// `VAE_ERR_INVALID_ARG`: a bad argument or constant.
     InvalidArg,
@@ -64,22 +65,55 @@ pub enum ErrorKind {
     Unknown,
 }
 
-/// A failed libvae call: the status code and the library's message.
+/// Every status this crate knows: its kind and its name in vae.h.
+const STATUSES: [(i32, ErrorKind, &str); 11] = [
+    (
+        sys::VAE_ERR_INVALID_ARG,
+        ErrorKind::InvalidArg,
+        "VAE_ERR_INVALID_ARG",
+    ),
+    (sys::VAE_ERR_SHAPE, ErrorKind::Shape, "VAE_ERR_SHAPE"),
+    (sys::VAE_ERR_NOMEM, ErrorKind::NoMem, "VAE_ERR_NOMEM"),
+    (sys::VAE_ERR_IO, ErrorKind::Io, "VAE_ERR_IO"),
+    (sys::VAE_ERR_FORMAT, ErrorKind::Format, "VAE_ERR_FORMAT"),
+    (
+        sys::VAE_ERR_NONFINITE,
+        ErrorKind::NonFinite,
+        "VAE_ERR_NONFINITE",
+    ),
+    (sys::VAE_ERR_GRAPH, ErrorKind::Graph, "VAE_ERR_GRAPH"),
+    (sys::VAE_ERR_VERSION, ErrorKind::Version, "VAE_ERR_VERSION"),
+    (sys::VAE_ERR_RANGE, ErrorKind::Range, "VAE_ERR_RANGE"),
+    (
+        sys::VAE_ERR_UNSUPPORTED,
+        ErrorKind::Unsupported,
+        "VAE_ERR_UNSUPPORTED",
+    ),
+    (sys::VAE_ERR_BUSY, ErrorKind::Busy, "VAE_ERR_BUSY"),
+];
+
+/// A failed libvae call: the status code, the library's message and the
+/// C function that failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VaeError {
     status: i32,
     message: String,
+    function: &'static str,
 }
 
 impl VaeError {
     /// Falls back to the status description when the library left no message.
-    fn new(status: i32, message: String) -> VaeError {
+    fn new(status: i32, message: String, function: &'static str) -> VaeError {
         let message = if message.is_empty() {
             status_string(status).to_string()
         } else {
             message
         };
-        VaeError { status, message }
+        VaeError {
+            status,
+            message,
+            function,
+        }
     }
 
     /// The negative `VAE_ERR_*` status code.
@@ -89,20 +123,10 @@ impl VaeError {
 
     /// The kind of error the status code stands for.
     pub fn kind(&self) -> ErrorKind {
-        match self.status {
-            sys::VAE_ERR_INVALID_ARG => ErrorKind::InvalidArg,
-            sys::VAE_ERR_SHAPE => ErrorKind::Shape,
-            sys::VAE_ERR_NOMEM => ErrorKind::NoMem,
-            sys::VAE_ERR_IO => ErrorKind::Io,
-            sys::VAE_ERR_FORMAT => ErrorKind::Format,
-            sys::VAE_ERR_NONFINITE => ErrorKind::NonFinite,
-            sys::VAE_ERR_GRAPH => ErrorKind::Graph,
-            sys::VAE_ERR_VERSION => ErrorKind::Version,
-            sys::VAE_ERR_RANGE => ErrorKind::Range,
-            sys::VAE_ERR_UNSUPPORTED => ErrorKind::Unsupported,
-            sys::VAE_ERR_BUSY => ErrorKind::Busy,
-            _ => ErrorKind::Unknown,
-        }
+        STATUSES
+            .iter()
+            .find(|(status, _, _)| *status == self.status)
+            .map_or(ErrorKind::Unknown, |(_, kind, _)| *kind)
     }
 
     /// The detailed message: the library's, or this crate's for a buffer
@@ -110,16 +134,46 @@ impl VaeError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The C function that failed (or that a rejected buffer was meant for),
+    /// e.g. "vae_model_load".
+    pub fn function(&self) -> &'static str {
+        self.function
+    }
 }
 
+/// How messages name a status: its vae.h constant, or its number for one
+/// this crate does not know.
+fn status_label(status: i32) -> String {
+    STATUSES.iter().find(|(s, _, _)| *s == status).map_or_else(
+        || format!("status {}", status),
+        |(_, _, name)| name.to_string(),
+    )
+}
+
+/// The one line every binding prints for a failed call, "function: message
+/// [VAE_ERR_...]". The library starts some messages with the function's own
+/// name ("dense: units 0 ..." from vae_graph_dense); it is named once.
 impl fmt::Display for VaeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = match self.message.split_once(": ") {
+            Some((name, rest))
+                if !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    && self.function.ends_with(&format!("_{}", name)) =>
+            {
+                rest
+            }
+            _ => &self.message,
+        };
         write!(
             f,
-            "{} ({}, status {})",
-            self.message,
-            status_string(self.status),
-            self.status
+            "{}: {} [{}]",
+            self.function,
+            message,
+            status_label(self.status)
         )
     }
 }
@@ -150,49 +204,73 @@ impl ErrBuf {
         self.0.as_mut_ptr()
     }
 
-    fn error(&self, status: i32) -> VaeError {
+    fn error(&self, status: i32, function: &'static str) -> VaeError {
         // SAFETY: zero-initialised, and the library writes at most len - 1
         // bytes plus a NUL, so the buffer always holds a terminated string.
-        VaeError::new(status, unsafe { owned_string(self.0.as_ptr()) })
+        VaeError::new(status, unsafe { owned_string(self.0.as_ptr()) }, function)
     }
 }
 
 /// A handle a constructor returned, or the error it reported.
-fn created<T>(status: i32, raw: *mut T, err: &ErrBuf) -> Result<NonNull<T>> {
+fn created<T>(
+    status: i32,
+    raw: *mut T,
+    err: &ErrBuf,
+    function: &'static str,
+) -> Result<NonNull<T>> {
     match NonNull::new(raw) {
         Some(raw) if status == sys::VAE_OK => Ok(raw),
-        _ => Err(err.error(if status == sys::VAE_OK {
-            sys::VAE_ERR_NOMEM
-        } else {
-            status
-        })),
+        _ => Err(err.error(
+            if status == sys::VAE_OK {
+                sys::VAE_ERR_NOMEM
+            } else {
+                status
+            },
+            function,
+        )),
     }
 }
 
-fn shape_error(message: String) -> VaeError {
-    VaeError::new(sys::VAE_ERR_SHAPE, message)
+fn shape_error(function: &'static str, message: String) -> VaeError {
+    VaeError::new(sys::VAE_ERR_SHAPE, message, function)
 }
 
 /// The number of examples in a buffer of `len` values, `per` per example.
-fn examples(len: usize, per: usize, what: &str) -> Result<usize> {
+/// The message is worded as in every binding.
+fn examples(len: usize, per: usize, what: &str, function: &'static str) -> Result<usize> {
     if per == 0 || len % per != 0 {
-        return Err(shape_error(format!(
-            "{} holds {} values, not a whole number of examples of {}",
-            what, len, per
-        )));
+        return Err(shape_error(
+            function,
+            format!(
+                "{}: {} floats are not a whole number of examples of {} floats",
+                what, len, per
+            ),
+        ));
     }
     Ok(len / per)
 }
 
-fn expect_len(len: usize, want: usize, what: &str) -> Result<()> {
+/// A buffer must hold exactly what the call writes (worded as in every
+/// binding).
+fn expect_len(len: usize, want: usize, what: &str, function: &'static str) -> Result<()> {
     if len == want {
         Ok(())
     } else {
-        Err(shape_error(format!(
-            "{} holds {} values; this call needs {}",
-            what, len, want
-        )))
+        Err(shape_error(
+            function,
+            format!("{}: {} floats, not the {} this call needs", what, len, want),
+        ))
     }
+}
+
+/// The number of ids `n` sequences of `max_len` tokens hold.
+fn ids_len(n: usize, max_len: usize) -> Result<usize> {
+    n.checked_mul(max_len).ok_or_else(|| {
+        shape_error(
+            "vae_model_generate",
+            format!("{} x {} ids overflow", n, max_len),
+        )
+    })
 }
 
 /// A count of the C API (never negative for a valid handle) as a size.
@@ -206,12 +284,16 @@ fn c_len(n: usize) -> i64 {
     n as i64
 }
 
-fn rank(len: usize) -> Result<i32> {
-    i32::try_from(len)
-        .map_err(|_| shape_error(format!("{} dimensions are more than any node has", len)))
+fn rank(len: usize, function: &'static str) -> Result<i32> {
+    i32::try_from(len).map_err(|_| {
+        shape_error(
+            function,
+            format!("{} dimensions are more than any node has", len),
+        )
+    })
 }
 
-fn c_path(path: &Path) -> Result<CString> {
+fn c_path(path: &Path, function: &'static str) -> Result<CString> {
     #[cfg(unix)]
     let bytes = {
         use std::os::unix::ffi::OsStrExt;
@@ -224,6 +306,7 @@ fn c_path(path: &Path) -> Result<CString> {
             VaeError::new(
                 sys::VAE_ERR_INVALID_ARG,
                 format!("path {:?} is not UTF-8", path),
+                function,
             )
         })?
         .as_bytes()
@@ -232,12 +315,13 @@ fn c_path(path: &Path) -> Result<CString> {
         VaeError::new(
             sys::VAE_ERR_INVALID_ARG,
             format!("path {:?} contains a NUL byte", path),
+            function,
         )
     })
 }
 
 /// The version of the loaded library, "MAJOR.MINOR.PATCH".
-pub fn version_string() -> &'static str {
+pub fn version() -> &'static str {
     // SAFETY: the library returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(sys::vae_version_string()) }
         .to_str()
@@ -265,7 +349,7 @@ pub fn set_num_threads(n: i32) -> Result<()> {
     if status == sys::VAE_OK {
         Ok(())
     } else {
-        Err(VaeError::new(status, String::new()))
+        Err(VaeError::new(status, String::new(), "vae_set_num_threads"))
     }
 }
 
@@ -274,7 +358,7 @@ pub fn num_threads() -> Result<i32> {
     // SAFETY: no arguments.
     let n = unsafe { sys::vae_get_num_threads() };
     if n < 0 {
-        Err(VaeError::new(n, String::new()))
+        Err(VaeError::new(n, String::new(), "vae_get_num_threads"))
     } else {
         Ok(n)
     }
@@ -314,95 +398,100 @@ impl Graph {
         let status = unsafe { sys::vae_graph_new(&mut raw) };
         // vae_graph_new has no error buffer: the status says everything.
         Ok(Graph {
-            raw: created(status, raw, &ErrBuf::new())?,
+            raw: created(status, raw, &ErrBuf::new(), "vae_graph_new")?,
         })
     }
 
-    fn error(&self, status: i32) -> VaeError {
+    fn error(&self, status: i32, function: &'static str) -> VaeError {
         // SAFETY: the handle is valid; the message is copied at once.
-        VaeError::new(status, unsafe {
-            owned_string(sys::vae_graph_last_error(self.raw.as_ptr()))
-        })
+        VaeError::new(
+            status,
+            unsafe { owned_string(sys::vae_graph_last_error(self.raw.as_ptr())) },
+            function,
+        )
     }
 
     /// A builder call's result: a node id, or a negative status.
-    fn node(&self, id: i32) -> Result<Node> {
+    fn node(&self, id: i32, function: &'static str) -> Result<Node> {
         if id < 0 {
-            Err(self.error(id))
+            Err(self.error(id, function))
         } else {
             Ok(Node(id))
         }
     }
 
-    fn check(&self, status: i32) -> Result<()> {
+    fn check(&self, status: i32, function: &'static str) -> Result<()> {
         if status == sys::VAE_OK {
             Ok(())
         } else {
-            Err(self.error(status))
+            Err(self.error(status, function))
         }
     }
 
     /// `Ok` if every builder call so far succeeded, else the first error.
     pub fn status(&self) -> Result<()> {
         // SAFETY: the handle is valid.
-        self.check(unsafe { sys::vae_graph_status(self.raw.as_ptr()) })
+        self.check(
+            unsafe { sys::vae_graph_status(self.raw.as_ptr()) },
+            "vae_graph_status",
+        )
     }
 
     /// The graph's one f32 input, of per-example shape `dims` (rank 1..4).
     pub fn input(&mut self, dims: &[i64]) -> Result<Node> {
-        let rank = rank(dims.len())?;
+        let rank = rank(dims.len(), "vae_graph_input")?;
         // SAFETY: dims holds `rank` values; the library copies them.
         let id = unsafe { sys::vae_graph_input(self.raw.as_ptr(), dims.as_ptr(), rank) };
-        self.node(id)
+        self.node(id, "vae_graph_input")
     }
 
     /// Fully connected layer on the last axis (nn.Linear layout).
     pub fn dense(&mut self, x: Node, units: i64) -> Result<Node> {
         // SAFETY: the handle is valid; the library checks the node id.
         let id = unsafe { sys::vae_graph_dense(self.raw.as_ptr(), x.0, units) };
-        self.node(id)
+        self.node(id, "vae_graph_dense")
     }
 
     /// max(x, 0).
     pub fn relu(&mut self, x: Node) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_relu(self.raw.as_ptr(), x.0) };
-        self.node(id)
+        self.node(id, "vae_graph_relu")
     }
 
     /// Leaky ReLU with `slope` in [0, 1).
     pub fn leaky_relu(&mut self, x: Node, slope: f32) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_leaky_relu(self.raw.as_ptr(), x.0, slope) };
-        self.node(id)
+        self.node(id, "vae_graph_leaky_relu")
     }
 
     /// tanh(x).
     pub fn tanh(&mut self, x: Node) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_tanh(self.raw.as_ptr(), x.0) };
-        self.node(id)
+        self.node(id, "vae_graph_tanh")
     }
 
     /// The logistic function.
     pub fn sigmoid(&mut self, x: Node) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_sigmoid(self.raw.as_ptr(), x.0) };
-        self.node(id)
+        self.node(id, "vae_graph_sigmoid")
     }
 
     /// log(1 + exp(x)).
     pub fn softplus(&mut self, x: Node) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_softplus(self.raw.as_ptr(), x.0) };
-        self.node(id)
+        self.node(id, "vae_graph_softplus")
     }
 
     /// x unchanged, as a new node.
     pub fn identity(&mut self, x: Node) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_identity(self.raw.as_ptr(), x.0) };
-        self.node(id)
+        self.node(id, "vae_graph_identity")
     }
 
     /// 2-D convolution of a `[C, H, W]` node (nn.Conv2d layout).
@@ -425,7 +514,7 @@ impl Graph {
                 padding,
             )
         };
-        self.node(id)
+        self.node(id, "vae_graph_conv2d")
     }
 
     /// Transposed 2-D convolution of a `[C, H, W]` node (nn.ConvTranspose2d layout).
@@ -448,53 +537,53 @@ impl Graph {
                 padding,
             )
         };
-        self.node(id)
+        self.node(id, "vae_graph_conv2d_transpose")
     }
 
     /// The same elements viewed with shape `dims`.
     pub fn reshape(&mut self, x: Node, dims: &[i64]) -> Result<Node> {
-        let rank = rank(dims.len())?;
+        let rank = rank(dims.len(), "vae_graph_reshape")?;
         // SAFETY: dims holds `rank` values; the library copies them.
         let id = unsafe { sys::vae_graph_reshape(self.raw.as_ptr(), x.0, dims.as_ptr(), rank) };
-        self.node(id)
+        self.node(id, "vae_graph_reshape")
     }
 
     /// The node's axes reordered: output axis i is input axis `axes[i]`.
     pub fn transpose(&mut self, x: Node, axes: &[i32]) -> Result<Node> {
-        let rank = rank(axes.len())?;
+        let rank = rank(axes.len(), "vae_graph_transpose")?;
         // SAFETY: axes holds `rank` values; the library copies them.
         let id = unsafe { sys::vae_graph_transpose(self.raw.as_ptr(), x.0, axes.as_ptr(), rank) };
-        self.node(id)
+        self.node(id, "vae_graph_transpose")
     }
 
     /// All of the node's elements as one axis.
     pub fn flatten(&mut self, x: Node) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_flatten(self.raw.as_ptr(), x.0) };
-        self.node(id)
+        self.node(id, "vae_graph_flatten")
     }
 
     /// The model's data x as a decoder node (teacher forcing); `dims` is the
     /// encoder input's shape.
     pub fn data(&mut self, dims: &[i64]) -> Result<Node> {
-        let rank = rank(dims.len())?;
+        let rank = rank(dims.len(), "vae_graph_data")?;
         // SAFETY: dims holds `rank` values; the library copies them.
         let id = unsafe { sys::vae_graph_data(self.raw.as_ptr(), dims.as_ptr(), rank) };
-        self.node(id)
+        self.node(id, "vae_graph_data")
     }
 
     /// Lookup table from a node of T token ids to `[T, dim]`.
     pub fn embedding(&mut self, ids: Node, vocab: i64, dim: i64) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_embedding(self.raw.as_ptr(), ids.0, vocab, dim) };
-        self.node(id)
+        self.node(id, "vae_graph_embedding")
     }
 
     /// An embedding sharing the encoder's table (decoder only).
     pub fn embedding_shared(&mut self, ids: Node, vocab: i64, dim: i64) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_embedding_shared(self.raw.as_ptr(), ids.0, vocab, dim) };
-        self.node(id)
+        self.node(id, "vae_graph_embedding_shared")
     }
 
     /// LSTM with `hidden` units over a sequence `[T, F]`. `init` holds h0 then
@@ -522,28 +611,28 @@ impl Graph {
                 i32::from(full_sequence),
             )
         };
-        self.node(id)
+        self.node(id, "vae_graph_lstm")
     }
 
     /// A vector `[F]` repeated as a sequence `[times, F]`.
     pub fn repeat(&mut self, x: Node, times: i64) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_repeat(self.raw.as_ptr(), x.0, times) };
-        self.node(id)
+        self.node(id, "vae_graph_repeat")
     }
 
     /// Concatenation on the last axis.
     pub fn concat(&mut self, a: Node, b: Node) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_concat(self.raw.as_ptr(), a.0, b.0) };
-        self.node(id)
+        self.node(id, "vae_graph_concat")
     }
 
     /// Token ids shifted one step later with `bos` in front.
     pub fn shift_right(&mut self, ids: Node, bos: f32) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_shift_right(self.raw.as_ptr(), ids.0, bos) };
-        self.node(id)
+        self.node(id, "vae_graph_shift_right")
     }
 
     /// Word dropout: while training, each non-padding id becomes `unk` with
@@ -551,13 +640,16 @@ impl Graph {
     pub fn token_dropout(&mut self, ids: Node, rate: f32, unk: f32) -> Result<Node> {
         // SAFETY: as for dense.
         let id = unsafe { sys::vae_graph_token_dropout(self.raw.as_ptr(), ids.0, rate, unk) };
-        self.node(id)
+        self.node(id, "vae_graph_token_dropout")
     }
 
     /// Marks the graph's result.
     pub fn set_output(&mut self, x: Node) -> Result<()> {
         // SAFETY: as for dense.
-        self.check(unsafe { sys::vae_graph_set_output(self.raw.as_ptr(), x.0) })
+        self.check(
+            unsafe { sys::vae_graph_set_output(self.raw.as_ptr(), x.0) },
+            "vae_graph_set_output",
+        )
     }
 
     /// Number of elements per example of a node.
@@ -569,6 +661,7 @@ impl Graph {
             Err(VaeError::new(
                 n as i32,
                 format!("node {} does not exist", x.0),
+                "vae_graph_node_size",
             ))
         } else {
             Ok(size(n))
@@ -660,11 +753,18 @@ pub struct Elbo {
     pub kl: f64,
 }
 
+/// The C signature of vae_model_elbo_noise and vae_model_elbo_grad_noise.
+type NoiseCall =
+    unsafe extern "C" fn(*mut sys::vae_model, *const f32, i64, *const f32, *mut f64, *mut f64, *mut f64) -> i32;
+
 /// A variational autoencoder: encoder, Gaussian head, decoder, likelihood,
 /// all parameters in one buffer and its own random generator.
 #[derive(Debug)]
 pub struct Model {
     raw: NonNull<sys::vae_model>,
+    // Importance samples per example (set_train_samples): the length of
+    // the noise elbo_grad_noise takes.
+    train_samples: usize,
 }
 
 // SAFETY: as for Graph.
@@ -673,11 +773,11 @@ unsafe impl Send for Model {}
 /// Runs a C call on a model and turns its status into a `Result` carrying
 /// the message the call left on the model.
 macro_rules! model_call {
-    ($self:ident, $call:expr) => {{
+    ($self:ident, $function:ident($($arg:expr),* $(,)?)) => {{
         // SAFETY: the handle is valid, and the caller checked every buffer's
         // length against the model's sizes; the library keeps no pointer.
-        let status = unsafe { $call };
-        $self.check(status)
+        let status = unsafe { sys::$function($($arg),*) };
+        $self.check(status, stringify!($function))
     }};
 }
 
@@ -708,24 +808,26 @@ impl Model {
             )
         };
         Ok(Model {
-            raw: created(status, raw, &err)?,
+            raw: created(status, raw, &err, "vae_model_new")?,
+            train_samples: 1,
         })
     }
 
     /// Loads a model file, with the optimizer state if the file has one.
     pub fn load(path: impl AsRef<Path>) -> Result<(Model, Option<Adam>)> {
-        let path = c_path(path.as_ref())?;
+        let path = c_path(path.as_ref(), "vae_model_load")?;
         let (mut raw, mut opt) = (ptr::null_mut(), ptr::null_mut());
         let mut err = ErrBuf::new();
         // SAFETY: path is NUL-terminated; raw and opt are valid places.
         let status = unsafe {
             sys::vae_model_load(path.as_ptr(), &mut raw, &mut opt, err.ptr(), err.0.len())
         };
-        Model::loaded(status, raw, opt, &err)
+        Model::loaded(status, raw, opt, &err, "vae_model_load")
     }
 
-    /// As [`Model::load`], from the bytes of a model file.
-    pub fn load_from_bytes(bytes: &[u8]) -> Result<(Model, Option<Adam>)> {
+    /// As [`Model::load`], from the bytes of a model file
+    /// ([`Model::save_bytes`]).
+    pub fn load_bytes(bytes: &[u8]) -> Result<(Model, Option<Adam>)> {
         let (mut raw, mut opt) = (ptr::null_mut(), ptr::null_mut());
         let mut err = ErrBuf::new();
         // SAFETY: bytes is readable for its length; the library copies what it keeps.
@@ -739,7 +841,7 @@ impl Model {
                 err.0.len(),
             )
         };
-        Model::loaded(status, raw, opt, &err)
+        Model::loaded(status, raw, opt, &err, "vae_model_load_from_buffer")
     }
 
     fn loaded(
@@ -747,54 +849,50 @@ impl Model {
         raw: *mut sys::vae_model,
         opt: *mut sys::vae_adam,
         err: &ErrBuf,
+        function: &'static str,
     ) -> Result<(Model, Option<Adam>)> {
         // Owning the optimizer first frees it even if the model is missing.
         let opt = NonNull::new(opt).map(|raw| Adam { raw });
         Ok((
             Model {
-                raw: created(status, raw, err)?,
+                raw: created(status, raw, err, function)?,
+                train_samples: 1,
             },
             opt,
         ))
     }
 
-    fn error(&self, status: i32) -> VaeError {
-        // SAFETY: the handle is valid; the message is copied at once.
-        VaeError::new(status, unsafe {
-            owned_string(sys::vae_model_last_error(self.raw.as_ptr()))
-        })
-    }
-
-    fn check(&self, status: i32) -> Result<()> {
+    fn check(&self, status: i32, function: &'static str) -> Result<()> {
         if status == sys::VAE_OK {
-            Ok(())
-        } else {
-            Err(self.error(status))
+            return Ok(());
         }
+        // SAFETY: the handle is valid; the message is copied at once.
+        Err(VaeError::new(
+            status,
+            unsafe { owned_string(sys::vae_model_last_error(self.raw.as_ptr())) },
+            function,
+        ))
     }
 
     /// Writes the model, and `opt`'s state if given, to `path` atomically.
-    pub fn save(&mut self, opt: Option<&Adam>, path: impl AsRef<Path>) -> Result<()> {
-        let path = c_path(path.as_ref())?;
+    pub fn save(&self, path: impl AsRef<Path>, opt: Option<&Adam>) -> Result<()> {
+        let path = c_path(path.as_ref(), "vae_model_save")?;
         model_call!(
             self,
-            sys::vae_model_save(self.raw.as_ptr(), Adam::ptr_or_null(opt), path.as_ptr())
+            vae_model_save(self.raw.as_ptr(), Adam::ptr_or_null(opt), path.as_ptr())
         )
     }
 
     /// The bytes [`Model::save`] would write.
-    pub fn save_to_vec(&mut self, opt: Option<&Adam>) -> Result<Vec<u8>> {
+    pub fn save_bytes(&self, opt: Option<&Adam>) -> Result<Vec<u8>> {
         let opt = Adam::ptr_or_null(opt);
         let mut len = 0usize;
-        model_call!(
-            self,
-            sys::vae_model_save_size(self.raw.as_ptr(), opt, &mut len)
-        )?;
+        model_call!(self, vae_model_save_size(self.raw.as_ptr(), opt, &mut len))?;
         let mut bytes = vec![0u8; len];
         let mut written = 0usize;
         model_call!(
             self,
-            sys::vae_model_save_to_buffer(
+            vae_model_save_to_buffer(
                 self.raw.as_ptr(),
                 opt,
                 bytes.as_mut_ptr() as *mut c_void,
@@ -808,23 +906,25 @@ impl Model {
 
     /// Resets the random generator that z samples come from.
     pub fn set_seed(&mut self, seed: u64) -> Result<()> {
-        model_call!(self, sys::vae_model_set_seed(self.raw.as_ptr(), seed))
+        model_call!(self, vae_model_set_seed(self.raw.as_ptr(), seed))
     }
 
     /// Weight of the KL term in training (>= 0, default 1).
     pub fn set_beta(&mut self, beta: f64) -> Result<()> {
-        model_call!(self, sys::vae_model_set_beta(self.raw.as_ptr(), beta))
+        model_call!(self, vae_model_set_beta(self.raw.as_ptr(), beta))
     }
 
     /// Free bits per latent dimension, in nats (0 disables).
     pub fn set_free_bits(&mut self, nats: f64) -> Result<()> {
-        model_call!(self, sys::vae_model_set_free_bits(self.raw.as_ptr(), nats))
+        model_call!(self, vae_model_set_free_bits(self.raw.as_ptr(), nats))
     }
 
     /// Importance samples per example in the objective of `elbo_grad` and
     /// [`Model::train_step`]: 1 the ELBO, k > 1 the k-sample IWAE bound.
     pub fn set_train_samples(&mut self, k: i64) -> Result<()> {
-        model_call!(self, sys::vae_model_set_train_samples(self.raw.as_ptr(), k))
+        model_call!(self, vae_model_set_train_samples(self.raw.as_ptr(), k))?;
+        self.train_samples = k as usize;
+        Ok(())
     }
 
     /// KL annealing for [`Model::train_step`]; not saved in model files.
@@ -837,23 +937,20 @@ impl Model {
         };
         model_call!(
             self,
-            sys::vae_model_set_kl_anneal(self.raw.as_ptr(), kind, steps)
+            vae_model_set_kl_anneal(self.raw.as_ptr(), kind, steps)
         )
     }
 
     /// Log-variance of [`Likelihood::GaussianFixed`] (default 0).
     pub fn set_obs_logvar(&mut self, logvar: f64) -> Result<()> {
-        model_call!(
-            self,
-            sys::vae_model_set_obs_logvar(self.raw.as_ptr(), logvar)
-        )
+        model_call!(self, vae_model_set_obs_logvar(self.raw.as_ptr(), logvar))
     }
 
     /// Application bytes saved with the model (empty clears them).
     pub fn set_metadata(&mut self, data: &[u8]) -> Result<()> {
         model_call!(
             self,
-            sys::vae_model_set_metadata(
+            vae_model_set_metadata(
                 self.raw.as_ptr(),
                 data.as_ptr() as *const c_void,
                 data.len()
@@ -938,22 +1035,22 @@ impl Model {
 
     /// Sets every gradient to 0.
     pub fn zero_grad(&mut self) -> Result<()> {
-        model_call!(self, sys::vae_model_zero_grad(self.raw.as_ptr()))
+        model_call!(self, vae_model_zero_grad(self.raw.as_ptr()))
     }
 
     /// Multiplies every gradient by `s`.
     pub fn scale_grad(&mut self, s: f64) -> Result<()> {
-        model_call!(self, sys::vae_model_scale_grad(self.raw.as_ptr(), s))
+        model_call!(self, vae_model_scale_grad(self.raw.as_ptr(), s))
     }
 
-    fn batch(&self, x: &[f32]) -> Result<usize> {
-        examples(x.len(), self.data_size(), "x")
+    fn batch(&self, x: &[f32], function: &'static str) -> Result<usize> {
+        examples(x.len(), self.data_size(), "x", function)
     }
 
     /// ELBO of the batch `x` (whole examples of data_size values), one z
     /// sample per example.
     pub fn elbo(&mut self, x: &[f32]) -> Result<Elbo> {
-        let batch = c_len(self.batch(x)?);
+        let batch = c_len(self.batch(x, "vae_model_elbo")?);
         let mut e = Elbo {
             elbo: 0.0,
             recon: 0.0,
@@ -961,7 +1058,7 @@ impl Model {
         };
         model_call!(
             self,
-            sys::vae_model_elbo(
+            vae_model_elbo(
                 self.raw.as_ptr(),
                 x.as_ptr(),
                 batch,
@@ -976,7 +1073,7 @@ impl Model {
     /// As [`Model::elbo`], and adds the training loss's gradient to the
     /// gradient buffer.
     pub fn elbo_grad(&mut self, x: &[f32]) -> Result<Elbo> {
-        let batch = c_len(self.batch(x)?);
+        let batch = c_len(self.batch(x, "vae_model_elbo_grad")?);
         let mut e = Elbo {
             elbo: 0.0,
             recon: 0.0,
@@ -984,7 +1081,7 @@ impl Model {
         };
         model_call!(
             self,
-            sys::vae_model_elbo_grad(
+            vae_model_elbo_grad(
                 self.raw.as_ptr(),
                 x.as_ptr(),
                 batch,
@@ -996,9 +1093,53 @@ impl Model {
         Ok(e)
     }
 
+    /// [`Model::elbo`] with z = mu + sigma * eps for the given `eps`
+    /// (batch x latent_dim values) instead of drawn noise.
+    pub fn elbo_noise(&mut self, x: &[f32], eps: &[f32]) -> Result<Elbo> {
+        self.noise(x, eps, 1, sys::vae_model_elbo_noise, "vae_model_elbo_noise")
+    }
+
+    /// [`Model::elbo_grad`] with the given `eps`: batch x k x latent_dim
+    /// values for k train samples, example after example.
+    pub fn elbo_grad_noise(&mut self, x: &[f32], eps: &[f32]) -> Result<Elbo> {
+        let k = self.train_samples;
+        self.noise(x, eps, k, sys::vae_model_elbo_grad_noise, "vae_model_elbo_grad_noise")
+    }
+
+    fn noise(
+        &mut self,
+        x: &[f32],
+        eps: &[f32],
+        k: usize,
+        call: NoiseCall,
+        function: &'static str,
+    ) -> Result<Elbo> {
+        let batch = self.batch(x, function)?;
+        expect_len(eps.len(), batch * k * self.latent_dim(), "eps", function)?;
+        let mut e = Elbo {
+            elbo: 0.0,
+            recon: 0.0,
+            kl: 0.0,
+        };
+        // SAFETY: x and eps were checked against the model's sizes above.
+        let status = unsafe {
+            call(
+                self.raw.as_ptr(),
+                x.as_ptr(),
+                c_len(batch),
+                eps.as_ptr(),
+                &mut e.elbo,
+                &mut e.recon,
+                &mut e.kl,
+            )
+        };
+        self.check(status, function)?;
+        Ok(e)
+    }
+
     /// zero_grad + elbo_grad + an `opt` step, in one call.
     pub fn train_step(&mut self, opt: &mut Adam, x: &[f32]) -> Result<Elbo> {
-        let batch = c_len(self.batch(x)?);
+        let batch = c_len(self.batch(x, "vae_model_train_step")?);
         let mut e = Elbo {
             elbo: 0.0,
             recon: 0.0,
@@ -1006,7 +1147,7 @@ impl Model {
         };
         model_call!(
             self,
-            sys::vae_model_train_step(
+            vae_model_train_step(
                 self.raw.as_ptr(),
                 opt.raw.as_ptr(),
                 x.as_ptr(),
@@ -1019,21 +1160,35 @@ impl Model {
         Ok(e)
     }
 
-    /// mu (and logvar) of q(z|x), each batch x latent_dim values.
-    pub fn encode(&mut self, x: &[f32], mu: &mut [f32], logvar: Option<&mut [f32]>) -> Result<()> {
-        let batch = self.batch(x)?;
+    /// (mu, logvar) of q(z|x), each batch x latent_dim values.
+    pub fn encode(&mut self, x: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
+        let n = self.batch(x, "vae_model_encode")? * self.latent_dim();
+        let (mut mu, mut logvar) = (vec![0.0; n], vec![0.0; n]);
+        self.encode_into(x, &mut mu, Some(&mut logvar))?;
+        Ok((mu, logvar))
+    }
+
+    /// [`Model::encode`] into caller buffers of batch x latent_dim values;
+    /// logvar only if given.
+    pub fn encode_into(
+        &mut self,
+        x: &[f32],
+        mu: &mut [f32],
+        logvar: Option<&mut [f32]>,
+    ) -> Result<()> {
+        let batch = self.batch(x, "vae_model_encode")?;
         let want = batch * self.latent_dim();
-        expect_len(mu.len(), want, "mu")?;
+        expect_len(mu.len(), want, "mu", "vae_model_encode")?;
         let logvar = match logvar {
             Some(l) => {
-                expect_len(l.len(), want, "logvar")?;
+                expect_len(l.len(), want, "logvar", "vae_model_encode")?;
                 l.as_mut_ptr()
             }
             None => ptr::null_mut(),
         };
         model_call!(
             self,
-            sys::vae_model_encode(
+            vae_model_encode(
                 self.raw.as_ptr(),
                 x.as_ptr(),
                 c_len(batch),
@@ -1043,14 +1198,30 @@ impl Model {
         )
     }
 
-    /// Mean of p(x|z) for latents `z` (whole rows of latent_dim) into `out`
-    /// (as many rows of data_size).
-    pub fn decode(&mut self, z: &[f32], out: &mut [f32]) -> Result<()> {
-        let batch = examples(z.len(), self.latent_dim(), "z")?;
-        expect_len(out.len(), batch * self.data_size(), "out")?;
+    /// Mean of p(x|z) for latents `z` (whole rows of latent_dim): as many
+    /// rows of data_size.
+    pub fn decode(&mut self, z: &[f32]) -> Result<Vec<f32>> {
+        let mut out = vec![
+            0.0;
+            examples(z.len(), self.latent_dim(), "z", "vae_model_decode")?
+                * self.data_size()
+        ];
+        self.decode_into(z, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Model::decode`] into `out`.
+    pub fn decode_into(&mut self, z: &[f32], out: &mut [f32]) -> Result<()> {
+        let batch = examples(z.len(), self.latent_dim(), "z", "vae_model_decode")?;
+        expect_len(
+            out.len(),
+            batch * self.data_size(),
+            "out",
+            "vae_model_decode",
+        )?;
         model_call!(
             self,
-            sys::vae_model_decode(
+            vae_model_decode(
                 self.raw.as_ptr(),
                 z.as_ptr(),
                 c_len(batch),
@@ -1059,30 +1230,75 @@ impl Model {
         )
     }
 
+    /// Values per example of the decoder's raw output.
+    pub fn output_size(&self) -> usize {
+        // SAFETY: the handle is valid.
+        unsafe { sys::vae_model_output_size(self.raw.as_ptr()) as usize }
+    }
+
+    /// The decoder's raw output (logits, or the Gaussian's parameters) at
+    /// latents `z`, output_size values per row; `x` is read only by a
+    /// teacher-forced decoder, which needs it.
+    pub fn decoder_output(&mut self, z: &[f32], x: Option<&[f32]>) -> Result<Vec<f32>> {
+        const F: &str = "vae_model_decoder_output";
+        let batch = examples(z.len(), self.latent_dim(), "z", F)?;
+        if let Some(x) = x {
+            expect_len(x.len(), batch * self.data_size(), "x", F)?;
+        }
+        let mut out = vec![0.0; batch * self.output_size()];
+        model_call!(
+            self,
+            vae_model_decoder_output(
+                self.raw.as_ptr(),
+                z.as_ptr(),
+                x.map_or(ptr::null(), |x| x.as_ptr()),
+                c_len(batch),
+                out.as_mut_ptr()
+            )
+        )?;
+        Ok(out)
+    }
+
+    /// Draws `n` latents z ~ N(0, I) and decodes them: (z, x), n rows of
+    /// latent_dim and of data_size values.
+    pub fn sample(&mut self, n: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut z = vec![0.0; n * self.latent_dim()];
+        let mut out = vec![0.0; n * self.data_size()];
+        self.sample_into(Some(&mut z), &mut out)?;
+        Ok((z, out))
+    }
+
     /// Draws as many z ~ N(0, I) as `out` has rows of data_size, decodes
     /// them into `out`, and writes the z to `z_out` if given.
-    pub fn sample(&mut self, z_out: Option<&mut [f32]>, out: &mut [f32]) -> Result<()> {
-        let n = examples(out.len(), self.data_size(), "out")?;
+    pub fn sample_into(&mut self, z_out: Option<&mut [f32]>, out: &mut [f32]) -> Result<()> {
+        let n = examples(out.len(), self.data_size(), "out", "vae_model_sample")?;
         let z_out = match z_out {
             Some(z) => {
-                expect_len(z.len(), n * self.latent_dim(), "z_out")?;
+                expect_len(z.len(), n * self.latent_dim(), "z_out", "vae_model_sample")?;
                 z.as_mut_ptr()
             }
             None => ptr::null_mut(),
         };
         model_call!(
             self,
-            sys::vae_model_sample(self.raw.as_ptr(), c_len(n), z_out, out.as_mut_ptr())
+            vae_model_sample(self.raw.as_ptr(), c_len(n), z_out, out.as_mut_ptr())
         )
     }
 
     /// decode(mu(x)) for each example of `x`.
-    pub fn reconstruct(&mut self, x: &[f32], out: &mut [f32]) -> Result<()> {
-        let batch = self.batch(x)?;
-        expect_len(out.len(), x.len(), "out")?;
+    pub fn reconstruct(&mut self, x: &[f32]) -> Result<Vec<f32>> {
+        let mut out = vec![0.0; x.len()];
+        self.reconstruct_into(x, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Model::reconstruct`] into `out`, as long as `x`.
+    pub fn reconstruct_into(&mut self, x: &[f32], out: &mut [f32]) -> Result<()> {
+        let batch = self.batch(x, "vae_model_reconstruct")?;
+        expect_len(out.len(), x.len(), "out", "vae_model_reconstruct")?;
         model_call!(
             self,
-            sys::vae_model_reconstruct(
+            vae_model_reconstruct(
                 self.raw.as_ptr(),
                 x.as_ptr(),
                 c_len(batch),
@@ -1091,14 +1307,26 @@ impl Model {
         )
     }
 
-    /// log p(x_b | z_b) in nats into `logp`, one value per example.
-    pub fn log_likelihood(&mut self, z: &[f32], x: &[f32], logp: &mut [f64]) -> Result<()> {
-        let batch = self.batch(x)?;
-        expect_len(z.len(), batch * self.latent_dim(), "z")?;
-        expect_len(logp.len(), batch, "logp")?;
+    /// log p(x_b | z_b) in nats, one value per example.
+    pub fn log_likelihood(&mut self, z: &[f32], x: &[f32]) -> Result<Vec<f64>> {
+        let mut logp = vec![0.0; self.batch(x, "vae_model_log_likelihood")?];
+        self.log_likelihood_into(z, x, &mut logp)?;
+        Ok(logp)
+    }
+
+    /// [`Model::log_likelihood`] into `logp`.
+    pub fn log_likelihood_into(&mut self, z: &[f32], x: &[f32], logp: &mut [f64]) -> Result<()> {
+        let batch = self.batch(x, "vae_model_log_likelihood")?;
+        expect_len(
+            z.len(),
+            batch * self.latent_dim(),
+            "z",
+            "vae_model_log_likelihood",
+        )?;
+        expect_len(logp.len(), batch, "logp", "vae_model_log_likelihood")?;
         model_call!(
             self,
-            sys::vae_model_log_likelihood(
+            vae_model_log_likelihood(
                 self.raw.as_ptr(),
                 z.as_ptr(),
                 x.as_ptr(),
@@ -1109,13 +1337,20 @@ impl Model {
     }
 
     /// Importance-weighted estimate of log p(x) with `k` samples, one value
-    /// per example into `logpx`.
-    pub fn iwae(&mut self, x: &[f32], k: i64, logpx: &mut [f64]) -> Result<()> {
-        let batch = self.batch(x)?;
-        expect_len(logpx.len(), batch, "logpx")?;
+    /// per example; -iwae is the NLL in nats.
+    pub fn iwae(&mut self, x: &[f32], k: i64) -> Result<Vec<f64>> {
+        let mut logpx = vec![0.0; self.batch(x, "vae_model_iwae")?];
+        self.iwae_into(x, k, &mut logpx)?;
+        Ok(logpx)
+    }
+
+    /// [`Model::iwae`] into `logpx`.
+    pub fn iwae_into(&mut self, x: &[f32], k: i64, logpx: &mut [f64]) -> Result<()> {
+        let batch = self.batch(x, "vae_model_iwae")?;
+        expect_len(logpx.len(), batch, "logpx", "vae_model_iwae")?;
         model_call!(
             self,
-            sys::vae_model_iwae(
+            vae_model_iwae(
                 self.raw.as_ptr(),
                 x.as_ptr(),
                 c_len(batch),
@@ -1125,19 +1360,41 @@ impl Model {
         )
     }
 
+    /// `n` uniform numbers in [0, 1) from the model's generator.
+    pub fn random_uniform(&mut self, n: usize) -> Result<Vec<f32>> {
+        let mut out = vec![0.0; n];
+        self.random_uniform_into(&mut out)?;
+        Ok(out)
+    }
+
     /// Fills `out` with uniform numbers in [0, 1) from the model's generator.
-    pub fn random_uniform(&mut self, out: &mut [f32]) -> Result<()> {
+    pub fn random_uniform_into(&mut self, out: &mut [f32]) -> Result<()> {
         model_call!(
             self,
-            sys::vae_model_random_uniform(self.raw.as_ptr(), c_len(out.len()), out.as_mut_ptr())
+            vae_model_random_uniform(self.raw.as_ptr(), c_len(out.len()), out.as_mut_ptr())
         )
     }
 
     /// Token sequences of a categorical model from latents `z` (whole rows
-    /// of latent_dim) into `out` (max_len ids per row, as floats), decoded
-    /// incrementally. A sequence ends at its first `eos` (`None`: never).
-    /// Returns the number of decoder steps run.
+    /// of latent_dim), decoded incrementally: (ids, steps), max_len ids per
+    /// row (as floats, 0 after the row's end) and the number of decoder
+    /// steps run. A sequence ends at its first `eos` (`None`: never).
     pub fn generate(
+        &mut self,
+        z: &[f32],
+        decode: Decode,
+        eos: Option<i64>,
+        max_len: usize,
+    ) -> Result<(Vec<f32>, i64)> {
+        let n = examples(z.len(), self.latent_dim(), "z", "vae_model_generate")?;
+        let mut out = vec![0.0; ids_len(n, max_len)?];
+        let steps = self.generate_into(z, decode, eos, max_len, &mut out)?;
+        Ok((out, steps))
+    }
+
+    /// [`Model::generate`] into `out` (max_len ids per row of `z`); returns
+    /// the number of decoder steps run.
+    pub fn generate_into(
         &mut self,
         z: &[f32],
         decode: Decode,
@@ -1145,11 +1402,8 @@ impl Model {
         max_len: usize,
         out: &mut [f32],
     ) -> Result<i64> {
-        let n = examples(z.len(), self.latent_dim(), "z")?;
-        let want = n
-            .checked_mul(max_len)
-            .ok_or_else(|| shape_error(format!("{} x {} ids overflow", n, max_len)))?;
-        expect_len(out.len(), want, "out")?;
+        let n = examples(z.len(), self.latent_dim(), "z", "vae_model_generate")?;
+        expect_len(out.len(), ids_len(n, max_len)?, "out", "vae_model_generate")?;
         // Values the chosen mode ignores: any number is accepted for them.
         let (mode, temperature, top_k, beam) = match decode {
             Decode::Greedy => (sys::VAE_DECODE_GREEDY, 1.0, 1, 1),
@@ -1160,7 +1414,7 @@ impl Model {
         let mut steps = 0i64;
         model_call!(
             self,
-            sys::vae_model_generate(
+            vae_model_generate(
                 self.raw.as_ptr(),
                 z.as_ptr(),
                 c_len(n),
@@ -1175,6 +1429,83 @@ impl Model {
             )
         )?;
         Ok(steps)
+    }
+}
+
+/// A generation setting kept on the model ([`Model::set_generation`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenSetting {
+    /// The decoding mode, a `VAE_DECODE_*` value (TOP_P only this way).
+    Mode,
+    /// Softmax temperature, (0, 1000].
+    Temperature,
+    /// Ids to draw among in top-k sampling, 1..2^24.
+    TopK,
+    /// Beam width, 1..1024.
+    Beam,
+    /// End-of-sequence id, or -1 for none.
+    Eos,
+    /// Probability mass of nucleus sampling, (0, 1].
+    TopP,
+    /// n > 0: no sequence repeats an n-gram of its own; 0 off.
+    NoRepeatNgram,
+    /// Beam search ranks by log p / length^a, a in [0, 10].
+    LengthPenalty,
+}
+
+impl GenSetting {
+    fn key(self) -> i32 {
+        match self {
+            GenSetting::Mode => sys::VAE_GEN_MODE,
+            GenSetting::Temperature => sys::VAE_GEN_TEMPERATURE,
+            GenSetting::TopK => sys::VAE_GEN_TOP_K,
+            GenSetting::Beam => sys::VAE_GEN_BEAM,
+            GenSetting::Eos => sys::VAE_GEN_EOS,
+            GenSetting::TopP => sys::VAE_GEN_TOP_P,
+            GenSetting::NoRepeatNgram => sys::VAE_GEN_NO_REPEAT_NGRAM,
+            GenSetting::LengthPenalty => sys::VAE_GEN_LENGTH_PENALTY,
+        }
+    }
+}
+
+impl Model {
+    /// Sets one generation setting that [`Model::generate_tokens`] uses.
+    pub fn set_generation(&mut self, setting: GenSetting, value: f64) -> Result<()> {
+        model_call!(
+            self,
+            vae_model_set_generation(self.raw.as_ptr(), setting.key(), value)
+        )
+    }
+
+    /// The value of one generation setting.
+    pub fn generation(&mut self, setting: GenSetting) -> Result<f64> {
+        let mut v = 0.0;
+        model_call!(
+            self,
+            vae_model_get_generation(self.raw.as_ptr(), setting.key(), &mut v)
+        )?;
+        Ok(v)
+    }
+
+    /// [`Model::generate`] with the model's generation settings: (ids,
+    /// steps), max_len ids per row of `z`.
+    pub fn generate_tokens(&mut self, z: &[f32], max_len: usize) -> Result<(Vec<f32>, i64)> {
+        const F: &str = "vae_model_generate_tokens";
+        let n = examples(z.len(), self.latent_dim(), "z", F)?;
+        let mut out = vec![0.0; ids_len(n, max_len)?];
+        let mut steps = 0i64;
+        model_call!(
+            self,
+            vae_model_generate_tokens(
+                self.raw.as_ptr(),
+                z.as_ptr(),
+                c_len(n),
+                c_len(max_len),
+                out.as_mut_ptr(),
+                &mut steps
+            )
+        )?;
+        Ok((out, steps))
     }
 }
 
@@ -1205,7 +1536,7 @@ impl Adam {
         let status =
             unsafe { sys::vae_adam_new(model.raw.as_ptr(), lr, &mut raw, err.ptr(), err.0.len()) };
         Ok(Adam {
-            raw: created(status, raw, &err)?,
+            raw: created(status, raw, &err, "vae_adam_new")?,
         })
     }
 
@@ -1213,41 +1544,53 @@ impl Adam {
         opt.map_or(ptr::null(), |o| o.raw.as_ptr() as *const sys::vae_adam)
     }
 
-    fn check(&self, status: i32) -> Result<()> {
+    fn check(&self, status: i32, function: &'static str) -> Result<()> {
         if status == sys::VAE_OK {
             return Ok(());
         }
         // SAFETY: the handle is valid; the message is copied at once.
-        Err(VaeError::new(status, unsafe {
-            owned_string(sys::vae_adam_last_error(self.raw.as_ptr()))
-        }))
+        Err(VaeError::new(
+            status,
+            unsafe { owned_string(sys::vae_adam_last_error(self.raw.as_ptr())) },
+            function,
+        ))
     }
 
     /// Sets the learning rate (> 0).
     pub fn set_lr(&mut self, lr: f64) -> Result<()> {
         // SAFETY: the handle is valid.
-        self.check(unsafe { sys::vae_adam_set_lr(self.raw.as_ptr(), lr) })
+        self.check(
+            unsafe { sys::vae_adam_set_lr(self.raw.as_ptr(), lr) },
+            "vae_adam_set_lr",
+        )
     }
 
     /// 0 <= beta1, beta2 < 1; eps > 0.
     pub fn set_betas(&mut self, beta1: f64, beta2: f64, eps: f64) -> Result<()> {
         // SAFETY: the handle is valid.
-        self.check(unsafe { sys::vae_adam_set_betas(self.raw.as_ptr(), beta1, beta2, eps) })
+        self.check(
+            unsafe { sys::vae_adam_set_betas(self.raw.as_ptr(), beta1, beta2, eps) },
+            "vae_adam_set_betas",
+        )
     }
 
     /// Weight decay `wd`: as AdamW if `decoupled`, else as L2 added to the
     /// gradient.
     pub fn set_weight_decay(&mut self, wd: f64, decoupled: bool) -> Result<()> {
         // SAFETY: the handle is valid.
-        self.check(unsafe {
-            sys::vae_adam_set_weight_decay(self.raw.as_ptr(), wd, i32::from(decoupled))
-        })
+        self.check(
+            unsafe { sys::vae_adam_set_weight_decay(self.raw.as_ptr(), wd, i32::from(decoupled)) },
+            "vae_adam_set_weight_decay",
+        )
     }
 
     /// Rescales gradients whose global L2 norm exceeds `max_norm` (0 disables).
     pub fn set_clip_norm(&mut self, max_norm: f64) -> Result<()> {
         // SAFETY: the handle is valid.
-        self.check(unsafe { sys::vae_adam_set_clip_norm(self.raw.as_ptr(), max_norm) })
+        self.check(
+            unsafe { sys::vae_adam_set_clip_norm(self.raw.as_ptr(), max_norm) },
+            "vae_adam_set_clip_norm",
+        )
     }
 
     /// Number of steps taken.
@@ -1259,7 +1602,10 @@ impl Adam {
     /// One update of `model`'s parameters from its gradient buffer.
     pub fn step(&mut self, model: &mut Model) -> Result<()> {
         // SAFETY: both handles are valid; the library checks they match.
-        self.check(unsafe { sys::vae_adam_step(self.raw.as_ptr(), model.raw.as_ptr()) })
+        self.check(
+            unsafe { sys::vae_adam_step(self.raw.as_ptr(), model.raw.as_ptr()) },
+            "vae_adam_step",
+        )
     }
 }
 

@@ -122,7 +122,7 @@ fn save_and_load_a_file_resumes_exactly() {
     }
     model.set_metadata(b"vocabulary: a b c").unwrap();
     let path = TempPath::new("resume.vae");
-    model.save(Some(&opt), &path.0).unwrap();
+    model.save(&path.0, Some(&opt)).unwrap();
 
     let (mut loaded, loaded_opt) = Model::load(&path.0).unwrap();
     let mut loaded_opt = loaded_opt.expect("the file holds the optimizer state");
@@ -144,13 +144,13 @@ fn save_and_load_a_file_resumes_exactly() {
 
 #[test]
 fn save_to_bytes_matches_the_file() {
-    let mut model = tiny_model(4);
+    let model = tiny_model(4);
     let path = TempPath::new("bytes.vae");
-    model.save(None, &path.0).unwrap();
-    let bytes = model.save_to_vec(None).unwrap();
+    model.save(&path.0, None).unwrap();
+    let bytes = model.save_bytes(None).unwrap();
     assert_eq!(bytes, std::fs::read(&path.0).unwrap());
 
-    let (loaded, opt) = Model::load_from_bytes(&bytes).unwrap();
+    let (loaded, opt) = Model::load_bytes(&bytes).unwrap();
     assert!(opt.is_none(), "saved without an optimizer");
     assert_eq!(loaded.params(), model.params());
     assert!(loaded.metadata().is_empty());
@@ -162,43 +162,80 @@ fn buffer_calls_agree_with_each_other() {
     let x = data();
     let mut mu = vec![0.0; BATCH * LATENT];
     let mut logvar = vec![0.0; BATCH * LATENT];
-    model.encode(&x, &mut mu, Some(&mut logvar)).unwrap();
+    model.encode_into(&x, &mut mu, Some(&mut logvar)).unwrap();
     assert!(logvar.iter().all(|v| v.is_finite()));
 
     let mut decoded = vec![0.0; BATCH * DATA];
-    model.decode(&mu, &mut decoded).unwrap();
+    model.decode_into(&mu, &mut decoded).unwrap();
     assert!(
         decoded.iter().all(|p| *p > 0.0 && *p < 1.0),
         "Bernoulli means are probabilities"
     );
     let mut reconstructed = vec![0.0; BATCH * DATA];
-    model.reconstruct(&x, &mut reconstructed).unwrap();
+    model.reconstruct_into(&x, &mut reconstructed).unwrap();
     assert_eq!(decoded, reconstructed);
 
     let mut z = vec![0.0; 3 * LATENT];
     let mut samples = vec![0.0; 3 * DATA];
-    model.sample(Some(&mut z), &mut samples).unwrap();
+    model.sample_into(Some(&mut z), &mut samples).unwrap();
     let mut again = vec![0.0; 3 * DATA];
-    model.decode(&z, &mut again).unwrap();
+    model.decode_into(&z, &mut again).unwrap();
     assert_eq!(samples, again);
 
     // Log-probabilities of binary data are below 0.
     let mut logpx = vec![0.0; BATCH];
-    model.iwae(&x, 50, &mut logpx).unwrap();
+    model.iwae_into(&x, 50, &mut logpx).unwrap();
     assert!(
         logpx.iter().all(|l| l.is_finite() && *l < 0.0),
         "{:?}",
         logpx
     );
     let mut logp = vec![0.0; BATCH];
-    model.log_likelihood(&mu, &x, &mut logp).unwrap();
+    model.log_likelihood_into(&mu, &x, &mut logp).unwrap();
     assert!(logp.iter().all(|l| l.is_finite() && *l < 0.0), "{:?}", logp);
 
     let mut u = vec![-1.0; 1000];
-    model.random_uniform(&mut u).unwrap();
+    model.random_uniform_into(&mut u).unwrap();
     assert!(u.iter().all(|v| (0.0..1.0).contains(v)));
     let mean = u.iter().map(|v| f64::from(*v)).sum::<f64>() / 1000.0;
     assert!((mean - 0.5).abs() < 0.05, "mean {}", mean);
+}
+
+#[test]
+fn vec_forms_return_what_the_buffer_forms_write() {
+    let mut model = tiny_model(6);
+    let x = data();
+    let (mu, logvar) = model.encode(&x).unwrap();
+    let (mut mu2, mut logvar2) = (vec![0.0; BATCH * LATENT], vec![0.0; BATCH * LATENT]);
+    model.encode_into(&x, &mut mu2, Some(&mut logvar2)).unwrap();
+    assert_eq!((&mu, &logvar), (&mu2, &logvar2));
+
+    let decoded = model.decode(&mu).unwrap();
+    assert_eq!(decoded.len(), BATCH * DATA);
+    assert_eq!(model.reconstruct(&x).unwrap(), decoded);
+    assert_eq!(model.log_likelihood(&mu, &x).unwrap().len(), BATCH);
+
+    model.set_seed(3).unwrap();
+    let (z, samples) = model.sample(3).unwrap();
+    assert_eq!((z.len(), samples.len()), (3 * LATENT, 3 * DATA));
+    assert_eq!(model.decode(&z).unwrap(), samples);
+
+    model.set_seed(4).unwrap();
+    let logpx = model.iwae(&x, 10).unwrap();
+    model.set_seed(4).unwrap();
+    let mut logpx2 = vec![0.0; BATCH];
+    model.iwae_into(&x, 10, &mut logpx2).unwrap();
+    assert_eq!(logpx, logpx2);
+
+    model.set_seed(5).unwrap();
+    let u = model.random_uniform(10).unwrap();
+    model.set_seed(5).unwrap();
+    let mut u2 = vec![0.0; 10];
+    model.random_uniform_into(&mut u2).unwrap();
+    assert_eq!(u, u2);
+
+    // The library judges the counts: no rows is a range error.
+    assert_eq!(model.sample(0).unwrap_err().kind(), ErrorKind::Range);
 }
 
 #[test]
@@ -246,12 +283,29 @@ fn builder_errors_carry_the_message_and_stick() {
         err
     );
     assert!(err.message().contains("units 0"), "{}", err);
+    assert_eq!(err.function(), "vae_graph_dense");
     // Sticky: a valid call now fails with the first error.
-    assert_eq!(g.relu(x).unwrap_err(), err);
-    assert_eq!(g.status().unwrap_err(), err);
-    assert!(err
-        .to_string()
-        .contains(libvae::status_string(err.status())));
+    let later = g.relu(x).unwrap_err();
+    assert_eq!(
+        (later.status(), later.message()),
+        (err.status(), err.message())
+    );
+    assert_eq!(later.function(), "vae_graph_relu");
+    assert_eq!(g.status().unwrap_err().message(), err.message());
+    // The printed line names the function once: the library's message
+    // starts with "dense: ", which is this function's name.
+    let message = err.message();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "vae_graph_dense: {} [VAE_ERR_RANGE]",
+            message.strip_prefix("dense: ").unwrap_or(message)
+        )
+    );
+    assert_eq!(
+        later.to_string(),
+        format!("vae_graph_relu: {} [VAE_ERR_RANGE]", message)
+    );
 
     let mut g = Graph::new().unwrap();
     assert_error(&g.input(&[]).unwrap_err(), ErrorKind::Shape, "rank 0");
@@ -318,15 +372,15 @@ fn bad_files_are_errors() {
     assert_eq!(err.kind(), ErrorKind::Format, "{}", err);
     assert_ne!(err.message(), libvae::status_string(err.status()));
 
-    let err = Model::load_from_bytes(&[0u8; 100]).unwrap_err();
+    let err = Model::load_bytes(&[0u8; 100]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Format, "{}", err);
 
     let missing = TempPath::new("does-not-exist.vae");
     assert_eq!(Model::load(&missing.0).unwrap_err().kind(), ErrorKind::Io);
 
     // A truncated copy of a valid file.
-    let bytes = tiny_model(1).save_to_vec(None).unwrap();
-    let err = Model::load_from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+    let bytes = tiny_model(1).save_bytes(None).unwrap();
+    let err = Model::load_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Format, "{}", err);
 
     assert_error(
@@ -344,35 +398,35 @@ fn buffer_lengths_are_checked_before_the_call() {
     assert_error(
         &model.elbo(&x[..DATA + 1]).unwrap_err(),
         ErrorKind::Shape,
-        "x holds 9 values",
+        "x: 9 floats are not a whole number of examples of 8 floats",
     );
     assert_error(
         &model.train_step(&mut opt, &x[1..]).unwrap_err(),
         ErrorKind::Shape,
-        "x holds",
+        "x: 127 floats are not a whole",
     );
     let mut mu = vec![0.0; BATCH * LATENT - 1];
     assert_error(
-        &model.encode(&x, &mut mu, None).unwrap_err(),
+        &model.encode_into(&x, &mut mu, None).unwrap_err(),
         ErrorKind::Shape,
-        "mu holds",
+        "mu: 31 floats, not the 32 this call needs",
     );
     let mut out = vec![0.0; DATA];
     assert_error(
-        &model.decode(&[0.0; 3], &mut out).unwrap_err(),
+        &model.decode(&[0.0; 3]).unwrap_err(),
         ErrorKind::Shape,
-        "z holds 3",
+        "z: 3 floats are not",
     );
     assert_error(
-        &model.reconstruct(&x, &mut out).unwrap_err(),
+        &model.reconstruct_into(&x, &mut out).unwrap_err(),
         ErrorKind::Shape,
-        "out holds",
+        "out: 8 floats, not the 128 this call needs",
     );
     let mut logp = vec![0.0; 1];
     assert_error(
-        &model.iwae(&x, 5, &mut logp).unwrap_err(),
+        &model.iwae_into(&x, 5, &mut logp).unwrap_err(),
         ErrorKind::Shape,
-        "logpx",
+        "logpx: 1 floats, not the 16",
     );
     assert_eq!(opt.steps(), 0, "no call reached the library");
 
@@ -416,7 +470,7 @@ fn handles_move_between_threads() {
 
 #[test]
 fn version_and_threads() {
-    let v = libvae::version_string();
+    let v = libvae::version();
     let parts: Vec<i32> = v.split('.').map(|p| p.parse().unwrap()).collect();
     assert_eq!(parts.len(), 3, "{}", v);
     assert_eq!(
@@ -485,10 +539,8 @@ fn a_text_model_trains_and_generates() {
         Decode::Beam { width: 4 },
     ];
     for mode in modes {
-        let mut out = vec![-1.0; n * STEPS];
-        let steps = model
-            .generate(&z, mode, Some(EOS), STEPS, &mut out)
-            .unwrap();
+        let (out, steps) = model.generate(&z, mode, Some(EOS), STEPS).unwrap();
+        assert_eq!(out.len(), n * STEPS);
         assert!(
             steps >= 1 && steps as usize <= STEPS,
             "{:?}: {} steps",
@@ -515,14 +567,57 @@ fn a_text_model_trains_and_generates() {
     let mut short = vec![0.0; n * STEPS - 1];
     assert_error(
         &model
-            .generate(&z, Decode::Greedy, None, STEPS, &mut short)
+            .generate_into(&z, Decode::Greedy, None, STEPS, &mut short)
             .unwrap_err(),
         ErrorKind::Shape,
-        "out holds",
+        "out: 14 floats, not the 15 this call needs",
     );
-    let mut out = vec![0.0; n * STEPS];
     let err = model
-        .generate(&z, Decode::Beam { width: 0 }, None, STEPS, &mut out)
+        .generate(&z, Decode::Beam { width: 0 }, None, STEPS)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Range, "{}", err);
+}
+
+#[test]
+fn every_status_has_a_name() {
+    let err = Model::load_bytes(&[]).unwrap_err();
+    assert_eq!(err.function(), "vae_model_load_from_buffer");
+    assert!(err.to_string().ends_with(" [VAE_ERR_FORMAT]"), "{}", err);
+    // Named ahead of the library that returns it.
+    assert_eq!(libvae_sys::VAE_ERR_BUSY, -11);
+}
+
+#[test]
+fn given_noise_generation_settings_and_raw_output() {
+    use libvae::GenSetting;
+    let mut model = tiny_model(6);
+    let x = data();
+    // After set_seed(s), sample's z are the eps the ELBO would draw.
+    model.set_seed(5).unwrap();
+    let (eps, _) = model.sample(BATCH).unwrap();
+    model.set_seed(5).unwrap();
+    let drawn = model.elbo(&x).unwrap();
+    assert_eq!(model.elbo_noise(&x, &eps).unwrap(), drawn);
+    let err = model.elbo_noise(&x, &eps[1..]).unwrap_err();
+    assert_error(&err, ErrorKind::Shape, "eps");
+    model.set_train_samples(2).unwrap();
+    let err = model.elbo_grad_noise(&x, &eps).unwrap_err();
+    assert_error(&err, ErrorKind::Shape, "eps");
+
+    // The raw output's sigmoid is the decoded mean.
+    let (z, mean) = model.sample(3).unwrap();
+    let raw = model.decoder_output(&z, None).unwrap();
+    assert_eq!(raw.len(), 3 * model.output_size());
+    for (r, m) in raw.iter().zip(&mean) {
+        assert!((1.0 / (1.0 + (-r).exp()) - m).abs() < 1e-5);
+    }
+
+    assert_eq!(model.generation(GenSetting::TopK).unwrap(), 10.0);
+    model.set_generation(GenSetting::TopK, 3.0).unwrap();
+    assert_eq!(model.generation(GenSetting::TopK).unwrap(), 3.0);
+    let err = model.set_generation(GenSetting::Beam, 0.0).unwrap_err();
+    assert_error(&err, ErrorKind::Range, "set_generation");
+    // A Bernoulli model cannot generate tokens.
+    let err = model.generate_tokens(&z, 4).unwrap_err();
+    assert_error(&err, ErrorKind::Unsupported, "categorical");
 }
