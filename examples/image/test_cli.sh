@@ -14,6 +14,9 @@ bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 # shellcheck source=idx_fixture.sh
 source "$(dirname "$0")/idx_fixture.sh"
+prog=vae-image
+# shellcheck source=../common/test_cli_lib.sh
+source "$(dirname "$0")/../common/test_cli_lib.sh"
 
 data=$tmp/data
 write_idx_dir "$data" 96 40
@@ -241,6 +244,31 @@ grep -q "is an --arch mlp --latent 20 model" "$tmp/err" &&
 expect_error "--resume with another --latent" "$bin" train --data "$data" --resume "$m" --latent 8 --epochs 5 --out "$tmp/x.vae"
 expect_error "--resume with another --batch" "$bin" train --data "$data" --resume "$tmp/r1.vae" --batch 64 --epochs 5 --out "$tmp/x.vae"
 expect_error "--resume with nothing left to do" "$bin" train --data "$data" --resume "$tmp/r2.vae" --batch 32 --epochs 2 --out "$tmp/x.vae"
+
+# ---- inputs that are not regular files: refused at once, never a hang ----
+
+fifo=$tmp/fifo
+mkfifo "$fifo"
+fd=$tmp/fifodata
+cp -r "$data" "$fd"
+rm "$fd/train-images-idx3-ubyte" "$fd/t10k-labels-idx1-ubyte"
+mkfifo "$fd/train-images-idx3-ubyte"
+ln -s /dev/zero "$fd/t10k-labels-idx1-ubyte"
+expect_quick_error "train --data FIFO" "$fifo/train-images-idx3-ubyte: Not a directory" \
+  "$bin" train --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "train --data with a FIFO for the images" \
+  "train-images-idx3-ubyte: not a regular file (a FIFO)" "$bin" train --data "$fd" --out "$tmp/x.vae"
+expect_quick_error "eval --data with /dev/zero for the labels" \
+  "t10k-labels-idx1-ubyte: not a regular file (a character device)" \
+  "$bin" eval --data "$fd" --model "$m"
+expect_quick_error "sample --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" sample --model "$fifo" --out "$tmp/x.png"
+expect_quick_error "eval --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --data "$data" --model "$fifo"
+expect_quick_error "train --resume FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train --data "$data" --resume "$fifo"
+expect_quick_error "reconstruct --model /dev/zero" "not a regular file (a character device)" \
+  "$bin" reconstruct --data "$data" --model /dev/zero --out "$tmp/x.png"
 
 echo "vae-image cli: $passed passed, $failed failed"
 ((failed == 0))

@@ -11,6 +11,9 @@ hello=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
+prog=vae-text
+# shellcheck source=../common/test_cli_lib.sh
+source "$(dirname "$0")/../common/test_cli_lib.sh"
 
 ok() { passed=$((passed + 1)); echo "PASS $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
@@ -221,6 +224,38 @@ if [[ -n $hello ]]; then
     bad "non-vae-text model message: $(cat "$tmp/err")"
 fi
 expect_error "zero --threads" "$bin" sample --model "$bm" --threads 0
+
+# ---- inputs that are not regular files: refused at once, never a hang ----
+
+fifo=$tmp/fifo
+mkfifo "$fifo"
+mkdir -p "$tmp/brown" "$tmp/acl"/{train,test}/{neg,pos}
+mkfifo "$tmp/brown/ca01"
+for d in "$tmp/acl"/{train,test}/{neg,pos}; do echo "A review." > "$d/1_1.txt"; done
+mkfifo "$tmp/acl/test/pos/2_9.txt"
+expect_quick_error "train --corpus lines --data FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train --corpus lines --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "lm --corpus lines --data /dev/zero" \
+  "/dev/zero: not a regular file (a character device)" \
+  "$bin" lm --corpus lines --data /dev/zero --out "$tmp/x.vae"
+expect_quick_error "train --corpus lines --data /dev/urandom" "(a character device)" \
+  "$bin" train --corpus lines --data /dev/urandom --out "$tmp/x.vae"
+expect_quick_error "train --corpus brown --data FIFO" "$fifo: Not a directory" \
+  "$bin" train --corpus brown --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "train --corpus brown with a FIFO corpus file" \
+  "brown/ca01: not a regular file (a FIFO)" \
+  "$bin" train --corpus brown --data "$tmp/brown" --out "$tmp/x.vae"
+expect_quick_error "train --corpus aclimdb --data FIFO" "$fifo/train/neg: Not a directory" \
+  "$bin" train --corpus aclimdb --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "eval --corpus aclimdb with a FIFO review" \
+  "acl/test/pos/2_9.txt: not a regular file (a FIFO)" \
+  "$bin" eval --model "$bm" --corpus aclimdb --data "$tmp/acl"
+expect_quick_error "sample --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" sample --model "$fifo"
+expect_quick_error "eval --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --model "$fifo" "${data[@]}"
+expect_quick_error "interpolate --model /dev/zero" "(a character device)" \
+  "$bin" interpolate --model /dev/zero --sentence a --to b
 
 echo "vae-text cli: $passed passed, $failed failed"
 ((failed == 0))

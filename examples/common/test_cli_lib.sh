@@ -1,0 +1,22 @@
+# test_cli_lib.sh - sourced by the example programs' test_cli.sh scripts,
+# which define ok, bad, $tmp and $prog (the program's name, the prefix of
+# its error lines).
+
+# expect_quick_error NAME NEEDLE CMD...: CMD must fail within a second
+# (timeout turns a hang, say on a FIFO, into a failure) with exactly one
+# stderr line, "$prog: ..." holding NEEDLE.
+expect_quick_error() {
+  local name=$1 needle=$2 status=0 err
+  shift 2
+  timeout 1 "$@" > /dev/null 2> "$tmp/err" || status=$?
+  err=$(cat "$tmp/err")
+  if ((status == 124)); then
+    bad "$name (still running after a second)"
+  elif ((status == 0)); then
+    bad "$name (exit 0)"
+  elif [[ $(wc -l < "$tmp/err") -eq 1 && $err == "$prog: "*"$needle"* ]]; then
+    ok "$name"
+  else
+    bad "$name (stderr: $err; expected '$needle')"
+  fi
+}

@@ -1,0 +1,153 @@
+/* test_files.c - files.h: inputs that are not regular files (a FIFO with no
+ * writer, a directory, endless devices) or are too large are refused at
+ * once, with a message saying what they are; regular files read whole. */
+#define _POSIX_C_SOURCE 200809L /* mkfifo, ftruncate, alarm */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "files.h"
+#include "test_dir.h"
+
+/* One directory for the whole group; each test uses names of its own. */
+static struct fixture {
+    char dir[256];
+    char path[512];
+    char err[512];
+} g_fix;
+
+static int make_dir(void **state)
+{
+    *state = &g_fix;
+    return test_dir_make(g_fix.dir, sizeof g_fix.dir, "test_files");
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    test_dir_remove(g_fix.dir);
+    return 0;
+}
+
+static const char *path_in(struct fixture *f, const char *name)
+{
+    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
+    return f->path;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Both entry points refuse path within a second, with `needle` in the
+ * message. A regression that blocks is killed by the alarm rather than
+ * hanging the suite. */
+static void expect_refused(struct fixture *f, const char *path,
+                           uint64_t max_bytes, const char *needle)
+{
+    double t0 = test_seconds();
+    char *buf = (char *)1;
+    size_t len = 7;
+    int fd = -2;
+
+    alarm(10);
+    f->err[0] = '\0';
+    assert_int_equal(file_open_input(path, max_bytes, &fd, NULL, f->err,
+                                     sizeof f->err), -1);
+    assert_int_equal(fd, -2);
+    if (!strstr(f->err, needle) || !strstr(f->err, path))
+        fail_msg("open: '%s' lacks '%s' or the path", f->err, needle);
+    f->err[0] = '\0';
+    assert_int_equal(file_read_all(path, max_bytes, &buf, &len, f->err,
+                                   sizeof f->err), -1);
+    assert_ptr_equal(buf, (char *)1);
+    assert_int_equal(len, 7);
+    if (!strstr(f->err, needle))
+        fail_msg("read: '%s' lacks '%s'", f->err, needle);
+    alarm(0);
+    assert_true(test_seconds() - t0 < 1.0);
+}
+
+static void test_not_regular(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(mkfifo(path_in(f, "fifo"), 0600), 0);
+    expect_refused(f, f->path, 1000, "not a regular file (a FIFO)");
+    expect_refused(f, f->dir, 1000, "not a regular file (a directory)");
+    expect_refused(f, "/dev/zero", 1000,
+                   "not a regular file (a character device)");
+    expect_refused(f, "/dev/urandom", 1000, "(a character device)");
+    expect_refused(f, "/dev/null", 1000, "(a character device)");
+    expect_refused(f, path_in(f, "missing"), 1000,
+                   "No such file or directory");
+}
+
+/* The size limit is checked before anything is read: a sparse file of
+ * 5 GiB is refused as fast as one byte over. */
+static void test_too_large(void **state)
+{
+    struct fixture *f = *state;
+    FILE *fp = fopen(path_in(f, "big"), "wb");
+
+    assert_non_null(fp);
+    assert_int_equal(ftruncate(fileno(fp), (off_t)5 << 30), 0);
+    assert_int_equal(fclose(fp), 0);
+    expect_refused(f, f->path, (uint64_t)1 << 31,
+                   "too large: more than 2147483648 bytes");
+
+    write_text(path_in(f, "eleven"), "hello world");
+    expect_refused(f, f->path, 10, "too large: more than 10 bytes");
+}
+
+static void test_read_all(void **state)
+{
+    struct fixture *f = *state;
+    char *buf = NULL;
+    size_t len = 0;
+    uint64_t size = 0;
+    int fd = -1;
+
+    write_text(path_in(f, "eleven"), "hello world");
+    assert_int_equal(file_open_input(f->path, 11, &fd, &size, f->err,
+                                     sizeof f->err), 0);
+    assert_int_equal(size, 11);
+    assert_int_equal(read(fd, f->err, 5), 5); /* blocking, readable */
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(file_read_all(f->path, 11, &buf, &len, f->err,
+                                   sizeof f->err), 0);
+    assert_int_equal(len, 11);
+    assert_memory_equal(buf, "hello world", 11);
+    free(buf);
+
+    write_text(path_in(f, "empty"), "");
+    buf = NULL;
+    assert_int_equal(file_read_all(f->path, 0, &buf, &len, f->err,
+                                   sizeof f->err), 0);
+    assert_non_null(buf);
+    assert_int_equal(len, 0);
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_not_regular),
+        cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_read_all),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
