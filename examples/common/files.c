@@ -1,11 +1,12 @@
 /* files.c - see files.h. */
-#define _POSIX_C_SOURCE 200809L /* O_CLOEXEC, fstat, fsync */
+#define _POSIX_C_SOURCE 200809L /* O_CLOEXEC, O_DIRECTORY, fstat, fsync */
 
 #include "files.h"
 #include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -144,4 +145,108 @@ int file_read_all(const char *path, uint64_t max_bytes, char **out,
     free(buf);
     close(fd);
     return errmsg_set(err, errlen, "%s: out of memory", path);
+}
+
+/* ---- Replacing a file atomically ------------------------------------------ */
+
+/* Temporary names tried before giving up: each one taken is a file left by
+ * a killed writer or being written right now. */
+#define TEMP_ATTEMPTS 1000
+
+static int cannot_write(const char *path, int e, char *err, size_t errlen)
+{
+    return errmsg_set(err, errlen, "%s: cannot write: %s", path,
+                      strerror(e ? e : EIO));
+}
+
+int file_replace_begin(struct file_replace *r, const char *path, char *err,
+                       size_t errlen)
+{
+    /* The pid and k take at most 20 and 3 digits. */
+    size_t cap = strlen(path) + sizeof ".tmp.." + 32;
+    struct stat st;
+    int e = EEXIST;
+
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return not_regular(path, st.st_mode, err, errlen);
+    if (!(r->tmp = malloc(cap)))
+        return errmsg_set(err, errlen, "%s: out of memory", path);
+    for (int k = 0; k < TEMP_ATTEMPTS && e == EEXIST; k++) {
+        int fd;
+        snprintf(r->tmp, cap, "%s.tmp.%ld.%d", path, (long)getpid(), k);
+        fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        if ((r->fp = fdopen(fd, "wb")))
+            return 0;
+        e = errno;
+        close(fd);
+        remove(r->tmp);
+    }
+    free(r->tmp);
+    r->tmp = NULL;
+    return cannot_write(path, e, err, errlen);
+}
+
+int file_replace_abort(struct file_replace *r, int error, char *err,
+                       size_t errlen)
+{
+    if (r->fp)
+        fclose(r->fp);
+    if (r->tmp)
+        remove(r->tmp);
+    free(r->tmp);
+    r->fp = NULL;
+    r->tmp = NULL;
+    if (error)
+        cannot_write(r->path, error, err, errlen);
+    return -1;
+}
+
+/* Makes the rename itself durable: fsync of the directory holding the
+ * temporary name (the path's). Best effort, see files.h. */
+static void sync_dir_of(char *name)
+{
+    char *slash = strrchr(name, '/');
+    int fd;
+
+    if (!slash) {
+        fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } else {
+        /* The name cut after its directory; "/x" lives in "/". */
+        char *cut = slash == name ? slash + 1 : slash;
+        char keep = *cut;
+        *cut = '\0';
+        fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        *cut = keep;
+    }
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+int file_replace_commit(struct file_replace *r, char *err, size_t errlen)
+{
+    FILE *fp = r->fp;
+    int e = 0;
+
+    errno = 0;
+    if (fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0)
+        e = errno ? errno : EIO;
+    r->fp = NULL;
+    if (fclose(fp) != 0 && !e)
+        e = errno ? errno : EIO;
+    if (!e && rename(r->tmp, r->path) != 0)
+        e = errno ? errno : EIO;
+    if (e)
+        return file_replace_abort(r, e, err, errlen);
+    sync_dir_of(r->tmp);
+    free(r->tmp);
+    r->tmp = NULL;
+    return 0;
 }

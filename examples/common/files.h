@@ -1,5 +1,7 @@
 /* files.h - how the example programs open the files they read, so that a
- * path naming a FIFO, a device or a directory cannot hang or exhaust them.
+ * path naming a FIFO, a device or a directory cannot hang or exhaust them,
+ * and how they replace the files they write, so that a failed write (a
+ * full disk, a file-size limit) never leaves a good file truncated.
  *
  * Errors follow errmsg.h: -1 and a one-line message in err (may be NULL)
  * that starts with the path and gives the system's reason. */
@@ -8,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Opens path for reading. The open itself does not block (a FIFO without a
@@ -29,5 +32,47 @@ int file_open_input(const char *path, uint64_t max_bytes, int *fd,
  */
 int file_read_all(const char *path, uint64_t max_bytes, char **out,
                   size_t *len, char *err, size_t errlen);
+
+/* ---- Replacing a file atomically -----------------------------------------
+ * Readers of the path see the old file or the new one, never a mix: the new
+ * bytes go to a temporary file beside it, `<path>.tmp.<pid>.<k>` (the
+ * smallest free k, created with O_EXCL, as libvae's model saves name
+ * theirs), which replaces the path by rename only once it is complete and
+ * synced. A temporary file left by a killed process is never reused or
+ * removed: another process may be writing it. */
+
+struct file_replace {
+    FILE *fp;         /* write the new contents here */
+    const char *path; /* the caller's string, used until commit or abort */
+    char *tmp;        /* the temporary file's name */
+};
+
+/*
+ * Starts replacing path: refuses a path that exists but is not a regular
+ * file (a FIFO, a directory, a device such as /dev/null, which a rename
+ * would replace), then creates the temporary file and opens it as r->fp.
+ * Errors are "PATH: cannot write: REASON" or "PATH: not a regular file
+ * (...)".
+ */
+int file_replace_begin(struct file_replace *r, const char *path, char *err,
+                       size_t errlen);
+
+/*
+ * Finishes: flushes, fsyncs and closes the temporary file, renames it over
+ * the path and fsyncs the directory (best effort: some file systems refuse
+ * that, and the file is in place by then). On any failure the temporary
+ * file is removed, the path keeps its old contents byte for byte, and the
+ * message is "PATH: cannot write: REASON" ("File too large", "No space
+ * left on device", ...).
+ */
+int file_replace_commit(struct file_replace *r, char *err, size_t errlen);
+
+/*
+ * Gives up: closes and removes the temporary file; the path is untouched.
+ * With error != 0, the errno value a write met, records "PATH: cannot
+ * write: REASON"; with 0 leaves err to the caller. Returns -1.
+ */
+int file_replace_abort(struct file_replace *r, int error, char *err,
+                       size_t errlen);
 
 #endif

@@ -20,3 +20,16 @@ expect_quick_error() {
     bad "$name (stderr: $err; expected '$needle')"
   fi
 }
+
+# fsize_limited KIB CMD...: runs CMD with every file it writes limited to
+# KIB KiB (RLIMIT_FSIZE, which binds root too, unlike permission bits) and
+# SIGXFSZ ignored, so a write past the limit fails with EFBIG ("File too
+# large") as on a full disk, instead of killing CMD.
+fsize_limited() {
+  (ulimit -f "$1" && trap '' XFSZ && shift && exec "$@")
+}
+
+# no_temp_files PATH: no temporary file of an atomic write of PATH is left.
+no_temp_files() {
+  ! compgen -G "$1.tmp.*" > /dev/null
+}

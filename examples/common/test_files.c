@@ -1,13 +1,19 @@
 /* test_files.c - files.h: inputs that are not regular files (a FIFO with no
  * writer, a directory, endless devices) or are too large are refused at
- * once, with a message saying what they are; regular files read whole. */
-#define _POSIX_C_SOURCE 200809L /* mkfifo, ftruncate, alarm */
+ * once, with a message saying what they are; regular files read whole;
+ * an atomic replacement that fails (here at a file-size limit) leaves the
+ * old file byte for byte and no temporary file. */
+#define _POSIX_C_SOURCE 200809L /* mkfifo, ftruncate, alarm, setrlimit */
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -142,12 +148,127 @@ static void test_read_all(void **state)
     free(buf);
 }
 
+/* The files in the fixture directory. */
+static int count_files(const struct fixture *f)
+{
+    DIR *d = opendir(f->dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* path must hold `want`, or n bytes of 'x' when want is NULL. */
+static void expect_contents(const char *path, const char *want, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+
+    assert_int_equal(file_read_all(path, 1 << 20, &buf, &len, NULL, 0), 0);
+    assert_int_equal(len, want ? strlen(want) : n);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(buf[i], want ? want[i] : 'x');
+    free(buf);
+}
+
+/* Writes n bytes of 'x' through a replacement of path under a file-size
+ * limit of `limit` bytes (SIGXFSZ ignored, as a write past the limit would
+ * otherwise kill the test); returns file_replace_commit's result. */
+static int replace_limited(struct fixture *f, const char *path, size_t n,
+                           rlim_t limit)
+{
+    struct file_replace r;
+    struct rlimit old, lim;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    int rc;
+
+    assert_int_equal(file_replace_begin(&r, path, f->err, sizeof f->err), 0);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = limit;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    for (size_t i = 0; i < n; i++)
+        putc('x', r.fp);
+    rc = file_replace_commit(&r, f->err, sizeof f->err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+    return rc;
+}
+
+static void test_replace(void **state)
+{
+    struct fixture *f = *state;
+    struct file_replace r;
+    char path[512];
+    int before = count_files(f);
+
+    snprintf(path, sizeof path, "%s", path_in(f, "out.txt"));
+    /* Created, then replaced whole. */
+    assert_int_equal(file_replace_begin(&r, path, f->err, sizeof f->err), 0);
+    fputs("first", r.fp);
+    assert_int_equal(file_replace_commit(&r, f->err, sizeof f->err), 0);
+    expect_contents(path, "first", 0);
+    assert_int_equal(replace_limited(f, path, 100, 1 << 20), 0);
+    expect_contents(path, NULL, 100);
+
+    /* 10000 bytes into a 4096-byte limit: the reason, the old bytes. */
+    assert_int_equal(replace_limited(f, path, 10000, 4096), -1);
+    assert_non_null(strstr(f->err, "out.txt: cannot write: File too large"));
+    assert_int_equal(strncmp(f->err, path, strlen(path)), 0);
+    assert_int_equal(count_files(f), before + 1);
+    expect_contents(path, NULL, 100);
+
+    /* Abandoned: the temporary file goes, with or without a reason. */
+    assert_int_equal(file_replace_begin(&r, path, f->err, sizeof f->err), 0);
+    fputs("never", r.fp);
+    assert_int_equal(count_files(f), before + 2);
+    f->err[0] = '\0';
+    assert_int_equal(file_replace_abort(&r, 0, f->err, sizeof f->err), -1);
+    assert_string_equal(f->err, "");
+    assert_int_equal(count_files(f), before + 1);
+    assert_int_equal(file_replace_begin(&r, path, f->err, sizeof f->err), 0);
+    assert_int_equal(file_replace_abort(&r, ENOSPC, f->err, sizeof f->err),
+                     -1);
+    assert_non_null(strstr(f->err, "cannot write: No space left on device"));
+    assert_int_equal(count_files(f), before + 1);
+    expect_contents(path, NULL, 100);
+}
+
+/* Nothing but a regular file is replaced (a rename would replace a FIFO or
+ * a device node itself), and a missing directory is a plain error. */
+static void test_replace_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct file_replace r;
+    int before;
+
+    assert_int_equal(mkfifo(path_in(f, "out.fifo"), 0600), 0);
+    before = count_files(f);
+    assert_int_equal(file_replace_begin(&r, f->path, f->err, sizeof f->err),
+                     -1);
+    assert_non_null(strstr(f->err, "out.fifo: not a regular file (a FIFO)"));
+    assert_int_equal(file_replace_begin(&r, f->dir, f->err, sizeof f->err),
+                     -1);
+    assert_non_null(strstr(f->err, "not a regular file (a directory)"));
+    assert_int_equal(file_replace_begin(&r, path_in(f, "no/such.png"),
+                                        f->err, sizeof f->err), -1);
+    assert_non_null(
+        strstr(f->err, "no/such.png: cannot write: No such file or directory"));
+    assert_int_equal(count_files(f), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_regular),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_read_all),
+        cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_replace_refused),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

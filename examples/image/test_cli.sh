@@ -270,5 +270,32 @@ expect_quick_error "train --resume FIFO" "$fifo: not a regular file (a FIFO)" \
 expect_quick_error "reconstruct --model /dev/zero" "not a regular file (a character device)" \
   "$bin" reconstruct --data "$data" --model /dev/zero --out "$tmp/x.png"
 
+# ---- a failed PNG write leaves the old PNG as it was ----
+
+png=$tmp/keep.png
+"$bin" sample --model "$m" --n 64 --out "$png" > /dev/null 2>&1
+cp "$png" "$tmp/keep.orig"
+if [[ $(stat -c %s "$png") -gt 8192 ]] &&
+   ! fsize_limited 4 "$bin" sample --model "$m" --n 64 --seed 9 --out "$png" \
+       > /dev/null 2> "$tmp/err" &&
+   [[ $(cat "$tmp/err") == "vae-image: $png: cannot write: File too large" ]] &&
+   cmp -s "$png" "$tmp/keep.orig" && no_temp_files "$png"; then
+  ok "sample into a 4 KiB file-size limit: the reason, the old PNG intact, no temp file"
+else
+  bad "sample under a file-size limit: $(cat "$tmp/err"); $(ls "$tmp")"
+fi
+fsize_limited 4 "$bin" reconstruct --data "$data" --model "$m" --n 32 --out "$png" \
+  > /dev/null 2> "$tmp/err"
+grep -q 'cannot write: File too large' "$tmp/err" && cmp -s "$png" "$tmp/keep.orig" &&
+  no_temp_files "$png" && ok "reconstruct under the limit: the old PNG intact" ||
+  bad "reconstruct under a file-size limit: $(cat "$tmp/err")"
+"$bin" sample --model "$m" --n 4 --seed 9 --out "$png" > /dev/null 2>&1
+is_png "$png" && ! cmp -s "$png" "$tmp/keep.orig" && no_temp_files "$png" &&
+  ok "sample replaces an existing PNG" || bad "sample over an existing PNG"
+expect_quick_error "sample --out FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" sample --model "$m" --out "$fifo"
+expect_quick_error "manifold --out a directory" "$tmp: not a regular file (a directory)" \
+  "$bin" manifold --model "$m2" --out "$tmp"
+
 echo "vae-image cli: $passed passed, $failed failed"
 ((failed == 0))
