@@ -1,5 +1,5 @@
 /* cli.c - see cli.h. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno, close */
 
 #include <errno.h>
 #include <math.h>
@@ -14,6 +14,7 @@
 #include <vae.h>
 
 #include "cli.h"
+#include "files.h"
 
 /* ---- Errors ------------------------------------------------------------- */
 
@@ -238,35 +239,88 @@ int cli_main(const struct program *p, int argc, char **argv)
 
 /* ---- Metrics ------------------------------------------------------------ */
 
-FILE *open_metrics(const char *path)
+/* Longer than any line the programs write (about 200 bytes); a longer one
+ * is a bug, reported rather than cut. */
+#define METRICS_LINE_MAX 1024
+
+struct metrics {
+    int fd;
+    const char *path;
+    char line[METRICS_LINE_MAX];
+    size_t len;
+    int fields, overflow;
+};
+
+struct metrics *open_metrics(const char *path)
 {
-    FILE *f = fopen(path, "a");
-    if (!f)
-        fail("%s: %s", path, strerror(errno));
-    return f;
+    char e[1024];
+    struct metrics *m = calloc(1, sizeof *m);
+
+    if (!m) {
+        fail("out of memory");
+        return NULL;
+    }
+    m->path = path;
+    m->fd = file_open_append(path, e, sizeof e);
+    if (m->fd < 0) {
+        free(m);
+        fail("%s", e);
+        return NULL;
+    }
+    return m;
 }
 
-void json_num(FILE *f, int *fields, const char *key, double v, int decimals)
+/* printf into the line being built. */
+static void line_add(struct metrics *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void line_add(struct metrics *m, const char *fmt, ...)
 {
-    fputs((*fields)++ ? "," : "{", f);
-    if (isfinite(v))
-        fprintf(f, "\"%s\":%.*f", key, decimals, v);
+    size_t room = sizeof m->line - m->len;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(m->line + m->len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room)
+        m->overflow = 1;
     else
-        fprintf(f, "\"%s\":null", key);
+        m->len += (size_t)n;
 }
 
-int finish_json_line(FILE *f, const char *path)
+void json_num(struct metrics *m, const char *key, double v, int decimals)
 {
-    fputs("}\n", f);
-    if (fflush(f) != 0 || ferror(f))
-        return fail("%s: write failed: %s", path, strerror(errno));
-    return 0;
+    line_add(m, "%s", m->fields++ ? "," : "{");
+    if (isfinite(v))
+        line_add(m, "\"%s\":%.*f", key, decimals, v);
+    else
+        line_add(m, "\"%s\":null", key);
 }
 
-int close_metrics(FILE *f, const char *path, int rc)
+int finish_json_line(struct metrics *m)
 {
-    if (f && fclose(f) != 0 && rc == 0)
-        return fail("%s: %s", path, strerror(errno));
+    char e[1024];
+    int rc = 0;
+
+    line_add(m, "}\n");
+    if (m->overflow)
+        rc = fail("%s: a metrics line longer than %d bytes", m->path,
+                  METRICS_LINE_MAX);
+    else if (file_append(m->fd, m->path, m->line, m->len, e, sizeof e))
+        rc = fail("%s", e);
+    m->len = 0;
+    m->fields = m->overflow = 0;
+    return rc;
+}
+
+int close_metrics(struct metrics *m, int rc)
+{
+    if (!m)
+        return rc;
+    if (close(m->fd) != 0 && rc == 0)
+        rc = fail("%s: %s", m->path, strerror(errno));
+    free(m);
     return rc;
 }
 

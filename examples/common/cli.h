@@ -72,16 +72,23 @@ int cli_main(const struct program *p, int argc, char **argv);
 
 /* ---- Metrics: one JSON object per line, appended ------------------------ */
 
-/* Opens path for appending; NULL (and a recorded error) on failure. */
-FILE *open_metrics(const char *path);
-/* Adds "key":value to a JSON object line; *fields counts the keys written so
- * far. JSON has no Inf or NaN, so those become null. */
-void json_num(FILE *f, int *fields, const char *key, double v, int decimals);
-/* Ends the line and flushes it, so a crash later loses no finished line. */
-int finish_json_line(FILE *f, const char *path);
-/* Closes f (NULL: nothing); returns rc, or -1 if rc was 0 and the close
- * failed (a full disk shows up here). */
-int close_metrics(FILE *f, const char *path, int rc);
+struct metrics;
+
+/* Opens path for appending, created if missing; anything but a regular
+ * file is refused at once (files.h). NULL (and a recorded error) on
+ * failure. */
+struct metrics *open_metrics(const char *path);
+/* Adds "key":value to the line being built. JSON has no Inf or NaN, so
+ * those become null. */
+void json_num(struct metrics *m, const char *key, double v, int decimals);
+/* Appends the line and syncs it, so a crash later loses no finished line.
+ * The line goes in whole or not at all (file_append): after a failed write
+ * (a full disk, a file-size limit) the file holds exactly the lines before
+ * it, and the error says why. */
+int finish_json_line(struct metrics *m);
+/* Closes m (NULL: nothing); returns rc, or -1 if rc was 0 and the close
+ * failed. */
+int close_metrics(struct metrics *m, int rc);
 
 /* ---- Time and progress lines on stderr ---------------------------------- */
 

@@ -250,3 +250,44 @@ int file_replace_commit(struct file_replace *r, char *err, size_t errlen)
     r->tmp = NULL;
     return 0;
 }
+
+/* ---- Appending records whole ----------------------------------------------- */
+
+int file_open_append(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    return open_regular(path, O_WRONLY | O_APPEND | O_CREAT, &st, err,
+                        errlen);
+}
+
+int file_append(int fd, const char *path, const void *buf, size_t len,
+                char *err, size_t errlen)
+{
+    const char *p = buf;
+    struct stat st;
+    size_t done = 0;
+    int e = 0;
+
+    if (fstat(fd, &st) != 0)
+        e = errno;
+    while (!e && done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            e = w < 0 ? errno : EIO;
+        else
+            done += (size_t)w;
+    }
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (!e)
+        return 0;
+    if (done > 0 && ftruncate(fd, st.st_size) != 0)
+        return errmsg_set(err, errlen,
+                          "%s: cannot append: %s; cutting off the partial "
+                          "record failed too: %s", path, strerror(e),
+                          strerror(errno));
+    return errmsg_set(err, errlen, "%s: cannot append: %s", path,
+                      strerror(e));
+}

@@ -1,7 +1,8 @@
 /* files.h - how the example programs open the files they read, so that a
  * path naming a FIFO, a device or a directory cannot hang or exhaust them,
- * and how they replace the files they write, so that a failed write (a
- * full disk, a file-size limit) never leaves a good file truncated.
+ * and how they replace or append to the files they write, so that a failed
+ * write (a full disk, a file-size limit) never leaves a good file truncated
+ * or a record half written.
  *
  * Errors follow errmsg.h: -1 and a one-line message in err (may be NULL)
  * that starts with the path and gives the system's reason. */
@@ -74,5 +75,26 @@ int file_replace_commit(struct file_replace *r, char *err, size_t errlen);
  */
 int file_replace_abort(struct file_replace *r, int error, char *err,
                        size_t errlen);
+
+/* ---- Appending records whole --------------------------------------------- */
+
+/*
+ * Opens path for appending, creating it if missing (mode 0666 less the
+ * umask). As for inputs, the open does not block and anything but a
+ * regular file is refused ("not a regular file (a FIFO)"). Returns the
+ * descriptor, or -1.
+ */
+int file_open_append(const char *path, char *err, size_t errlen);
+
+/*
+ * Appends the len bytes at buf to fd (opened by file_open_append) as one
+ * record and fsyncs it. If any part cannot be written or synced, the file
+ * is cut back to its size before the call, so readers never see part of a
+ * record and the records before it keep their bytes; the message is
+ * "PATH: cannot append: REASON". One writer at a time: a record another
+ * process appended meanwhile would be cut off too.
+ */
+int file_append(int fd, const char *path, const void *buf, size_t len,
+                char *err, size_t errlen);
 
 #endif

@@ -33,3 +33,10 @@ fsize_limited() {
 no_temp_files() {
   ! compgen -G "$1.tmp.*" > /dev/null
 }
+
+# padded_metrics PATH: a metrics file of 988 bytes (76 short JSON lines),
+# so that one more line crosses a 1 KiB file-size limit part way.
+padded_metrics() {
+  local i
+  for ((i = 0; i < 76; i++)); do printf '{"pad":%04d}\n' "$i"; done > "$1"
+}

@@ -1,8 +1,8 @@
 /* test_files.c - files.h: inputs that are not regular files (a FIFO with no
  * writer, a directory, endless devices) or are too large are refused at
  * once, with a message saying what they are; regular files read whole;
- * an atomic replacement that fails (here at a file-size limit) leaves the
- * old file byte for byte and no temporary file. */
+ * an atomic replacement or an append that fails (here at a file-size
+ * limit) leaves the old file byte for byte and no temporary file. */
 #define _POSIX_C_SOURCE 200809L /* mkfifo, ftruncate, alarm, setrlimit */
 
 #include <dirent.h>
@@ -175,27 +175,41 @@ static void expect_contents(const char *path, const char *want, size_t n)
     free(buf);
 }
 
+/* Lowers the file-size limit of this process to `limit` bytes, or with 0
+ * restores it. SIGXFSZ is ignored meanwhile, as a write past the limit
+ * would otherwise kill the test: the write fails with EFBIG instead. */
+static void limit_file_size(rlim_t limit)
+{
+    static struct rlimit saved;
+    static void (*saved_handler)(int);
+    struct rlimit lim;
+
+    if (limit) {
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+        saved_handler = signal(SIGXFSZ, SIG_IGN);
+        lim = saved;
+        lim.rlim_cur = limit;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    } else {
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+        signal(SIGXFSZ, saved_handler);
+    }
+}
+
 /* Writes n bytes of 'x' through a replacement of path under a file-size
- * limit of `limit` bytes (SIGXFSZ ignored, as a write past the limit would
- * otherwise kill the test); returns file_replace_commit's result. */
+ * limit of `limit` bytes; returns file_replace_commit's result. */
 static int replace_limited(struct fixture *f, const char *path, size_t n,
                            rlim_t limit)
 {
     struct file_replace r;
-    struct rlimit old, lim;
-    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
     int rc;
 
     assert_int_equal(file_replace_begin(&r, path, f->err, sizeof f->err), 0);
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    lim = old;
-    lim.rlim_cur = limit;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    limit_file_size(limit);
     for (size_t i = 0; i < n; i++)
         putc('x', r.fp);
     rc = file_replace_commit(&r, f->err, sizeof f->err);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-    signal(SIGXFSZ, old_handler);
+    limit_file_size(0);
     return rc;
 }
 
@@ -261,6 +275,55 @@ static void test_replace_refused(void **state)
     assert_int_equal(count_files(f), before);
 }
 
+/* A record goes in whole or not at all; anything but a regular file is
+ * refused at once (a FIFO without a reader too, which would make a
+ * blocking open hang). */
+static void test_append(void **state)
+{
+    struct fixture *f = *state;
+    char path[512], big[3000];
+    int fd;
+
+    snprintf(path, sizeof path, "%s", path_in(f, "log.jsonl"));
+    fd = file_open_append(path, f->err, sizeof f->err);
+    assert_true(fd >= 0);
+    assert_int_equal(file_append(fd, path, "{\"a\":1}\n", 8, f->err,
+                                 sizeof f->err), 0);
+    assert_int_equal(file_append(fd, path, "{\"b\":2}\n", 8, f->err,
+                                 sizeof f->err), 0);
+    expect_contents(path, "{\"a\":1}\n{\"b\":2}\n", 0);
+
+    /* 3000 bytes from 16 into a 2048-byte limit: 2032 written, then
+     * EFBIG; the partial record is cut off again. */
+    memset(big, 'x', sizeof big);
+    limit_file_size(2048);
+    assert_int_equal(file_append(fd, path, big, sizeof big, f->err,
+                                 sizeof f->err), -1);
+    limit_file_size(0);
+    assert_non_null(strstr(f->err, "log.jsonl: cannot append: File too large"));
+    expect_contents(path, "{\"a\":1}\n{\"b\":2}\n", 0);
+    assert_int_equal(close(fd), 0);
+
+    /* Reopened, it appends after what is there. */
+    fd = file_open_append(path, f->err, sizeof f->err);
+    assert_true(fd >= 0);
+    assert_int_equal(file_append(fd, path, "{}\n", 3, f->err, sizeof f->err),
+                     0);
+    assert_int_equal(close(fd), 0);
+    expect_contents(path, "{\"a\":1}\n{\"b\":2}\n{}\n", 0);
+
+    alarm(10);
+    assert_int_equal(mkfifo(path_in(f, "log.fifo"), 0600), 0);
+    assert_int_equal(file_open_append(f->path, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "log.fifo: not a regular file (a FIFO)"));
+    assert_int_equal(file_open_append(f->dir, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "not a regular file (a directory)"));
+    assert_int_equal(file_open_append("/dev/null", f->err, sizeof f->err),
+                     -1);
+    assert_non_null(strstr(f->err, "(a character device)"));
+    alarm(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_read_all),
         cmocka_unit_test(test_replace),
         cmocka_unit_test(test_replace_refused),
+        cmocka_unit_test(test_append),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

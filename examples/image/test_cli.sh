@@ -297,5 +297,26 @@ expect_quick_error "sample --out FIFO" "$fifo: not a regular file (a FIFO)" \
 expect_quick_error "manifold --out a directory" "$tmp: not a regular file (a directory)" \
   "$bin" manifold --model "$m2" --out "$tmp"
 
+# ---- a metrics line that cannot be appended whole is not appended at all ----
+
+mj=$tmp/limit.jsonl
+padded_metrics "$mj"
+cp "$mj" "$tmp/limit.orig"
+fsize_limited 1 "$bin" eval --data "$data" --model "$m" --metrics "$mj" \
+  > /dev/null 2> "$tmp/err"
+[[ $(cat "$tmp/err") == "vae-image: $mj: cannot append: File too large" ]] &&
+  cmp -s "$mj" "$tmp/limit.orig" &&
+  ok "eval --metrics past a 1 KiB file-size limit: the reason, no partial line" ||
+  bad "eval --metrics under a file-size limit: $(cat "$tmp/err"); $(tail -c 80 "$mj")"
+"$bin" eval --data "$data" --model "$m" --metrics "$mj" > /dev/null 2>&1
+[[ $(head -c 988 "$mj") == "$(cat "$tmp/limit.orig")" ]] &&
+  tail -n 1 "$mj" | grep -q '^{"test_elbo":-[0-9.]*,.*}$' &&
+  ok "... and the next eval appends its line after the old ones" ||
+  bad "eval after the failed append: $(tail -n 2 "$mj")"
+expect_quick_error "eval --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --data "$data" --model "$m" --metrics "$fifo"
+expect_quick_error "train --metrics a directory" "$tmp: not a regular file (a directory)" \
+  "$bin" train --data "$data" --out "$tmp/x.vae" --metrics "$tmp"
+
 echo "vae-image cli: $passed passed, $failed failed"
 ((failed == 0))

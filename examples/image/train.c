@@ -202,7 +202,7 @@ struct run {
     vae_model *m;
     vae_adam *opt;
     trainer *t;
-    FILE *metrics; /* rank 0 */
+    struct metrics *metrics; /* rank 0 */
     int64_t *perm;
     float *xb, *ub; /* this rank's rows of a batch; a batch of uniforms */
     long done_epochs;
@@ -515,15 +515,14 @@ static int report_epoch(struct run *r, long epoch, double train_elbo,
     if (model_save(r->m, r->opt, c->out_path))
         return -1;
     if (r->metrics) {
-        int k = 0;
-        json_num(r->metrics, &k, "epoch", (double)epoch, 0);
-        json_num(r->metrics, &k, "train_elbo", train_elbo, 4);
-        json_num(r->metrics, &k, "test_elbo", te, 4);
-        json_num(r->metrics, &k, "recon", tr, 4);
-        json_num(r->metrics, &k, "kl", tk, 4);
-        json_num(r->metrics, &k, "seconds", secs, 3);
-        json_num(r->metrics, &k, "samples_per_s", rate, 1);
-        if (finish_json_line(r->metrics, c->metrics_path))
+        json_num(r->metrics, "epoch", (double)epoch, 0);
+        json_num(r->metrics, "train_elbo", train_elbo, 4);
+        json_num(r->metrics, "test_elbo", te, 4);
+        json_num(r->metrics, "recon", tr, 4);
+        json_num(r->metrics, "kl", tk, 4);
+        json_num(r->metrics, "seconds", secs, 3);
+        json_num(r->metrics, "samples_per_s", rate, 1);
+        if (finish_json_line(r->metrics))
             return -1;
     }
     fprintf(stderr,
@@ -567,7 +566,7 @@ int image_train(const struct args *a, const struct train_comm *comm)
     rc = 0;
 
 done:
-    rc = close_metrics(r.metrics, r.c.metrics_path, rc);
+    rc = close_metrics(r.metrics, rc);
     free(r.ub);
     free(r.xb);
     free(r.perm);

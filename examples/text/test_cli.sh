@@ -257,5 +257,21 @@ expect_quick_error "eval --model FIFO" "$fifo: not a regular file (a FIFO)" \
 expect_quick_error "interpolate --model /dev/zero" "(a character device)" \
   "$bin" interpolate --model /dev/zero --sentence a --to b
 
+# ---- a metrics line that cannot be appended whole is not appended at all ----
+
+mj=$tmp/limit.jsonl
+padded_metrics "$mj"
+cp "$mj" "$tmp/limit.orig"
+fsize_limited 1 "$bin" eval --model "$bm" "${data[@]}" --metrics "$mj" \
+  > /dev/null 2> "$tmp/err"
+[[ $(cat "$tmp/err") == "vae-text: $mj: cannot append: File too large" ]] &&
+  cmp -s "$mj" "$tmp/limit.orig" &&
+  ok "eval --metrics past a 1 KiB file-size limit: the reason, no partial line" ||
+  bad "eval --metrics under a file-size limit: $(cat "$tmp/err"); $(tail -c 80 "$mj")"
+expect_quick_error "eval --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --model "$bm" "${data[@]}" --metrics "$fifo"
+expect_quick_error "lm --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" lm "${data[@]}" --out "$tmp/x.vae" --metrics "$fifo"
+
 echo "vae-text cli: $passed passed, $failed failed"
 ((failed == 0))
