@@ -159,18 +159,26 @@ static int cannot_write(const char *path, int e, char *err, size_t errlen)
                       strerror(e ? e : EIO));
 }
 
+int file_check_replaceable(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return not_regular(path, st.st_mode, err, errlen);
+    return 0;
+}
+
 int file_replace_begin(struct file_replace *r, const char *path, char *err,
                        size_t errlen)
 {
     /* The pid and k take at most 20 and 3 digits. */
     size_t cap = strlen(path) + sizeof ".tmp.." + 32;
-    struct stat st;
     int e = EEXIST;
 
     memset(r, 0, sizeof *r);
     r->path = path;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return not_regular(path, st.st_mode, err, errlen);
+    if (file_check_replaceable(path, err, errlen) != 0)
+        return -1;
     if (!(r->tmp = malloc(cap)))
         return errmsg_set(err, errlen, "%s: out of memory", path);
     for (int k = 0; k < TEMP_ATTEMPTS && e == EEXIST; k++) {

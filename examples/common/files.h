@@ -49,11 +49,17 @@ struct file_replace {
 };
 
 /*
- * Starts replacing path: refuses a path that exists but is not a regular
- * file (a FIFO, a directory, a device such as /dev/null, which a rename
- * would replace), then creates the temporary file and opens it as r->fp.
- * Errors are "PATH: cannot write: REASON" or "PATH: not a regular file
- * (...)".
+ * Fails ("PATH: not a regular file (a FIFO)") if path exists and is not a
+ * regular file (or a symbolic link to one): a FIFO, a directory, a device
+ * such as /dev/null, which a rename over it would replace. For outputs
+ * written by others the same way, libvae's model saves.
+ */
+int file_check_replaceable(const char *path, char *err, size_t errlen);
+
+/*
+ * Starts replacing path: file_check_replaceable, then creates the
+ * temporary file and opens it as r->fp. Errors are "PATH: cannot write:
+ * REASON" or "PATH: not a regular file (...)".
  */
 int file_replace_begin(struct file_replace *r, const char *path, char *err,
                        size_t errlen);

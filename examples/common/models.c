@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "files.h"
 #include "models.h"
 #include "order.h"
 
@@ -59,7 +60,13 @@ int model_load(const char *path, vae_model **m, vae_adam **opt_out)
 
 int model_save(vae_model *m, const vae_adam *opt, const char *path)
 {
-    int32_t s = vae_model_save(m, opt, path);
+    char e[1024];
+    int32_t s;
+
+    /* libvae renames its temporary file over whatever path names. */
+    if (file_check_replaceable(path, e, sizeof e) != 0)
+        return fail("%s", e);
+    s = vae_model_save(m, opt, path);
     if (s != VAE_OK)
         return fail_file(path, s, vae_model_last_error(m));
     return 0;

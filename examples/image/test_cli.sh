@@ -294,6 +294,9 @@ is_png "$png" && ! cmp -s "$png" "$tmp/keep.orig" && no_temp_files "$png" &&
   ok "sample replaces an existing PNG" || bad "sample over an existing PNG"
 expect_quick_error "sample --out FIFO" "$fifo: not a regular file (a FIFO)" \
   "$bin" sample --model "$m" --out "$fifo"
+expect_quick_error "train --out FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train --data "$data" --out "$fifo"
+[[ -p $fifo ]] && ok "... and the FIFO is still a FIFO" || bad "train --out replaced the FIFO"
 expect_quick_error "manifold --out a directory" "$tmp: not a regular file (a directory)" \
   "$bin" manifold --model "$m2" --out "$tmp"
 

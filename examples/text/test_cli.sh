@@ -254,6 +254,9 @@ expect_quick_error "sample --model FIFO" "$fifo: not a regular file (a FIFO)" \
   "$bin" sample --model "$fifo"
 expect_quick_error "eval --model FIFO" "$fifo: not a regular file (a FIFO)" \
   "$bin" eval --model "$fifo" "${data[@]}"
+expect_quick_error "train --out FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train "${data[@]}" "${tiny[@]}" --out "$fifo"
+[[ -p $fifo ]] && ok "... and the FIFO is still a FIFO" || bad "train --out replaced the FIFO"
 expect_quick_error "interpolate --model /dev/zero" "(a character device)" \
   "$bin" interpolate --model /dev/zero --sentence a --to b
 
