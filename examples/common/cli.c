@@ -85,21 +85,61 @@ static int parse_args(const struct program *p, const struct command *cmd,
     return 0;
 }
 
+/* The one number syntax of the command line (docs/image.md): plain decimal
+ * and nothing around it. strtol and strtod alone also take leading
+ * whitespace, a '+', hexadecimal floats ("0x1p-3"), "inf" and "nan". */
+static size_t count_digits(const char *s)
+{
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n;
+}
+
+/* -?D+ (an integer), or with `fraction` -?(D+(.D*)?|.D+)([eE][+-]?D+)? */
+static int is_plain_decimal(const char *s, int fraction)
+{
+    size_t n;
+
+    s += *s == '-';
+    n = count_digits(s);
+    s += n;
+    if (fraction && *s == '.') {
+        size_t m = count_digits(s + 1);
+        s += 1 + m;
+        n += m;
+    }
+    if (n == 0)
+        return 0;
+    if (fraction && (*s == 'e' || *s == 'E')) {
+        s += 1 + (s[1] == '+' || s[1] == '-');
+        n = count_digits(s);
+        if (n == 0)
+            return 0;
+        s += n;
+    }
+    return *s == '\0';
+}
+
 int get_long(const struct args *a, int o, long def, long lo, long hi,
              long *out)
 {
     const char *s = a->val[o];
-    char *end;
-    long v;
+    long v = 0;
+    int ok;
 
     if (!s) {
         *out = def;
         return 0;
     }
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || *end || errno == ERANGE || v < lo || v > hi)
-        return fail("%s: expected an integer in [%ld, %ld], got '%s'",
+    ok = is_plain_decimal(s, 0);
+    if (ok) {
+        errno = 0;
+        v = strtol(s, NULL, 10);
+        ok = errno != ERANGE && v >= lo && v <= hi;
+    }
+    if (!ok)
+        return fail("%s: expected a decimal integer in [%ld, %ld], got '%s'",
                     a->names[o], lo, hi, s);
     *out = v;
     return 0;
@@ -109,19 +149,25 @@ int get_double(const struct args *a, int o, double def, double lo, double hi,
                int lo_open, double *out)
 {
     const char *s = a->val[o];
-    char *end;
-    double v;
+    double v = 0.0;
+    int ok;
 
     if (!s) {
         *out = def;
         return 0;
     }
-    errno = 0;
-    v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE || !isfinite(v) ||
-        (lo_open ? v <= lo : v < lo) || v > hi)
-        return fail("%s: expected a number in %c%g, %g], got '%s'",
-                    a->names[o], lo_open ? '(' : '[', lo, hi, s);
+    ok = is_plain_decimal(s, 1);
+    if (ok) {
+        errno = 0;
+        v = strtod(s, NULL);
+        /* ERANGE: too large or too small in magnitude for a double. */
+        ok = errno != ERANGE && isfinite(v) && (lo_open ? v > lo : v >= lo) &&
+             v <= hi;
+    }
+    if (!ok)
+        return fail("%s: expected a decimal number in %c%g, %g] (like 0.25 "
+                    "or 1e-3), got '%s'", a->names[o], lo_open ? '(' : '[',
+                    lo, hi, s);
     *out = v;
     return 0;
 }
@@ -129,7 +175,6 @@ int get_double(const struct args *a, int o, double def, double lo, double hi,
 int get_seed(const struct args *a, int o, uint64_t def, uint64_t *out)
 {
     const char *s = a->val[o];
-    char *end;
     unsigned long long v = 0;
     int ok;
 
@@ -137,15 +182,15 @@ int get_seed(const struct args *a, int o, uint64_t def, uint64_t *out)
         *out = def;
         return 0;
     }
-    /* strtoull would quietly wrap "-1"; insist on plain digits. */
-    ok = s[0] >= '0' && s[0] <= '9';
+    /* strtoull would quietly wrap "-1". */
+    ok = s[0] != '-' && is_plain_decimal(s, 0);
     if (ok) {
         errno = 0;
-        v = strtoull(s, &end, 10);
-        ok = *end == '\0' && errno != ERANGE;
+        v = strtoull(s, NULL, 10);
+        ok = errno != ERANGE;
     }
     if (!ok)
-        return fail("%s: expected an integer in [0, 2^64), got '%s'",
+        return fail("%s: expected a decimal integer in [0, 2^64), got '%s'",
                     a->names[o], s);
     *out = (uint64_t)v;
     return 0;

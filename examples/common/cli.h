@@ -37,13 +37,18 @@ struct args {
     const char *val[CLI_MAX_OPTS]; /* NULL when the flag was not given */
 };
 
+/* Numbers are plain decimal and nothing else: an integer is digits with an
+ * optional leading '-' ("128", "-1"); a number may add a fraction and an
+ * exponent ("0.25", ".5", "1e-3", "2E+2"). Whitespace, '+', hexadecimal
+ * ("0x10", "0x1p-3"), "inf", "nan" and trailing characters are refused
+ * with a message naming the flag and the form it takes. */
 /* An integer flag in [lo, hi], def when absent. */
 int get_long(const struct args *a, int o, long def, long lo, long hi,
              long *out);
 /* A finite number in (lo, hi] when lo_open, else in [lo, hi]. */
 int get_double(const struct args *a, int o, double def, double lo, double hi,
                int lo_open, double *out);
-/* A seed in [0, 2^64), plain digits only. */
+/* A seed in [0, 2^64), digits only. */
 int get_seed(const struct args *a, int o, uint64_t def, uint64_t *out);
 /* One of the n names in `names` (its index in *out), def when absent. */
 int get_choice(const struct args *a, int o, const char *const *names, int n,

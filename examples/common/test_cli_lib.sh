@@ -40,3 +40,20 @@ padded_metrics() {
   local i
   for ((i = 0; i < 76; i++)); do printf '{"pad":%04d}\n' "$i"; done > "$1"
 }
+
+# expect_bad_numbers FLAG FORM... -- CMD...: "CMD FLAG FORM" must fail at
+# once for every FORM with the message naming FLAG and the decimal form it
+# takes.
+expect_bad_numbers() {
+  local flag=$1 forms=() form
+  shift
+  while [[ $1 != -- ]]; do
+    forms+=("$1")
+    shift
+  done
+  shift
+  for form in "${forms[@]}"; do
+    expect_quick_error "$flag '$form' refused" "$flag: expected a decimal" \
+      "$@" "$flag" "$form"
+  done
+}

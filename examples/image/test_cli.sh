@@ -321,5 +321,22 @@ expect_quick_error "eval --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
 expect_quick_error "train --metrics a directory" "$tmp: not a regular file (a directory)" \
   "$bin" train --data "$data" --out "$tmp/x.vae" --metrics "$tmp"
 
+# ---- numbers are plain decimal: no spaces, signs +, hex, inf or nan ----
+
+tr=("$bin" train --data "$data" --out "$tmp/x.vae" --epochs 1)
+expect_bad_numbers --batch " 5" "5 " "+5" "0x10" "5.0" "1e2" "5x" -- "${tr[@]}"
+expect_bad_numbers --lr "0x1p-3" " 1e-3" "1e-3 " "inf" "nan" "-inf" "1e-3x" "1e" "." \
+  "+0.001" "1e-999" "1e999" -- "${tr[@]}"
+expect_bad_numbers --seed " 1" "-1" "0x10" "1.0" "18446744073709551616" -- "${tr[@]}"
+expect_bad_numbers --threads " 2" "2.0" -- "$bin" sample --model "$m" --out "$tmp/x.png"
+expect_bad_numbers --progress "0x1" "NaN" -- "$bin" eval --data "$data" --model "$m"
+"$bin" sample --model "$m" --n 007 --seed 00 --threads 01 --out "$tmp/n.png" \
+  > /dev/null 2>&1 && is_png "$tmp/n.png" &&
+  ok "leading zeros are plain decimal (--n 007 --seed 00 --threads 01)" ||
+  bad "--n 007 refused"
+"$bin" eval --data "$data" --model "$m" --progress .5 --limit 4 > /dev/null 2>&1 &&
+  "$bin" eval --data "$data" --model "$m" --progress 2E-1 --limit 4 > /dev/null 2>&1 &&
+  ok "--progress .5 and 2E-1 are plain decimal numbers" || bad "--progress .5 or 2E-1 refused"
+
 echo "vae-image cli: $passed passed, $failed failed"
 ((failed == 0))

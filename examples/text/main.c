@@ -652,8 +652,8 @@ static int parse_train(const struct args *a, int lm, struct train_cfg *c)
         get_seed(a, OPT_SEED, 1, &c->seed))
         return -1;
     if (t->word_dropout >= 1.0)
-        return fail("--word-dropout: expected a number in [0, 1), got '%s'",
-                    a->val[OPT_WORD_DROPOUT]);
+        return fail("--word-dropout: expected a decimal number in [0, 1), "
+                    "got '%s'", a->val[OPT_WORD_DROPOUT]);
     if (arch == ARCH_SEED && t->word_dropout > 0.0)
         return fail("--word-dropout: the seed architecture's decoder reads no "
                     "tokens, so there are none to drop");

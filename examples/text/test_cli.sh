@@ -276,5 +276,19 @@ expect_quick_error "eval --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
 expect_quick_error "lm --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
   "$bin" lm "${data[@]}" --out "$tmp/x.vae" --metrics "$fifo"
 
+# ---- numbers are plain decimal: no spaces, signs +, hex, inf or nan ----
+
+tr=("$bin" train "${data[@]}" --out "$tmp/x.vae")
+expect_bad_numbers --batch " 5" "5 " "+5" "0x10" "5.0" -- "${tr[@]}"
+expect_bad_numbers --lr "0x1p-3" " 1e-3" "inf" "nan" "1e-3x" -- "${tr[@]}"
+expect_bad_numbers --minutes "1e999" "0x1p0" " 1" -- "${tr[@]}"
+expect_bad_numbers --word-dropout "0x0.4p0" "nan" -- "${tr[@]}"
+expect_bad_numbers --temperature "inf" " 0.5" "0.5 " -- "$bin" sample --model "$bm"
+expect_bad_numbers --n " 3" "3e0" -- "$bin" sample --model "$bm"
+expect_bad_numbers --seed "-1" "+1" -- "$bin" sample --model "$bm"
+[[ $("$bin" sample --model "$bm" --n 02 --temperature .5 --decode sample 2> /dev/null |
+     wc -l) == 2 ]] && ok "--n 02 --temperature .5 are plain decimal" ||
+  bad "--n 02 --temperature .5 refused"
+
 echo "vae-text cli: $passed passed, $failed failed"
 ((failed == 0))
