@@ -19,6 +19,8 @@
 /* ---- Errors ------------------------------------------------------------- */
 
 static char g_err[1024];
+/* The error_name or name of the program cli_main runs. */
+static const char *g_prog = "";
 
 int fail(const char *fmt, ...)
 {
@@ -43,14 +45,28 @@ int fail_file(const char *path, int32_t status, const char *detail)
 }
 
 /* One line, whatever the message held, so scripts can rely on it. */
-static void report_error(const struct program *p)
+static void print_line(const char *kind, char *msg)
 {
-    const char *prog = p->error_name ? p->error_name : p->name;
-
-    for (char *s = g_err; *s; s++)
+    for (char *s = msg; *s; s++)
         if (*s == '\n' || *s == '\r')
             *s = ' ';
-    fprintf(stderr, "%s: %s\n", prog, g_err);
+    fprintf(stderr, "%s: %s%s\n", g_prog, kind, msg);
+}
+
+static void report_error(void)
+{
+    print_line("", g_err);
+}
+
+void warn(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    print_line("warning: ", msg);
 }
 
 /* ---- Options ------------------------------------------------------------ */
@@ -248,6 +264,7 @@ int cli_main(const struct program *p, int argc, char **argv)
     const struct command *cmd = NULL;
     struct args a;
 
+    g_prog = p->error_name ? p->error_name : p->name;
     if (argc < 2) {
         fputs(p->usage, stderr);
         return 2;
@@ -265,7 +282,7 @@ int cli_main(const struct program *p, int argc, char **argv)
             cmd = &p->commands[i];
     if (!cmd) {
         fail("unknown command '%s' (see %s --help)", argv[1], p->name);
-        report_error(p);
+        report_error();
         return 1;
     }
     for (int i = 2; i < argc; i++) {
@@ -276,7 +293,7 @@ int cli_main(const struct program *p, int argc, char **argv)
     }
     if (parse_args(p, cmd, argc - 2, argv + 2, &a) || apply_threads(p, &a) ||
         cmd->run(&a)) {
-        report_error(p);
+        report_error();
         return 1;
     }
     return 0;

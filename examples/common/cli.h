@@ -22,6 +22,9 @@ int fail_lib(const char *what, int32_t status, const char *detail);
 /* A failed library call on a file: as fail_lib with the path as `what`,
  * unless the library's message names the file already. */
 int fail_file(const char *path, int32_t status, const char *detail);
+/* Prints "PROGRAM: warning: <message>" on stderr at once, one line, for
+ * something the user should know while the command goes on. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- Options ------------------------------------------------------------ */
 

@@ -31,6 +31,12 @@ int model_clone(vae_model *m, vae_model **out);
  * than replaced. */
 int model_save(vae_model *m, const vae_adam *opt, const char *path);
 
+/* A failed step of training at `where` ("epoch 1, batch 2"), recorded as
+ * fail_lib does; a non-finite loss, gradient or update (VAE_ERR_NONFINITE)
+ * adds that the training diverged and to try a smaller --lr, its usual
+ * cause with these programs' finite inputs. */
+int fail_step(const char *where, int32_t status, const char *detail);
+
 /* vae_model_train_step on batch b (0-based) of an epoch; an error names
  * both. */
 int model_train_step(vae_model *m, vae_adam *opt, const float *x, int64_t n,

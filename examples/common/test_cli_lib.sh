@@ -57,3 +57,14 @@ expect_bad_numbers() {
       "$@" "$flag" "$form"
   done
 }
+
+# warned_once NAME FILE: FILE (a run's stderr) holds exactly one warning,
+# that the loss exploded, saying to try a smaller --lr.
+warned_once() {
+  if [[ $(grep -c "^$prog: warning: " "$2") == 1 ]] &&
+     grep -q "^$prog: warning: the training loss exploded in epoch 1: .*try a smaller --lr$" "$2"; then
+    ok "$1"
+  else
+    bad "$1: $(cat "$2")"
+  fi
+}

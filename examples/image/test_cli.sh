@@ -338,5 +338,21 @@ expect_bad_numbers --progress "0x1" "NaN" -- "$bin" eval --data "$data" --model 
   "$bin" eval --data "$data" --model "$m" --progress 2E-1 --limit 4 > /dev/null 2>&1 &&
   ok "--progress .5 and 2E-1 are plain decimal numbers" || bad "--progress .5 or 2E-1 refused"
 
+# ---- a loss that explodes is reported once; a normal run says nothing ----
+
+"$bin" train --data "$data" --epochs 3 --batch 32 --lr 10 --out "$tmp/x.vae" \
+  --progress 0 2> "$tmp/lr.err"
+warned_once "train --lr 10: one warning, after epoch 1, to try a smaller --lr" "$tmp/lr.err"
+normal=("$tmp"/{train,conv,mlp2,mlp2k,seed}.err)
+! grep -q warning "${normal[@]}" && [[ -s $tmp/train.err && -s $tmp/seed.err ]] &&
+  ok "the normal runs (mlp, conv, mlp2, seed; --lr 1e-3): no warning" ||
+  bad "a normal run warned: $(grep warning "${normal[@]}")"
+# A step whose update would overflow is an error that says why.
+expect_error "train --arch conv --lr 10 stops at a non-finite update" \
+  "$bin" train --data "$data" --arch conv --epochs 1 --batch 32 --lr 10 --threads 1 \
+  --out "$tmp/x.vae" --progress 0
+grep -q 'epoch 1, batch 2: .*overflow.*; the training diverged: try a smaller --lr$' "$tmp/err" &&
+  ok "... with a hint to try a smaller --lr" || bad "non-finite step message: $(cat "$tmp/err")"
+
 echo "vae-image cli: $passed passed, $failed failed"
 ((failed == 0))

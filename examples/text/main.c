@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "corpus.h"
+#include "loss_watch.h"
 #include "models.h"
 #include "normal.h"
 #include "order.h"
@@ -692,6 +693,7 @@ struct run {
     float *xb;
     double trained; /* seconds of training so far, for --minutes */
     int out_of_time;
+    struct loss_watch watch;
 };
 
 /* One epoch of steps in the order (seed, epoch) fixes, ended early when
@@ -715,12 +717,13 @@ static int train_epoch(struct run *r, long epoch, double *objective,
         int64_t start = b * c->batch;
         int64_t n = n_all - start < c->batch ? n_all - start : c->batch;
         double elbo, recon, el;
+        int64_t batch_toks = 0;
 
         for (int64_t j = 0; j < n; j++) {
             int64_t i = r->perm[start + j];
             memcpy(r->xb + j * T, r->train->x + i * T,
                    (size_t)T * sizeof *r->xb);
-            toks += r->train->ntok[i];
+            batch_toks += r->train->ntok[i];
         }
         if (model_train_step(r->m, r->opt, r->xb, n, epoch, b, &elbo,
                              &recon)) {
@@ -728,6 +731,10 @@ static int train_epoch(struct run *r, long epoch, double *objective,
             return -1;
         }
         sum += (lm ? -recon : elbo) * (double)n;
+        /* The loss: the NLL (LM) or the negated ELBO (VAE). */
+        loss_watch_batch(&r->watch, -(lm ? recon : elbo) * (double)n,
+                         (double)batch_toks, epoch, &prog);
+        toks += batch_toks;
         seen += n;
         el = now_seconds() - t0;
         if (limit > 0.0 && r->trained + el >= limit) {
@@ -752,6 +759,7 @@ static int train_epoch(struct run *r, long epoch, double *objective,
         }
     }
     progress_clear(&prog);
+    loss_watch_end_epoch(&r->watch, epoch, &prog);
     *secs = now_seconds() - t0;
     r->trained += *secs;
     *objective = sum / (double)seen;
@@ -857,6 +865,7 @@ static int train_command(const struct args *a, int lm)
         c.batch = (long)set[TEXT_TRAIN].n;
     r.c = &c;
     r.train = &set[TEXT_TRAIN];
+    loss_watch_init(&r.watch, "token");
     r.perm = malloc((size_t)set[TEXT_TRAIN].n * sizeof *r.perm);
     r.xb = malloc((size_t)(c.batch * c.arch.maxlen) * sizeof *r.xb);
     if (!r.perm || !r.xb) {

@@ -290,5 +290,17 @@ expect_bad_numbers --seed "-1" "+1" -- "$bin" sample --model "$bm"
      wc -l) == 2 ]] && ok "--n 02 --temperature .5 are plain decimal" ||
   bad "--n 02 --temperature .5 refused"
 
+# ---- a loss that explodes is reported once; a normal run says nothing ----
+
+"$bin" train "${data[@]}" "${tiny[@]}" --epochs 3 --lr 10 --out "$tmp/x.vae" 2> "$tmp/lr.err"
+warned_once "train --lr 10: one warning, after epoch 1, to try a smaller --lr" "$tmp/lr.err"
+"$bin" lm "${data[@]}" --embed 8 --hidden 8 --vocab 50 --maxlen 8 --batch 16 \
+  --progress 0 --epochs 2 --lr 10 --out "$tmp/x.vae" > /dev/null 2> "$tmp/lr.err"
+warned_once "lm --lr 10: one warning" "$tmp/lr.err"
+normal=("$tmp"/{train,seed,lm}.err)
+! grep -q warning "${normal[@]}" && [[ -s $tmp/train.err && -s $tmp/seed.err ]] &&
+  ok "the normal runs (bowman, seed, lm; --lr 1e-3): no warning" ||
+  bad "a normal run warned: $(grep warning "${normal[@]}")"
+
 echo "vae-text cli: $passed passed, $failed failed"
 ((failed == 0))
