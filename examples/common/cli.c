@@ -259,6 +259,22 @@ static int apply_threads(const struct program *p, const struct args *a)
     return 0;
 }
 
+/* What a command prints on stdout (vae-text's sentences, its results) is
+ * output too: written into a full disk or a closed pipe, it must not end
+ * in exit status 0. It cannot be replaced atomically, as files are; a
+ * caller who wants that redirects into a temporary file and renames it. */
+static int flush_stdout(void)
+{
+    int e = 0;
+
+    errno = 0;
+    if (fflush(stdout) != 0)
+        e = errno ? errno : EIO;
+    else if (ferror(stdout))
+        e = EIO;
+    return e ? fail("standard output: cannot write: %s", strerror(e)) : 0;
+}
+
 int cli_main(const struct program *p, int argc, char **argv)
 {
     const struct command *cmd = NULL;
@@ -292,7 +308,7 @@ int cli_main(const struct program *p, int argc, char **argv)
         }
     }
     if (parse_args(p, cmd, argc - 2, argv + 2, &a) || apply_threads(p, &a) ||
-        cmd->run(&a)) {
+        cmd->run(&a) || flush_stdout()) {
         report_error();
         return 1;
     }

@@ -276,6 +276,17 @@ expect_quick_error "eval --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
 expect_quick_error "lm --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
   "$bin" lm "${data[@]}" --out "$tmp/x.vae" --metrics "$fifo"
 
+# ---- sentences on a full disk: an error, not exit status 0 ----
+
+if [[ -w /dev/full ]]; then
+  if "$bin" sample --model "$bm" --n 3 > /dev/full 2> "$tmp/err"; then
+    bad "sample > /dev/full exits 0"
+  else
+    [[ $(cat "$tmp/err") == "vae-text: standard output: cannot write: No space left on device" ]] &&
+      ok "sample > /dev/full: the reason, exit 1" || bad "sample > /dev/full: $(cat "$tmp/err")"
+  fi
+fi
+
 # ---- numbers are plain decimal: no spaces, signs +, hex, inf or nan ----
 
 tr=("$bin" train "${data[@]}" --out "$tmp/x.vae")
