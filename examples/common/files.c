@@ -37,22 +37,22 @@ static int too_large(const char *path, uint64_t max_bytes, char *err,
                       path, (unsigned long long)max_bytes);
 }
 
-/* open(2) with O_NONBLOCK added, then the descriptor back in blocking mode
- * once fstat has shown a regular file: the open cannot hang on a FIFO, and
- * the reads and writes after it behave as usual. *st receives the fstat. */
+/* open(2) of a regular file. A stat first keeps devices from being opened
+ * at all (opening some has effects: a tape rewinds); O_NONBLOCK keeps the
+ * open from hanging should the path become a FIFO after it, and fstat
+ * checks what was opened. The descriptor returns to blocking mode, so the
+ * reads and writes after it behave as usual. *st receives the fstat. */
 static int open_regular(const char *path, int flags, struct stat *st,
                         char *err, size_t errlen)
 {
     int fd, fl, e;
 
+    if (stat(path, st) == 0 && !S_ISREG(st->st_mode))
+        return not_regular(path, st->st_mode, err, errlen);
     errno = 0;
     fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0666);
     if (fd < 0) {
         e = errno ? errno : EIO;
-        /* Opening a FIFO for writing without a reader fails (ENXIO) rather
-         * than blocking; say what the path is rather than that. */
-        if (stat(path, st) == 0 && !S_ISREG(st->st_mode))
-            return not_regular(path, st->st_mode, err, errlen);
         return errmsg_set(err, errlen, "%s: %s", path, strerror(e));
     }
     if (fstat(fd, st) != 0) {

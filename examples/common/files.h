@@ -14,11 +14,11 @@
 #include <stdio.h>
 
 /*
- * Opens path for reading. The open itself does not block (a FIFO without a
- * writer would otherwise hang the program before its type could be
- * checked); anything but a regular file is refused with what it is ("not a
- * regular file (a FIFO)", a directory, a character device, ...), and so is
- * a file of more than max_bytes. On success *fd is an ordinary blocking
+ * Opens path for reading. Anything but a regular file is refused with what
+ * it is ("not a regular file (a FIFO)", a directory, a character device,
+ * ...), from its stat before it is opened, and the open itself does not
+ * block (a FIFO without a writer would otherwise hang the program); a file
+ * of more than max_bytes is refused too. On success *fd is an ordinary blocking
  * descriptor, the caller's to close (or to hand to fdopen or gzdopen), and
  * *size, when size is not NULL, the file's size when it was opened.
  */
