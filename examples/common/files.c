@@ -97,7 +97,7 @@ int file_read_all(const char *path, uint64_t max_bytes, char **out,
     uint64_t size = 0;
     size_t n = 0, cap;
     char *buf;
-    int fd;
+    int fd = -1; /* set by file_open_input; GCC cannot see that at -O2 */
 
     if (file_open_input(path, max_bytes, &fd, &size, err, errlen) != 0)
         return -1;
