@@ -66,8 +66,8 @@ fi
 targets_of() {
   case $1 in
     fuzz_model_load) echo src/io.c src/graph.c src/model.c src/adam.c ;;
-    fuzz_idx) echo examples/image/idx.c ;;
-    fuzz_text) echo examples/text/corpus.c examples/text/vocab.c ;;
+    fuzz_idx) echo examples/image/idx.c examples/common/files.c ;;
+    fuzz_text) echo examples/text/corpus.c examples/text/vocab.c examples/common/files.c ;;
   esac
 }
 

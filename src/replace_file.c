@@ -144,7 +144,7 @@ static const char *kind_of(mode_t mode)
            : S_ISCHR(mode)  ? "a character device"
            : S_ISBLK(mode)  ? "a block device"
            : S_ISSOCK(mode) ? "a socket"
-                            : "not a regular file";
+                            : "a special file";
 }
 
 /* Where a save to path writes: path itself, or the existing file a
@@ -183,8 +183,8 @@ static int32_t find_target(const char *path, char *target, int *mode,
         }
     }
     if (!S_ISREG(sb.st_mode)) {
-        vae_set_err(err, errlen, "cannot replace %s: it is %s", p,
-                    kind_of(sb.st_mode));
+        vae_set_err(err, errlen, "cannot replace %s: not a regular file "
+                    "(%s)", p, kind_of(sb.st_mode));
         return VAE_ERR_IO;
     }
     /* No write bit at all is someone's "keep this", which binds root too;

@@ -99,13 +99,13 @@ static void test_refused_before_writing(void **state)
     char sub[PATH_MAX];
     snprintf(sub, sizeof sub, "%s", at("sub"));
     assert_int_equal(mkdir(sub, 0700), 0);
-    refused(sub, "it is a directory");
+    refused(sub, "not a regular file (a directory)");
     strcat(sub, "/");
     refused(sub, "names a directory");
     assert_int_equal(rmdir(at("sub")), 0);
 
     assert_int_equal(mkfifo(at("fifo"), 0600), 0);
-    refused(at("fifo"), "it is a FIFO");
+    refused(at("fifo"), "not a regular file (a FIFO)");
     struct stat sb;
     assert_int_equal(lstat(at("fifo"), &sb), 0);
     assert_true(S_ISFIFO(sb.st_mode));

@@ -1,5 +1,5 @@
 /* cli.c - see cli.h. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno, close */
 
 #include <errno.h>
 #include <math.h>
@@ -14,10 +14,13 @@
 #include <vae.h>
 
 #include "cli.h"
+#include "files.h"
 
 /* ---- Errors ------------------------------------------------------------- */
 
 static char g_err[1024];
+/* The error_name or name of the program cli_main runs. */
+static const char *g_prog = "";
 
 int fail(const char *fmt, ...)
 {
@@ -42,14 +45,28 @@ int fail_file(const char *path, int32_t status, const char *detail)
 }
 
 /* One line, whatever the message held, so scripts can rely on it. */
-static void report_error(const struct program *p)
+static void print_line(const char *kind, char *msg)
 {
-    const char *prog = p->error_name ? p->error_name : p->name;
-
-    for (char *s = g_err; *s; s++)
+    for (char *s = msg; *s; s++)
         if (*s == '\n' || *s == '\r')
             *s = ' ';
-    fprintf(stderr, "%s: %s\n", prog, g_err);
+    fprintf(stderr, "%s: %s%s\n", g_prog, kind, msg);
+}
+
+static void report_error(void)
+{
+    print_line("", g_err);
+}
+
+void warn(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    print_line("warning: ", msg);
 }
 
 /* ---- Options ------------------------------------------------------------ */
@@ -84,21 +101,61 @@ static int parse_args(const struct program *p, const struct command *cmd,
     return 0;
 }
 
+/* The one number syntax of the command line (docs/image.md): plain decimal
+ * and nothing around it. strtol and strtod alone also take leading
+ * whitespace, a '+', hexadecimal floats ("0x1p-3"), "inf" and "nan". */
+static size_t count_digits(const char *s)
+{
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n;
+}
+
+/* -?D+ (an integer), or with `fraction` -?(D+(.D*)?|.D+)([eE][+-]?D+)? */
+static int is_plain_decimal(const char *s, int fraction)
+{
+    size_t n;
+
+    s += *s == '-';
+    n = count_digits(s);
+    s += n;
+    if (fraction && *s == '.') {
+        size_t m = count_digits(s + 1);
+        s += 1 + m;
+        n += m;
+    }
+    if (n == 0)
+        return 0;
+    if (fraction && (*s == 'e' || *s == 'E')) {
+        s += 1 + (s[1] == '+' || s[1] == '-');
+        n = count_digits(s);
+        if (n == 0)
+            return 0;
+        s += n;
+    }
+    return *s == '\0';
+}
+
 int get_long(const struct args *a, int o, long def, long lo, long hi,
              long *out)
 {
     const char *s = a->val[o];
-    char *end;
-    long v;
+    long v = 0;
+    int ok;
 
     if (!s) {
         *out = def;
         return 0;
     }
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || *end || errno == ERANGE || v < lo || v > hi)
-        return fail("%s: expected an integer in [%ld, %ld], got '%s'",
+    ok = is_plain_decimal(s, 0);
+    if (ok) {
+        errno = 0;
+        v = strtol(s, NULL, 10);
+        ok = errno != ERANGE && v >= lo && v <= hi;
+    }
+    if (!ok)
+        return fail("%s: expected a decimal integer in [%ld, %ld], got '%s'",
                     a->names[o], lo, hi, s);
     *out = v;
     return 0;
@@ -108,19 +165,25 @@ int get_double(const struct args *a, int o, double def, double lo, double hi,
                int lo_open, double *out)
 {
     const char *s = a->val[o];
-    char *end;
-    double v;
+    double v = 0.0;
+    int ok;
 
     if (!s) {
         *out = def;
         return 0;
     }
-    errno = 0;
-    v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE || !isfinite(v) ||
-        (lo_open ? v <= lo : v < lo) || v > hi)
-        return fail("%s: expected a number in %c%g, %g], got '%s'",
-                    a->names[o], lo_open ? '(' : '[', lo, hi, s);
+    ok = is_plain_decimal(s, 1);
+    if (ok) {
+        errno = 0;
+        v = strtod(s, NULL);
+        /* ERANGE: too large or too small in magnitude for a double. */
+        ok = errno != ERANGE && isfinite(v) && (lo_open ? v > lo : v >= lo) &&
+             v <= hi;
+    }
+    if (!ok)
+        return fail("%s: expected a decimal number in %c%g, %g] (like 0.25 "
+                    "or 1e-3), got '%s'", a->names[o], lo_open ? '(' : '[',
+                    lo, hi, s);
     *out = v;
     return 0;
 }
@@ -128,7 +191,6 @@ int get_double(const struct args *a, int o, double def, double lo, double hi,
 int get_seed(const struct args *a, int o, uint64_t def, uint64_t *out)
 {
     const char *s = a->val[o];
-    char *end;
     unsigned long long v = 0;
     int ok;
 
@@ -136,15 +198,15 @@ int get_seed(const struct args *a, int o, uint64_t def, uint64_t *out)
         *out = def;
         return 0;
     }
-    /* strtoull would quietly wrap "-1"; insist on plain digits. */
-    ok = s[0] >= '0' && s[0] <= '9';
+    /* strtoull would quietly wrap "-1". */
+    ok = s[0] != '-' && is_plain_decimal(s, 0);
     if (ok) {
         errno = 0;
-        v = strtoull(s, &end, 10);
-        ok = *end == '\0' && errno != ERANGE;
+        v = strtoull(s, NULL, 10);
+        ok = errno != ERANGE;
     }
     if (!ok)
-        return fail("%s: expected an integer in [0, 2^64), got '%s'",
+        return fail("%s: expected a decimal integer in [0, 2^64), got '%s'",
                     a->names[o], s);
     *out = (uint64_t)v;
     return 0;
@@ -197,11 +259,28 @@ static int apply_threads(const struct program *p, const struct args *a)
     return 0;
 }
 
+/* What a command prints on stdout (vae-text's sentences, its results) is
+ * output too: written into a full disk or a closed pipe, it must not end
+ * in exit status 0. It cannot be replaced atomically, as files are; a
+ * caller who wants that redirects into a temporary file and renames it. */
+static int flush_stdout(void)
+{
+    int e = 0;
+
+    errno = 0;
+    if (fflush(stdout) != 0)
+        e = errno ? errno : EIO;
+    else if (ferror(stdout))
+        e = EIO;
+    return e ? fail("standard output: cannot write: %s", strerror(e)) : 0;
+}
+
 int cli_main(const struct program *p, int argc, char **argv)
 {
     const struct command *cmd = NULL;
     struct args a;
 
+    g_prog = p->error_name ? p->error_name : p->name;
     if (argc < 2) {
         fputs(p->usage, stderr);
         return 2;
@@ -219,7 +298,7 @@ int cli_main(const struct program *p, int argc, char **argv)
             cmd = &p->commands[i];
     if (!cmd) {
         fail("unknown command '%s' (see %s --help)", argv[1], p->name);
-        report_error(p);
+        report_error();
         return 1;
     }
     for (int i = 2; i < argc; i++) {
@@ -229,8 +308,8 @@ int cli_main(const struct program *p, int argc, char **argv)
         }
     }
     if (parse_args(p, cmd, argc - 2, argv + 2, &a) || apply_threads(p, &a) ||
-        cmd->run(&a)) {
-        report_error(p);
+        cmd->run(&a) || flush_stdout()) {
+        report_error();
         return 1;
     }
     return 0;
@@ -238,35 +317,88 @@ int cli_main(const struct program *p, int argc, char **argv)
 
 /* ---- Metrics ------------------------------------------------------------ */
 
-FILE *open_metrics(const char *path)
+/* Longer than any line the programs write (about 200 bytes); a longer one
+ * is a bug, reported rather than cut. */
+#define METRICS_LINE_MAX 1024
+
+struct metrics {
+    int fd;
+    const char *path;
+    char line[METRICS_LINE_MAX];
+    size_t len;
+    int fields, overflow;
+};
+
+struct metrics *open_metrics(const char *path)
 {
-    FILE *f = fopen(path, "a");
-    if (!f)
-        fail("%s: %s", path, strerror(errno));
-    return f;
+    char e[1024];
+    struct metrics *m = calloc(1, sizeof *m);
+
+    if (!m) {
+        fail("out of memory");
+        return NULL;
+    }
+    m->path = path;
+    m->fd = file_open_append(path, e, sizeof e);
+    if (m->fd < 0) {
+        free(m);
+        fail("%s", e);
+        return NULL;
+    }
+    return m;
 }
 
-void json_num(FILE *f, int *fields, const char *key, double v, int decimals)
+/* printf into the line being built. */
+static void line_add(struct metrics *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void line_add(struct metrics *m, const char *fmt, ...)
 {
-    fputs((*fields)++ ? "," : "{", f);
-    if (isfinite(v))
-        fprintf(f, "\"%s\":%.*f", key, decimals, v);
+    size_t room = sizeof m->line - m->len;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(m->line + m->len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room)
+        m->overflow = 1;
     else
-        fprintf(f, "\"%s\":null", key);
+        m->len += (size_t)n;
 }
 
-int finish_json_line(FILE *f, const char *path)
+void json_num(struct metrics *m, const char *key, double v, int decimals)
 {
-    fputs("}\n", f);
-    if (fflush(f) != 0 || ferror(f))
-        return fail("%s: write failed: %s", path, strerror(errno));
-    return 0;
+    line_add(m, "%s", m->fields++ ? "," : "{");
+    if (isfinite(v))
+        line_add(m, "\"%s\":%.*f", key, decimals, v);
+    else
+        line_add(m, "\"%s\":null", key);
 }
 
-int close_metrics(FILE *f, const char *path, int rc)
+int finish_json_line(struct metrics *m)
 {
-    if (f && fclose(f) != 0 && rc == 0)
-        return fail("%s: %s", path, strerror(errno));
+    char e[1024];
+    int rc = 0;
+
+    line_add(m, "}\n");
+    if (m->overflow)
+        rc = fail("%s: a metrics line longer than %d bytes", m->path,
+                  METRICS_LINE_MAX);
+    else if (file_append(m->fd, m->path, m->line, m->len, e, sizeof e))
+        rc = fail("%s", e);
+    m->len = 0;
+    m->fields = m->overflow = 0;
+    return rc;
+}
+
+int close_metrics(struct metrics *m, int rc)
+{
+    if (!m)
+        return rc;
+    if (close(m->fd) != 0 && rc == 0)
+        rc = fail("%s: %s", m->path, strerror(errno));
+    free(m);
     return rc;
 }
 

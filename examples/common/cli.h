@@ -22,6 +22,9 @@ int fail_lib(const char *what, int32_t status, const char *detail);
 /* A failed library call on a file: as fail_lib with the path as `what`,
  * unless the library's message names the file already. */
 int fail_file(const char *path, int32_t status, const char *detail);
+/* Prints "PROGRAM: warning: <message>" on stderr at once, one line, for
+ * something the user should know while the command goes on. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- Options ------------------------------------------------------------ */
 
@@ -37,13 +40,18 @@ struct args {
     const char *val[CLI_MAX_OPTS]; /* NULL when the flag was not given */
 };
 
+/* Numbers are plain decimal and nothing else: an integer is digits with an
+ * optional leading '-' ("128", "-1"); a number may add a fraction and an
+ * exponent ("0.25", ".5", "1e-3", "2E+2"). Whitespace, '+', hexadecimal
+ * ("0x10", "0x1p-3"), "inf", "nan" and trailing characters are refused
+ * with a message naming the flag and the form it takes. */
 /* An integer flag in [lo, hi], def when absent. */
 int get_long(const struct args *a, int o, long def, long lo, long hi,
              long *out);
 /* A finite number in (lo, hi] when lo_open, else in [lo, hi]. */
 int get_double(const struct args *a, int o, double def, double lo, double hi,
                int lo_open, double *out);
-/* A seed in [0, 2^64), plain digits only. */
+/* A seed in [0, 2^64), digits only. */
 int get_seed(const struct args *a, int o, uint64_t def, uint64_t *out);
 /* One of the n names in `names` (its index in *out), def when absent. */
 int get_choice(const struct args *a, int o, const char *const *names, int n,
@@ -72,16 +80,23 @@ int cli_main(const struct program *p, int argc, char **argv);
 
 /* ---- Metrics: one JSON object per line, appended ------------------------ */
 
-/* Opens path for appending; NULL (and a recorded error) on failure. */
-FILE *open_metrics(const char *path);
-/* Adds "key":value to a JSON object line; *fields counts the keys written so
- * far. JSON has no Inf or NaN, so those become null. */
-void json_num(FILE *f, int *fields, const char *key, double v, int decimals);
-/* Ends the line and flushes it, so a crash later loses no finished line. */
-int finish_json_line(FILE *f, const char *path);
-/* Closes f (NULL: nothing); returns rc, or -1 if rc was 0 and the close
- * failed (a full disk shows up here). */
-int close_metrics(FILE *f, const char *path, int rc);
+struct metrics;
+
+/* Opens path for appending, created if missing; anything but a regular
+ * file is refused at once (files.h). NULL (and a recorded error) on
+ * failure. */
+struct metrics *open_metrics(const char *path);
+/* Adds "key":value to the line being built. JSON has no Inf or NaN, so
+ * those become null. */
+void json_num(struct metrics *m, const char *key, double v, int decimals);
+/* Appends the line and syncs it, so a crash later loses no finished line.
+ * The line goes in whole or not at all (file_append): after a failed write
+ * (a full disk, a file-size limit) the file holds exactly the lines before
+ * it, and the error says why. */
+int finish_json_line(struct metrics *m);
+/* Closes m (NULL: nothing); returns rc, or -1 if rc was 0 and the close
+ * failed. */
+int close_metrics(struct metrics *m, int rc);
 
 /* ---- Time and progress lines on stderr ---------------------------------- */
 

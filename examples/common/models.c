@@ -65,6 +65,14 @@ int model_save(vae_model *m, const vae_adam *opt, const char *path)
     return 0;
 }
 
+int fail_step(const char *where, int32_t status, const char *detail)
+{
+    if (status != VAE_ERR_NONFINITE)
+        return fail_lib(where, status, detail);
+    return fail("%s: %s; the training diverged: try a smaller --lr", where,
+                detail && *detail ? detail : vae_status_string(status));
+}
+
 int model_train_step(vae_model *m, vae_adam *opt, const float *x, int64_t n,
                      long epoch, int64_t b, double *elbo, double *recon)
 {
@@ -73,7 +81,7 @@ int model_train_step(vae_model *m, vae_adam *opt, const float *x, int64_t n,
         char where[64];
         snprintf(where, sizeof where, "epoch %ld, batch %lld", epoch,
                  (long long)b + 1);
-        return fail_lib(where, s, vae_model_last_error(m));
+        return fail_step(where, s, vae_model_last_error(m));
     }
     return 0;
 }

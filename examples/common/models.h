@@ -26,8 +26,16 @@ int model_load(const char *path, vae_model **m, vae_adam **opt_out);
  * train samples, ...) start at their defaults. */
 int model_clone(vae_model *m, vae_model **out);
 
-/* vae_model_save (opt may be NULL) with the error recorded. */
+/* vae_model_save (opt may be NULL) with the error recorded; a path that
+ * exists but is not a regular file (a FIFO, a device) is refused rather
+ * than replaced. */
 int model_save(vae_model *m, const vae_adam *opt, const char *path);
+
+/* A failed step of training at `where` ("epoch 1, batch 2"), recorded as
+ * fail_lib does; a non-finite loss, gradient or update (VAE_ERR_NONFINITE)
+ * adds that the training diverged and to try a smaller --lr, its usual
+ * cause with these programs' finite inputs. */
+int fail_step(const char *where, int32_t status, const char *detail);
 
 /* vae_model_train_step on batch b (0-based) of an epoch; an error names
  * both. */

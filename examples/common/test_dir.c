@@ -1,6 +1,7 @@
 /* test_dir.c - fixture directories for the examples' unit tests. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, lstat */
 #include "test_dir.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -44,4 +45,9 @@ void test_dir_remove(const char *path)
         closedir(d);
     }
     rmdir(path);
+}
+
+double test_seconds(void)
+{
+    return now_seconds();
 }

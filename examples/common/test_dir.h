@@ -1,5 +1,6 @@
-/* test_dir.h - a fresh directory for tests that write fixture files, and
- * its removal with everything in it. */
+/* test_dir.h - a fresh directory for tests that write fixture files, its
+ * removal with everything in it, and the clock of tests that must finish
+ * quickly. */
 #ifndef VAE_EXAMPLE_TEST_DIR_H
 #define VAE_EXAMPLE_TEST_DIR_H
 
@@ -11,5 +12,10 @@ int test_dir_make(char *path, size_t cap, const char *name);
 
 /* Removes path, recursively if it is a directory. Missing paths are fine. */
 void test_dir_remove(const char *path);
+
+/* now_seconds() of cli.h, whose fail() cmocka's fail() macro hides from
+ * the tests: a FIFO or a device given as input must be refused within a
+ * second, not after a hang. */
+double test_seconds(void);
 
 #endif

@@ -149,8 +149,8 @@ int trainer_step(trainer *t, vae_adam *opt, const float *x, int64_t n,
         pthread_join(th[i], NULL);
     for (int i = 0; i < w; i++)
         if (t->slice[i].status != VAE_OK)
-            return fail_lib(where, t->slice[i].status,
-                            vae_model_last_error(t->copy[i]));
+            return fail_step(where, t->slice[i].status,
+                             vae_model_last_error(t->copy[i]));
 
     float *g = vae_model_grads(t->m);
     for (int i = 1; i < w; i++) {
@@ -160,7 +160,7 @@ int trainer_step(trainer *t, vae_adam *opt, const float *x, int64_t n,
     }
     int32_t s = vae_adam_step(opt, t->m);
     if (s != VAE_OK)
-        return fail_lib(where, s, vae_adam_last_error(opt));
+        return fail_step(where, s, vae_adam_last_error(opt));
     const float *p0 = vae_model_params(t->m);
     for (int i = 1; i < w; i++)
         memcpy(vae_model_params(t->copy[i]), p0, (size_t)np * sizeof *p0);

@@ -1,13 +1,18 @@
 /* idx.c - MNIST IDX loader. zlib's gz* calls read gzip and plain files alike,
  * so one code path serves both, and bytes in memory go through the same
  * checks. */
+#define _POSIX_C_SOURCE 200809L /* stat, close */
+
 #include "idx.h"
 #include "errmsg.h"
+#include "files.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_IMAGES_MAGIC 0x00000803u /* unsigned bytes, 3 dimensions */
@@ -82,11 +87,15 @@ static int idx_open(struct idx_file *x, uint32_t magic, int ndims, char *err,
     int64_t got;
 
     if (!x->in_memory) {
-        errno = 0;
-        x->f = gzopen(path, "rb");
-        if (!x->f)
-            return errmsg_set(err, errlen, "%s: %s", path,
-                        errno ? strerror(errno) : "cannot open");
+        int fd;
+        if (file_open_input(path, IDX_MAX_FILE_BYTES, &fd, NULL, err,
+                            errlen) != 0)
+            return -1;
+        x->f = gzdopen(fd, "rb");
+        if (!x->f) {
+            close(fd);
+            return errmsg_set(err, errlen, "%s: out of memory", path);
+        }
         gzbuffer(x->f, 1u << 17);
     }
 
@@ -276,8 +285,10 @@ int idx_load_memory(const void *images, size_t images_len, const void *labels,
 }
 
 /* Returns a malloc'd path to the first accepted spelling of PREFIX-KIND-IDX
- * in dir that exists. A candidate that exists but cannot be opened is
- * returned too, so the loader reports the real reason (e.g. permissions). */
+ * in dir that exists. A candidate that exists but cannot be read (no
+ * permission, not a regular file, dir not a directory) is returned too, so
+ * the loader reports the real reason. Only stat looks at it here: opening
+ * a FIFO to see whether it exists would block. */
 static char *find_file(const char *dir, const char *prefix, const char *kind,
                        const char *idx, char *err, size_t errlen)
 {
@@ -294,16 +305,10 @@ static char *find_file(const char *dir, const char *prefix, const char *kind,
     }
     for (size_t s = 0; s < sizeof seps; s++) {
         for (size_t x = 0; x < sizeof suffixes / sizeof *suffixes; x++) {
-            FILE *fp;
+            struct stat st;
             snprintf(path, cap, "%s%s%s-%s%c%s-ubyte%s", dir, slash, prefix,
                      kind, seps[s], idx, suffixes[x]);
-            errno = 0;
-            fp = fopen(path, "rb");
-            if (fp) {
-                fclose(fp);
-                return path;
-            }
-            if (errno != ENOENT)
+            if (stat(path, &st) == 0 || errno != ENOENT)
                 return path;
         }
     }

@@ -9,6 +9,10 @@
  * (28 x 28, 60000 images) and its look-alikes are far inside them. */
 #define IDX_MAX_SIDE 1024                   /* rows and cols, each          */
 #define IDX_MAX_BYTES ((uint64_t)1 << 31)   /* count * rows * cols, total    */
+/* A larger file is refused before it is read: the data and its header,
+ * plus room for gzip's framing (stored blocks add 5 bytes per 64 KiB, 160
+ * KiB on IDX_MAX_BYTES). */
+#define IDX_MAX_FILE_BYTES (IDX_MAX_BYTES + ((uint64_t)1 << 20))
 
 typedef struct idx_dataset {
     int64_t count;   /* number of images (= number of labels) */
@@ -24,7 +28,9 @@ enum idx_split { IDX_TRAIN, IDX_TEST };
  * Loads an images file (magic 0x00000803) and its labels file (0x00000801).
  * Either may be gzip-compressed. The headers are checked (magic, sizes within
  * the limits above, equal counts) and each file must hold exactly the bytes
- * its header announces. Returns 0, or -1 with a one-line message in err
+ * its header announces. Each must be a regular file (a FIFO or a device is
+ * refused at once, see files.h) of at most IDX_MAX_FILE_BYTES.
+ * Returns 0, or -1 with a one-line message in err
  * (may be NULL); *out is then zeroed, so idx_free(out) is always safe.
  */
 int idx_load_files(const char *images_path, const char *labels_path,

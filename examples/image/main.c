@@ -95,7 +95,7 @@ static int cmd_eval(const struct args *a)
     enum binarize bin;
     idx_dataset test = {0};
     vae_model *m = NULL;
-    FILE *metrics = NULL;
+    struct metrics *metrics = NULL;
     int64_t dim;
     int rc = -1;
 
@@ -140,22 +140,21 @@ static int cmd_eval(const struct args *a)
                -logpx, k, limit, now_seconds() - t0);
     }
     if (metrics) {
-        int n = 0;
-        json_num(metrics, &n, "test_elbo", te, 4);
-        json_num(metrics, &n, "recon", tr, 4);
-        json_num(metrics, &n, "kl", tk, 4);
+        json_num(metrics, "test_elbo", te, 4);
+        json_num(metrics, "recon", tr, 4);
+        json_num(metrics, "kl", tk, 4);
         if (k > 0) {
-            json_num(metrics, &n, "test_nll", -logpx, 4);
-            json_num(metrics, &n, "iwae_k", (double)k, 0);
+            json_num(metrics, "test_nll", -logpx, 4);
+            json_num(metrics, "iwae_k", (double)k, 0);
         }
-        json_num(metrics, &n, "n", (double)limit, 0);
-        if (finish_json_line(metrics, metrics_path))
+        json_num(metrics, "n", (double)limit, 0);
+        if (finish_json_line(metrics))
             goto done;
     }
     rc = 0;
 
 done:
-    rc = close_metrics(metrics, metrics_path, rc);
+    rc = close_metrics(metrics, rc);
     vae_model_free(m);
     idx_free(&test);
     return rc;

@@ -1,6 +1,7 @@
 /* png_grid.c - tile grid writer on libpng. */
 #include "png_grid.h"
 #include "errmsg.h"
+#include "files.h"
 
 #include <errno.h>
 #include <png.h>
@@ -13,13 +14,14 @@
 /* libpng refuses larger images by default (PNG_USER_WIDTH_MAX). */
 #define MAX_SIDE 1000000u
 
-/* Where libpng's error callback reports. */
+/* Where libpng writes, and where its callbacks report. */
 struct png_errctx {
     const char *path;
     char *err;
     size_t errlen;
+    FILE *fp;
+    int io_error; /* errno of a failed write or flush; 0: none */
 };
-
 
 /* libpng must not return from its error callback: report and jump back to
  * png_write_grid, which cleans up. */
@@ -29,6 +31,30 @@ static void on_png_error(png_structp png, png_const_charp msg)
     errmsg_set(ctx->err, ctx->errlen, "%s: libpng: %s", ctx->path,
          msg ? msg : "unknown error");
     png_longjmp(png, 1);
+}
+
+/* libpng's own writer reports any failure as "Write Error": these keep
+ * errno, so the message can say why (a full disk, a file-size limit). */
+static void on_png_write(png_structp png, png_bytep data, png_size_t len)
+{
+    struct png_errctx *ctx = png_get_io_ptr(png);
+
+    errno = 0;
+    if (fwrite(data, 1, len, ctx->fp) != len) {
+        ctx->io_error = errno ? errno : EIO;
+        png_error(png, "write failed");
+    }
+}
+
+static void on_png_flush(png_structp png)
+{
+    struct png_errctx *ctx = png_get_io_ptr(png);
+
+    errno = 0;
+    if (fflush(ctx->fp) != 0) {
+        ctx->io_error = errno ? errno : EIO;
+        png_error(png, "flush failed");
+    }
 }
 
 /* The default handler prints to stderr; a grid writer has no warning worth
@@ -86,7 +112,7 @@ static void fill_row(const struct layout *L, const float *const *tiles,
 /* Runs libpng over the whole image. Kept apart from png_write_grid so that
  * nothing alive across setjmp changes after it, as C requires for locals
  * that must survive a longjmp. */
-static int encode(FILE *fp, const struct layout *L, const float *const *tiles,
+static int encode(const struct layout *L, const float *const *tiles,
                   png_bytep row, struct png_errctx *ctx)
 {
     png_structp png;
@@ -104,7 +130,7 @@ static int encode(FILE *fp, const struct layout *L, const float *const *tiles,
         png_destroy_write_struct(&png, &info);
         return -1;
     }
-    png_init_io(png, fp);
+    png_set_write_fn(png, ctx, on_png_write, on_png_flush);
     png_set_IHDR(png, info, (png_uint_32)L->width, (png_uint_32)L->height, 8,
                  PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -122,12 +148,12 @@ int png_write_grid(const char *path, const float *const *tiles, size_t n,
                    size_t h, size_t w, size_t cols, size_t group_rows,
                    char *err, size_t errlen)
 {
-    struct png_errctx ctx = {path, err, errlen};
+    struct png_errctx ctx = {path, err, errlen, NULL, 0};
+    struct file_replace out;
     struct layout L;
     uint64_t width, height, rows;
     png_bytep row;
-    FILE *fp;
-    int existed, rc;
+    int rc;
 
     if (!path || !tiles || n == 0 || h == 0 || w == 0 || cols == 0)
         return errmsg_set(err, errlen, "png_write_grid: invalid argument");
@@ -153,23 +179,14 @@ int png_write_grid(const char *path, const float *const *tiles, size_t n,
     row = malloc(L.width);
     if (!row)
         return errmsg_set(err, errlen, "%s: out of memory", path);
-    /* Only a file this call creates is removed on failure: the path may
-     * name something else entirely, such as a device. */
-    fp = fopen(path, "rb");
-    existed = fp != NULL;
-    if (fp)
-        fclose(fp);
-    fp = fopen(path, "wb");
-    if (!fp) {
-        int e = errno;
+    if (file_replace_begin(&out, path, err, errlen) != 0) {
         free(row);
-        return errmsg_set(err, errlen, "%s: %s", path, strerror(e));
+        return -1;
     }
-    rc = encode(fp, &L, tiles, row, &ctx);
+    ctx.fp = out.fp;
+    rc = encode(&L, tiles, row, &ctx);
     free(row);
-    if (fclose(fp) != 0 && rc == 0)
-        rc = errmsg_set(err, errlen, "%s: %s", path, strerror(errno));
-    if (rc != 0 && !existed)
-        remove(path);
-    return rc;
+    if (rc != 0)
+        return file_replace_abort(&out, ctx.io_error, err, errlen);
+    return file_replace_commit(&out, err, errlen);
 }

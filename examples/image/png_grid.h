@@ -17,8 +17,11 @@
  * rows of originals above rows of reconstructions); 0 means no groups.
  * Borders and empty slots are mid grey so that tiles stand apart from black
  * backgrounds.
- * Returns 0, or -1 with a one-line message in err (may be NULL); a file
- * that did not exist before the call is removed again on failure.
+ * The file is replaced atomically (files.h): on any failure a file already
+ * at path keeps its bytes and no partial file is left. path must not name
+ * anything but a regular file (a FIFO, a device and a directory are
+ * refused). Returns 0, or -1 with a one-line message in err (may be NULL)
+ * that gives the reason: "PATH: cannot write: File too large".
  */
 int png_write_grid(const char *path, const float *const *tiles, size_t n,
                    size_t h, size_t w, size_t cols, size_t group_rows,

@@ -14,6 +14,9 @@ bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 # shellcheck source=idx_fixture.sh
 source "$(dirname "$0")/idx_fixture.sh"
+prog=vae-image
+# shellcheck source=../common/test_cli_lib.sh
+source "$(dirname "$0")/../common/test_cli_lib.sh"
 
 data=$tmp/data
 write_idx_dir "$data" 96 40
@@ -241,6 +244,115 @@ grep -q "is an --arch mlp --latent 20 model" "$tmp/err" &&
 expect_error "--resume with another --latent" "$bin" train --data "$data" --resume "$m" --latent 8 --epochs 5 --out "$tmp/x.vae"
 expect_error "--resume with another --batch" "$bin" train --data "$data" --resume "$tmp/r1.vae" --batch 64 --epochs 5 --out "$tmp/x.vae"
 expect_error "--resume with nothing left to do" "$bin" train --data "$data" --resume "$tmp/r2.vae" --batch 32 --epochs 2 --out "$tmp/x.vae"
+
+# ---- inputs that are not regular files: refused at once, never a hang ----
+
+fifo=$tmp/fifo
+mkfifo "$fifo"
+fd=$tmp/fifodata
+cp -r "$data" "$fd"
+rm "$fd/train-images-idx3-ubyte" "$fd/t10k-labels-idx1-ubyte"
+mkfifo "$fd/train-images-idx3-ubyte"
+ln -s /dev/zero "$fd/t10k-labels-idx1-ubyte"
+expect_quick_error "train --data FIFO" "$fifo/train-images-idx3-ubyte: Not a directory" \
+  "$bin" train --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "train --data with a FIFO for the images" \
+  "train-images-idx3-ubyte: not a regular file (a FIFO)" "$bin" train --data "$fd" --out "$tmp/x.vae"
+expect_quick_error "eval --data with /dev/zero for the labels" \
+  "t10k-labels-idx1-ubyte: not a regular file (a character device)" \
+  "$bin" eval --data "$fd" --model "$m"
+expect_quick_error "sample --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" sample --model "$fifo" --out "$tmp/x.png"
+expect_quick_error "eval --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --data "$data" --model "$fifo"
+expect_quick_error "train --resume FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train --data "$data" --resume "$fifo"
+expect_quick_error "reconstruct --model /dev/zero" "not a regular file (a character device)" \
+  "$bin" reconstruct --data "$data" --model /dev/zero --out "$tmp/x.png"
+
+# ---- a failed PNG write leaves the old PNG as it was ----
+
+png=$tmp/keep.png
+"$bin" sample --model "$m" --n 64 --out "$png" > /dev/null 2>&1
+cp "$png" "$tmp/keep.orig"
+if [[ $(stat -c %s "$png") -gt 8192 ]] &&
+   ! fsize_limited 4 "$bin" sample --model "$m" --n 64 --seed 9 --out "$png" \
+       > /dev/null 2> "$tmp/err" &&
+   [[ $(cat "$tmp/err") == "vae-image: $png: cannot write: File too large" ]] &&
+   cmp -s "$png" "$tmp/keep.orig" && no_temp_files "$png"; then
+  ok "sample into a 4 KiB file-size limit: the reason, the old PNG intact, no temp file"
+else
+  bad "sample under a file-size limit: $(cat "$tmp/err"); $(ls "$tmp")"
+fi
+fsize_limited 4 "$bin" reconstruct --data "$data" --model "$m" --n 32 --out "$png" \
+  > /dev/null 2> "$tmp/err"
+grep -q 'cannot write: File too large' "$tmp/err" && cmp -s "$png" "$tmp/keep.orig" &&
+  no_temp_files "$png" && ok "reconstruct under the limit: the old PNG intact" ||
+  bad "reconstruct under a file-size limit: $(cat "$tmp/err")"
+"$bin" sample --model "$m" --n 4 --seed 9 --out "$png" > /dev/null 2>&1
+is_png "$png" && ! cmp -s "$png" "$tmp/keep.orig" && no_temp_files "$png" &&
+  ok "sample replaces an existing PNG" || bad "sample over an existing PNG"
+expect_quick_error "sample --out FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" sample --model "$m" --out "$fifo"
+expect_quick_error "train --out FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train --data "$data" --out "$fifo"
+[[ -p $fifo ]] && ok "... and the FIFO is still a FIFO" || bad "train --out replaced the FIFO"
+expect_quick_error "manifold --out a directory" "$tmp: not a regular file (a directory)" \
+  "$bin" manifold --model "$m2" --out "$tmp"
+
+# ---- a metrics line that cannot be appended whole is not appended at all ----
+
+mj=$tmp/limit.jsonl
+padded_metrics "$mj"
+cp "$mj" "$tmp/limit.orig"
+fsize_limited 1 "$bin" eval --data "$data" --model "$m" --metrics "$mj" \
+  > /dev/null 2> "$tmp/err"
+[[ $(cat "$tmp/err") == "vae-image: $mj: cannot append: File too large" ]] &&
+  cmp -s "$mj" "$tmp/limit.orig" &&
+  ok "eval --metrics past a 1 KiB file-size limit: the reason, no partial line" ||
+  bad "eval --metrics under a file-size limit: $(cat "$tmp/err"); $(tail -c 80 "$mj")"
+"$bin" eval --data "$data" --model "$m" --metrics "$mj" > /dev/null 2>&1
+[[ $(head -c 988 "$mj") == "$(cat "$tmp/limit.orig")" ]] &&
+  tail -n 1 "$mj" | grep -q '^{"test_elbo":-[0-9.]*,.*}$' &&
+  ok "... and the next eval appends its line after the old ones" ||
+  bad "eval after the failed append: $(tail -n 2 "$mj")"
+expect_quick_error "eval --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --data "$data" --model "$m" --metrics "$fifo"
+expect_quick_error "train --metrics a directory" "$tmp: not a regular file (a directory)" \
+  "$bin" train --data "$data" --out "$tmp/x.vae" --metrics "$tmp"
+
+# ---- numbers are plain decimal: no spaces, signs +, hex, inf or nan ----
+
+tr=("$bin" train --data "$data" --out "$tmp/x.vae" --epochs 1)
+expect_bad_numbers --batch " 5" "5 " "+5" "0x10" "5.0" "1e2" "5x" -- "${tr[@]}"
+expect_bad_numbers --lr "0x1p-3" " 1e-3" "1e-3 " "inf" "nan" "-inf" "1e-3x" "1e" "." \
+  "+0.001" "1e-999" "1e999" -- "${tr[@]}"
+expect_bad_numbers --seed " 1" "-1" "0x10" "1.0" "18446744073709551616" -- "${tr[@]}"
+expect_bad_numbers --threads " 2" "2.0" -- "$bin" sample --model "$m" --out "$tmp/x.png"
+expect_bad_numbers --progress "0x1" "NaN" -- "$bin" eval --data "$data" --model "$m"
+"$bin" sample --model "$m" --n 007 --seed 00 --threads 01 --out "$tmp/n.png" \
+  > /dev/null 2>&1 && is_png "$tmp/n.png" &&
+  ok "leading zeros are plain decimal (--n 007 --seed 00 --threads 01)" ||
+  bad "--n 007 refused"
+"$bin" eval --data "$data" --model "$m" --progress .5 --limit 4 > /dev/null 2>&1 &&
+  "$bin" eval --data "$data" --model "$m" --progress 2E-1 --limit 4 > /dev/null 2>&1 &&
+  ok "--progress .5 and 2E-1 are plain decimal numbers" || bad "--progress .5 or 2E-1 refused"
+
+# ---- a loss that explodes is reported once; a normal run says nothing ----
+
+"$bin" train --data "$data" --epochs 3 --batch 32 --lr 10 --out "$tmp/x.vae" \
+  --progress 0 2> "$tmp/lr.err"
+warned_once "train --lr 10: one warning, after epoch 1, to try a smaller --lr" "$tmp/lr.err"
+normal=("$tmp"/{train,conv,mlp2,mlp2k,seed}.err)
+! grep -q warning "${normal[@]}" && [[ -s $tmp/train.err && -s $tmp/seed.err ]] &&
+  ok "the normal runs (mlp, conv, mlp2, seed; --lr 1e-3): no warning" ||
+  bad "a normal run warned: $(grep warning "${normal[@]}")"
+# A step whose update would overflow is an error that says why.
+expect_error "train --arch conv --lr 10 stops at a non-finite update" \
+  "$bin" train --data "$data" --arch conv --epochs 1 --batch 32 --lr 10 --threads 1 \
+  --out "$tmp/x.vae" --progress 0
+grep -q 'epoch 1, batch 2: .*overflow.*; the training diverged: try a smaller --lr$' "$tmp/err" &&
+  ok "... with a hint to try a smaller --lr" || bad "non-finite step message: $(cat "$tmp/err")"
 
 echo "vae-image cli: $passed passed, $failed failed"
 ((failed == 0))

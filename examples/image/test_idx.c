@@ -1,6 +1,8 @@
 /* test_idx.c - the IDX loader on small files written by the tests: valid
  * pairs (raw, gzip, every accepted file name) and damaged ones, which must
- * give an error message and never crash. */
+ * give an error message and never crash; FIFOs, devices and oversized
+ * files, which must be refused at once. */
+#define _POSIX_C_SOURCE 200809L /* mkfifo, ftruncate, alarm */
 
 #include <math.h>
 #include <setjmp.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <zlib.h>
@@ -347,6 +351,37 @@ static void test_missing(void **state)
     expect_error(f, missing, missing, "nothing");
 }
 
+/* A FIFO with no writer, a device or a directory as either file, or as a
+ * file of a data directory, is refused within a second (the alarm turns a
+ * hang into a failure), and so is a file beyond IDX_MAX_FILE_BYTES. */
+static void test_not_regular(void **state)
+{
+    struct fixture *f = *state;
+    const char *im = write_bytes(f, "im", good_images(), 0);
+    const char *lb = write_bytes(f, "lb", good_labels(), 0);
+    const char *fifo = write_bytes(f, "t10k-images-idx3-ubyte", good_images(), 0);
+    const char *big = write_bytes(f, "big", good_images(), 0);
+    idx_dataset d;
+    double t0 = test_seconds();
+
+    alarm(10);
+    assert_int_equal(unlink(fifo), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    expect_error(f, fifo, lb, "t10k-images-idx3-ubyte: not a regular file (a FIFO)");
+    expect_error(f, im, fifo, "t10k-images-idx3-ubyte: not a regular file (a FIFO)");
+    expect_error(f, "/dev/zero", lb, "/dev/zero: not a regular file (a character device)");
+    expect_error(f, im, f->dir, "not a regular file (a directory)");
+    write_bytes(f, "t10k-labels-idx1-ubyte", good_labels(), 0);
+    assert_int_equal(idx_load_dir(f->dir, IDX_TEST, &d, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "t10k-images-idx3-ubyte: not a regular file (a FIFO)"));
+    assert_int_equal(idx_load_dir(fifo, IDX_TEST, &d, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "Not a directory"));
+    assert_int_equal(truncate(big, (off_t)IDX_MAX_FILE_BYTES + 1), 0);
+    expect_error(f, big, lb, "big: too large: more than");
+    alarm(0);
+    assert_true(test_seconds() - t0 < 1.0);
+}
+
 /* The in-memory entry point: the same result and the same checks. */
 static void test_memory(void **state)
 {
@@ -407,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_dimensions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_buffer, setup, teardown),
     };

@@ -14,6 +14,7 @@
 
 #include "arch.h"
 #include "images.h"
+#include "loss_watch.h"
 #include "models.h"
 #include "order.h"
 #include "train.h"
@@ -202,11 +203,12 @@ struct run {
     vae_model *m;
     vae_adam *opt;
     trainer *t;
-    FILE *metrics; /* rank 0 */
+    struct metrics *metrics; /* rank 0 */
     int64_t *perm;
     float *xb, *ub; /* this rank's rows of a batch; a batch of uniforms */
     long done_epochs;
     double sum_secs; /* this epoch's time in the gradient sums */
+    struct loss_watch watch; /* rank 0's rows */
 };
 
 /* One optimizer step on batch b (0-based) of an epoch, n rows, of which
@@ -228,12 +230,12 @@ static int train_step(struct run *r, int64_t n, int64_t first, int64_t k,
     snprintf(where, sizeof where, "epoch %ld, batch %lld", epoch,
              (long long)b + 1);
     if ((s = vae_model_zero_grad(m)) != VAE_OK)
-        return fail_lib(where, s, vae_model_last_error(m));
+        return fail_step(where, s, vae_model_last_error(m));
     if (model_skip_draws(m, first * per))
         return -1;
     if (k > 0 && (s = vae_model_elbo_grad(m, r->xb, k, elbo, NULL, NULL)) !=
                      VAE_OK)
-        return fail_lib(where, s, vae_model_last_error(m));
+        return fail_step(where, s, vae_model_last_error(m));
     if (model_skip_draws(m, (n - first - k) * per))
         return -1;
     double t0 = now_seconds();
@@ -242,7 +244,7 @@ static int train_step(struct run *r, int64_t n, int64_t first, int64_t k,
         return -1;
     r->sum_secs += now_seconds() - t0;
     if ((s = vae_adam_step(r->opt, m)) != VAE_OK)
-        return fail_lib(where, s, vae_adam_last_error(r->opt));
+        return fail_step(where, s, vae_adam_last_error(r->opt));
     return 0;
 }
 
@@ -296,6 +298,9 @@ static int train_epoch(struct run *r, long epoch, double *mean_elbo,
         sum += elbo * (double)k;
         seen += n;
         mine += k;
+        if (comm->rank == 0)
+            loss_watch_batch(&r->watch, -elbo * (double)k, (double)k, epoch,
+                             &prog);
         if (progress_due(&prog)) {
             double el = now_seconds() - t0;
             double rate = el > 0.0 ? (double)seen / el : 0.0;
@@ -313,6 +318,8 @@ static int train_epoch(struct run *r, long epoch, double *mean_elbo,
         }
     }
     progress_clear(&prog);
+    if (comm->rank == 0)
+        loss_watch_end_epoch(&r->watch, epoch, &prog);
     *secs = now_seconds() - t0;
     if (comm->sum_doubles(comm->ctx, &sum, 1))
         return -1;
@@ -515,15 +522,14 @@ static int report_epoch(struct run *r, long epoch, double train_elbo,
     if (model_save(r->m, r->opt, c->out_path))
         return -1;
     if (r->metrics) {
-        int k = 0;
-        json_num(r->metrics, &k, "epoch", (double)epoch, 0);
-        json_num(r->metrics, &k, "train_elbo", train_elbo, 4);
-        json_num(r->metrics, &k, "test_elbo", te, 4);
-        json_num(r->metrics, &k, "recon", tr, 4);
-        json_num(r->metrics, &k, "kl", tk, 4);
-        json_num(r->metrics, &k, "seconds", secs, 3);
-        json_num(r->metrics, &k, "samples_per_s", rate, 1);
-        if (finish_json_line(r->metrics, c->metrics_path))
+        json_num(r->metrics, "epoch", (double)epoch, 0);
+        json_num(r->metrics, "train_elbo", train_elbo, 4);
+        json_num(r->metrics, "test_elbo", te, 4);
+        json_num(r->metrics, "recon", tr, 4);
+        json_num(r->metrics, "kl", tk, 4);
+        json_num(r->metrics, "seconds", secs, 3);
+        json_num(r->metrics, "samples_per_s", rate, 1);
+        if (finish_json_line(r->metrics))
             return -1;
     }
     fprintf(stderr,
@@ -545,6 +551,7 @@ int image_train(const struct args *a, const struct train_comm *comm)
     int bad, rc = -1;
 
     r.comm = comm;
+    loss_watch_init(&r.watch, "image");
     bad = parse_train(a, &r.c) || load_data(&r);
     if (!bad && comm->rank == 0)
         bad = setup_rank0(&r);
@@ -567,7 +574,7 @@ int image_train(const struct args *a, const struct train_comm *comm)
     rc = 0;
 
 done:
-    rc = close_metrics(r.metrics, r.c.metrics_path, rc);
+    rc = close_metrics(r.metrics, rc);
     free(r.ub);
     free(r.xb);
     free(r.perm);

@@ -4,6 +4,7 @@
 
 #include "corpus.h"
 #include "errmsg.h"
+#include "files.h"
 #include "vocab.h"
 
 #include <dirent.h>
@@ -188,58 +189,16 @@ static int is_space(char c)
            c == '\f';
 }
 
-/* Reads a whole file into *out (malloc'd). */
-static int read_file(const char *path, char **out, size_t *outlen, char *err,
-                     size_t errlen)
-{
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    FILE *fp;
-
-    errno = 0;
-    fp = fopen(path, "rb");
-    if (!fp)
-        return errmsg_set(err, errlen, "%s: %s", path,
-                          errno ? strerror(errno) : "cannot open");
-    for (;;) {
-        size_t got;
-        if (len == cap) {
-            char *q = grow(buf, &cap, len + 1, 1);
-            if (!q) {
-                free(buf);
-                fclose(fp);
-                return errmsg_set(err, errlen, "%s: out of memory", path);
-            }
-            buf = q;
-        }
-        errno = 0;
-        got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        int e = errno;
-        free(buf);
-        fclose(fp);
-        return errmsg_set(err, errlen, "%s: read error: %s", path,
-                          e ? strerror(e) : "unknown");
-    }
-    fclose(fp);
-    *out = buf;
-    *outlen = len;
-    return 0;
-}
-
 /* Reads the file at path and adds its text as format f. */
 static int load_file(text_corpus *c, enum text_format f, const char *path,
                      char *err, size_t errlen)
 {
-    char *buf = NULL; /* set by read_file; GCC cannot see that at -O2 */
+    char *buf = NULL; /* set by file_read_all; GCC cannot see that at -O2 */
     size_t len = 0;
     int rc;
 
-    if (read_file(path, &buf, &len, err, errlen) != 0)
+    if (file_read_all(path, TEXT_FILE_MAX_BYTES, &buf, &len, err,
+                      errlen) != 0)
         return -1;
     rc = text_corpus_add_text(c, f, path, buf, len, err, errlen);
     free(buf);

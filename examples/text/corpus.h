@@ -31,14 +31,21 @@
  * (so "1/2" becomes 1 / 2 and "Mr." becomes mr .).
  *
  * Every file is read whole and checked as UTF-8 before use. Errors (missing
- * or unreadable path, empty file, file without sentences, directory without
- * corpus files, invalid UTF-8, Brown token without a tag) return -1 with a
- * message naming the path; nothing is printed.
+ * or unreadable path, a path that is not a regular file, such as a FIFO or
+ * /dev/zero, refused without reading it; a file over TEXT_FILE_MAX_BYTES;
+ * empty file, file without sentences, directory without corpus files,
+ * invalid UTF-8, Brown token without a tag) return -1 with a message naming
+ * the path; nothing is printed.
  */
 #ifndef VAE_TEXT_CORPUS_H
 #define VAE_TEXT_CORPUS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* The largest corpus file read (2 GiB): each file is read whole into
+ * memory, and its token lists take a few times its size again. */
+#define TEXT_FILE_MAX_BYTES ((uint64_t)1 << 31)
 
 struct text_block;
 

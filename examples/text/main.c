@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "corpus.h"
+#include "loss_watch.h"
 #include "models.h"
 #include "normal.h"
 #include "order.h"
@@ -585,11 +586,10 @@ static int evaluate_set(vae_model *m, const struct text_arch *t,
 }
 
 /* The eval line, for eval and the end of lm. */
-static int write_eval(FILE *metrics, const char *path, const struct set_eval *r,
+static int write_eval(struct metrics *metrics, const struct set_eval *r,
                       int lm, long k, int64_t n)
 {
     char how[48];
-    int f = 0;
 
     if (lm)
         snprintf(how, sizeof how, "exact, language model");
@@ -602,13 +602,13 @@ static int write_eval(FILE *metrics, const char *path, const struct set_eval *r,
            r->nll, r->ppl, r->kl, r->active, how, (long long)n);
     if (!metrics)
         return 0;
-    json_num(metrics, &f, "test_nll", r->nll, 4);
-    json_num(metrics, &f, "test_ppl", r->ppl, 3);
-    json_num(metrics, &f, "kl", r->kl, 4);
-    json_num(metrics, &f, "active_units", (double)r->active, 0);
-    json_num(metrics, &f, "iwae_k", (double)k, 0);
-    json_num(metrics, &f, "n", (double)n, 0);
-    return finish_json_line(metrics, path);
+    json_num(metrics, "test_nll", r->nll, 4);
+    json_num(metrics, "test_ppl", r->ppl, 3);
+    json_num(metrics, "kl", r->kl, 4);
+    json_num(metrics, "active_units", (double)r->active, 0);
+    json_num(metrics, "iwae_k", (double)k, 0);
+    json_num(metrics, "n", (double)n, 0);
+    return finish_json_line(metrics);
 }
 
 /* ---- train and lm ------------------------------------------------------- */
@@ -653,8 +653,8 @@ static int parse_train(const struct args *a, int lm, struct train_cfg *c)
         get_seed(a, OPT_SEED, 1, &c->seed))
         return -1;
     if (t->word_dropout >= 1.0)
-        return fail("--word-dropout: expected a number in [0, 1), got '%s'",
-                    a->val[OPT_WORD_DROPOUT]);
+        return fail("--word-dropout: expected a decimal number in [0, 1), "
+                    "got '%s'", a->val[OPT_WORD_DROPOUT]);
     if (arch == ARCH_SEED && t->word_dropout > 0.0)
         return fail("--word-dropout: the seed architecture's decoder reads no "
                     "tokens, so there are none to drop");
@@ -693,6 +693,7 @@ struct run {
     float *xb;
     double trained; /* seconds of training so far, for --minutes */
     int out_of_time;
+    struct loss_watch watch;
 };
 
 /* One epoch of steps in the order (seed, epoch) fixes, ended early when
@@ -716,12 +717,13 @@ static int train_epoch(struct run *r, long epoch, double *objective,
         int64_t start = b * c->batch;
         int64_t n = n_all - start < c->batch ? n_all - start : c->batch;
         double elbo, recon, el;
+        int64_t batch_toks = 0;
 
         for (int64_t j = 0; j < n; j++) {
             int64_t i = r->perm[start + j];
             memcpy(r->xb + j * T, r->train->x + i * T,
                    (size_t)T * sizeof *r->xb);
-            toks += r->train->ntok[i];
+            batch_toks += r->train->ntok[i];
         }
         if (model_train_step(r->m, r->opt, r->xb, n, epoch, b, &elbo,
                              &recon)) {
@@ -729,6 +731,10 @@ static int train_epoch(struct run *r, long epoch, double *objective,
             return -1;
         }
         sum += (lm ? -recon : elbo) * (double)n;
+        /* The loss: the NLL (LM) or the negated ELBO (VAE). */
+        loss_watch_batch(&r->watch, -(lm ? recon : elbo) * (double)n,
+                         (double)batch_toks, epoch, &prog);
+        toks += batch_toks;
         seen += n;
         el = now_seconds() - t0;
         if (limit > 0.0 && r->trained + el >= limit) {
@@ -753,6 +759,7 @@ static int train_epoch(struct run *r, long epoch, double *objective,
         }
     }
     progress_clear(&prog);
+    loss_watch_end_epoch(&r->watch, epoch, &prog);
     *secs = now_seconds() - t0;
     r->trained += *secs;
     *objective = sum / (double)seen;
@@ -761,26 +768,25 @@ static int train_epoch(struct run *r, long epoch, double *objective,
 }
 
 /* Epoch line of the metrics file and of stderr. */
-static int report_epoch(FILE *metrics, const struct train_cfg *c, long epoch,
-                        double objective, const struct set_eval *v,
+static int report_epoch(struct metrics *metrics, const struct train_cfg *c,
+                        long epoch, double objective, const struct set_eval *v,
                         double secs, int64_t tokens)
 {
     const int lm = c->arch.arch == ARCH_LM;
     double rate = secs > 0.0 ? (double)tokens / secs : 0.0;
 
     if (metrics) {
-        int f = 0;
-        json_num(metrics, &f, "epoch", (double)epoch, 0);
-        json_num(metrics, &f, lm ? "train_nll" : "train_elbo", objective, 4);
-        json_num(metrics, &f, "valid_nll", v->nll, 4);
-        json_num(metrics, &f, "valid_ppl", v->ppl, 3);
+        json_num(metrics, "epoch", (double)epoch, 0);
+        json_num(metrics, lm ? "train_nll" : "train_elbo", objective, 4);
+        json_num(metrics, "valid_nll", v->nll, 4);
+        json_num(metrics, "valid_ppl", v->ppl, 3);
         if (!lm) {
-            json_num(metrics, &f, "kl", v->kl, 4);
-            json_num(metrics, &f, "active_units", (double)v->active, 0);
+            json_num(metrics, "kl", v->kl, 4);
+            json_num(metrics, "active_units", (double)v->active, 0);
         }
-        json_num(metrics, &f, "seconds", secs, 3);
-        json_num(metrics, &f, "tokens_per_s", rate, 1);
-        if (finish_json_line(metrics, c->metrics_path))
+        json_num(metrics, "seconds", secs, 3);
+        json_num(metrics, "tokens_per_s", rate, 1);
+        if (finish_json_line(metrics))
             return -1;
     }
     if (lm)
@@ -804,7 +810,7 @@ static int train_command(const struct args *a, int lm)
     text_vocab *vocab = NULL;
     struct text_set set[TEXT_NUM_SPLITS] = {{0}};
     struct run r = {0};
-    FILE *metrics = NULL;
+    struct metrics *metrics = NULL;
     struct set_eval v;
     char e[512] = "";
     int32_t s;
@@ -859,6 +865,7 @@ static int train_command(const struct args *a, int lm)
         c.batch = (long)set[TEXT_TRAIN].n;
     r.c = &c;
     r.train = &set[TEXT_TRAIN];
+    loss_watch_init(&r.watch, "token");
     r.perm = malloc((size_t)set[TEXT_TRAIN].n * sizeof *r.perm);
     r.xb = malloc((size_t)(c.batch * c.arch.maxlen) * sizeof *r.xb);
     if (!r.perm || !r.xb) {
@@ -885,13 +892,13 @@ static int train_command(const struct args *a, int lm)
             goto done;
         }
         if (evaluate_set(r.m, &c.arch, &set[TEXT_TEST], c.batch, 0, 0.0, &v) ||
-            write_eval(metrics, c.metrics_path, &v, 1, 0, set[TEXT_TEST].n))
+            write_eval(metrics, &v, 1, 0, set[TEXT_TEST].n))
             goto done;
     }
     rc = 0;
 
 done:
-    rc = close_metrics(metrics, c.metrics_path, rc);
+    rc = close_metrics(metrics, rc);
     free(r.xb);
     free(r.perm);
     vae_adam_free(r.opt);
@@ -925,7 +932,7 @@ static int cmd_eval(const struct args *a)
     text_corpus corpus = {0};
     struct text_set test = {0};
     struct set_eval r;
-    FILE *metrics = NULL;
+    struct metrics *metrics = NULL;
     int rc = -1;
 
     if (get_long(a, OPT_BATCH, 32, 1, 65536, &batch) ||
@@ -954,13 +961,12 @@ static int cmd_eval(const struct args *a)
         goto done;
     }
     if (evaluate_set(tm.m, &tm.arch, &test, batch, k, progress, &r) ||
-        write_eval(metrics, metrics_path, &r, tm.arch.arch == ARCH_LM, k,
-                   test.n))
+        write_eval(metrics, &r, tm.arch.arch == ARCH_LM, k, test.n))
         goto done;
     rc = 0;
 
 done:
-    rc = close_metrics(metrics, metrics_path, rc);
+    rc = close_metrics(metrics, rc);
     text_set_free(&test);
     text_corpus_free(&corpus);
     text_model_free(&tm);

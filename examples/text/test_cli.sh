@@ -11,6 +11,9 @@ hello=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
+prog=vae-text
+# shellcheck source=../common/test_cli_lib.sh
+source "$(dirname "$0")/../common/test_cli_lib.sh"
 
 ok() { passed=$((passed + 1)); echo "PASS $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
@@ -221,6 +224,94 @@ if [[ -n $hello ]]; then
     bad "non-vae-text model message: $(cat "$tmp/err")"
 fi
 expect_error "zero --threads" "$bin" sample --model "$bm" --threads 0
+
+# ---- inputs that are not regular files: refused at once, never a hang ----
+
+fifo=$tmp/fifo
+mkfifo "$fifo"
+mkdir -p "$tmp/brown" "$tmp/acl"/{train,test}/{neg,pos}
+mkfifo "$tmp/brown/ca01"
+for d in "$tmp/acl"/{train,test}/{neg,pos}; do echo "A review." > "$d/1_1.txt"; done
+mkfifo "$tmp/acl/test/pos/2_9.txt"
+expect_quick_error "train --corpus lines --data FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train --corpus lines --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "lm --corpus lines --data /dev/zero" \
+  "/dev/zero: not a regular file (a character device)" \
+  "$bin" lm --corpus lines --data /dev/zero --out "$tmp/x.vae"
+expect_quick_error "train --corpus lines --data /dev/urandom" "(a character device)" \
+  "$bin" train --corpus lines --data /dev/urandom --out "$tmp/x.vae"
+expect_quick_error "train --corpus brown --data FIFO" "$fifo: Not a directory" \
+  "$bin" train --corpus brown --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "train --corpus brown with a FIFO corpus file" \
+  "brown/ca01: not a regular file (a FIFO)" \
+  "$bin" train --corpus brown --data "$tmp/brown" --out "$tmp/x.vae"
+expect_quick_error "train --corpus aclimdb --data FIFO" "$fifo/train/neg: Not a directory" \
+  "$bin" train --corpus aclimdb --data "$fifo" --out "$tmp/x.vae"
+expect_quick_error "eval --corpus aclimdb with a FIFO review" \
+  "acl/test/pos/2_9.txt: not a regular file (a FIFO)" \
+  "$bin" eval --model "$bm" --corpus aclimdb --data "$tmp/acl"
+expect_quick_error "sample --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" sample --model "$fifo"
+expect_quick_error "eval --model FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --model "$fifo" "${data[@]}"
+expect_quick_error "train --out FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" train "${data[@]}" "${tiny[@]}" --out "$fifo"
+[[ -p $fifo ]] && ok "... and the FIFO is still a FIFO" || bad "train --out replaced the FIFO"
+expect_quick_error "interpolate --model /dev/zero" "(a character device)" \
+  "$bin" interpolate --model /dev/zero --sentence a --to b
+
+# ---- a metrics line that cannot be appended whole is not appended at all ----
+
+mj=$tmp/limit.jsonl
+padded_metrics "$mj"
+cp "$mj" "$tmp/limit.orig"
+fsize_limited 1 "$bin" eval --model "$bm" "${data[@]}" --metrics "$mj" \
+  > /dev/null 2> "$tmp/err"
+[[ $(cat "$tmp/err") == "vae-text: $mj: cannot append: File too large" ]] &&
+  cmp -s "$mj" "$tmp/limit.orig" &&
+  ok "eval --metrics past a 1 KiB file-size limit: the reason, no partial line" ||
+  bad "eval --metrics under a file-size limit: $(cat "$tmp/err"); $(tail -c 80 "$mj")"
+expect_quick_error "eval --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" eval --model "$bm" "${data[@]}" --metrics "$fifo"
+expect_quick_error "lm --metrics FIFO" "$fifo: not a regular file (a FIFO)" \
+  "$bin" lm "${data[@]}" --out "$tmp/x.vae" --metrics "$fifo"
+
+# ---- sentences on a full disk: an error, not exit status 0 ----
+
+if [[ -w /dev/full ]]; then
+  if "$bin" sample --model "$bm" --n 3 > /dev/full 2> "$tmp/err"; then
+    bad "sample > /dev/full exits 0"
+  else
+    [[ $(cat "$tmp/err") == "vae-text: standard output: cannot write: No space left on device" ]] &&
+      ok "sample > /dev/full: the reason, exit 1" || bad "sample > /dev/full: $(cat "$tmp/err")"
+  fi
+fi
+
+# ---- numbers are plain decimal: no spaces, signs +, hex, inf or nan ----
+
+tr=("$bin" train "${data[@]}" --out "$tmp/x.vae")
+expect_bad_numbers --batch " 5" "5 " "+5" "0x10" "5.0" -- "${tr[@]}"
+expect_bad_numbers --lr "0x1p-3" " 1e-3" "inf" "nan" "1e-3x" -- "${tr[@]}"
+expect_bad_numbers --minutes "1e999" "0x1p0" " 1" -- "${tr[@]}"
+expect_bad_numbers --word-dropout "0x0.4p0" "nan" -- "${tr[@]}"
+expect_bad_numbers --temperature "inf" " 0.5" "0.5 " -- "$bin" sample --model "$bm"
+expect_bad_numbers --n " 3" "3e0" -- "$bin" sample --model "$bm"
+expect_bad_numbers --seed "-1" "+1" -- "$bin" sample --model "$bm"
+[[ $("$bin" sample --model "$bm" --n 02 --temperature .5 --decode sample 2> /dev/null |
+     wc -l) == 2 ]] && ok "--n 02 --temperature .5 are plain decimal" ||
+  bad "--n 02 --temperature .5 refused"
+
+# ---- a loss that explodes is reported once; a normal run says nothing ----
+
+"$bin" train "${data[@]}" "${tiny[@]}" --epochs 3 --lr 10 --out "$tmp/x.vae" 2> "$tmp/lr.err"
+warned_once "train --lr 10: one warning, after epoch 1, to try a smaller --lr" "$tmp/lr.err"
+"$bin" lm "${data[@]}" --embed 8 --hidden 8 --vocab 50 --maxlen 8 --batch 16 \
+  --progress 0 --epochs 2 --lr 10 --out "$tmp/x.vae" > /dev/null 2> "$tmp/lr.err"
+warned_once "lm --lr 10: one warning" "$tmp/lr.err"
+normal=("$tmp"/{train,seed,lm}.err)
+! grep -q warning "${normal[@]}" && [[ -s $tmp/train.err && -s $tmp/seed.err ]] &&
+  ok "the normal runs (bowman, seed, lm; --lr 1e-3): no warning" ||
+  bad "a normal run warned: $(grep warning "${normal[@]}")"
 
 echo "vae-text cli: $passed passed, $failed failed"
 ((failed == 0))

@@ -3,7 +3,7 @@
  * worked out by hand from the fixture text and the rules in vocab.h and
  * corpus.h. Bad inputs must give a message naming the problem and never
  * crash. The last test reads the real Brown corpus if it is present. */
-#define _POSIX_C_SOURCE 200809L /* mkdir, stat, unlink */
+#define _POSIX_C_SOURCE 200809L /* mkdir, stat, unlink, mkfifo, alarm */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,6 +165,22 @@ static void expect_load_error(struct fixture *f, loader_fn load,
     text_corpus_free(&c);
 }
 
+/* As expect_load_error when the loader meets the FIFO `fifo` (made here,
+ * with no writer): it must say so within a second; the alarm turns a hang
+ * into a failure. */
+static void expect_fifo_refused(struct fixture *f, loader_fn load,
+                                const char *path, const char *fifo)
+{
+    double t0 = test_seconds();
+
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    expect_load_error(f, load, path, fifo, "not a regular file (a FIFO)");
+    alarm(0);
+    assert_true(test_seconds() - t0 < 1.0);
+    assert_int_equal(unlink(fifo), 0);
+}
+
 /* ---- Tokenizer ------------------------------------------------------------- */
 
 static void add_ok(text_sentences *s, const char *text)
@@ -324,7 +340,19 @@ static void test_lines_errors(void **state)
     expect_load_error(f, text_corpus_load_lines, p, p, "byte 3");
     expect_load_error(f, text_corpus_load_lines, p, "cut off", NULL);
     p = make_dir(f, "adir");
-    expect_load_error(f, text_corpus_load_lines, p, p, "read error");
+    expect_load_error(f, text_corpus_load_lines, p, p,
+                      "not a regular file (a directory)");
+    p = path_in(f, "fifo");
+    expect_fifo_refused(f, text_corpus_load_lines, p, p);
+    expect_load_error(f, text_corpus_load_lines, "/dev/zero", "/dev/zero",
+                      "not a regular file (a character device)");
+    expect_load_error(f, text_corpus_load_lines, "/dev/urandom",
+                      "/dev/urandom", "(a character device)");
+    /* Sparse: refused from its size, nothing read. */
+    p = write_text(f, "huge.txt", "a\n");
+    assert_int_equal(truncate(p, (off_t)TEXT_FILE_MAX_BYTES + 1), 0);
+    expect_load_error(f, text_corpus_load_lines, p, p,
+                      "too large: more than 2147483648 bytes");
     expect_load_error(f, text_corpus_load_lines, NULL, "NULL", NULL);
     assert_int_equal(text_corpus_load_lines(p, NULL, NULL, 0), -1);
 }
@@ -447,7 +475,10 @@ static void test_brown_errors(void **state)
     expect_load_error(f, text_corpus_load_brown, dir, "brown/ca02:1:", "no /TAG");
     write_text(f, "brown/ca02", "\tB/at y/nn\n");
     make_dir(f, "brown/ca03");
-    expect_load_error(f, text_corpus_load_brown, dir, "brown/ca03", "read error");
+    expect_load_error(f, text_corpus_load_brown, dir, "brown/ca03",
+                      "not a regular file (a directory)");
+    rmdir(path_in(f, "brown/ca03"));
+    expect_fifo_refused(f, text_corpus_load_brown, dir, path_in(f, "brown/ca03"));
     expect_load_error(f, text_corpus_load_brown, NULL, "NULL", NULL);
 }
 
@@ -574,8 +605,11 @@ static void test_aclimdb_errors(void **state)
     expect_load_error(f, text_corpus_load_aclimdb, dir, p, "cut off");
     unlink(p);
     p = make_dir(f, "aclImdb/test/neg/dir.txt");
-    expect_load_error(f, text_corpus_load_aclimdb, dir, p, "read error");
+    expect_load_error(f, text_corpus_load_aclimdb, dir, p,
+                      "not a regular file (a directory)");
     rmdir(p);
+    expect_fifo_refused(f, text_corpus_load_aclimdb, dir,
+                        path_in(f, "aclImdb/test/neg/fifo.txt"));
 
     test_dir_remove(path_in(f, "aclImdb/test/neg"));
     expect_load_error(f, text_corpus_load_aclimdb, dir, "aclImdb/test/neg",
