@@ -276,6 +276,14 @@ VAE_API int32_t vae_model_set_beta(vae_model *m, double beta);
 /* Free bits: per latent dimension, the batch-mean KL below `nats` is not
  * penalised (Kingma et al. 2016). 0 (default) disables it. */
 VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats);
+/* What free bits compare with `nats` (not saved in model files):
+ * VAE_FREE_BITS_BATCH (default) the batch mean of each dimension's KL, as
+ * above; VAE_FREE_BITS_EXAMPLE each example's KL of each dimension, so the
+ * loss's KL term is sum_b sum_j max(nats, KL_bj) (the per-sentence KL
+ * thresholding of Li et al. 2019). */
+#define VAE_FREE_BITS_BATCH   0
+#define VAE_FREE_BITS_EXAMPLE 1
+VAE_API int32_t vae_model_set_free_bits_mode(vae_model *m, int32_t mode);
 /* KL annealing schedules for vae_model_train_step. */
 #define VAE_ANNEAL_NONE    0 /* weight 1                                    */
 #define VAE_ANNEAL_LINEAR  1 /* weight min(1, t / steps)                    */
@@ -298,6 +306,13 @@ VAE_API int32_t vae_model_set_kl_anneal(vae_model *m, int32_t kind,
 VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k);
 /* Log-variance of VAE_LIKELIHOOD_GAUSSIAN_FIXED (default 0, i.e. var 1). */
 VAE_API int32_t vae_model_set_obs_logvar(vae_model *m, double logvar);
+/* Initialises the decoder's parameters again, as vae_model_new does, from
+ * `seed` (a generator of its own: the model's stream is left as it is);
+ * the encoder, the Gaussian head and a table the decoder shares with the
+ * encoder keep theirs. For training as an autoencoder first and then
+ * resetting the decoder (Li et al. 2019); an optimizer made before keeps
+ * the old moments: make a new one. */
+VAE_API int32_t vae_model_reset_decoder(vae_model *m, uint64_t seed);
 
 /* Caller-defined bytes kept with the model and saved in its file (e.g. an
  * application's vocabulary or architecture name): the library copies them
@@ -421,6 +436,24 @@ VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
  */
 VAE_API int32_t vae_model_iwae(vae_model *m, const float *x, int64_t batch,
                                int64_t k, double *logpx);
+/* The mutual information I(x; z) in nats between the n examples x and
+ * their latents under q (He et al. 2019, Eq. 5):
+ *   mi = E_x E_q(z|x) log q(z|x) - E_q(z) log q(z),
+ * where q(z) is the mixture of the n posteriors (so mi <= log n), the first
+ * term in closed form and the second over `samples` draws z ~ q(z|x) per
+ * example (n x samples x latent_dim normals from the model's generator,
+ * example after example). n >= 2, samples in 1..10^6. O(n^2 samples
+ * latent_dim) time, O(n latent_dim) memory. */
+VAE_API int32_t vae_model_mutual_info(vae_model *m, const float *x, int64_t n,
+                                      int64_t samples, double *mi);
+/* Active units (Burda et al. 2016): *count receives the number of latent
+ * dimensions whose posterior mean varies across the n examples x with a
+ * variance (n - 1 in the denominator) above threshold (0.01 is usual);
+ * var (may be NULL) each dimension's variance, latent_dim doubles.
+ * n >= 2. */
+VAE_API int32_t vae_model_active_units(vae_model *m, const float *x,
+                                       int64_t n, double threshold,
+                                       int64_t *count, double *var);
 /* n uniform numbers in [0, 1) from the model's generator (the stream that
  * z samples come from), e.g. to binarise data reproducibly: saved with the
  * model, so a resumed run continues the same stream. Each number is one draw

@@ -292,3 +292,175 @@ done:
     return st;
 }
 
+
+/* ---- Statistics of the posterior over a set of examples ----------------- */
+
+/* Examples encoded per pass: the workspace stays that of a small batch
+ * however large the set. */
+#define STATS_CHUNK 256
+
+/* mu then logvar of each of the n examples x into mulv (n x 2D), encoded
+ * STATS_CHUNK at a time. */
+static int32_t encode_set(vae_model *m, const float *x, int64_t n, float *mulv,
+                          const char *what)
+{
+    int64_t D = m->latent, d = m->data_size;
+    for (int64_t b0 = 0; b0 < n; b0 += STATS_CHUNK) {
+        int64_t nb = n - b0 < STATS_CHUNK ? n - b0 : STATS_CHUNK;
+        int32_t st = run_encoder(m, x + b0 * d, nb, mulv, what);
+        if (st != VAE_OK)
+            return st;
+        memcpy(mulv + b0 * 2 * D, vae_head(m)->val,
+               (size_t)(nb * 2 * D) * sizeof(float));
+    }
+    return VAE_OK;
+}
+
+/* Checks a statistics call's set and output, and encodes the set into a
+ * new array of n x 2D floats (*mulv, freed by the caller). */
+static int32_t begin_stats(vae_model *m, const float *x, int64_t n,
+                           const void *out, const char *what, float **mulv)
+{
+    *mulv = NULL;
+    if (!x || !out)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: x or the output "
+                              "is NULL", what);
+    if (n < 2 || n > INT64_MAX / 8 / (2 * m->latent))
+        return vae_model_fail(m, VAE_ERR_RANGE, "%s: n %lld not in 2..%lld",
+                              what, (long long)n,
+                              (long long)(INT64_MAX / 8 / (2 * m->latent)));
+    *mulv = vae_malloc((size_t)(n * 2 * m->latent) * sizeof(float));
+    if (!*mulv)
+        return vae_model_fail(m, VAE_ERR_NOMEM, "%s: out of memory for %lld "
+                              "posteriors", what, (long long)n);
+    int32_t st = encode_set(m, x, n, *mulv, what);
+    if (st != VAE_OK) {
+        free(*mulv);
+        *mulv = NULL;
+    }
+    return st;
+}
+
+/* log q(z | x_j) for one z under each of the n posteriors (rows of mulv),
+ * into lq; cj holds each posterior's constant -D/2 log 2 pi - 1/2 sum lv
+ * and iv its 1 / variance per dimension (n x D). */
+static void log_densities(const float *z, const float *mulv, const double *cj,
+                          const float *iv, int64_t n, int64_t D, double *lq)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float *mu = mulv + j * 2 * D, *w = iv + j * D;
+        float q = 0.0f;
+        for (int64_t t = 0; t < D; t++) {
+            float dz = z[t] - mu[t];
+            q += dz * dz * w[t];
+        }
+        lq[j] = cj[j] - 0.5 * (double)q;
+    }
+}
+
+VAE_API int32_t vae_model_mutual_info(vae_model *m, const float *x, int64_t n,
+                                      int64_t samples, double *mi)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (samples < 1 || samples > 1000000)
+        return vae_model_fail(m, VAE_ERR_RANGE, "mutual_info: samples %lld "
+                              "not in 1..1e6", (long long)samples);
+    float *mulv;
+    int32_t st = begin_stats(m, x, n, mi, "mutual_info", &mulv);
+    if (st != VAE_OK)
+        return st;
+    int64_t D = m->latent;
+    double *cj = vae_malloc((size_t)n * sizeof(double));
+    double *lq = vae_malloc((size_t)n * sizeof(double));
+    float *iv = vae_malloc((size_t)(n * D) * sizeof(float));
+    float *eps = vae_malloc((size_t)(samples * D) * sizeof(float));
+    float *z = vae_malloc((size_t)D * sizeof(float));
+    if (!cj || !lq || !iv || !eps || !z) {
+        st = vae_model_fail(m, VAE_ERR_NOMEM, "mutual_info: out of memory");
+        goto done;
+    }
+    /* E_q log q(z|x) in closed form (He et al.'s estimator): the negative
+     * entropy of each Gaussian posterior. */
+    double negent = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        const float *lv = mulv + j * 2 * D + D;
+        double s = 0.0;
+        for (int64_t t = 0; t < D; t++) {
+            float c = vae_clamp_logvar(lv[t]);
+            s += c;
+            iv[j * D + t] = expf(-c);
+        }
+        cj[j] = -0.5 * (double)D * VAE_LOG_2PI - 0.5 * s;
+        negent += cj[j] - 0.5 * (double)D;
+    }
+    negent /= (double)n;
+    /* E_q(z) log q(z): z drawn from each posterior in turn, its density
+     * under the mixture of all n. */
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float *mu = mulv + i * 2 * D, *lv = mu + D;
+        vae_rng_normal_fill(&m->rng, eps, samples * D);
+        for (int64_t s = 0; s < samples; s++) {
+            for (int64_t t = 0; t < D; t++)
+                z[t] = mu[t] + expf(0.5f * vae_clamp_logvar(lv[t])) *
+                                   eps[s * D + t];
+            log_densities(z, mulv, cj, iv, n, D, lq);
+            double top = -INFINITY, acc = 0.0;
+            for (int64_t j = 0; j < n; j++)
+                top = fmax(top, lq[j]);
+            for (int64_t j = 0; j < n; j++)
+                acc += exp(lq[j] - top);
+            sum += top + log(acc) - log((double)n);
+        }
+    }
+    *mi = negent - sum / (double)(n * samples);
+    if (!isfinite(*mi))
+        st = vae_model_fail(m, VAE_ERR_NONFINITE, "mutual_info: the "
+                            "estimate is not finite");
+done:
+    free(mulv);
+    free(cj);
+    free(lq);
+    free(iv);
+    free(eps);
+    free(z);
+    return st;
+}
+
+VAE_API int32_t vae_model_active_units(vae_model *m, const float *x,
+                                       int64_t n, double threshold,
+                                       int64_t *count, double *var)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (!(threshold >= 0.0 && isfinite(threshold)))
+        return vae_model_fail(m, VAE_ERR_RANGE, "active_units: threshold %g "
+                              "must be >= 0", threshold);
+    float *mulv;
+    int32_t st = begin_stats(m, x, n, count, "active_units", &mulv);
+    if (st != VAE_OK)
+        return st;
+    int64_t D = m->latent, active = 0;
+    /* The variance across examples of each dimension's posterior mean,
+     * accumulated in double with the mean taken out first. */
+    for (int64_t t = 0; t < D; t++) {
+        double mean = 0.0, ss = 0.0;
+        for (int64_t j = 0; j < n; j++)
+            mean += mulv[j * 2 * D + t];
+        mean /= (double)n;
+        for (int64_t j = 0; j < n; j++) {
+            double dev = mulv[j * 2 * D + t] - mean;
+            ss += dev * dev;
+        }
+        double v = ss / (double)(n - 1);
+        active += v > threshold;
+        if (var)
+            var[t] = v;
+    }
+    *count = active;
+    free(mulv);
+    return VAE_OK;
+}

@@ -14,9 +14,7 @@ void vae_kl_normal(const float *mu, const float *logvar, int64_t stride,
     for (int64_t b = 0; b < batch; b++) {
         double sum = 0.0;
         for (int64_t j = 0; j < d; j++) {
-            double m = mu[b * stride + j];
-            double lv = vae_clamp_logvar(logvar[b * stride + j]);
-            double k = 0.5 * (m * m + exp(lv) - 1.0 - lv);
+            double k = vae_kl_one(mu[b * stride + j], logvar[b * stride + j]);
             sum += k;
             if (kl_dim)
                 kl_dim[j] += k;

@@ -4,7 +4,17 @@
 #ifndef VAE_KL_H
 #define VAE_KL_H
 
+#include <math.h>
 #include <stdint.h>
+
+#include "gaussian.h"
+
+/* KL of one dimension: 0.5 (mu^2 + exp(lv) - 1 - lv), lv clamped. */
+static inline double vae_kl_one(float mu, float logvar)
+{
+    double m = mu, lv = vae_clamp_logvar(logvar);
+    return 0.5 * (m * m + exp(lv) - 1.0 - lv);
+}
 
 /* For `batch` examples of d dimensions, with mu/logvar rows of stride
  * `stride` floats (the head output holds mu then logvar in one row, so

@@ -369,6 +369,32 @@ VAE_API int32_t vae_model_set_free_bits(vae_model *m, double nats)
     return VAE_OK;
 }
 
+VAE_API int32_t vae_model_set_free_bits_mode(vae_model *m, int32_t mode)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    if (mode != VAE_FREE_BITS_BATCH && mode != VAE_FREE_BITS_EXAMPLE)
+        return vae_model_fail(m, VAE_ERR_INVALID_ARG,
+                              "free_bits_mode: unknown mode %d", (int)mode);
+    m->free_bits_mode = mode;
+    return VAE_OK;
+}
+
+VAE_API int32_t vae_model_reset_decoder(vae_model *m, uint64_t seed)
+{
+    if (!m)
+        return VAE_ERR_INVALID_ARG;
+    VAE_HOLD(m, VAE_ERR_BUSY);
+    /* A generator of its own: the model's stream (z draws, saved with the
+     * model) goes on as it was. Nodes that borrow the encoder's parameters
+     * own none, so the encoder is left as it is. */
+    vae_rng r;
+    vae_rng_seed(&r, seed);
+    init_params(m->dec, m->n_dec, m->params, &r);
+    return VAE_OK;
+}
+
 VAE_API int32_t vae_model_set_train_samples(vae_model *m, int64_t k)
 {
     if (!m)

@@ -34,6 +34,7 @@ struct vae_model {
     unsigned char *meta; /* the caller's metadata bytes, saved with the model */
     size_t meta_len;
     double beta, free_bits, obs_logvar;
+    int32_t free_bits_mode; /* VAE_FREE_BITS_*: what free bits compare */
     int64_t train_samples; /* importance samples in elbo_grad's objective */
     int32_t anneal_kind; /* VAE_ANNEAL_*, used by vae_model_train_step */
     int64_t anneal_steps;

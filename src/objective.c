@@ -48,7 +48,11 @@ static void head_backward(vae_model *m, int64_t batch, double beta)
             float mu = h[b * 2 * D + j], raw = h[b * 2 * D + D + j];
             float lv = vae_clamp_logvar(raw);
             int inside = raw > VAE_LOGVAR_MIN && raw < VAE_LOGVAR_MAX;
-            float w = (m->free_bits > 0.0 && m->kl_dim[j] <= m->free_bits)
+            /* The KL that free bits compare: the batch mean of dimension j,
+             * or this example's alone. */
+            double kl = m->free_bits_mode == VAE_FREE_BITS_EXAMPLE
+                            ? vae_kl_one(mu, raw) : m->kl_dim[j];
+            float w = (m->free_bits > 0.0 && kl <= m->free_bits)
                           ? 0.0f : (float)beta;
             float g = dz[b * D + j];
             float std = expf(0.5f * lv);
@@ -281,15 +285,10 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     for (int64_t b = 0; b < batch; b++)
         kl_sum += m->kl_b[b];
 
-    double kl_term = kl_sum;
-    if (m->free_bits > 0.0) {
-        kl_term = 0.0;
-        for (int64_t j = 0; j < m->latent; j++)
-            kl_term += fmax(m->free_bits, m->kl_dim[j]);
-        kl_term *= (double)batch;
-    }
-    double loss = -recon_sum + beta * kl_term;
-    if (!isfinite(loss) || !isfinite(recon_sum) || !isfinite(kl_sum))
+    /* The loss, -recon + beta x (the KL term, thresholded or not), is
+     * finite exactly when these two are: beta is at most 1e6, and free
+     * bits only raise KL terms to a finite floor. */
+    if (!isfinite(recon_sum) || !isfinite(kl_sum))
         return vae_model_fail(m, VAE_ERR_NONFINITE,
                               "loss is not finite (recon %g, kl %g); "
                               "gradients left unchanged", recon_sum, kl_sum);

@@ -1252,6 +1252,70 @@ static void test_noise_output_settings(void **state)
     vae_model_free(m);
 }
 
+/* The additions of issue 17: free bits per example, a fresh decoder, and
+ * the posterior's statistics over a set. */
+static void test_text_vae_levers(void **state)
+{
+    (void)state;
+    vae_model *m = bernoulli_model();
+    float x[B * D];
+    tu_rng r;
+    tu_seed(&r, 6);
+    tu_fill_uniform(&r, x, B * D, 0.0, 1.0);
+    double mi = 0.0, var[L];
+    int64_t count = 0;
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_set_free_bits_mode(NULL, VAE_FREE_BITS_EXAMPLE), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_reset_decoder(NULL, 1), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_mutual_info(NULL, x, B, 1, &mi), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_active_units(NULL, x, B, 0.01, &count, var), NO_MSG);
+#define EXPECT_M(what, status, call)                                        \
+    EXPECT((what), (status), (call), vae_model_last_error(m))
+    const int32_t bad_mode[] = {-1, 2, INT32_MAX};
+    for (int i = 0; i < TU_COUNT(bad_mode); i++)
+        EXPECT_M("unknown free bits mode", VAE_ERR_INVALID_ARG,
+                 vae_model_set_free_bits_mode(m, bad_mode[i]));
+    EXPECT_M("NULL x", VAE_ERR_INVALID_ARG,
+             vae_model_mutual_info(m, NULL, B, 1, &mi));
+    EXPECT_M("NULL mi", VAE_ERR_INVALID_ARG,
+             vae_model_mutual_info(m, x, B, 1, NULL));
+    EXPECT_M("NULL x", VAE_ERR_INVALID_ARG,
+             vae_model_active_units(m, NULL, B, 0.01, &count, var));
+    EXPECT_M("NULL count", VAE_ERR_INVALID_ARG,
+             vae_model_active_units(m, x, B, 0.01, NULL, var));
+    const int64_t bad_n[] = {1, 0, -1, INT64_MIN, INT64_MAX};
+    for (int i = 0; i < TU_COUNT(bad_n); i++) {
+        EXPECT_M("n not in 2..(a memory limit)", VAE_ERR_RANGE,
+                 vae_model_mutual_info(m, x, bad_n[i], 1, &mi));
+        EXPECT_M("n not in 2..(a memory limit)", VAE_ERR_RANGE,
+                 vae_model_active_units(m, x, bad_n[i], 0.01, &count, var));
+    }
+    const int64_t bad_samples[] = {0, -1, 1000001, INT64_MAX};
+    for (int i = 0; i < TU_COUNT(bad_samples); i++)
+        EXPECT_M("samples not in 1..1e6", VAE_ERR_RANGE,
+                 vae_model_mutual_info(m, x, B, bad_samples[i], &mi));
+    const double bad_threshold[] = {-0.1, NAN, INFINITY};
+    for (int i = 0; i < TU_COUNT(bad_threshold); i++)
+        EXPECT_M("threshold < 0 or not finite", VAE_ERR_RANGE,
+                 vae_model_active_units(m, x, B, bad_threshold[i], &count,
+                                        var));
+    x[1] = NAN;
+    EXPECT_M("x NaN", VAE_ERR_NONFINITE,
+             vae_model_mutual_info(m, x, B, 1, &mi));
+    EXPECT_M("x NaN", VAE_ERR_NONFINITE,
+             vae_model_active_units(m, x, B, 0.01, &count, var));
+    x[1] = 1.5f;
+    EXPECT_M("Bernoulli x above 1", VAE_ERR_RANGE,
+             vae_model_mutual_info(m, x, B, 1, &mi));
+    EXPECT_M("any seed is valid", VAE_OK,
+             vae_model_reset_decoder(m, UINT64_MAX));
+#undef EXPECT_M
+    vae_model_free(m);
+}
+
 /* ---- Adam and training --------------------------------------------------- */
 
 static void test_adam(void **state)
@@ -1616,6 +1680,7 @@ int main(void)
         cmocka_unit_test(test_model_runs),
         cmocka_unit_test(test_text_runs),
         cmocka_unit_test(test_noise_output_settings),
+        cmocka_unit_test(test_text_vae_levers),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_io),
         cmocka_unit_test(test_every_function_checked),

@@ -65,6 +65,10 @@ CALL(vae_model_set_beta, f->m, 0.5)
 CALL(vae_model_set_free_bits, f->m, 0.0)
 CALL(vae_model_set_kl_anneal, f->m, VAE_ANNEAL_LINEAR, 10)
 CALL(vae_model_set_train_samples, f->m, 2)
+CALL(vae_model_set_free_bits_mode, f->m, VAE_FREE_BITS_EXAMPLE)
+CALL(vae_model_reset_decoder, f->m, 5)
+CALL(vae_model_mutual_info, f->m, X, B, 2, &(double){0})
+CALL(vae_model_active_units, f->m, X, B, 0.01, &(int64_t){0}, NULL)
 CALL(vae_model_set_obs_logvar, f->m, -1.0)
 CALL(vae_model_set_metadata, f->m, "abc", 3)
 CALL(vae_model_zero_grad, f->m)
@@ -104,6 +108,8 @@ static const call model_calls[] = {
     ENTRY(vae_model_set_seed),       ENTRY(vae_model_set_beta),
     ENTRY(vae_model_set_free_bits),  ENTRY(vae_model_set_kl_anneal),
     ENTRY(vae_model_set_train_samples), ENTRY(vae_model_set_obs_logvar),
+    ENTRY(vae_model_set_free_bits_mode), ENTRY(vae_model_reset_decoder),
+    ENTRY(vae_model_mutual_info),    ENTRY(vae_model_active_units),
     ENTRY(vae_model_set_metadata),   ENTRY(vae_model_zero_grad),
     ENTRY(vae_model_scale_grad),     ENTRY(vae_model_elbo),
     ENTRY(vae_model_elbo_grad),      ENTRY(vae_model_elbo_noise),

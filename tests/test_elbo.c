@@ -35,6 +35,7 @@ typedef struct elbo_case {
     const char *name;
     int32_t likelihood;
     double beta, free_bits, obs_logvar;
+    int32_t free_bits_mode; /* 0: VAE_FREE_BITS_BATCH */
 } elbo_case;
 
 static vae_model *make_model(int32_t likelihood, uint64_t seed)
@@ -59,7 +60,7 @@ static void make_data(float *x, int64_t n, uint64_t seed)
 /* Per-dimension batch-mean KL from the encoder's mu/logvar, closed form with
  * the documented log-variance clamp. */
 static void kl_from_encode(vae_model *m, const float *x, double *kl_dim,
-                           double *kl_mean)
+                           double *kl_bj, double *kl_mean)
 {
     float mu[B * L], lv[B * L];
     assert_int_equal(vae_model_encode(m, x, B, mu, lv), VAE_OK);
@@ -69,7 +70,10 @@ static void kl_from_encode(vae_model *m, const float *x, double *kl_dim,
         for (int b = 0; b < B; b++) {
             double u = mu[b * L + j];
             double v = fmin(fmax(lv[b * L + j], VAE_LOGVAR_MIN), VAE_LOGVAR_MAX);
-            s += 0.5 * (u * u + exp(v) - 1.0 - v);
+            double k = 0.5 * (u * u + exp(v) - 1.0 - v);
+            s += k;
+            if (kl_bj)
+                kl_bj[b * L + j] = k;
         }
         kl_dim[j] = s / B;
         *kl_mean += kl_dim[j];
@@ -83,11 +87,15 @@ static double train_loss(vae_model *m, const float *x, const elbo_case *c)
     assert_int_equal(vae_model_elbo(m, x, B, &elbo, &recon, &kl), VAE_OK);
     double kl_term = B * kl;
     if (c->free_bits > 0.0) {
-        double kd[L], km;
-        kl_from_encode(m, x, kd, &km);
+        double kd[L], kbj[B * L], km;
+        kl_from_encode(m, x, kd, kbj, &km);
         kl_term = 0.0;
         for (int j = 0; j < L; j++)
-            kl_term += B * fmax(c->free_bits, kd[j]);
+            if (c->free_bits_mode == VAE_FREE_BITS_EXAMPLE)
+                for (int b = 0; b < B; b++)
+                    kl_term += fmax(c->free_bits, kbj[b * L + j]);
+            else
+                kl_term += B * fmax(c->free_bits, kd[j]);
     }
     return -B * recon + c->beta * kl_term;
 }
@@ -104,7 +112,53 @@ static void configure(vae_model *m, const elbo_case *c)
 {
     assert_int_equal(vae_model_set_beta(m, c->beta), VAE_OK);
     assert_int_equal(vae_model_set_free_bits(m, c->free_bits), VAE_OK);
+    if (c->free_bits_mode)
+        assert_int_equal(vae_model_set_free_bits_mode(m, c->free_bits_mode),
+                         VAE_OK);
     assert_int_equal(vae_model_set_obs_logvar(m, c->obs_logvar), VAE_OK);
+}
+
+/* Whether every KL_bj of the batch is at least `gap` from the threshold,
+ * away from max()'s kink, where the gradient has no single value. */
+static int clear_of_kink(const double *kbj, double free_bits, double gap)
+{
+    for (int i = 0; i < B * L; i++)
+        if (fabs(kbj[i] - free_bits) < gap)
+            return 0;
+    return 1;
+}
+
+/* Shifts mu (the head's bias) so that dim 1's KL is well above the free
+ * bits and dim 0's is below them on average; per example, dim 0 must also
+ * have examples on both sides, where thresholding the batch mean and each
+ * example's KL disagree (so a test that took one for the other fails). */
+static void place_around_threshold(vae_model *m, const float *x,
+                                   const elbo_case *c)
+{
+    float *bias = head_bias(m);
+    double kd[L], kbj[B * L], km;
+    bias[1] = 1.6f;
+    if (c->free_bits_mode != VAE_FREE_BITS_EXAMPLE) {
+        bias[0] = 0.1f;
+        kl_from_encode(m, x, kd, kbj, &km);
+        assert_true(kd[0] < c->free_bits - 0.1);
+        assert_true(kd[1] > c->free_bits + 0.1);
+        return;
+    }
+    for (int k = 0; k <= 60; k++) {
+        bias[0] = -1.5f + 0.05f * (float)k;
+        kl_from_encode(m, x, kd, kbj, &km);
+        int below = 0, above = 0;
+        for (int b = 0; b < B; b++) {
+            below += kbj[b * L] < c->free_bits;
+            above += kbj[b * L] > c->free_bits;
+        }
+        if (below && above && kd[1] > c->free_bits + 0.1 &&
+            clear_of_kink(kbj, c->free_bits, 0.02))
+            return;
+    }
+    fail_msg("no shift of mu puts dim 0's examples on both sides of %g",
+             c->free_bits);
 }
 
 static void check_case(const elbo_case *c)
@@ -114,17 +168,8 @@ static void check_case(const elbo_case *c)
     float x[B * D];
     make_data(x, B * D, 5);
 
-    if (c->free_bits > 0.0) {
-        /* Shift mu so dim 0's KL sits well below the threshold (clamped,
-         * no gradient) and dim 1's well above (penalised). */
-        float *bias = head_bias(m);
-        bias[0] = 0.1f;
-        bias[1] = 1.6f;
-        double kd[L], km;
-        kl_from_encode(m, x, kd, &km);
-        assert_true(kd[0] < c->free_bits - 0.1);
-        assert_true(kd[1] > c->free_bits + 0.1);
-    }
+    if (c->free_bits > 0.0)
+        place_around_threshold(m, x, c);
 
     int64_t n = vae_model_num_params(m);
     float *p = vae_model_params(m);
@@ -165,7 +210,8 @@ static void check_case(const elbo_case *c)
 static void test_grad_bernoulli(void **state)
 {
     (void)state;
-    const elbo_case c = {"bernoulli", VAE_LIKELIHOOD_BERNOULLI, 1.0, 0.0, 0.0};
+    const elbo_case c = {"bernoulli", VAE_LIKELIHOOD_BERNOULLI, 1.0, 0.0, 0.0,
+                         0};
     check_case(&c);
 }
 
@@ -173,7 +219,7 @@ static void test_grad_gaussian_fixed(void **state)
 {
     (void)state;
     const elbo_case c = {"gaussian fixed", VAE_LIKELIHOOD_GAUSSIAN_FIXED, 1.0,
-                         0.0, -1.0};
+                         0.0, -1.0, 0};
     check_case(&c);
 }
 
@@ -181,21 +227,33 @@ static void test_grad_gaussian_learned(void **state)
 {
     (void)state;
     const elbo_case c = {"gaussian learned", VAE_LIKELIHOOD_GAUSSIAN_LEARNED,
-                         1.0, 0.0, 0.0};
+                         1.0, 0.0, 0.0, 0};
     check_case(&c);
 }
 
 static void test_grad_beta(void **state)
 {
     (void)state;
-    const elbo_case c = {"beta 0.5", VAE_LIKELIHOOD_BERNOULLI, 0.5, 0.0, 0.0};
+    const elbo_case c = {"beta 0.5", VAE_LIKELIHOOD_BERNOULLI, 0.5, 0.0, 0.0,
+                         0};
     check_case(&c);
 }
 
 static void test_grad_free_bits(void **state)
 {
     (void)state;
-    const elbo_case c = {"free bits", VAE_LIKELIHOOD_BERNOULLI, 1.0, 0.5, 0.0};
+    const elbo_case c = {"free bits", VAE_LIKELIHOOD_BERNOULLI, 1.0, 0.5, 0.0,
+                         0};
+    check_case(&c);
+}
+
+/* Free bits per example (Li et al. 2019's per-sentence thresholding):
+ * sum_b sum_j max(lambda, KL_bj), no KL gradient where KL_bj <= lambda. */
+static void test_grad_free_bits_per_example(void **state)
+{
+    (void)state;
+    const elbo_case c = {"free bits per example", VAE_LIKELIHOOD_BERNOULLI,
+                         0.8, 0.5, 0.0, VAE_FREE_BITS_EXAMPLE};
     check_case(&c);
 }
 
@@ -215,7 +273,7 @@ static void test_reported_values(void **state)
         double elbo, recon, kl, kd[L], kl_ref;
         assert_int_equal(vae_model_set_seed(m, 1), VAE_OK);
         assert_int_equal(vae_model_elbo(m, x, B, &elbo, &recon, &kl), VAE_OK);
-        kl_from_encode(m, x, kd, &kl_ref);
+        kl_from_encode(m, x, kd, NULL, &kl_ref);
         TU_ASSERT_CLOSE(kl, kl_ref, 1e-6, "kl vs closed form");
         TU_ASSERT_CLOSE(elbo, recon - kl, 1e-9, "elbo = recon - kl");
         assert_true(kl >= 0.0);
@@ -271,7 +329,7 @@ static void test_recon_independent(void **state)
                                (xv - pm) * (xv - pm) / exp(obs_lv));
         }
         TU_ASSERT_CLOSE(recon, ref / B, 1e-5, "recon at z = mu");
-        kl_from_encode(m, x, kd, &kl_ref);
+        kl_from_encode(m, x, kd, NULL, &kl_ref);
         TU_ASSERT_CLOSE(kl, kl_ref, 1e-6, "kl with clamped logvar");
         /* Each dim holds at least 0.5 * (30 - 1) nats at logvar = -30. */
         assert_true(kl > L * 14.5 - 1e-6);
@@ -501,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_grad_gaussian_learned),
         cmocka_unit_test(test_grad_beta),
         cmocka_unit_test(test_grad_free_bits),
+        cmocka_unit_test(test_grad_free_bits_per_example),
         cmocka_unit_test(test_reported_values),
         cmocka_unit_test(test_recon_independent),
         cmocka_unit_test(test_grad_accumulation),
