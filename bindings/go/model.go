@@ -187,6 +187,62 @@ func (m *Model) SetTrainSamples(k int64) error {
 	return err
 }
 
+// FreeBitsMode is what free bits compare with their floor.
+type FreeBitsMode int32
+
+// Free bits modes.
+const (
+	FreeBitsBatch   FreeBitsMode = C.VAE_FREE_BITS_BATCH   // each dimension's batch mean
+	FreeBitsExample FreeBitsMode = C.VAE_FREE_BITS_EXAMPLE // each example's KL per dimension
+)
+
+// SetFreeBitsMode sets what free bits compare (not saved with the model).
+func (m *Model) SetFreeBitsMode(mode FreeBitsMode) error {
+	return m.check("vae_model_set_free_bits_mode",
+		C.vae_model_set_free_bits_mode(m.p, C.int32_t(mode)))
+}
+
+// ResetDecoder initialises the decoder's parameters afresh from seed; the
+// encoder and the Gaussian head keep theirs.
+func (m *Model) ResetDecoder(seed uint64) error {
+	return m.check("vae_model_reset_decoder", C.vae_model_reset_decoder(m.p, C.uint64_t(seed)))
+}
+
+// MutualInfo is I(x; z) in nats over the examples x (He et al. 2019),
+// with samples draws per example.
+func (m *Model) MutualInfo(x []float32, samples int64) (float64, error) {
+	const op = "vae_model_mutual_info"
+	n, err := rows(op, "x", len(x), m.dataSize)
+	if err != nil {
+		return 0, err
+	}
+	var mi C.double
+	st := C.vae_model_mutual_info(m.p, f32ptr(x), C.int64_t(n), C.int64_t(samples), &mi)
+	return float64(mi), m.check(op, st)
+}
+
+// ActiveUnits counts the latent dimensions whose posterior mean varies
+// across x by more than threshold, and returns each one's variance.
+func (m *Model) ActiveUnits(x []float32, threshold float64) (int64, []float64, error) {
+	const op = "vae_model_active_units"
+	n, err := rows(op, "x", len(x), m.dataSize)
+	if err != nil {
+		return 0, nil, err
+	}
+	var count C.int64_t
+	v := make([]C.double, m.latent)
+	st := C.vae_model_active_units(m.p, f32ptr(x), C.int64_t(n), C.double(threshold),
+		&count, &v[0])
+	if err := m.check(op, st); err != nil {
+		return 0, nil, err
+	}
+	out := make([]float64, m.latent)
+	for i := range v {
+		out[i] = float64(v[i])
+	}
+	return int64(count), out, nil
+}
+
 // SetKLAnneal sets the KL annealing schedule of TrainStep over steps
 // optimizer steps. It is not saved with the model.
 func (m *Model) SetKLAnneal(kind Anneal, steps int64) error {

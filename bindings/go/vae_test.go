@@ -490,6 +490,16 @@ func TestModelCalls(t *testing.T) {
 	if err != nil || given != drawn {
 		t.Fatalf("elbo with the drawn noise: %v vs %v (%v)", given, drawn, err)
 	}
+	count, v, err := m.ActiveUnits(x, 0)
+	if err != nil || int64(len(v)) != latent || count < 0 || count > latent {
+		t.Fatalf("active units: %d %v %v", count, v, err)
+	}
+	if mi, err := m.MutualInfo(x, 2); err != nil || mi > math.Log(float64(batch))+0.1 {
+		t.Fatalf("mutual information %v, %v", mi, err)
+	}
+	if err := m.SetFreeBitsMode(vae.FreeBitsExample); err != nil {
+		t.Fatal(err)
+	}
 	raw, err := m.DecoderOutput(mu, nil)
 	if err != nil || len(raw) != len(out) {
 		t.Fatalf("decoder output: %d, %v", len(raw), err)

@@ -28,7 +28,8 @@ from ._capi import (
     ABI_MAJOR, ANNEAL_LINEAR, ANNEAL_NONE, ANNEAL_SIGMOID, DECODE_BEAM,
     DECODE_GREEDY, DECODE_SAMPLE, DECODE_TOP_K, DECODE_TOP_P, ERR_BUSY,
     ERR_FORMAT, ERR_GRAPH, ERR_INVALID_ARG, ERR_IO, ERR_NOMEM, ERR_NONFINITE,
-    ERR_RANGE, ERR_SHAPE, ERR_UNSUPPORTED, ERR_VERSION, GEN_BEAM, GEN_EOS,
+    ERR_RANGE, ERR_SHAPE, ERR_UNSUPPORTED, ERR_VERSION, FREE_BITS_BATCH,
+    FREE_BITS_EXAMPLE, GEN_BEAM, GEN_EOS,
     GEN_LENGTH_PENALTY, GEN_MODE, GEN_NGRAM_MAX, GEN_NO_REPEAT_NGRAM,
     GEN_TEMPERATURE, GEN_TOP_K, GEN_TOP_P, LIKELIHOOD_BERNOULLI,
     LIKELIHOOD_CATEGORICAL, LIKELIHOOD_GAUSSIAN_FIXED,
@@ -40,7 +41,8 @@ __all__ = [
     "DECODE_BEAM", "DECODE_GREEDY", "DECODE_SAMPLE", "DECODE_TOP_K",
     "DECODE_TOP_P", "ERR_BUSY", "ERR_FORMAT", "ERR_GRAPH", "ERR_INVALID_ARG",
     "ERR_IO", "ERR_NOMEM", "ERR_NONFINITE", "ERR_RANGE", "ERR_SHAPE",
-    "ERR_UNSUPPORTED", "ERR_VERSION", "GEN_BEAM", "GEN_EOS",
+    "ERR_UNSUPPORTED", "ERR_VERSION", "FREE_BITS_BATCH", "FREE_BITS_EXAMPLE",
+    "GEN_BEAM", "GEN_EOS",
     "GEN_LENGTH_PENALTY", "GEN_MODE", "GEN_NGRAM_MAX", "GEN_NO_REPEAT_NGRAM",
     "GEN_TEMPERATURE", "GEN_TOP_K", "GEN_TOP_P", "LIKELIHOOD_BERNOULLI",
     "LIKELIHOOD_CATEGORICAL", "LIKELIHOOD_GAUSSIAN_FIXED",
@@ -457,6 +459,16 @@ class Model(_Wrapper):
         lib.vae_model_set_train_samples(self._ptr(), k)
         self._train_samples = k
 
+    def set_free_bits_mode(self, mode: int) -> None:
+        """What free bits compare: FREE_BITS_BATCH (each dimension's batch
+        mean) or FREE_BITS_EXAMPLE (each example's KL). Not saved."""
+        lib.vae_model_set_free_bits_mode(self._ptr(), mode)
+
+    def reset_decoder(self, seed: int) -> None:
+        """The decoder's parameters initialised afresh from seed; the
+        encoder and the head keep theirs."""
+        lib.vae_model_reset_decoder(self._ptr(), seed)
+
     def set_kl_anneal(self, kind: int, steps: int) -> None:
         """KL annealing for train_step: ANNEAL_NONE/LINEAR/SIGMOID over
         steps optimizer steps. Not saved with the model."""
@@ -645,6 +657,26 @@ class Model(_Wrapper):
         lib.vae_model_log_likelihood(self._ptr(), zp, xp, batch,
                                      logp.ctypes.data_as(_P_F64))
         return logp
+
+    def mutual_info(self, x: F32Array, samples: int = 1) -> float:
+        """I(x; z) in nats over the examples x (He et al. 2019, Eq. 5)."""
+        ptr, n = self._x(x, "vae_model_mutual_info")
+        mi = ctypes.c_double()
+        lib.vae_model_mutual_info(self._ptr(), ptr, n, samples,
+                                  ctypes.byref(mi))
+        return mi.value
+
+    def active_units(self, x: F32Array,
+                     threshold: float = 0.01) -> Tuple[int, F64Array]:
+        """(count, variances): the latent dimensions whose posterior mean
+        varies across x by more than threshold, and each one's variance."""
+        ptr, n = self._x(x, "vae_model_active_units")
+        count = ctypes.c_int64()
+        var = np.empty(self.latent_dim, dtype=np.float64)
+        lib.vae_model_active_units(self._ptr(), ptr, n, threshold,
+                                   ctypes.byref(count),
+                                   var.ctypes.data_as(_P_F64))
+        return count.value, var
 
     def iwae(self, x: F32Array, k: int) -> F64Array:
         """Importance-weighted bound on log p(x) with k samples, per

@@ -47,6 +47,8 @@ DECODE_TOP_P = 5
 NO_EOS = -1
 
 NO_NODE = -1
+FREE_BITS_BATCH = 0
+FREE_BITS_EXAMPLE = 1
 LSTM_LAST_STATE = 0
 LSTM_SEQUENCE = 1
 
@@ -208,6 +210,12 @@ SIGNATURES = {
     "vae_model_set_train_samples": (_i32, [_H, _i64], MODEL),
     "vae_model_set_kl_anneal": (_i32, [_H, _i32, _i64], MODEL),
     "vae_model_set_obs_logvar": (_i32, [_H, _f64], MODEL),
+    "vae_model_set_free_bits_mode": (_i32, [_H, _i32], MODEL),
+    "vae_model_reset_decoder": (_i32, [_H, _u64], MODEL),
+    "vae_model_mutual_info": (_i32, [_H, _P(_f32), _i64, _i64, _P(_f64)],
+                              MODEL),
+    "vae_model_active_units": (_i32, [_H, _P(_f32), _i64, _f64, _P(_i64),
+                                      _P(_f64)], MODEL),
     "vae_model_set_metadata": (_i32, [_H, _mem, _size], MODEL),
     "vae_model_metadata": (_mem, [_H, _P(_size)], NOT_STATUS),
     "vae_model_data_size": (_i64, [_H], STATUS),

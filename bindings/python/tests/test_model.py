@@ -177,6 +177,21 @@ class RunTest(unittest.TestCase):
         self.assertEqual(logits.shape, (4, self.model.output_size))
         np.testing.assert_allclose(1 / (1 + np.exp(-logits)), out, rtol=1e-5)
 
+    def test_latent_statistics(self):
+        mi = self.model.mutual_info(self.x, samples=2)
+        self.assertLessEqual(mi, np.log(BATCH) + 0.1)
+        count, var = self.model.active_units(self.x, 0.0)
+        mu, _ = self.model.encode(self.x)
+        np.testing.assert_allclose(var, mu.var(axis=0, ddof=1), rtol=1e-5)
+        self.assertEqual(count, int((var > 0.0).sum()))
+
+    def test_reset_decoder_keeps_the_encoder(self):
+        mu, _ = self.model.encode(self.x)
+        before = self.model.decode(mu)
+        self.model.reset_decoder(4)
+        np.testing.assert_array_equal(self.model.encode(self.x)[0], mu)
+        self.assertFalse(np.array_equal(self.model.decode(mu), before))
+
     def test_reconstruct_is_decode_of_mu(self):
         mu, logvar = self.model.encode(self.x)
         self.assertEqual(mu.shape, (BATCH, LATENT))

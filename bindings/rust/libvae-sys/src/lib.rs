@@ -78,6 +78,8 @@ pub const VAE_DECODE_TOP_P: i32 = 5;
 pub const VAE_NO_EOS: i64 = -1;
 
 pub const VAE_NO_NODE: i32 = -1;
+pub const VAE_FREE_BITS_BATCH: i32 = 0;
+pub const VAE_FREE_BITS_EXAMPLE: i32 = 1;
 pub const VAE_LSTM_LAST_STATE: i32 = 0;
 pub const VAE_LSTM_SEQUENCE: i32 = 1;
 
@@ -177,6 +179,23 @@ extern "C" {
     pub fn vae_model_data_size(m: *const vae_model) -> i64;
     pub fn vae_model_data_shape(m: *const vae_model, dims: *mut i64, cap: i32) -> i32;
     pub fn vae_model_latent_dim(m: *const vae_model) -> i64;
+    pub fn vae_model_set_free_bits_mode(m: *mut vae_model, mode: i32) -> i32;
+    pub fn vae_model_reset_decoder(m: *mut vae_model, seed: u64) -> i32;
+    pub fn vae_model_mutual_info(
+        m: *mut vae_model,
+        x: *const f32,
+        n: i64,
+        samples: i64,
+        mi: *mut f64,
+    ) -> i32;
+    pub fn vae_model_active_units(
+        m: *mut vae_model,
+        x: *const f32,
+        n: i64,
+        threshold: f64,
+        count: *mut i64,
+        var: *mut f64,
+    ) -> i32;
     pub fn vae_model_output_size(m: *const vae_model) -> i64;
     pub fn vae_model_num_params(m: *const vae_model) -> i64;
     pub fn vae_model_params(m: *mut vae_model) -> *mut f32;

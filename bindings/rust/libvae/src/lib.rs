@@ -927,6 +927,56 @@ impl Model {
         Ok(())
     }
 
+    /// Free bits per example (`true`: each example's KL of each dimension
+    /// against the floor) or per batch mean (`false`, the default); not
+    /// saved in model files.
+    pub fn set_free_bits_per_example(&mut self, per_example: bool) -> Result<()> {
+        let mode = if per_example {
+            sys::VAE_FREE_BITS_EXAMPLE
+        } else {
+            sys::VAE_FREE_BITS_BATCH
+        };
+        model_call!(self, vae_model_set_free_bits_mode(self.raw.as_ptr(), mode))
+    }
+
+    /// The decoder's parameters initialised afresh from `seed`; the
+    /// encoder and the Gaussian head keep theirs.
+    pub fn reset_decoder(&mut self, seed: u64) -> Result<()> {
+        model_call!(self, vae_model_reset_decoder(self.raw.as_ptr(), seed))
+    }
+
+    /// I(x; z) in nats over the examples `x` (He et al. 2019, Eq. 5), with
+    /// `samples` draws per example.
+    pub fn mutual_info(&mut self, x: &[f32], samples: i64) -> Result<f64> {
+        let n = c_len(self.batch(x, "vae_model_mutual_info")?);
+        let mut mi = 0.0;
+        model_call!(
+            self,
+            vae_model_mutual_info(self.raw.as_ptr(), x.as_ptr(), n, samples, &mut mi)
+        )?;
+        Ok(mi)
+    }
+
+    /// (count, variances): the latent dimensions whose posterior mean
+    /// varies across `x` by more than `threshold`, and each one's variance.
+    pub fn active_units(&mut self, x: &[f32], threshold: f64) -> Result<(i64, Vec<f64>)> {
+        let n = c_len(self.batch(x, "vae_model_active_units")?);
+        let mut count = 0i64;
+        let mut var = vec![0.0; self.latent_dim()];
+        model_call!(
+            self,
+            vae_model_active_units(
+                self.raw.as_ptr(),
+                x.as_ptr(),
+                n,
+                threshold,
+                &mut count,
+                var.as_mut_ptr()
+            )
+        )?;
+        Ok((count, var))
+    }
+
     /// KL annealing for [`Model::train_step`]; not saved in model files.
     pub fn set_kl_anneal(&mut self, schedule: KlAnneal) -> Result<()> {
         let (kind, steps) = match schedule {

@@ -621,3 +621,18 @@ fn given_noise_generation_settings_and_raw_output() {
     let err = model.generate_tokens(&z, 4).unwrap_err();
     assert_error(&err, ErrorKind::Unsupported, "categorical");
 }
+
+#[test]
+fn latent_statistics_and_a_fresh_decoder() {
+    let mut model = tiny_model(8);
+    let x = data();
+    let mi = model.mutual_info(&x, 2).unwrap();
+    assert!(mi <= (BATCH as f64).ln() + 0.1, "mi {}", mi);
+    let (count, var) = model.active_units(&x, 0.0).unwrap();
+    assert_eq!(var.len(), LATENT);
+    assert_eq!(count as usize, var.iter().filter(|v| **v > 0.0).count());
+    model.set_free_bits_per_example(true).unwrap();
+    let (mu, _) = model.encode(&x).unwrap();
+    model.reset_decoder(3).unwrap();
+    assert_eq!(model.encode(&x).unwrap().0, mu);
+}
