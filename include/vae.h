@@ -227,6 +227,30 @@ VAE_API int32_t vae_graph_shift_right(vae_graph *g, int32_t ids, float bos);
 VAE_API int32_t vae_graph_token_dropout(vae_graph *g, int32_t ids, float rate,
                                         float unk);
 
+/* Batch normalisation (Ioffe & Szegedy 2015) of each feature of the last
+ * axis over all rows of the batch: y = gamma (x - mean) / sqrt(var + 1e-5)
+ * + beta. While gradients are computed (vae_model_elbo_grad,
+ * _train_step) it uses the batch's statistics and updates running ones
+ * (momentum 0.1, PyTorch's), which every other call uses and model files
+ * keep. gamma 0: gamma is a parameter (initialised to 1); gamma > 0 (at
+ * most 1e6): it is that fixed value, as BN-VAE fixes it on the posterior
+ * mean (Zhu et al. 2020). beta is a parameter (initialised to 0). Models
+ * with batch normalisation are saved in file format 1.2. */
+VAE_API int32_t vae_graph_batch_norm(vae_graph *g, int32_t x, float gamma);
+/* q(z|x) = N(mu, exp(logvar)) given by the encoder itself: mu and logvar,
+ * two vectors of latent_dim elements, joined as [mu | logvar]. Set as the
+ * output (and last node) of an encoder, it replaces the dense head that
+ * vae_model_new appends otherwise. */
+VAE_API int32_t vae_graph_gaussian(vae_graph *g, int32_t mu, int32_t logvar);
+/* An auxiliary bag-of-words loss (Zhao et al. 2017) in a decoder: logits
+ * [V] (e.g. a dense layer on z) and token ids [T] (the data node); its
+ * value per example, weight x -sum_t log softmax(logits)[id_t] over the
+ * ids in 1..V-1, is added to the training loss of vae_model_elbo_grad and
+ * _train_step (with k train samples, 1/k of it per sample) but not to the
+ * reported ELBO. weight in [0, 1e6]. */
+VAE_API int32_t vae_graph_bag_of_words(vae_graph *g, int32_t logits,
+                                       int32_t ids, float weight);
+
 /* Marks the node whose value is the graph's result. Returns a status. */
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node);
 /* Returns the number of elements per example of a node, or a negative
@@ -366,7 +390,10 @@ VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,
  * As vae_model_elbo, and adds to the gradient buffer the gradient of the
  * training loss  L = sum over the batch of (-recon_b + beta * KL_b)
  * (with free bits, the KL term is batch * sum_j max(free_bits, mean_b KL_bj),
- * still multiplied by beta).
+ * still multiplied by beta), plus the decoder's auxiliary losses
+ * (vae_graph_bag_of_words), which the reported ELBO leaves out. It runs in
+ * training mode: batch norm normalises with the batch's statistics (and
+ * updates its running ones), token dropout drops; no other call does.
  * With k = vae_model_set_train_samples > 1 the loss is minus the sum of the
  * examples' importance-weighted bounds; *elbo is then their mean bound (at
  * beta 1), *recon the mean log p(x|z_s) and *kl the mean of

@@ -82,6 +82,7 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
         for (int32_t i = 0; i < g->n; i++) {
             s->nodes[i].s = g->nodes[i];
             s->nodes[i].param_off = m->dec[i].param_off;
+            s->nodes[i].buf = m->dec[i].buf;
         }
     vae_graph_free(g);
     if (!s->nodes)

@@ -31,10 +31,15 @@
 static const unsigned char file_magic[8] = {0x89, 'V', 'A', 'E',
                                             0x0D, 0x0A, 0x1A, 0x0A};
 #define FMT_MAJOR 1u
-#define FMT_MINOR 1u
+/* The newest minor version this library reads and writes. A file is
+ * written as 1.1 unless it needs 1.2 (an op of 1.2 or the buffers
+ * section), so older libraries keep reading the files they can. */
+#define FMT_MINOR 2u
+#define LAST_OP_OF_1_1 VAE_OP_TRANSPOSE
 #define FLAG_OPTIMIZER 0x1u
 #define FLAG_METADATA 0x2u
-#define KNOWN_FLAGS (FLAG_OPTIMIZER | FLAG_METADATA)
+#define FLAG_BUFFERS 0x4u
+#define KNOWN_FLAGS (FLAG_OPTIMIZER | FLAG_METADATA | FLAG_BUFFERS)
 #define HEADER_BYTES 32u
 /* The checksum is the header's last field; it covers every byte before it
  * and the whole payload. */
@@ -132,12 +137,12 @@ typedef struct header {
     uint64_t payload_len;
 } header;
 
-static void header_encode(unsigned char out[HEADER_BYTES], uint32_t flags,
-                          uint64_t payload_len)
+static void header_encode(unsigned char out[HEADER_BYTES], uint32_t minor,
+                          uint32_t flags, uint64_t payload_len)
 {
     memcpy(out, file_magic, sizeof file_magic);
     le16_put(out + 8, FMT_MAJOR);
-    le16_put(out + 10, FMT_MINOR);
+    le16_put(out + 10, minor);
     le32_put(out + 12, flags);
     le64_put(out + 16, payload_len);
     le32_put(out + 24, 0);
@@ -286,7 +291,25 @@ static void put_optimizer(writer *w, const vae_adam *opt)
 /* Which optional sections a save of (m, opt) holds. */
 static uint32_t section_flags(const vae_model *m, const vae_adam *opt)
 {
-    return (opt ? FLAG_OPTIMIZER : 0u) | (m->meta_len ? FLAG_METADATA : 0u);
+    return (opt ? FLAG_OPTIMIZER : 0u) | (m->meta_len ? FLAG_METADATA : 0u) |
+           (m->n_buffers ? FLAG_BUFFERS : 0u);
+}
+
+static int uses_ops_after_1_1(const vae_graph *g)
+{
+    for (int32_t i = 0; i < g->n; i++)
+        if (g->nodes[i].op > LAST_OP_OF_1_1)
+            return 1;
+    return 0;
+}
+
+/* The oldest minor version that holds everything the save writes. */
+static uint32_t file_minor(const vae_model *m)
+{
+    return m->n_buffers || uses_ops_after_1_1(m->enc_graph) ||
+                   uses_ops_after_1_1(m->dec_graph)
+               ? 2u
+               : 1u;
 }
 
 /* The payload layout: the one place it is written down in code. */
@@ -309,6 +332,10 @@ static void put_payload(writer *w, const vae_model *m, const vae_adam *opt)
         put_u64(w, (uint64_t)m->meta_len);
         put(w, m->meta, m->meta_len);
     }
+    if (m->n_buffers) {
+        put_u64(w, (uint64_t)m->n_buffers);
+        put_f32s(w, m->buffers, m->n_buffers);
+    }
 }
 
 /* Holds m and the optimizer a save reads (if any) until the calling
@@ -329,6 +356,11 @@ static int32_t check_saveable(vae_model *m, const vae_adam *opt)
         return vae_model_fail(m, VAE_ERR_NONFINITE,
                               "save: parameter %lld is not finite",
                               (long long)bad);
+    bad = first_nonfinite(m->buffers, m->n_buffers);
+    if (bad >= 0)
+        return vae_model_fail(m, VAE_ERR_NONFINITE,
+                              "save: buffer value %lld (running statistics) "
+                              "is not finite", (long long)bad);
     if (!opt)
         return VAE_OK;
     if (opt->n != m->n_params)
@@ -355,7 +387,7 @@ static size_t payload_size(const vae_model *m, const vae_adam *opt)
 static writer start(unsigned char hdr[HEADER_BYTES], const vae_model *m,
                     const vae_adam *opt, size_t payload_len)
 {
-    header_encode(hdr, section_flags(m, opt), payload_len);
+    header_encode(hdr, file_minor(m), section_flags(m, opt), payload_len);
     writer w = {0};
     w.crc = vae_crc32(0, hdr, HEADER_CRC_OFF);
     return w;
@@ -624,7 +656,10 @@ static int64_t expected_params(const vae_graph *enc, const vae_graph *dec,
     int64_t fan_in = o->shape[o->rank - 1];
     if (latent < 1 || latent > limit || fan_in + 1 > limit / (2 * latent))
         return -1;
-    total += 2 * latent * (fan_in + 1);
+    /* An encoder that gives the posterior itself gets no head. */
+    const vae_op *out_op = vae_op_get(o->op);
+    if (!out_op || !out_op->posterior)
+        total += 2 * latent * (fan_in + 1);
     return total <= limit ? total : -1;
 }
 
@@ -724,6 +759,27 @@ static int32_t read_metadata(reader *r, vae_model *m, char *err, size_t errlen)
     if (st != VAE_OK) {
         vae_set_err(err, errlen, "metadata: %s", vae_model_last_error(m));
         return content_status(st);
+    }
+    return VAE_OK;
+}
+
+/* Reads the buffers section (running statistics), which must hold exactly
+ * the model's count of finite floats. */
+static int32_t read_buffers(reader *r, vae_model *m, char *err, size_t errlen)
+{
+    uint64_t n = get_u64(r);
+    if (r->bad || n != (uint64_t)m->n_buffers || n > remaining(r) / 4u) {
+        vae_set_err(err, errlen, "buffers section holds %llu values, the "
+                    "model has %lld", (unsigned long long)n,
+                    (long long)m->n_buffers);
+        return VAE_ERR_FORMAT;
+    }
+    get_f32s(r, m->buffers, m->n_buffers);
+    int64_t bad = first_nonfinite(m->buffers, m->n_buffers);
+    if (bad >= 0) {
+        vae_set_err(err, errlen, "buffer value %lld is not finite",
+                    (long long)bad);
+        return VAE_ERR_NONFINITE;
     }
     return VAE_OK;
 }
@@ -830,6 +886,14 @@ static int32_t read_state(reader *r, const settings *s, uint32_t flags,
         st = read_optimizer(r, m, opt, err, errlen);
     if (st == VAE_OK && (flags & FLAG_METADATA))
         st = read_metadata(r, m, err, errlen);
+    if (st == VAE_OK && (flags & FLAG_BUFFERS))
+        st = read_buffers(r, m, err, errlen);
+    else if (st == VAE_OK && m->n_buffers) {
+        vae_set_err(err, errlen, "the model has running statistics (%lld "
+                    "values) but the file holds none",
+                    (long long)m->n_buffers);
+        st = VAE_ERR_FORMAT;
+    }
     if (st == VAE_OK && remaining(r) != 0) {
         vae_set_err(err, errlen, "%zu unexpected bytes after the last section",
                     remaining(r));

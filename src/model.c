@@ -34,16 +34,21 @@ VAE_API const char *vae_model_last_error(const vae_model *m)
 
 /* ---- Construction ------------------------------------------------------ */
 
-/* Run-time nodes for the specs of g, parameters placed from *off onwards. */
-static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off)
+/* Run-time nodes for the specs of g, parameters placed from *off onwards
+ * and buffers from *boff. */
+static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off,
+                          int64_t *boff)
 {
     vae_node *nodes = vae_calloc((size_t)g->n, sizeof *nodes);
     if (!nodes)
         return VAE_ERR_NOMEM;
     for (int32_t i = 0; i < g->n; i++) {
+        const vae_op *op = vae_op_get(g->nodes[i].op);
         nodes[i].s = g->nodes[i];
         nodes[i].param_off = *off;
         *off += g->nodes[i].n_params;
+        nodes[i].buf_off = *boff;
+        *boff += op->buffers ? op->buffers(&g->nodes[i]) : 0;
     }
     *out = nodes;
     return VAE_OK;
@@ -70,13 +75,24 @@ static void plan_in_place(vae_node *nodes, int32_t n, int32_t output)
     }
 }
 
+/* Initial parameters from r, and initial buffers. */
 static void init_params(vae_node *nodes, int32_t n, float *params, vae_rng *r)
 {
     for (int32_t i = 0; i < n; i++) {
         const vae_op *op = vae_op_get(nodes[i].s.op);
         if (op->init)
             op->init(&nodes[i].s, params + nodes[i].param_off, r);
+        if (op->init_buffers)
+            op->init_buffers(&nodes[i].s, nodes[i].buf);
     }
+}
+
+/* Points each node that has buffers at its place in m->buffers. */
+static void place_buffers(vae_node *nodes, int32_t n, float *buffers)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (vae_op_get(nodes[i].s.op)->buffers)
+            nodes[i].buf = buffers + nodes[i].buf_off;
 }
 
 VAE_API void vae_model_free(vae_model *m)
@@ -87,6 +103,7 @@ VAE_API void vae_model_free(vae_model *m)
     vae_graph_free(m->dec_graph);
     free(m->params);
     free(m->grads);
+    free(m->buffers);
     free(m->enc);
     free(m->dec);
     free(m->work);
@@ -101,8 +118,9 @@ VAE_API void vae_model_free(vae_model *m)
 }
 
 /* The one data node of a decoder (-1 if none); the encoder may have none:
- * its input already is the data. Nor may it borrow parameters: there is
- * nothing before it to borrow from. */
+ * its input already is the data. Nor may it borrow parameters (there is
+ * nothing before it to borrow from) or add an auxiliary loss (a decoder's
+ * word prediction from z). */
 static int32_t check_data_nodes(const vae_graph *enc, const vae_graph *dec,
                                 int32_t *dec_data, char *err, size_t errlen)
 {
@@ -110,7 +128,7 @@ static int32_t check_data_nodes(const vae_graph *enc, const vae_graph *dec,
         const vae_node_spec *s = &enc->nodes[i];
         const vae_op *op = vae_op_get(s->op);
         int borrows = op->borrows && op->borrows(s);
-        if (op->reads_data || borrows) {
+        if (op->reads_data || borrows || op->aux_loss) {
             vae_set_err(err, errlen, "encoder node %d: a %s%s belongs in "
                         "the decoder", (int)i, borrows ? "shared " : "",
                         op->reads_data ? "data node" : op->name);
@@ -137,6 +155,32 @@ static int32_t check_data_nodes(const vae_graph *enc, const vae_graph *dec,
             return VAE_ERR_SHAPE;
         }
         *dec_data = i;
+    }
+    return VAE_OK;
+}
+
+/* A posterior node (q(z|x) given by the encoder itself) may only be the
+ * encoder's output and last node, holding mu and logvar of latent_dim
+ * each: anywhere else nothing would read it as the posterior. */
+static int32_t check_posterior(const vae_graph *enc, const vae_graph *dec,
+                               int64_t latent, char *err, size_t errlen)
+{
+    const vae_graph *graphs[] = {enc, dec};
+    for (int k = 0; k < 2; k++) {
+        for (int32_t i = 0; i < graphs[k]->n; i++) {
+            const vae_node_spec *s = &graphs[k]->nodes[i];
+            if (!vae_op_get(s->op)->posterior)
+                continue;
+            if (k == 0 && i == enc->output && i == enc->n - 1 &&
+                s->size == 2 * latent)
+                continue;
+            vae_set_err(err, errlen, "%s node %d (%s): a posterior must be "
+                        "the encoder's output and last node, with 2 x "
+                        "latent_dim = %lld elements", k ? "decoder" : "encoder",
+                        (int)i, vae_op_get(s->op)->name,
+                        (long long)(2 * latent));
+            return VAE_ERR_SHAPE;
+        }
     }
     return VAE_OK;
 }
@@ -168,6 +212,9 @@ static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
                     "not rank %d", (int)feat->rank);
         return VAE_ERR_SHAPE;
     }
+    st = check_posterior(enc, dec, latent, err, errlen);
+    if (st != VAE_OK)
+        return st;
     int64_t d = enc->nodes[0].size;
     const vae_node_spec *out = &dec->nodes[dec->output];
     *classes = 0;
@@ -261,19 +308,21 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
         vae_graph_copy(decoder, &m->dec_graph) != VAE_OK ||
         vae_graph_copy(encoder, &run_enc) != VAE_OK)
         goto nomem;
-    /* The head is an ordinary dense node appended to the encoder. */
-    st = vae_graph_dense(run_enc, encoder->output, 2 * latent_dim);
+    /* The head is an ordinary dense node appended to the encoder, unless
+     * the encoder gives the posterior itself. */
+    if (!vae_op_get(encoder->nodes[encoder->output].op)->posterior)
+        st = vae_graph_dense(run_enc, encoder->output, 2 * latent_dim);
     if (st < 0) {
         vae_set_err(err, errlen, "Gaussian head: %s", run_enc->err);
         vae_graph_free(run_enc);
         vae_model_free(m);
         return st;
     }
-    int64_t off = 0;
-    if (make_nodes(run_enc, &m->enc, &off) != VAE_OK)
+    int64_t off = 0, boff = 0;
+    if (make_nodes(run_enc, &m->enc, &off, &boff) != VAE_OK)
         goto nomem;
     m->n_enc = run_enc->n;
-    if (make_nodes(decoder, &m->dec, &off) != VAE_OK)
+    if (make_nodes(decoder, &m->dec, &off, &boff) != VAE_OK)
         goto nomem;
     m->n_dec = decoder->n;
     /* The likelihood writes its gradient over the decoder output, which
@@ -286,7 +335,8 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
                                        decoder->output == m->n_dec - 1 &&
                                        !out_op->backward_reads_val &&
                                        !out_op->state &&
-                                       !out_op->draws_random;
+                                       !out_op->draws_random &&
+                                       !out_op->batch_coupled;
     m->out_chunk_floats = OUT_CHUNK_FLOATS;
     plan_in_place(m->enc, m->n_enc, m->n_enc - 1);
     plan_in_place(m->dec, m->n_dec, decoder->output);
@@ -302,8 +352,13 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     m->params = vae_calloc((size_t)(off ? off : 1), sizeof(float));
     m->grads = vae_calloc((size_t)(off ? off : 1), sizeof(float));
     m->kl_dim = vae_calloc((size_t)latent_dim, sizeof(double));
-    if (!m->params || !m->grads || !m->kl_dim)
+    m->n_buffers = boff;
+    m->buffers = vae_calloc((size_t)(boff ? 2 * boff : 1), sizeof(float));
+    m->buffers_kept = m->buffers ? m->buffers + boff : NULL;
+    if (!m->params || !m->grads || !m->kl_dim || !m->buffers)
         goto nomem;
+    place_buffers(m->enc, m->n_enc, m->buffers);
+    place_buffers(m->dec, m->n_dec, m->buffers);
     vae_rng_seed(&m->rng, seed);
     m->run.rng = &m->rng;
     init_params(m->enc, m->n_enc, m->params, &m->rng);
@@ -388,7 +443,8 @@ VAE_API int32_t vae_model_reset_decoder(vae_model *m, uint64_t seed)
     VAE_HOLD(m, VAE_ERR_BUSY);
     /* A generator of its own: the model's stream (z draws, saved with the
      * model) goes on as it was. Nodes that borrow the encoder's parameters
-     * own none, so the encoder is left as it is. */
+     * own none, so the encoder is left as it is. Buffers (running
+     * statistics) start afresh too. */
     vae_rng r;
     vae_rng_seed(&r, seed);
     init_params(m->dec, m->n_dec, m->params, &r);

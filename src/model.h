@@ -47,6 +47,13 @@ struct vae_model {
     int64_t n_params;
     float *params;
     float *grads;
+    /* State that is saved but not trained (vae_op.buffers: batch
+     * normalisation's running statistics), encoder first; buffers_kept
+     * (the second half of the same block) holds them while a gradient
+     * pass may change them, to put them back if it fails. */
+    int64_t n_buffers;
+    float *buffers;
+    float *buffers_kept;
 
     /* Run-time nodes; enc[n_enc - 1] is the head (2 * latent: mu, logvar). */
     vae_node *enc;

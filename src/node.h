@@ -52,11 +52,14 @@ typedef struct vae_run {
 typedef struct vae_node {
     vae_node_spec s;
     int64_t param_off;
+    int64_t buf_off; /* where buf lies in the model's buffers */
     float *val;
     float *grad;
     float *scratch; /* the op's scratch (see vae_op.scratch), else NULL */
     float *saved;   /* batch x vae_op.saved floats, else NULL */
     float *state;   /* batch x vae_op.state floats, else NULL */
+    float *buf;     /* the node's vae_op.buffers floats in the model, else
+                       NULL */
     const vae_run *run;
     /* 1: grad is val itself, in a buffer of its own that may hold only a
      * chunk of the batch. Set on a decoder output whose value nothing reads
@@ -104,8 +107,26 @@ typedef struct vae_op {
      * for stateless ops. */
     int64_t (*state)(const vae_node_spec *s);
 
+    /* Floats of state that is not trained but saved with the model (batch
+     * normalisation's running statistics), NULL for none; init_buffers
+     * sets their first values. forward may update them in training. */
+    int64_t (*buffers)(const vae_node_spec *s);
+    void (*init_buffers)(const vae_node_spec *s, float *b);
+
     /* What the model asks of an op besides running it. Every field may be
      * left 0/NULL, which is the safe answer. */
+
+    /* 1: an example's output depends on the other examples of the batch
+     * (batch normalisation in training), so the node cannot be the decoder
+     * output, which may go through in chunks. */
+    int batch_coupled;
+    /* 1: the node is q(z|x) itself, [mu | logvar]: as an encoder's output
+     * it stands for the Gaussian head that the model appends otherwise. */
+    int posterior;
+    /* 1: the node's value, one float per example, is a term the training
+     * loss adds (its gradient dL/dvalue is 1); the reported bound leaves
+     * it out. */
+    int aux_loss;
 
     /* 1: forward draws from the model's generator (token dropout), so the
      * node cannot be the decoder output, which may be computed twice. */

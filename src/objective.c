@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "kl.h"
 #include "net.h"
+#include "ops/ops.h"
 
 /* z = mu + exp(logvar / 2) * eps into the decoder input: k draws per
  * example, in rows b * k + s; eps from the caller when `given` is not
@@ -107,6 +108,18 @@ static int32_t check_gradient(vae_model *m)
                             "elbo_grad: gradient after the backward pass");
 }
 
+/* Clears the decoder's gradients for `rows` rows and seeds those of its
+ * auxiliary losses (vae_op.aux_loss, only in decoders) with dL/dvalue = g:
+ * 1, or 1/k when each example has k samples. */
+static void start_dec_backward(vae_model *m, int64_t rows, float g)
+{
+    vae_net_zero_grads(m->dec, m->n_dec, VAE_DEC_FIRST_GRAD, rows);
+    for (int32_t i = VAE_DEC_FIRST_GRAD; i < m->n_dec; i++)
+        if (vae_op_get(m->dec[i].s.op)->aux_loss)
+            for (int64_t r = 0; r < rows * m->dec[i].s.size; r++)
+                m->dec[i].grad[r] = g;
+}
+
 /* The rest of a backward pass once the decoder output's gradient is in
  * place: decoder, Gaussian head (k samples per example) and encoder, then
  * the gradient's finiteness check. */
@@ -184,16 +197,14 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
     for (int64_t r = 0; r < rows; r++)
         memcpy(m->rows_x + r * d, x + (r / k) * d, (size_t)d * sizeof(float));
 
-    m->run.training = 1;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch, k, eps);
     vae_set_decoder_data(m, m->rows_x, rows);
     vae_dec_forward(m, rows);
-    m->run.training = 0;
 
     /* A row's gradient needs its weight, known once every row is scored:
      * a chunked output is scored here and computed again below. */
-    vae_net_zero_grads(m->dec, m->n_dec, VAE_DEC_FIRST_GRAD, rows);
+    start_dec_backward(m, rows, 1.0f / (float)k);
     int split = vae_out_chunk(m, rows) < rows;
     vae_out_likelihood(m, m->rows_x, rows, split ? VAE_OUT_SCORE : VAE_OUT_GRAD,
                        m->recon_b, NULL);
@@ -242,12 +253,10 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
     return VAE_OK;
 }
 
-/* The ELBO of a batch (and, with want_grad, its gradient) with the KL term
- * weighed by beta in the loss; what is reported is the true bound. eps:
- * the noise of the z draws, or NULL to draw it. */
-static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
-                        const float *eps, int want_grad, double beta,
-                        double *elbo, double *recon, double *kl)
+/* run_elbo's work, run->training already set. */
+static int32_t elbo_pass(vae_model *m, const float *x, int64_t batch,
+                         const float *eps, int want_grad, double beta,
+                         double *elbo, double *recon, double *kl)
 {
     if (want_grad && m->train_samples > 1)
         return run_weighted_grad(m, x, batch, eps, want_grad, beta, elbo,
@@ -261,17 +270,15 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     if (st != VAE_OK)
         return st;
 
-    m->run.training = want_grad != GRAD_NONE;
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch, 1, eps);
     vae_dec_forward(m, batch);
-    m->run.training = 0;
 
     /* A chunked output's backward runs chunk by chunk here, into out_dw:
      * the gradient buffer is touched only once the loss is known finite. */
     int split = vae_out_chunk(m, batch) < batch;
     if (want_grad)
-        vae_net_zero_grads(m->dec, m->n_dec, VAE_DEC_FIRST_GRAD, batch);
+        start_dec_backward(m, batch, 1.0f);
     vae_out_likelihood(m, x, batch,
                        !want_grad ? VAE_OUT_SCORE
                        : split    ? VAE_OUT_GRAD_BACKWARD
@@ -307,6 +314,27 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
     put_results(elbo, (recon_sum - kl_sum) / (double)batch, recon,
                 recon_sum / (double)batch, kl, kl_sum / (double)batch);
     return VAE_OK;
+}
+
+/* The ELBO of a batch (and, with want_grad, its gradient) with the KL term
+ * weighed by beta in the loss; what is reported is the true bound. eps:
+ * the noise of the z draws, or NULL to draw it. A gradient pass runs in
+ * training mode (batch statistics, word dropout) from the first forward
+ * to the last backward; the running statistics it updates are put back
+ * if it fails, so a failed call leaves the model as it was. */
+static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
+                        const float *eps, int want_grad, double beta,
+                        double *elbo, double *recon, double *kl)
+{
+    size_t buf_bytes = (size_t)m->n_buffers * sizeof(float);
+    m->run.training = want_grad != GRAD_NONE;
+    if (m->run.training)
+        memcpy(m->buffers_kept, m->buffers, buf_bytes);
+    int32_t st = elbo_pass(m, x, batch, eps, want_grad, beta, elbo, recon, kl);
+    if (st != VAE_OK && m->run.training)
+        memcpy(m->buffers, m->buffers_kept, buf_bytes);
+    m->run.training = 0;
+    return st;
 }
 
 VAE_API int32_t vae_model_elbo(vae_model *m, const float *x, int64_t batch,

@@ -523,6 +523,44 @@ static void test_graph_token_ops(void **state)
              vae_graph_token_dropout(G, 1, 0.25f, 3.0f));
 }
 
+/* Batch normalisation, the encoder's own posterior, the bag-of-words loss
+ * (issue 17). */
+static void test_graph_text_vae_ops(void **state)
+{
+    (void)state;
+    EXPECT_NODE_CHECKS(vae_graph_batch_norm, VEC, , 0.0f);
+    const float bad_gamma[] = {-0.5f, NAN, INFINITY, 2e6f};
+    for (int i = 0; i < TU_COUNT(bad_gamma); i++) {
+        fresh(VEC);
+        EXPECT_G("gamma not in [0, 1e6]", VAE_ERR_RANGE,
+                 vae_graph_batch_norm(G, 0, bad_gamma[i]));
+    }
+    EXPECT("NULL graph", VAE_ERR_INVALID_ARG, vae_graph_gaussian(NULL, 0, 0),
+           NO_MSG);
+    fresh(VEC);
+    EXPECT_G("logvar names no node", VAE_ERR_GRAPH,
+             vae_graph_gaussian(G, 0, 5));
+    fresh(SEQ);
+    EXPECT_G("mu not a vector", VAE_ERR_SHAPE, vae_graph_gaussian(G, 1, 1));
+    fresh(SEQ);
+    EXPECT_G("mu and logvar of different sizes", VAE_ERR_SHAPE,
+             vae_graph_gaussian(G, 0, vae_graph_dense(G, 0, 2)));
+    EXPECT("NULL graph", VAE_ERR_INVALID_ARG,
+           vae_graph_bag_of_words(NULL, 0, 0, 1.0f), NO_MSG);
+    fresh(SEQ);
+    EXPECT_G("ids name no node", VAE_ERR_GRAPH,
+             vae_graph_bag_of_words(G, 0, 9, 1.0f));
+    fresh(SEQ);
+    EXPECT_G("logits not a vector", VAE_ERR_SHAPE,
+             vae_graph_bag_of_words(G, 1, 0, 1.0f));
+    const float bad_weight[] = {-1.0f, NAN, INFINITY};
+    for (int i = 0; i < TU_COUNT(bad_weight); i++) {
+        fresh(SEQ);
+        EXPECT_G("weight not in [0, 1e6]", VAE_ERR_RANGE,
+                 vae_graph_bag_of_words(G, 0, 0, bad_weight[i]));
+    }
+}
+
 /* ---- Models ------------------------------------------------------------- */
 
 enum { D = 4, L = 2, B = 3, T = 5, V = 7, E = 3, H = 4 };
@@ -712,9 +750,36 @@ static void test_model_new(void **state)
     vae_graph_embedding_shared(dec_vocab, 1, V + 1, E);
     expect_new("shared embedding unlike the encoder's", VAE_ERR_GRAPH, tenc,
                check_graph(dec_vocab), L, VAE_LIKELIHOOD_CATEGORICAL);
+    vae_graph *enc_bow = text_encoder();
+    vae_graph_bag_of_words(enc_bow, vae_graph_dense(enc_bow, 0, V), 0, 1.0f);
+    expect_new("bag-of-words loss in the encoder", VAE_ERR_GRAPH,
+               check_graph(enc_bow), tdec, L, VAE_LIKELIHOOD_CATEGORICAL);
     vae_graph *plain_enc = mlp(T, 3);
     expect_new("shared embedding, encoder without one", VAE_ERR_GRAPH,
                plain_enc, tdec, L, VAE_LIKELIHOOD_CATEGORICAL);
+
+    /* The encoder's own posterior: its output, last node, 2 x latent_dim
+     * elements, and nowhere else. */
+    vae_graph *q_size = mlp(D, 0), *q_inner = mlp(D, 0), *q_dec = mlp(L, 0),
+              *q_ok = mlp(D, 0);
+    vae_graph_set_output(q_size, vae_graph_gaussian(q_size, 0, 0));
+    expect_new("posterior of 2 x 4, latent_dim 2", VAE_ERR_SHAPE,
+               check_graph(q_size), dec, L, VAE_LIKELIHOOD_BERNOULLI);
+    int32_t q = vae_graph_gaussian(q_inner, vae_graph_dense(q_inner, 0, L),
+                                   vae_graph_dense(q_inner, 0, L));
+    vae_graph_set_output(q_inner, vae_graph_tanh(q_inner, q));
+    expect_new("posterior not the encoder's output", VAE_ERR_SHAPE,
+               check_graph(q_inner), dec, L, VAE_LIKELIHOOD_BERNOULLI);
+    vae_graph_set_output(q_ok,
+                         vae_graph_gaussian(q_ok, vae_graph_dense(q_ok, 0, L),
+                                            vae_graph_dense(q_ok, 0, L)));
+    vae_graph_dense(q_ok, 0, 1);
+    expect_new("posterior not the encoder's last node", VAE_ERR_SHAPE,
+               check_graph(q_ok), dec, L, VAE_LIKELIHOOD_BERNOULLI);
+    int32_t q_in_dec = vae_graph_gaussian(q_dec, 0, 0);
+    vae_graph_set_output(q_dec, vae_graph_dense(q_dec, q_in_dec, D));
+    expect_new("posterior in the decoder", VAE_ERR_SHAPE, enc,
+               check_graph(q_dec), L, VAE_LIKELIHOOD_BERNOULLI);
 
     /* The error buffer: optional, truncated to errlen, untouched at 0. */
     NOTE(vae_model_new(enc, dec, 0, 0, 0, &m, NULL, 0),
@@ -737,7 +802,8 @@ static void test_model_new(void **state)
 
     vae_graph *all[] = {enc, dec, broken, no_out, empty, enc_seq, enc_huge,
                         dec_huge, tenc, tdec, enc_data, enc_shared, dec_two,
-                        dec_t1, dec_vocab, plain_enc};
+                        dec_t1, dec_vocab, plain_enc, q_size, q_inner, q_dec,
+                        q_ok, enc_bow};
     for (int i = 0; i < TU_COUNT(all); i++)
         vae_graph_free(all[i]);
 }
@@ -1674,6 +1740,7 @@ int main(void)
         cmocka_unit_test(test_graph_lstm),
         cmocka_unit_test(test_graph_repeat_concat),
         cmocka_unit_test(test_graph_token_ops),
+        cmocka_unit_test(test_graph_text_vae_ops),
         cmocka_unit_test(test_model_new),
         cmocka_unit_test(test_model_settings),
         cmocka_unit_test(test_model_queries),

@@ -34,7 +34,8 @@ enum {
     OFF_LEN = 16,
     OFF_RESERVED = 24,
     OFF_CRC = 28,     /* covers bytes 0..27 and the payload */
-    MINOR_NOW = 1,    /* the minor version this library writes */
+    MINOR_NOW = 1,    /* the minor version of files without 1.2's parts */
+    MINOR_NEWEST = 2, /* the newest minor version this library reads */
     FLAG_OPT = 0x1,   /* section 5 present */
     FLAG_META = 0x2,  /* section 6 present */
     SETTINGS = 68,    /* latent, likelihood, beta, free bits, obs logvar, rng */
@@ -1166,12 +1167,12 @@ static void test_bad_magic_and_version(void **state)
     assert_int_equal(vae_model_load_from_buffer(e, len, &out, NULL, NULL, 0),
                      VAE_OK);
     vae_model_free(out);
-    /* Flags 0 and 1 are known (1.1); every other bit is a newer feature,
-     * refused before the checksum is looked at. */
+    /* Flags 0, 1 and 2 are known (1.2); every other bit is a newer
+     * feature, refused before the checksum is looked at. */
     memcpy(e, buf, len);
-    wr_le(e + OFF_FLAGS, 0x4, 4);
+    wr_le(e + OFF_FLAGS, 0x8, 4);
     expect_reject(e, len, VAE_ERR_VERSION, "unknown flag, stale checksum");
-    for (int bit = 2; bit < 32; bit++) {
+    for (int bit = 3; bit < 32; bit++) {
         memcpy(e, buf, len);
         wr_le(e + OFF_FLAGS, (uint64_t)1 << bit, 4);
         reseal(e, len);
@@ -1179,7 +1180,7 @@ static void test_bad_magic_and_version(void **state)
     }
 
     /* An op or likelihood code this library lacks: from a newer minor
-     * version it is a version problem, in a 1.0 or 1.1 file it is damage. */
+     * version it is a version problem, in a file of 1.0 to 1.2 damage. */
     const struct {
         const char *what;
         size_t off;
@@ -1190,13 +1191,13 @@ static void test_bad_magic_and_version(void **state)
          VAE_LIKELIHOOD_CATEGORICAL + 1},
     };
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        for (int minor = 0; minor <= MINOR_NOW + 1; minor++) {
+        for (int minor = 0; minor <= MINOR_NEWEST + 1; minor++) {
             memcpy(e, buf, len);
             wr_le(e + codes[i].off, codes[i].code, 4);
             wr_le(e + OFF_MINOR, (uint64_t)minor, 2);
             reseal(e, len);
-            expect_reject(e, len, minor > MINOR_NOW ? VAE_ERR_VERSION
-                                                    : VAE_ERR_FORMAT,
+            expect_reject(e, len, minor > MINOR_NEWEST ? VAE_ERR_VERSION
+                                                       : VAE_ERR_FORMAT,
                           codes[i].what);
         }
     }
@@ -1339,6 +1340,85 @@ static void test_metadata_crafted(void **state)
     free(both);
     free(buf);
     free(plain);
+    vae_adam_free(opt);
+    vae_model_free(m);
+}
+
+/* Batch normalisation's running statistics (section 7, format 1.2): a
+ * trained model's come back exactly, the file says 1.2 while a model
+ * without them still writes 1.1, and a section that disagrees with the
+ * model or holds a non-finite value is refused. */
+static void test_buffers_section(void **state)
+{
+    (void)state;
+    const tu_layer bn = {VAE_OP_BATCH_NORM, 0, 0.0f, 0, 0, 0, 0, {0}, 0, 0.0f};
+    const tu_layer enc[] = {TU_DENSE(5), bn, TU_ACT(VAE_OP_TANH)};
+    const tu_layer dec[] = {TU_DENSE(4), TU_ACT(VAE_OP_TANH), TU_DENSE(D)};
+    vae_model *m = tu_model(D, enc, TU_COUNT(enc), L, dec, TU_COUNT(dec),
+                            VAE_LIKELIHOOD_BERNOULLI, 35);
+    vae_adam *opt = adam(m);
+    train(m, opt, 3);
+    unsigned char want[META_N];
+    set_meta(m, want, META_N, 351);
+    size_t len = 0;
+    unsigned char *buf = tu_save_image(m, opt, &len);
+    assert_int_equal(rd_le(buf + OFF_MINOR, 2), MINOR_NEWEST);
+    assert_int_equal(rd_le(buf + OFF_FLAGS, 4), FLAG_OPT | FLAG_META | 0x4);
+    vae_model *b = NULL;
+    vae_adam *ob = NULL;
+    assert_int_equal(vae_model_load_from_buffer(buf, len, &b, &ob, NULL, 0),
+                     VAE_OK);
+    assert_int_equal(b->n_buffers, 10); /* mean and variance of 5 features */
+    assert_memory_equal(b->buffers, m->buffers, 10 * sizeof(float));
+    assert_true(m->buffers[0] != 0.0f && m->buffers[5] != 1.0f);
+    size_t len_b = 0;
+    unsigned char *again = tu_save_image(b, ob, &len_b);
+    assert_int_equal(len_b, len);
+    assert_memory_equal(again, buf, len);
+
+    /* Section 7 is the file's last 8 + 40 bytes. */
+    const size_t sec = len - 8 - 10 * 4;
+    assert_int_equal(rd_le(buf + sec, 8), 10);
+    unsigned char *e = tu_alloc(len);
+    const struct {
+        const char *what;
+        uint64_t count;
+    } counts[] = {{"count one short", 9}, {"count one over", 11},
+                  {"count 0", 0}, {"count 2^64 - 1", UINT64_MAX}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        memcpy(e, buf, len);
+        wr_le(e + sec, counts[i].count, 8);
+        reseal(e, len);
+        expect_reject(e, len, VAE_ERR_FORMAT, counts[i].what);
+    }
+    memcpy(e, buf, len);
+    wr_f32(e + sec + 8 + 4 * 7, NAN);
+    reseal(e, len);
+    expect_reject(e, len, VAE_ERR_NONFINITE, "NaN running variance");
+    memcpy(e, buf, len);
+    wr_le(e + OFF_FLAGS, FLAG_OPT | FLAG_META, 4);
+    reseal(e, len);
+    expect_reject(e, len, VAE_ERR_FORMAT, "section without flag");
+    memcpy(e, buf, len);
+    wr_le(e + OFF_FLAGS, FLAG_OPT | FLAG_META, 4);
+    reseal(e, sec);
+    expect_reject(e, sec, VAE_ERR_FORMAT, "model with statistics, none saved");
+
+    /* A model without statistics: 1.1, and a buffers flag is damage. */
+    vae_model *plain = tiny(36);
+    size_t plain_len = 0;
+    unsigned char *p = tu_save_image(plain, NULL, &plain_len);
+    assert_int_equal(rd_le(p + OFF_MINOR, 2), MINOR_NOW);
+    wr_le(p + OFF_FLAGS, 0x4, 4);
+    reseal(p, plain_len);
+    expect_reject(p, plain_len, VAE_ERR_FORMAT, "flag without section");
+    free(p);
+    vae_model_free(plain);
+    free(e);
+    free(again);
+    free(buf);
+    vae_adam_free(ob);
+    vae_model_free(b);
     vae_adam_free(opt);
     vae_model_free(m);
 }
@@ -1820,6 +1900,7 @@ int main(void)
         cmocka_unit_test(test_bad_magic_and_version),
         cmocka_unit_test(test_version_1_0_loads),
         cmocka_unit_test(test_metadata_crafted),
+        cmocka_unit_test(test_buffers_section),
         cmocka_unit_test(test_crafted_content),
         cmocka_unit_test(test_random_edits),
         cmocka_unit_test(test_null_arguments),

@@ -96,6 +96,10 @@ int32_t tu_add_layer(vae_graph *g, int32_t x, const tu_layer *l)
     case VAE_OP_SHIFT_RIGHT: return vae_graph_shift_right(g, x, l->token);
     case VAE_OP_TOKEN_DROPOUT:
         return vae_graph_token_dropout(g, x, l->slope, l->token);
+    case VAE_OP_BATCH_NORM: return vae_graph_batch_norm(g, x, l->slope);
+    case VAE_OP_GAUSSIAN: return vae_graph_gaussian(g, x, x);
+    case VAE_OP_BAG_OF_WORDS:
+        return vae_graph_bag_of_words(g, x, x, l->slope);
     case VAE_OP_TRANSPOSE: {
         int32_t axes[VAE_MAX_RANK] = {0};
         for (int32_t i = 0; i < l->rank && i < VAE_MAX_RANK; i++)
@@ -251,6 +255,11 @@ static void harness_buffers(tu_harness *h, int64_t batch, uint64_t seed)
     }
     h->node.saved = nan_buffer(h->op->saved, &h->node.s, batch);
     h->node.state = nan_buffer(h->op->state, &h->node.s, batch);
+    if (h->op->buffers) {
+        int64_t n = h->op->buffers(&h->node.s);
+        h->node.buf = tu_alloc((size_t)n * sizeof(float));
+        h->op->init_buffers(&h->node.s, h->node.buf);
+    }
     tu_fill_uniform(&rng, h->w, h->node.s.n_params, -0.8, 0.8);
     tu_fill_uniform(&rng, h->r, tu_out_count(h), -1.0, 1.0);
 }
@@ -294,6 +303,7 @@ void tu_harness_free(tu_harness *h)
     free(h->node.scratch);
     free(h->node.saved);
     free(h->node.state);
+    free(h->node.buf);
     free(h->r);
     free(h->w);
     free(h->dw);

@@ -62,7 +62,9 @@ typedef struct tu_layer {
     int64_t units; /* dense: units; conv2d, conv2d_transpose: out channels;
                       embedding: dim; lstm: hidden (full sequence, no init,
                       no mask); repeat: times */
-    float slope;   /* leaky relu; token_dropout: rate */
+    float slope;   /* leaky relu; token_dropout: rate; batch_norm: gamma
+                      (0 learned); bag_of_words: weight (its ids and
+                      gaussian's logvar: the layer's own input again) */
     int64_t kernel, stride, padding; /* conv2d, conv2d_transpose */
     int32_t rank;  /* reshape, data: the shape; rank 0 means flatten */
     int64_t dims[VAE_MAX_RANK];

@@ -26,6 +26,9 @@
     X(CONCAT, 16, concat)                                                  \
     X(SHIFT_RIGHT, 17, shift_right)                                        \
     X(TOKEN_DROPOUT, 18, token_dropout)                                    \
-    X(TRANSPOSE, 19, transpose)
+    X(TRANSPOSE, 19, transpose)                                            \
+    X(BATCH_NORM, 20, batch_norm)                                          \
+    X(GAUSSIAN, 21, gaussian)                                              \
+    X(BAG_OF_WORDS, 22, bag_of_words)
 
 #endif
