@@ -190,6 +190,24 @@ func (g *Graph) TokenDropout(ids Node, rate, unk float32) Node {
 	return g.node(C.vae_graph_token_dropout(g.p, C.int32_t(ids), C.float(rate), C.float(unk)))
 }
 
+// BatchNorm normalises the last axis over the batch; gamma 0 learns the
+// scale, gamma > 0 fixes it (BN-VAE).
+func (g *Graph) BatchNorm(x Node, gamma float32) Node {
+	return g.node(C.vae_graph_batch_norm(g.p, C.int32_t(x), C.float(gamma)))
+}
+
+// Gaussian is q(z|x) from the encoder's own mu and logvar: the encoder's
+// last node and output, in place of the appended head.
+func (g *Graph) Gaussian(mu, logvar Node) Node {
+	return g.node(C.vae_graph_gaussian(g.p, C.int32_t(mu), C.int32_t(logvar)))
+}
+
+// BagOfWords adds an auxiliary bag-of-words loss on logits [V] against ids;
+// it trains but is not part of the reported ELBO.
+func (g *Graph) BagOfWords(logits, ids Node, weight float32) Node {
+	return g.node(C.vae_graph_bag_of_words(g.p, C.int32_t(logits), C.int32_t(ids), C.float(weight)))
+}
+
 // SetOutput marks x as the graph's result. Its error is the graph's first
 // error, so it also reports a failure of any earlier builder call.
 func (g *Graph) SetOutput(x Node) error {

@@ -938,3 +938,81 @@ func TestWeightDecay(t *testing.T) {
 		}
 	}
 }
+
+// The sentence model with its own posterior (batch-normalised mean,
+// BN-VAE) and a bag-of-words loss on z.
+func bnVAE(t *testing.T) *vae.Model {
+	t.Helper()
+	enc, err := vae.NewGraph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	ids := enc.Input(seqLen)
+	h := enc.LSTM(enc.Embedding(ids, vocab, 4), 8, vae.NoNode, ids, false)
+	mu := enc.BatchNorm(enc.Dense(h, latent), 0.6)
+	if err := enc.SetOutput(enc.Gaussian(mu, enc.Dense(h, latent))); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := vae.NewGraph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	z := dec.Input(latent)
+	x := dec.Data(seqLen)
+	steps := dec.Concat(dec.Embedding(dec.ShiftRight(x, 2), vocab, 4), dec.Repeat(z, seqLen))
+	h = dec.LSTM(steps, 8, vae.NoNode, x, true)
+	dec.BagOfWords(dec.Dense(z, vocab), x, 1)
+	if err := dec.SetOutput(dec.Dense(h, vocab)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := vae.NewModel(enc, dec, latent, vae.Categorical, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+func TestBNVAE(t *testing.T) {
+	m := bnVAE(t)
+	opt, err := vae.NewAdam(m, 1e-2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opt.Close()
+	x := []float32{4, 5, 6, 3, 0, 0, 5, 4, 3, 0, 0, 0}
+	// Training normalises with the batch's statistics, evaluation with the
+	// running ones: compare training steps with each other.
+	first, err := m.TrainStep(opt, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := first
+	for i := 0; i < 40; i++ {
+		if last, err = m.TrainStep(opt, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if last.ELBO < first.ELBO+2 {
+		t.Errorf("training ELBO %.3f -> %.3f", first.ELBO, last.ELBO)
+	}
+	eps := make([]float32, 2*latent)
+	want, err := m.ElboNoise(x, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.SaveBytes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, _, err := vae.LoadBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.Close()
+	if got, err := copied.ElboNoise(x, eps); err != nil || got != want {
+		t.Errorf("loaded copy: %+v, %v; want %+v", got, err, want)
+	}
+}

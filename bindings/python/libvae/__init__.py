@@ -310,6 +310,22 @@ class Graph(_Wrapper):
         training."""
         return int(lib.vae_graph_token_dropout(self._ptr(), ids, rate, unk))
 
+    def batch_norm(self, x: int, gamma: float = 0.0) -> int:
+        """Batch normalisation of the last axis; gamma 0 learns the scale,
+        gamma > 0 fixes it (BN-VAE)."""
+        return int(lib.vae_graph_batch_norm(self._ptr(), x, gamma))
+
+    def gaussian(self, mu: int, logvar: int) -> int:
+        """q(z|x) from the encoder's own mu and logvar; the encoder's last
+        node and output, in place of the appended head."""
+        return int(lib.vae_graph_gaussian(self._ptr(), mu, logvar))
+
+    def bag_of_words(self, logits: int, ids: int, weight: float) -> int:
+        """Auxiliary bag-of-words loss on logits [V] against the ids; it
+        trains but is not part of the reported ELBO."""
+        return int(lib.vae_graph_bag_of_words(self._ptr(), logits, ids,
+                                              weight))
+
     def set_output(self, node: int) -> None:
         """Marks the node whose value is the graph's result."""
         lib.vae_graph_set_output(self._ptr(), node)

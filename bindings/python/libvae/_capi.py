@@ -197,6 +197,9 @@ SIGNATURES = {
     "vae_graph_concat": (_i32, [_H, _i32, _i32], GRAPH),
     "vae_graph_shift_right": (_i32, [_H, _i32, _f32], GRAPH),
     "vae_graph_token_dropout": (_i32, [_H, _i32, _f32, _f32], GRAPH),
+    "vae_graph_batch_norm": (_i32, [_H, _i32, _f32], GRAPH),
+    "vae_graph_gaussian": (_i32, [_H, _i32, _i32], GRAPH),
+    "vae_graph_bag_of_words": (_i32, [_H, _i32, _i32, _f32], GRAPH),
     "vae_graph_set_output": (_i32, [_H, _i32], GRAPH),
     "vae_graph_node_size": (_i64, [_H, _i32], STATUS),
 

@@ -5,7 +5,7 @@ import unittest
 import numpy as np
 
 import libvae
-from vaetest import eval_elbo
+from vaetest import eval_elbo, mlp_graph
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 VOCAB, T, EMBED, HIDDEN, LATENT = 9, 6, 8, 16, 4
@@ -31,6 +31,26 @@ def sentence_model(seed):
                            dec.repeat(z, T))
         h = dec.lstm(steps, HIDDEN, init=state, mask=words,
                      full_sequence=True)
+        dec.set_output(dec.dense(h, VOCAB))
+        return libvae.Model(enc, dec, LATENT, libvae.LIKELIHOOD_CATEGORICAL,
+                            seed)
+
+
+def bn_vae(seed):
+    """The sentence VAE with its own posterior: mu batch-normalised to a
+    fixed scale (BN-VAE), and a bag-of-words loss on z."""
+    with libvae.Graph() as enc, libvae.Graph() as dec:
+        ids = enc.input([T])
+        h = enc.lstm(enc.embedding(ids, VOCAB, EMBED), HIDDEN, mask=ids)
+        mu = enc.batch_norm(enc.dense(h, LATENT), 0.6)
+        enc.set_output(enc.gaussian(mu, enc.dense(h, LATENT)))
+
+        z = dec.input([LATENT])
+        words = dec.data([T])
+        steps = dec.concat(dec.embedding(dec.shift_right(words, BOS),
+                                         VOCAB, EMBED), dec.repeat(z, T))
+        h = dec.lstm(steps, HIDDEN, mask=words, full_sequence=True)
+        dec.bag_of_words(dec.dense(z, VOCAB), words, 1.0)
         dec.set_output(dec.dense(h, VOCAB))
         return libvae.Model(enc, dec, LATENT, libvae.LIKELIHOOD_CATEGORICAL,
                             seed)
@@ -170,6 +190,38 @@ class SentenceTest(unittest.TestCase):
         logp = self.model.log_likelihood(z, x)
         self.assertEqual(logp[0], 0.0)
         self.assertTrue(np.all(np.diff(logp) < 0), logp)
+
+
+class BnVaeTest(unittest.TestCase):
+    def test_trains_and_keeps_running_statistics(self):
+        x = sentences()
+        eps = np.random.default_rng(3).standard_normal(
+            (len(x), LATENT)).astype(np.float32)
+        with bn_vae(seed=4) as model, libvae.Adam(model, 1e-2) as opt:
+            # Training normalises with the batch's statistics, evaluation
+            # with the running ones, so compare training steps.
+            first = model.train_step(opt, x).elbo
+            for _ in range(40):
+                last = model.train_step(opt, x).elbo
+            self.assertGreater(last, first + 2.0)
+            # The running mean and variance travel with the model: the
+            # loaded copy scores the batch exactly as the original.
+            want = model.elbo_noise(x, eps).elbo
+            with libvae.Model.load_bytes(model.save_bytes()) as copy:
+                self.assertEqual(copy.elbo_noise(x, eps).elbo, want)
+            with bn_vae(seed=4) as fresh:
+                self.assertNotEqual(fresh.elbo_noise(x, eps).elbo, want)
+
+    def test_gaussian_must_be_the_encoders_last_node(self):
+        with libvae.Graph() as enc, mlp_graph(LATENT, T) as dec:
+            h = enc.input([T])
+            q = enc.gaussian(enc.dense(h, LATENT), enc.dense(h, LATENT))
+            enc.set_output(enc.tanh(q))
+            with self.assertRaises(libvae.VaeError) as cm:
+                libvae.Model(enc, dec, LATENT,
+                             libvae.LIKELIHOOD_BERNOULLI, 1)
+            self.assertEqual(cm.exception.status, libvae.ERR_SHAPE)
+            self.assertIn("posterior", cm.exception.message)
 
 
 if __name__ == "__main__":

@@ -152,6 +152,9 @@ extern "C" {
     pub fn vae_graph_concat(g: *mut vae_graph, a: i32, b: i32) -> i32;
     pub fn vae_graph_shift_right(g: *mut vae_graph, ids: i32, bos: f32) -> i32;
     pub fn vae_graph_token_dropout(g: *mut vae_graph, ids: i32, rate: f32, unk: f32) -> i32;
+    pub fn vae_graph_batch_norm(g: *mut vae_graph, x: i32, gamma: f32) -> i32;
+    pub fn vae_graph_gaussian(g: *mut vae_graph, mu: i32, logvar: i32) -> i32;
+    pub fn vae_graph_bag_of_words(g: *mut vae_graph, logits: i32, ids: i32, weight: f32) -> i32;
     pub fn vae_graph_set_output(g: *mut vae_graph, node: i32) -> i32;
     pub fn vae_graph_node_size(g: *const vae_graph, node: i32) -> i64;
 

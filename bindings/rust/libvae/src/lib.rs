@@ -643,6 +643,32 @@ impl Graph {
         self.node(id, "vae_graph_token_dropout")
     }
 
+    /// Batch normalisation of the last axis; `gamma` 0 learns the scale,
+    /// `gamma` > 0 fixes it (BN-VAE).
+    pub fn batch_norm(&mut self, x: Node, gamma: f32) -> Result<Node> {
+        // SAFETY: as for dense.
+        let id = unsafe { sys::vae_graph_batch_norm(self.raw.as_ptr(), x.0, gamma) };
+        self.node(id, "vae_graph_batch_norm")
+    }
+
+    /// q(z|x) from the encoder's own `mu` and `logvar`: the encoder's last
+    /// node and output, in place of the appended head.
+    pub fn gaussian(&mut self, mu: Node, logvar: Node) -> Result<Node> {
+        // SAFETY: as for dense.
+        let id = unsafe { sys::vae_graph_gaussian(self.raw.as_ptr(), mu.0, logvar.0) };
+        self.node(id, "vae_graph_gaussian")
+    }
+
+    /// Auxiliary bag-of-words loss on `logits` (`[V]`) against `ids`; it trains
+    /// but is not part of the reported ELBO.
+    pub fn bag_of_words(&mut self, logits: Node, ids: Node, weight: f32) -> Result<Node> {
+        // SAFETY: as for dense.
+        let id = unsafe {
+            sys::vae_graph_bag_of_words(self.raw.as_ptr(), logits.0, ids.0, weight)
+        };
+        self.node(id, "vae_graph_bag_of_words")
+    }
+
     /// Marks the graph's result.
     pub fn set_output(&mut self, x: Node) -> Result<()> {
         // SAFETY: as for dense.

@@ -636,3 +636,52 @@ fn latent_statistics_and_a_fresh_decoder() {
     model.reset_decoder(3).unwrap();
     assert_eq!(model.encode(&x).unwrap().0, mu);
 }
+
+/// The text model with its own posterior (batch-normalised mean, BN-VAE)
+/// and a bag-of-words loss on z.
+fn bn_vae() -> Model {
+    let t = STEPS as i64;
+    let mut enc = Graph::new().unwrap();
+    let ids = enc.input(&[t]).unwrap();
+    let e = enc.embedding(ids, VOCAB, 4).unwrap();
+    let h = enc.lstm(e, 8, None, Some(ids), false).unwrap();
+    let mu = enc.dense(h, LATENT as i64).unwrap();
+    let mu = enc.batch_norm(mu, 0.6).unwrap();
+    let logvar = enc.dense(h, LATENT as i64).unwrap();
+    let q = enc.gaussian(mu, logvar).unwrap();
+    enc.set_output(q).unwrap();
+
+    let mut dec = Graph::new().unwrap();
+    let z = dec.input(&[LATENT as i64]).unwrap();
+    let x = dec.data(&[t]).unwrap();
+    let prev = dec.shift_right(x, BOS).unwrap();
+    let e = dec.embedding(prev, VOCAB, 4).unwrap();
+    let zs = dec.repeat(z, t).unwrap();
+    let inputs = dec.concat(e, zs).unwrap();
+    let h = dec.lstm(inputs, 8, None, Some(x), true).unwrap();
+    let bow = dec.dense(z, VOCAB).unwrap();
+    dec.bag_of_words(bow, x, 1.0).unwrap();
+    let logits = dec.dense(h, VOCAB).unwrap();
+    dec.set_output(logits).unwrap();
+    Model::new(&enc, &dec, LATENT as i64, Likelihood::Categorical, 4).unwrap()
+}
+
+#[test]
+fn a_bn_vae_trains_and_saves_its_running_statistics() {
+    let mut model = bn_vae();
+    let mut opt = Adam::new(&model, 1e-2).unwrap();
+    let x: Vec<f32> = [3., 4., 5., 2., 0., 6., 4., 2., 0., 0.].repeat(4);
+    // Training normalises with the batch's statistics, evaluation with the
+    // running ones: compare training steps with each other.
+    let first = model.train_step(&mut opt, &x).unwrap().elbo;
+    let mut last = first;
+    for _ in 0..40 {
+        last = model.train_step(&mut opt, &x).unwrap().elbo;
+    }
+    assert!(last > first + 2.0, "{} -> {}", first, last);
+    let eps = vec![0.5; 8 * LATENT];
+    let want = model.elbo_noise(&x, &eps).unwrap();
+    let (mut copy, _) = Model::load_bytes(&model.save_bytes(None).unwrap()).unwrap();
+    assert_eq!(copy.elbo_noise(&x, &eps).unwrap(), want);
+    assert_ne!(bn_vae().elbo_noise(&x, &eps).unwrap(), want);
+}
