@@ -381,15 +381,6 @@ static void test_issue_shapes(void **state)
     vae_graph_free(g);
 }
 
-/* A fresh graph with input dims; returns it. */
-static vae_graph *graph_with_input(const int64_t *dims, int32_t rank)
-{
-    vae_graph *g;
-    assert_int_equal(vae_graph_new(&g), VAE_OK);
-    assert_int_equal(vae_graph_input(g, dims, rank), 0);
-    return g;
-}
-
 /* got must be the status `want`, recorded on g with a message, and sticky. */
 static void expect_error(vae_graph *g, int32_t got, int32_t want,
                          const char *what)
@@ -432,53 +423,53 @@ static void test_shape_errors(void **state)
     for (int t = 0; t < 2; t++) {
         const char *name = t ? "conv2d_transpose" : "conv2d";
         for (int i = 0; i < TU_COUNT(bad_attrs); i++) {
-            vae_graph *g = graph_with_input(img, 3);
+            vae_graph *g = tu_graph_input(img, 3);
             snprintf(what, sizeof what, "%s attrs #%d", name, i);
             expect_error(g, add_conv(g, t, 0, bad_attrs[i].out, bad_attrs[i].k,
                                      bad_attrs[i].s, bad_attrs[i].p),
                          VAE_ERR_RANGE, what);
         }
         /* Input not [C, H, W]. */
-        vae_graph *g = graph_with_input(vec, 1);
+        vae_graph *g = tu_graph_input(vec, 1);
         expect_error(g, add_conv(g, t, 0, 2, 3, 1, 1), VAE_ERR_SHAPE, name);
-        g = graph_with_input(mat, 2);
+        g = tu_graph_input(mat, 2);
         expect_error(g, add_conv(g, t, 0, 2, 3, 1, 1), VAE_ERR_SHAPE, name);
-        g = graph_with_input(four, 4);
+        g = tu_graph_input(four, 4);
         expect_error(g, add_conv(g, t, 0, 2, 3, 1, 1), VAE_ERR_SHAPE, name);
         /* Too many weights, and too much im2col space for one example
          * (these must fail at build time, before anything is allocated). */
-        g = graph_with_input(deep, 3);
+        g = tu_graph_input(deep, 3);
         expect_error(g, add_conv(g, t, 0, 1 << 20, 1, 1, 0), VAE_ERR_SHAPE, name);
-        g = graph_with_input(huge, 3);
+        g = tu_graph_input(huge, 3);
         expect_error(g, add_conv(g, t, 0, 1, 3, 1, 1), VAE_ERR_SHAPE, name);
         /* A node that does not exist. */
-        g = graph_with_input(img, 3);
+        g = tu_graph_input(img, 3);
         expect_error(g, add_conv(g, t, 3, 2, 3, 1, 1), VAE_ERR_GRAPH, name);
     }
     /* Output smaller than 1 x 1. conv2d: 2 + 2 - 5 < 0. transpose:
      * (1 - 1) 1 - 2 * 2 + 3 = -1; (1 - 1) 1 - 2 * 1 + 2 = 0. */
-    vae_graph *g = graph_with_input(tiny, 3);
+    vae_graph *g = tu_graph_input(tiny, 3);
     expect_error(g, vae_graph_conv2d(g, 0, 1, 5, 1, 1), VAE_ERR_SHAPE,
                  "conv2d output < 1");
-    g = graph_with_input(tiny, 3);
+    g = tu_graph_input(tiny, 3);
     expect_error(g, vae_graph_conv2d(g, 0, 1, 4, 3, 0), VAE_ERR_SHAPE,
                  "conv2d output < 1 (window larger than the image)");
-    g = graph_with_input(dot, 3);
+    g = tu_graph_input(dot, 3);
     expect_error(g, vae_graph_conv2d_transpose(g, 0, 1, 3, 1, 2),
                  VAE_ERR_SHAPE, "conv2d_transpose output < 1");
-    g = graph_with_input(dot, 3);
+    g = tu_graph_input(dot, 3);
     expect_error(g, vae_graph_conv2d_transpose(g, 0, 1, 2, 1, 1),
                  VAE_ERR_SHAPE, "conv2d_transpose output 0");
 
     /* Reshape to another element count; flatten of a missing node. */
     const int64_t wrong[2] = {7, 9}, right[2] = {6, 10};
-    g = graph_with_input(img, 3);
+    g = tu_graph_input(img, 3);
     assert_int_equal(vae_graph_reshape(g, 0, right, 2), 1);
     expect_error(g, vae_graph_reshape(g, 0, wrong, 2), VAE_ERR_SHAPE,
                  "reshape 60 -> 63");
     const int32_t bad_ids[] = {1, 5, -1};
     for (int i = 0; i < TU_COUNT(bad_ids); i++) {
-        g = graph_with_input(img, 3);
+        g = tu_graph_input(img, 3);
         expect_error(g, vae_graph_flatten(g, bad_ids[i]), VAE_ERR_GRAPH,
                      "flatten of a missing node");
     }

@@ -509,14 +509,6 @@ static void test_init(void **state)
 
 /* ---- shapes ------------------------------------------------------------ */
 
-static vae_graph *graph_with_input(const int64_t *dims, int32_t rank)
-{
-    vae_graph *g;
-    assert_int_equal(vae_graph_new(&g), VAE_OK);
-    assert_int_equal(vae_graph_input(g, dims, rank), 0);
-    return g;
-}
-
 /* got must be the status `want`, recorded on g with a message naming the
  * op and containing `words`, and sticky. */
 static void expect_error(vae_graph *g, int32_t got, int32_t want,
@@ -538,7 +530,7 @@ static void expect_error(vae_graph *g, int32_t got, int32_t want,
 static vae_graph *seq_graph(void)
 {
     const int64_t x[2] = {5, 4}, ids[1] = {5};
-    vae_graph *g = graph_with_input(x, 2);
+    vae_graph *g = tu_graph_input(x, 2);
     assert_int_equal(vae_graph_flatten(g, 0), 1);
     assert_int_equal(vae_graph_dense(g, 1, 6), 2);
     assert_int_equal(vae_graph_data(g, ids, 1), 3);
@@ -592,23 +584,23 @@ static void test_shape_errors(void **state)
 
     /* x not [T, F]. */
     const int64_t vec[1] = {20}, cube[3] = {2, 5, 2};
-    vae_graph *g = graph_with_input(vec, 1);
+    vae_graph *g = tu_graph_input(vec, 1);
     expect_error(g, vae_graph_lstm(g, 0, 3, -1, -1, 1), VAE_ERR_SHAPE,
                  "rank 1", "x of rank 1");
-    g = graph_with_input(cube, 3);
+    g = tu_graph_input(cube, 3);
     expect_error(g, vae_graph_lstm(g, 0, 3, -1, -1, 1), VAE_ERR_SHAPE,
                  "rank 3", "x of rank 3");
     /* Too many weights (4H(F + H) > 2^36), and steps so many that a step's
      * rows are more than INT_MAX floats apart; both before any memory is
      * asked for. */
     const int64_t wide[2] = {5, 1 << 20}, long_seq[2] = {(int64_t)1 << 29, 1};
-    g = graph_with_input(wide, 2);
+    g = tu_graph_input(wide, 2);
     expect_error(g, vae_graph_lstm(g, 0, 1 << 15, -1, -1, 0), VAE_ERR_SHAPE,
                  "weights", "F 2^20, H 2^15");
     g = seq_graph();
     expect_error(g, vae_graph_lstm(g, 0, 1 << 20, -1, -1, 0), VAE_ERR_SHAPE,
                  "weights", "F 4, H 2^20");
-    g = graph_with_input(long_seq, 2);
+    g = tu_graph_input(long_seq, 2);
     expect_error(g, vae_graph_lstm(g, 0, 2, -1, -1, 1), VAE_ERR_SHAPE,
                  "steps", "T 2^29, H 2");
 
@@ -670,10 +662,10 @@ enum { MB = 3, MT = 4, MF = 3, MH = 3, MLAT = 2 };
 static vae_model *lstm_model(void)
 {
     const int64_t x[2] = {MT, MF}, z[1] = {MLAT}, seq[2] = {MT, MF};
-    vae_graph *ge = graph_with_input(x, 2);
+    vae_graph *ge = tu_graph_input(x, 2);
     assert_int_equal(vae_graph_lstm(ge, 0, MH, -1, -1, 0), 1);
     assert_int_equal(vae_graph_set_output(ge, 1), VAE_OK);
-    vae_graph *gd = graph_with_input(z, 1);
+    vae_graph *gd = tu_graph_input(z, 1);
     assert_int_equal(vae_graph_dense(gd, 0, MT * MF), 1);
     assert_int_equal(vae_graph_reshape(gd, 1, seq, 2), 2);
     assert_int_equal(vae_graph_dense(gd, 0, 2 * MH), 3);

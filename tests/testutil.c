@@ -121,6 +121,14 @@ vae_graph *tu_graph_nd(const int64_t *dims, int32_t rank,
     return g;
 }
 
+vae_graph *tu_graph_input(const int64_t *dims, int32_t rank)
+{
+    vae_graph *g;
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    assert_int_equal(vae_graph_input(g, dims, rank), 0);
+    return g;
+}
+
 vae_graph *tu_graph(int64_t in, const tu_layer *layers, int n)
 {
     return tu_graph_nd(&in, 1, layers, n);

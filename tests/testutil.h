@@ -89,6 +89,9 @@ int32_t tu_add_layer(vae_graph *g, int32_t x, const tu_layer *l);
  * is the output. Fails the test if any builder call fails. */
 vae_graph *tu_graph_nd(const int64_t *dims, int32_t rank,
                        const tu_layer *layers, int n);
+/* A new graph holding only its input node 0, of shape dims[0..rank-1];
+ * fails the test if either call fails. */
+vae_graph *tu_graph_input(const int64_t *dims, int32_t rank);
 /* tu_graph_nd with a vector input [in]. */
 vae_graph *tu_graph(int64_t in, const tu_layer *layers, int n);
 /* Model from two such graphs; fails the test on error. */
