@@ -366,6 +366,14 @@ static void zero_grads(tu_harness *h)
     memset(h->dw, 0, (size_t)h->node.s.n_params * sizeof(float));
 }
 
+/* Per op code, the values check_block has compared (tu_fd_checked). */
+static int64_t fd_checked[VAE_OP_COUNT_];
+
+int64_t tu_fd_checked(int32_t op)
+{
+    return op > 0 && op < VAE_OP_COUNT_ ? fd_checked[op] : 0;
+}
+
 /* Compares n analytic gradients with central differences over p[0..n-1]. */
 static void check_block(tu_harness *h, const float *analytic, float *p,
                         int64_t n, const char *what, const char *name,
@@ -377,6 +385,7 @@ static void check_block(tu_harness *h, const float *analytic, float *p,
         snprintf(msg, sizeof msg, "%s %s[%lld]", what, name, (long long)i);
         tu_expect_close(analytic[i], num, tol, msg, worst);
         *biggest = fmax(*biggest, fabs(analytic[i]));
+        fd_checked[h->node.s.op]++; /* in range: vae_op_get found it */
     }
 }
 

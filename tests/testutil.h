@@ -169,6 +169,10 @@ void tu_backward(tu_harness *h);
  * |analytic - numeric| / max(1, |analytic|, |numeric|) seen, so tests can
  * report how close to the tolerance they run. */
 double tu_check_grads(tu_harness *h, const char *what, double tol);
+/* The values tu_check_grads has compared with central differences for op
+ * code `op` so far in this process (0 for a code outside the table): the
+ * record by which tests/ops/walk.c finds ops without a gradient check. */
+int64_t tu_fd_checked(int32_t op);
 /* backward adds into existing gradients (and leaves id inputs' gradients
  * as they were), and skips any one NULL input gradient while still
  * computing every other gradient. */
