@@ -347,6 +347,7 @@ static void test_shift_right(void **state)
     const float want[8] = {2, 5, 6, 7, 2, 8, 9, 0};
     expect_exact(h.node.val, want, 8, "shift_right");
     expect_exact(h.in.val, ids, 8, "shift_right leaves its input");
+    tu_check_no_grads(&h, "shift_right");
 
     /* Generation feeds the previous token itself: it passes through. */
     h.run.carry = 1;
@@ -459,6 +460,7 @@ static void test_token_dropout_rate(void **state)
     tu_harness_free(&same);
     tu_harness_free(&other);
     free(in);
+    tu_check_no_grads(&h, "token_dropout");
     tu_harness_free(&h);
 }
 

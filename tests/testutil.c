@@ -425,6 +425,42 @@ double tu_check_grads(tu_harness *h, const char *what, double tol)
     return worst;
 }
 
+/* Per op code, 1 once tu_check_no_grads has passed. */
+static int no_grads_checked[VAE_OP_COUNT_];
+
+int tu_no_grads_checked(int32_t op)
+{
+    return op > 0 && op < VAE_OP_COUNT_ ? no_grads_checked[op] : 0;
+}
+
+void tu_check_no_grads(tu_harness *h, const char *what)
+{
+    if (h->node.s.n_params != 0)
+        fail_msg("%s: %lld parameters: check them with tu_check_grads", what,
+                 (long long)h->node.s.n_params);
+    for (int k = 0; k < h->n_in; k++)
+        if (h->id_max[k] <= 0)
+            fail_msg("%s: input %d holds floats: check its gradient with "
+                     "tu_check_grads", what, k);
+    tu_rng rng;
+    tu_seed(&rng, 98);
+    float *before[VAE_MAX_INPUTS] = {0};
+    for (int k = 0; k < h->n_in; k++) {
+        tu_fill_uniform(&rng, h->ins[k].grad, tu_input_count(h, k), -2.0, 2.0);
+        before[k] = tu_dup(h->ins[k].grad, tu_input_count(h, k));
+    }
+    tu_backward(h);
+    for (int k = 0; k < h->n_in; k++) {
+        for (int64_t i = 0; i < tu_input_count(h, k); i++)
+            if (h->ins[k].grad[i] != before[k][i])
+                fail_msg("%s: backward changed id input %d's gradient [%lld] "
+                         "from %g to %g", what, k, (long long)i,
+                         (double)before[k][i], (double)h->ins[k].grad[i]);
+        free(before[k]);
+    }
+    no_grads_checked[h->node.s.op] = 1; /* in range: vae_op_get found it */
+}
+
 /* The n floats at got must equal base + delta (base NULL: 0). */
 static void expect_sum(const float *got, const float *base, const float *delta,
                        int64_t n, double tol, const char *what)

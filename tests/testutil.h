@@ -173,6 +173,14 @@ double tu_check_grads(tu_harness *h, const char *what, double tol);
  * code `op` so far in this process (0 for a code outside the table): the
  * record by which tests/ops/walk.c finds ops without a gradient check. */
 int64_t tu_fd_checked(int32_t op);
+/* For an op with nothing to differentiate: every input holds ids (id_max >
+ * 0) and the node owns no parameters, so there is no gradient for central
+ * differences to check (token ids in, token ids out). Fails the test if
+ * an input holds floats or the node has parameters; checks that backward
+ * leaves the inputs' gradients exactly as they were; and records the op
+ * (tu_no_grads_checked) for tests/ops/walk.c. */
+void tu_check_no_grads(tu_harness *h, const char *what);
+int tu_no_grads_checked(int32_t op);
 /* backward adds into existing gradients (and leaves id inputs' gradients
  * as they were), and skips any one NULL input gradient while still
  * computing every other gradient. */
