@@ -12,6 +12,22 @@
  * of the base name between "test_" and ".c". Called before main. */
 void ops_register(const char *file, int (*run)(const char *group));
 
+/* ---- steps and tolerances ----------------------------------------------
+ *
+ * The harness's loss is L = sum(val * R) for a fixed random R (testutil.h),
+ * summed in double; the op runs in float32. Tolerances bound
+ * |a - n| <= tol * max(1, |a|, |n|) (tu_close).
+ *
+ * Smooth, nonlinear ops at the harness's step h = 1e-3 (TU_FD_H):
+ * truncation error of a central difference is about h^2/6 * |f'| ~ 1e-7
+ * for these smooth functions (inputs are kept at least 0.2 away from the
+ * relu/leaky kink, farther than h). Rounding error is about (outputs
+ * touched) * |R| * |val| * 6e-8 / (2h), i.e. up to a few 1e-4 for the
+ * dense layers here; the largest disagreement measured is 2e-4.
+ * OPS_SMOOTH_FD_TOL is 10x above that noise; a wrong derivative (missing
+ * factor, transposed weight, wrong slope) is off by O(10%) or more. */
+#define OPS_SMOOTH_FD_TOL 2e-3
+
 /* Registers the file's cmocka tests, the array `tests`, as its group. */
 #define OPS_GROUP(tests)                                                   \
     static int ops_run_group_(const char *group)                          \
