@@ -28,6 +28,11 @@ void ops_register(const char *file, int (*run)(const char *group));
  * factor, transposed weight, wrong slope) is off by O(10%) or more. */
 #define OPS_SMOOTH_FD_TOL 2e-3
 
+/* ---- shared checks ------------------------------------------------------ */
+
+/* got is a failure status, g's sticky status, with a message. */
+void ops_expect_sticky_failure(vae_graph *g, int32_t got);
+
 /* Registers the file's cmocka tests, the array `tests`, as its group. */
 #define OPS_GROUP(tests)                                                   \
     static int ops_run_group_(const char *group)                          \
