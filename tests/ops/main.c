@@ -1,6 +1,6 @@
 /* main.c - test_ops: every op test file's group (OPS_GROUP) in one program.
  *
- *   test_ops            every group
+ *   test_ops            every group, then the table walk (walk.c)
  *   test_ops GROUP...   those groups only (ctest runs each file's group so)
  *
  * Exits 0 when every test passed. */
@@ -20,6 +20,9 @@ typedef struct group {
 
 static group groups[MAX_GROUPS];
 static int n_groups;
+
+/* Runs walk.c's tests; declared here, not in op_test.h: only main runs it. */
+int ops_run_walk(void);
 
 void ops_register(const char *file, int (*run)(const char *group))
 {
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
     if (argc == 1) {
         for (int i = 0; i < n_groups; i++)
             failed += run(&groups[i]);
+        failed += ops_run_walk();
         return failed != 0;
     }
     for (int a = 1; a < argc; a++)

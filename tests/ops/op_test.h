@@ -2,7 +2,7 @@
  * an op has its tests in tests/ops/test_<file>.c, one cmocka group that the
  * file registers with OPS_GROUP; CMake compiles every tests/ops/test_*.c
  * into one program, test_ops (main.c), which runs the groups named on its
- * command line, or all of them. */
+ * command line, or all of them and then the table walk (walk.c). */
 #ifndef VAE_OP_TEST_H
 #define VAE_OP_TEST_H
 
