@@ -32,6 +32,28 @@ void ops_register(const char *file, int (*run)(const char *group));
 
 /* got is a failure status, g's sticky status, with a message. */
 void ops_expect_sticky_failure(vae_graph *g, int32_t got);
+/* got must be the status `want`, recorded on g with a message, and sticky;
+ * frees g. */
+void ops_expect_error(vae_graph *g, int32_t got, int32_t want,
+                      const char *what);
+
+/* For an op linear in each input and weight: tu_check_grads at step
+ * OPS_LINEAR_FD_H within tol, its worst disagreement printed, then
+ * tu_check_accumulates. */
+void ops_check_linear_grads(tu_harness *h, const char *what, double tol);
+/* ops_check_linear_grads within OPS_LINEAR_FD_TOL on the harness of layer l
+ * (tu_harness_init with these arguments). */
+void ops_check_layer_grads(const int64_t *dims, int32_t rank, const tu_layer *l,
+                           int64_t batch, uint64_t seed, const char *what);
+
+/* Ops linear in each single input and weight (conv2d, its transpose,
+ * reshape, and the copies: embedding, repeat, concat, transpose): a
+ * central difference has no truncation error at any step, so a step of
+ * 0.125 (exact in float) instead of 1e-3 cuts the float32 rounding noise
+ * 100x. OPS_LINEAR_FD_TOL is for conv2d, conv2d_transpose and reshape:
+ * the largest disagreement measured is 4.6e-6. */
+#define OPS_LINEAR_FD_H 0.125f
+#define OPS_LINEAR_FD_TOL 1e-4
 
 /* Registers the file's cmocka tests, the array `tests`, as its group. */
 #define OPS_GROUP(tests)                                                   \
