@@ -37,6 +37,26 @@ void ops_expect_sticky_failure(vae_graph *g, int32_t got);
 void ops_expect_error(vae_graph *g, int32_t got, int32_t want,
                       const char *what);
 
+/* An id input [T] whose values the test sets (id_max only shapes the
+ * harness's own random fill). */
+tu_input ops_ids_input(int64_t T, int64_t id_max);
+/* got[i] == want[i] for all n. */
+void ops_expect_exact(const float *got, const float *want, int64_t n,
+                      const char *what);
+
+/* A decoder-like graph: input [3] (node 0), the data x as ids [4] (node 1)
+ * and the input repeated as a sequence [4, 3] (node 2). */
+vae_graph *ops_three_nodes(void);
+/* A builder call on ops_three_nodes's graph that must fail with `status`
+ * and a message that names the op and contains `word`. */
+typedef struct ops_bad_case {
+    int32_t (*build)(vae_graph *g);
+    int32_t status;
+    const char *op, *word;
+} ops_bad_case;
+/* Runs each case on a graph of its own; the error must also be sticky. */
+void ops_expect_failures(const ops_bad_case *cases, int n);
+
 /* For an op linear in each input and weight: tu_check_grads at step
  * OPS_LINEAR_FD_H within tol, its worst disagreement printed, then
  * tu_check_accumulates. */
@@ -54,6 +74,11 @@ void ops_check_layer_grads(const int64_t *dims, int32_t rank, const tu_layer *l,
  * the largest disagreement measured is 4.6e-6. */
 #define OPS_LINEAR_FD_H 0.125f
 #define OPS_LINEAR_FD_TOL 1e-4
+/* For the copies (embedding, repeat, concat, transpose), whose forward is
+ * compared exactly (==): the largest disagreement measured is 7e-8. A wrong
+ * index, an overwritten instead of accumulated gradient or a lost repeat
+ * is off by O(0.1) or more. */
+#define OPS_COPY_FD_TOL 1e-5
 
 /* Registers the file's cmocka tests, the array `tests`, as its group. */
 #define OPS_GROUP(tests)                                                   \
