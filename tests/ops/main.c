@@ -62,6 +62,8 @@ static const group *find(const char *name)
     return NULL;
 }
 
+int ops_group_registered(const char *name) { return find(name) != NULL; }
+
 int main(int argc, char **argv)
 {
     qsort(groups, (size_t)n_groups, sizeof groups[0], by_name);

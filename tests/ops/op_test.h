@@ -91,4 +91,7 @@ void ops_check_layer_grads(const int64_t *dims, int32_t rank, const tu_layer *l,
         ops_register(__FILE__, ops_run_group_);                            \
     }
 
+/* The registered groups, named as their files: 1 if `name` is one. */
+int ops_group_registered(const char *name);
+
 #endif

@@ -1,6 +1,12 @@
 /* walk.c - the tests that walk the op table (src/ops/op_table.c, made
- * from src/ops/op_list.h). test_ops runs them after every group. */
+ * from src/ops/op_list.h) and the op files under src/ops. test_ops runs
+ * them after every group. */
+#define _POSIX_C_SOURCE 200809L /* opendir */
+
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "op_test.h"
 
@@ -50,11 +56,80 @@ static void test_missing_nodes(void **state)
     vae_graph_free(g);
 }
 
+/* The text of a file, NUL-terminated, for the caller to free. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = 2 * cap + 4096;
+            text = realloc(text, cap);
+            assert_non_null(text);
+        }
+        size_t got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    assert_int_equal(ferror(f), 0);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+/* Each src/ops/<file>.c that defines an op (holds "const vae_op vae_op_")
+ * has its tests in tests/ops/test_<file>.c, whose group is in this program
+ * and so has run before this walk. The other files there are helpers of
+ * ops (im2col.c, shape.c, op_table.c). */
+static void test_op_files_have_tests(void **state)
+{
+    (void)state;
+    DIR *dir = opendir(VAE_OPS_SRC_DIR);
+    if (!dir)
+        fail_msg("cannot list %s", VAE_OPS_SRC_DIR);
+    int files = 0, missing = 0;
+    char path[4096];
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", VAE_OPS_SRC_DIR, e->d_name);
+        char *text = read_text(path);
+        int defines_op = strstr(text, "const vae_op vae_op_") != NULL;
+        free(text);
+        if (!defines_op)
+            continue;
+        files++;
+        char stem[256];
+        snprintf(stem, sizeof stem, "%.*s", (int)(n - 2), e->d_name);
+        snprintf(path, sizeof path, "%s/test_%s.c", VAE_OPS_TEST_DIR, stem);
+        FILE *f = fopen(path, "r");
+        if (f)
+            fclose(f);
+        if (!f || !ops_group_registered(stem)) {
+            print_error("src/ops/%s defines an op, but tests/ops/test_%s.c "
+                        "%s\n", e->d_name, stem, !f ? "does not exist"
+                        : "is not in test_ops (rerun cmake)");
+            missing++;
+        }
+    }
+    closedir(dir);
+    printf("  %d files under src/ops define ops\n", files);
+    assert_true(files > 0);
+    if (missing)
+        fail_msg("%d op files without their tests/ops/test_<file>.c", missing);
+}
+
 int ops_run_walk(void)
 {
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_op_table),
         cmocka_unit_test(test_missing_nodes),
+        cmocka_unit_test(test_op_files_have_tests),
     };
     printf("---- table walk (tests/ops/walk.c)\n");
     fflush(stdout);
