@@ -81,47 +81,148 @@ static char *read_text(const char *path)
     return text;
 }
 
-/* Each src/ops/<file>.c that defines an op (holds "const vae_op vae_op_")
- * has its tests in tests/ops/test_<file>.c, whose group is in this program
- * and so has run before this walk. The other files there are helpers of
- * ops (im2col.c, shape.c, op_table.c). */
-static void test_op_files_have_tests(void **state)
+/* The files under src/ops that define ops (hold "const vae_op vae_op_";
+ * the others, im2col.c, shape.c and op_table.c, are helpers of ops): base
+ * names without ".c", and their text. */
+enum { MAX_OP_FILES = 64 };
+typedef struct op_file {
+    char stem[64];
+    char *text;
+} op_file;
+
+static int list_op_files(op_file *files)
 {
-    (void)state;
     DIR *dir = opendir(VAE_OPS_SRC_DIR);
     if (!dir)
         fail_msg("cannot list %s", VAE_OPS_SRC_DIR);
-    int files = 0, missing = 0;
+    int n_files = 0;
     char path[4096];
     for (struct dirent *e; (e = readdir(dir)) != NULL;) {
         size_t n = strlen(e->d_name);
         if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0)
             continue;
-        snprintf(path, sizeof path, "%s/%s", VAE_OPS_SRC_DIR, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", VAE_OPS_SRC_DIR,
+                     e->d_name) >= (int)sizeof path)
+            fail_msg("path too long: %s", VAE_OPS_SRC_DIR);
         char *text = read_text(path);
-        int defines_op = strstr(text, "const vae_op vae_op_") != NULL;
-        free(text);
-        if (!defines_op)
+        if (!strstr(text, "const vae_op vae_op_")) {
+            free(text);
             continue;
-        files++;
-        char stem[256];
-        snprintf(stem, sizeof stem, "%.*s", (int)(n - 2), e->d_name);
-        snprintf(path, sizeof path, "%s/test_%s.c", VAE_OPS_TEST_DIR, stem);
+        }
+        assert_true(n_files < MAX_OP_FILES && n - 2 < sizeof files->stem);
+        snprintf(files[n_files].stem, sizeof files->stem, "%.*s", (int)(n - 2),
+                 e->d_name);
+        files[n_files++].text = text;
+    }
+    closedir(dir);
+    assert_true(n_files > 0);
+    return n_files;
+}
+
+static void free_op_files(op_file *files, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(files[i].text);
+}
+
+/* Each src/ops/<file>.c that defines an op has its tests in
+ * tests/ops/test_<file>.c, whose group is in this program and so has run
+ * before this walk. */
+static void test_op_files_have_tests(void **state)
+{
+    (void)state;
+    op_file files[MAX_OP_FILES];
+    int n_files = list_op_files(files), missing = 0;
+    char path[4096];
+    for (int i = 0; i < n_files; i++) {
+        const char *stem = files[i].stem;
+        if (snprintf(path, sizeof path, "%s/test_%s.c", VAE_OPS_TEST_DIR,
+                     stem) >= (int)sizeof path)
+            fail_msg("path too long: %s", VAE_OPS_TEST_DIR);
         FILE *f = fopen(path, "r");
         if (f)
             fclose(f);
         if (!f || !ops_group_registered(stem)) {
-            print_error("src/ops/%s defines an op, but tests/ops/test_%s.c "
-                        "%s\n", e->d_name, stem, !f ? "does not exist"
+            print_error("src/ops/%s.c defines an op, but tests/ops/test_%s.c "
+                        "%s\n", stem, stem, !f ? "does not exist"
                         : "is not in test_ops (rerun cmake)");
             missing++;
         }
     }
-    closedir(dir);
-    printf("  %d files under src/ops define ops\n", files);
-    assert_true(files > 0);
+    printf("  %d files under src/ops define ops\n", n_files);
+    free_op_files(files, n_files);
     if (missing)
         fail_msg("%d op files without their tests/ops/test_<file>.c", missing);
+}
+
+/* The test file of the op named `name`, when src/ops has its definition
+ * in so many words (activation.c makes its ops with a macro). */
+static const char *test_file_of(const char *name, const op_file *files,
+                                int n_files)
+{
+    static char path[128];
+    char def[96];
+    snprintf(def, sizeof def, "const vae_op vae_op_%s = {", name);
+    for (int i = 0; i < n_files; i++)
+        if (strstr(files[i].text, def)) {
+            snprintf(path, sizeof path, "tests/ops/test_%s.c", files[i].stem);
+            return path;
+        }
+    return "its test file under tests/ops";
+}
+
+/* A source takes no inputs: its shape function accepts a node without any
+ * (with the shape [3] in its attributes, where input and data keep their
+ * shape), which every other op refuses (as it must: a model file may say
+ * anything), and gives it no parameters. Nothing flows into a source and it has nothing to
+ * learn, so it has no gradient to check. */
+static int is_source(const vae_op *o)
+{
+    vae_node_spec s = {.op = o->code};
+    s.iattr[VAE_SHAPED_RANK] = 1;
+    s.iattr[VAE_SHAPED_DIMS] = 3;
+    const vae_node_spec *in[VAE_MAX_INPUTS] = {0};
+    char err[256];
+    return o->shape(&s, in, err, sizeof err) == VAE_OK && s.n_params == 0;
+}
+
+/* Every op of the table had its gradients compared with central
+ * differences by tu_check_grads in the groups that ran before (testutil
+ * counts the values it compared, per op), except:
+ *  - sources (is_source: input, data), with nothing to differentiate;
+ *  - ops whose tests showed with tu_check_no_grads that all their inputs
+ *    are token ids and they own no parameters (shift_right,
+ *    token_dropout), which tu_check_no_grads records as it passes.
+ * A new op is covered by calling tu_check_grads in its own test file. */
+static void test_every_op_has_gradient_check(void **state)
+{
+    (void)state;
+    op_file files[MAX_OP_FILES];
+    int n_files = list_op_files(files), missing = 0;
+    for (int32_t op = 1; op < VAE_OP_COUNT_; op++) {
+        const vae_op *o = vae_op_get(op);
+        assert_non_null(o);
+        if (tu_fd_checked(op) > 0)
+            printf("  %-17s %6lld values against central differences\n",
+                   o->name, (long long)tu_fd_checked(op));
+        else if (tu_no_grads_checked(op))
+            printf("  %-17s no gradient: ids in, no parameters "
+                   "(tu_check_no_grads)\n", o->name);
+        else if (is_source(o))
+            printf("  %-17s no gradient: a source, no inputs, no "
+                   "parameters\n", o->name);
+        else {
+            fflush(stdout); /* the listing in order, when piped */
+            print_error("%s: no finite-difference case ran: %s must check "
+                        "its gradients with tu_check_grads\n", o->name,
+                        test_file_of(o->name, files, n_files));
+            missing++;
+        }
+    }
+    free_op_files(files, n_files);
+    fflush(stdout);
+    if (missing)
+        fail_msg("%d ops without a finite-difference case", missing);
 }
 
 int ops_run_walk(void)
@@ -130,6 +231,7 @@ int ops_run_walk(void)
         cmocka_unit_test(test_op_table),
         cmocka_unit_test(test_missing_nodes),
         cmocka_unit_test(test_op_files_have_tests),
+        cmocka_unit_test(test_every_op_has_gradient_check),
     };
     printf("---- table walk (tests/ops/walk.c)\n");
     fflush(stdout);
