@@ -12,6 +12,20 @@
  * of the base name between "test_" and ".c". Called before main. */
 void ops_register(const char *file, int (*run)(const char *group));
 
+/* Registers the file's cmocka tests, the array `tests`, as its group. */
+#define OPS_GROUP(tests)                                                   \
+    static int ops_run_group_(const char *group)                          \
+    {                                                                      \
+        return cmocka_run_group_tests_name(group, tests, NULL, NULL);      \
+    }                                                                      \
+    __attribute__((constructor)) static void ops_register_group_(void)     \
+    {                                                                      \
+        ops_register(__FILE__, ops_run_group_);                            \
+    }
+
+/* The registered groups, named as their files: 1 if `name` is one. */
+int ops_group_registered(const char *name);
+
 /* ---- steps and tolerances ----------------------------------------------
  *
  * The harness's loss is L = sum(val * R) for a fixed random R (testutil.h),
@@ -27,6 +41,20 @@ void ops_register(const char *file, int (*run)(const char *group));
  * OPS_SMOOTH_FD_TOL is 10x above that noise; a wrong derivative (missing
  * factor, transposed weight, wrong slope) is off by O(10%) or more. */
 #define OPS_SMOOTH_FD_TOL 2e-3
+
+/* Ops linear in each single input and weight (conv2d, its transpose,
+ * reshape, and the copies: embedding, repeat, concat, transpose): a
+ * central difference has no truncation error at any step, so a step of
+ * 0.125 (exact in float) instead of 1e-3 cuts the float32 rounding noise
+ * 100x. OPS_LINEAR_FD_TOL is for conv2d, conv2d_transpose and reshape:
+ * the largest disagreement measured is 4.6e-6. */
+#define OPS_LINEAR_FD_H 0.125f
+#define OPS_LINEAR_FD_TOL 1e-4
+/* For the copies (embedding, repeat, concat, transpose), whose forward is
+ * compared exactly (==): the largest disagreement measured is 7e-8. A wrong
+ * index, an overwritten instead of accumulated gradient or a lost repeat
+ * is off by O(0.1) or more. */
+#define OPS_COPY_FD_TOL 1e-5
 
 /* ---- shared checks ------------------------------------------------------ */
 
@@ -65,33 +93,5 @@ void ops_check_linear_grads(tu_harness *h, const char *what, double tol);
  * (tu_harness_init with these arguments). */
 void ops_check_layer_grads(const int64_t *dims, int32_t rank, const tu_layer *l,
                            int64_t batch, uint64_t seed, const char *what);
-
-/* Ops linear in each single input and weight (conv2d, its transpose,
- * reshape, and the copies: embedding, repeat, concat, transpose): a
- * central difference has no truncation error at any step, so a step of
- * 0.125 (exact in float) instead of 1e-3 cuts the float32 rounding noise
- * 100x. OPS_LINEAR_FD_TOL is for conv2d, conv2d_transpose and reshape:
- * the largest disagreement measured is 4.6e-6. */
-#define OPS_LINEAR_FD_H 0.125f
-#define OPS_LINEAR_FD_TOL 1e-4
-/* For the copies (embedding, repeat, concat, transpose), whose forward is
- * compared exactly (==): the largest disagreement measured is 7e-8. A wrong
- * index, an overwritten instead of accumulated gradient or a lost repeat
- * is off by O(0.1) or more. */
-#define OPS_COPY_FD_TOL 1e-5
-
-/* Registers the file's cmocka tests, the array `tests`, as its group. */
-#define OPS_GROUP(tests)                                                   \
-    static int ops_run_group_(const char *group)                          \
-    {                                                                      \
-        return cmocka_run_group_tests_name(group, tests, NULL, NULL);      \
-    }                                                                      \
-    __attribute__((constructor)) static void ops_register_group_(void)     \
-    {                                                                      \
-        ops_register(__FILE__, ops_run_group_);                            \
-    }
-
-/* The registered groups, named as their files: 1 if `name` is one. */
-int ops_group_registered(const char *name);
 
 #endif
