@@ -125,6 +125,14 @@ vae_graph *tu_graph_nd(const int64_t *dims, int32_t rank,
     return g;
 }
 
+vae_graph *tu_graph_input(const int64_t *dims, int32_t rank)
+{
+    vae_graph *g;
+    assert_int_equal(vae_graph_new(&g), VAE_OK);
+    assert_int_equal(vae_graph_input(g, dims, rank), 0);
+    return g;
+}
+
 vae_graph *tu_graph(int64_t in, const tu_layer *layers, int n)
 {
     return tu_graph_nd(&in, 1, layers, n);
@@ -368,6 +376,14 @@ static void zero_grads(tu_harness *h)
     memset(h->dw, 0, (size_t)h->node.s.n_params * sizeof(float));
 }
 
+/* Per op code, the values check_block has compared (tu_fd_checked). */
+static int64_t fd_checked[VAE_OP_COUNT_];
+
+int64_t tu_fd_checked(int32_t op)
+{
+    return op > 0 && op < VAE_OP_COUNT_ ? fd_checked[op] : 0;
+}
+
 /* Compares n analytic gradients with central differences over p[0..n-1]. */
 static void check_block(tu_harness *h, const float *analytic, float *p,
                         int64_t n, const char *what, const char *name,
@@ -379,6 +395,7 @@ static void check_block(tu_harness *h, const float *analytic, float *p,
         snprintf(msg, sizeof msg, "%s %s[%lld]", what, name, (long long)i);
         tu_expect_close(analytic[i], num, tol, msg, worst);
         *biggest = fmax(*biggest, fabs(analytic[i]));
+        fd_checked[h->node.s.op]++; /* in range: vae_op_get found it */
     }
 }
 
@@ -416,6 +433,42 @@ double tu_check_grads(tu_harness *h, const char *what, double tol)
         free(gin[k]);
     free(gw);
     return worst;
+}
+
+/* Per op code, 1 once tu_check_no_grads has passed. */
+static int no_grads_checked[VAE_OP_COUNT_];
+
+int tu_no_grads_checked(int32_t op)
+{
+    return op > 0 && op < VAE_OP_COUNT_ ? no_grads_checked[op] : 0;
+}
+
+void tu_check_no_grads(tu_harness *h, const char *what)
+{
+    if (h->node.s.n_params != 0)
+        fail_msg("%s: %lld parameters: check them with tu_check_grads", what,
+                 (long long)h->node.s.n_params);
+    for (int k = 0; k < h->n_in; k++)
+        if (h->id_max[k] <= 0)
+            fail_msg("%s: input %d holds floats: check its gradient with "
+                     "tu_check_grads", what, k);
+    tu_rng rng;
+    tu_seed(&rng, 98);
+    float *before[VAE_MAX_INPUTS] = {0};
+    for (int k = 0; k < h->n_in; k++) {
+        tu_fill_uniform(&rng, h->ins[k].grad, tu_input_count(h, k), -2.0, 2.0);
+        before[k] = tu_dup(h->ins[k].grad, tu_input_count(h, k));
+    }
+    tu_backward(h);
+    for (int k = 0; k < h->n_in; k++) {
+        for (int64_t i = 0; i < tu_input_count(h, k); i++)
+            if (h->ins[k].grad[i] != before[k][i])
+                fail_msg("%s: backward changed id input %d's gradient [%lld] "
+                         "from %g to %g", what, k, (long long)i,
+                         (double)before[k][i], (double)h->ins[k].grad[i]);
+        free(before[k]);
+    }
+    no_grads_checked[h->node.s.op] = 1; /* in range: vae_op_get found it */
 }
 
 /* The n floats at got must equal base + delta (base NULL: 0). */

@@ -91,6 +91,9 @@ int32_t tu_add_layer(vae_graph *g, int32_t x, const tu_layer *l);
  * is the output. Fails the test if any builder call fails. */
 vae_graph *tu_graph_nd(const int64_t *dims, int32_t rank,
                        const tu_layer *layers, int n);
+/* A new graph holding only its input node 0, of shape dims[0..rank-1];
+ * fails the test if either call fails. */
+vae_graph *tu_graph_input(const int64_t *dims, int32_t rank);
 /* tu_graph_nd with a vector input [in]. */
 vae_graph *tu_graph(int64_t in, const tu_layer *layers, int n);
 /* Model from two such graphs; fails the test on error. */
@@ -168,6 +171,18 @@ void tu_backward(tu_harness *h);
  * |analytic - numeric| / max(1, |analytic|, |numeric|) seen, so tests can
  * report how close to the tolerance they run. */
 double tu_check_grads(tu_harness *h, const char *what, double tol);
+/* The values tu_check_grads has compared with central differences for op
+ * code `op` so far in this process (0 for a code outside the table): the
+ * record by which tests/ops/walk.c finds ops without a gradient check. */
+int64_t tu_fd_checked(int32_t op);
+/* For an op with nothing to differentiate: every input holds ids (id_max >
+ * 0) and the node owns no parameters, so there is no gradient for central
+ * differences to check (token ids in, token ids out). Fails the test if
+ * an input holds floats or the node has parameters; checks that backward
+ * leaves the inputs' gradients exactly as they were; and records the op
+ * (tu_no_grads_checked) for tests/ops/walk.c. */
+void tu_check_no_grads(tu_harness *h, const char *what);
+int tu_no_grads_checked(int32_t op);
 /* backward adds into existing gradients (and leaves id inputs' gradients
  * as they were), and skips any one NULL input gradient while still
  * computing every other gradient. */
