@@ -97,9 +97,6 @@ int32_t tu_add_layer(vae_graph *g, int32_t x, const tu_layer *l)
     case VAE_OP_TOKEN_DROPOUT:
         return vae_graph_token_dropout(g, x, l->slope, l->token);
     case VAE_OP_BATCH_NORM: return vae_graph_batch_norm(g, x, l->slope);
-    case VAE_OP_GAUSSIAN: return vae_graph_gaussian(g, x, x);
-    case VAE_OP_BAG_OF_WORDS:
-        return vae_graph_bag_of_words(g, x, x, l->slope);
     case VAE_OP_TRANSPOSE: {
         int32_t axes[VAE_MAX_RANK] = {0};
         for (int32_t i = 0; i < l->rank && i < VAE_MAX_RANK; i++)

@@ -63,8 +63,7 @@ typedef struct tu_layer {
                       embedding: dim; lstm: hidden (full sequence, no init,
                       no mask); repeat: times */
     float slope;   /* leaky relu; token_dropout: rate; batch_norm: gamma
-                      (0 learned); bag_of_words: weight (its ids and
-                      gaussian's logvar: the layer's own input again) */
+                      (0 learned) */
     int64_t kernel, stride, padding; /* conv2d, conv2d_transpose */
     int32_t rank;  /* reshape, data: the shape; rank 0 means flatten */
     int64_t dims[VAE_MAX_RANK];
