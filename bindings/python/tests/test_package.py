@@ -133,7 +133,11 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(meta.get_all("Classifier"), p["classifiers"])
         self.assertEqual(meta.get_all("Project-URL"),
                          [f"{k}, {v}" for k, v in p["urls"].items()])
-        self.assertEqual(meta.get_all("Requires-Dist"), p["dependencies"])
+        # numpy is an extra, never a plain requirement.
+        self.assertEqual(p["dependencies"], [])
+        self.assertEqual(meta.get_all("Provides-Extra"), ["numpy"])
+        self.assertEqual(meta.get_all("Requires-Dist"),
+                         ['numpy; extra == "numpy"'])
         # What pip reads before the build is what the wheel says.
         with open(os.path.join(self.metadata_dir, "METADATA")) as f:
             self.assertEqual(f.read(), text)
