@@ -12,16 +12,19 @@ libvae.so.0 wherever the dynamic loader finds it (LD_LIBRARY_PATH, ldconfig's
 cache). Every failing call raises VaeError carrying the library's status and
 message. Arrays go to the library without copies, so they must be numpy
 float32 arrays in C order; anything else raises TypeError or ValueError
-instead of being converted behind your back. See docs/ffi/python.md.
+instead of being converted behind your back. numpy is imported by the first
+call that takes or returns an array, so that everything else works without
+it (`pip install libvae[numpy]`, or Debian's python3-numpy). See
+docs/ffi/python.md.
 """
+from __future__ import annotations
+
 import ctypes
 import os
-from typing import (Any, Callable, Literal, NamedTuple, Optional, Sequence,
-                    Tuple, TypeVar, Union, overload)
+import sys
+from typing import (TYPE_CHECKING, Any, Callable, Literal, NamedTuple,
+                    Optional, Sequence, Tuple, TypeVar, Union, overload)
 import weakref
-
-import numpy as np
-import numpy.typing as npt
 
 from . import _capi
 from ._capi import (
@@ -57,8 +60,50 @@ __all__ = [
 # The raw functions, every one declared: for what the classes do not cover.
 lib = _capi.open_library()
 
-F32Array = npt.NDArray[np.float32]
-F64Array = npt.NDArray[np.float64]
+
+def _numpy() -> Any:
+    """numpy, or an ImportError that says how to install it."""
+    try:
+        import numpy
+    except ImportError as e:
+        raise ImportError(
+            "libvae: this call takes or returns numpy arrays, but "
+            f"{sys.executable} cannot import numpy ({e}). Install it: "
+            "`sudo apt-get install python3-numpy` on Debian (for "
+            "/usr/bin/python3, and virtual environments made with "
+            "--system-site-packages), else `python3 -m pip install numpy` "
+            "or `python3 -m pip install 'libvae[numpy]'`") from e
+    return numpy
+
+
+class _LazyNumpy:
+    """Stands for the numpy module until an attribute is used, which
+    imports it: `import libvae`, graphs, models, files and settings need no
+    numpy, only the calls with arrays do."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_numpy(), name)
+
+
+if TYPE_CHECKING:
+    # The type checker sees the real numpy, so the hints stay exact.
+    import numpy as np
+    import numpy.typing as npt
+    F32Array = npt.NDArray[np.float32]
+    F64Array = npt.NDArray[np.float64]
+else:
+    np = _LazyNumpy()
+
+    def __getattr__(name: str) -> Any:
+        # The array types exist at run time too, for annotations evaluated
+        # then (libvae.F32Array); numpy is imported when one is used.
+        if name in ("F32Array", "F64Array"):
+            _numpy()
+            import numpy.typing
+            return numpy.typing.NDArray[numpy.float32 if name == "F32Array"
+                                        else numpy.float64]
+        raise AttributeError(f"module {__name__!r} has no attribute "
+                             f"{name!r}")
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
