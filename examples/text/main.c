@@ -15,6 +15,7 @@
 #include "models.h"
 #include "normal.h"
 #include "order.h"
+#include "plot_latent.h"
 #include "textmodel.h"
 #include "vocab.h"
 
@@ -38,7 +39,7 @@ enum opt_id {
     OPT_KL_ANNEAL, OPT_WORD_DROPOUT, OPT_FREE_BITS, OPT_BATCH, OPT_LR,
     OPT_SEED, OPT_PROGRESS, OPT_THREADS, OPT_MODEL, OPT_IWAE, OPT_N,
     OPT_DECODE, OPT_TEMPERATURE, OPT_TOP_K, OPT_BEAM, OPT_SENTENCE, OPT_TO,
-    OPT_STEPS, OPT_COUNT
+    OPT_STEPS, OPT_LIMIT, OPT_COUNT
 };
 
 static const char *const opt_names[OPT_COUNT] = {
@@ -57,6 +58,7 @@ static const char *const opt_names[OPT_COUNT] = {
     [OPT_TEMPERATURE] = "--temperature", [OPT_TOP_K] = "--top-k",
     [OPT_BEAM] = "--beam",             [OPT_SENTENCE] = "--sentence",
     [OPT_TO] = "--to",                 [OPT_STEPS] = "--steps",
+    [OPT_LIMIT] = "--limit",
 };
 
 static const char usage[] =
@@ -80,6 +82,7 @@ static const char usage[] =
     "  reconstruct  --model MODEL --sentence TEXT [--decode MODE]\n"
     "               [--temperature T] [--top-k K] [--beam B] [--seed S]\n"
     "  interpolate  --model MODEL --sentence TEXT --to TEXT [--steps N]\n"
+    TEXT_PLOT_LATENT_USAGE
     "\n"
     "Every command takes --threads N (BLAS threads; default: the BLAS default).\n"
     "PATH is a text file of one sentence per line (lines), the unpacked\n"
@@ -789,6 +792,32 @@ done:
     return rc;
 }
 
+/* ---- plot-latent (plot_latent.c) ---------------------------------------- */
+
+static int cmd_plot_latent(const struct args *a)
+{
+    long limit = 0;
+    struct text_model tm = {0};
+    text_corpus corpus = {0};
+    struct text_set test = {0};
+    int rc = -1;
+
+    if (get_long(a, OPT_LIMIT, 0, 1, 1L << 31, &limit))
+        return -1;
+    if (!load_text_model(a->val[OPT_MODEL], &tm) &&
+        !text_need_vae(&tm, a->val[OPT_MODEL], "plot-latent") &&
+        !load_corpus(a, &corpus) &&
+        !text_encode_set(tm.vocab, &corpus.split[TEXT_TEST], tm.arch.maxlen,
+                         &test))
+        rc = text_plot_latent(&tm, &test, a->val[OPT_LIMIT] ? limit : test.n,
+                              a->val[OPT_MODEL], a->val[OPT_DATA],
+                              a->val[OPT_OUT]);
+    text_set_free(&test);
+    text_corpus_free(&corpus);
+    text_model_free(&tm);
+    return rc;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 #define ALL_COMMANDS OPT(OPT_THREADS)
@@ -821,6 +850,11 @@ static const struct command commands[] = {
      ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_SENTENCE) | OPT(OPT_TO) |
          OPT(OPT_STEPS),
      OPT(OPT_MODEL) | OPT(OPT_SENTENCE) | OPT(OPT_TO), cmd_interpolate},
+    {"plot-latent",
+     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_CORPUS) | OPT(OPT_DATA) |
+         OPT(OPT_OUT) | OPT(OPT_LIMIT),
+     OPT(OPT_MODEL) | OPT(OPT_CORPUS) | OPT(OPT_DATA) | OPT(OPT_OUT),
+     cmd_plot_latent},
 };
 
 int main(int argc, char **argv)

@@ -329,6 +329,23 @@ int text_encode_set(const text_vocab *v, const text_sentences *s,
     return 0;
 }
 
+/* Upper bounds in words; sentence VAEs order their latent space largely
+ * by length, so the bins are finest where most sentences are. */
+static const int32_t length_bounds[TEXT_LENGTH_CLASSES - 1] = {5, 10, 15, 20,
+                                                               30};
+const char *const text_length_class_names[TEXT_LENGTH_CLASSES] = {
+    "1-5 words", "6-10 words", "11-15 words", "16-20 words", "21-30 words",
+    "31+ words"};
+
+int text_length_class(int32_t ntok)
+{
+    int c = 0;
+    /* Every encoded sentence ends in <eos>, which is not a word. */
+    while (c < TEXT_LENGTH_CLASSES - 1 && ntok - 1 > length_bounds[c])
+        c++;
+    return c;
+}
+
 int text_encode_sentence(struct text_model *tm, const char *flag,
                          const char *sentence, float *mu, char **shown)
 {

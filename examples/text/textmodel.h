@@ -70,6 +70,13 @@ int text_encode_set(const text_vocab *v, const text_sentences *s,
                     int64_t maxlen, struct text_set *out);
 void text_set_free(struct text_set *s);
 
+/* Classes of sentence length for the latent pictures (plot-latent,
+ * vae-explore's map): the class of a sentence of `ntok` encoded ids (its
+ * words and <eos>), and the classes' names ("1-5 words", ...). */
+#define TEXT_LENGTH_CLASSES 6
+int text_length_class(int32_t ntok);
+extern const char *const text_length_class_names[TEXT_LENGTH_CLASSES];
+
 /* The posterior mean of one sentence (mu: latent floats); *shown receives
  * the sentence as the model sees it (<unk>, truncation), malloc'd. `flag`
  * names the sentence's source in errors. */
