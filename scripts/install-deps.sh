@@ -8,7 +8,7 @@ set -euo pipefail
 
 profile=${1:-demo}
 packages=(build-essential cmake pkg-config libopenblas-dev libcmocka-dev
-          libpng-dev zlib1g-dev gnuplot-nox)
+          libpng-dev zlib1g-dev gnuplot-nox libmicrohttpd-dev libjansson-dev)
 case "$profile" in
   demo) ;;
   test) packages+=(python3-numpy valgrind golang-go abigail-tools clang-14
