@@ -24,18 +24,10 @@ int image_plot_latent(const struct args *a)
     double share[2];
     int rc = -1;
 
-    if (get_long(a, OPT_LIMIT, 0, 1, 1L << 31, &limit))
-        return -1;
     if (model_load(model_path, &m, NULL) || load_split(dir, IDX_TEST, &test) ||
-        check_fits(m, &test, dir))
+        check_fits(m, &test, dir) ||
+        get_long(a, OPT_LIMIT, (long)test.count, 1, (long)test.count, &limit))
         goto done;
-    if (!a->val[OPT_LIMIT])
-        limit = (long)test.count;
-    if (limit > test.count) {
-        fail("--limit: %ld exceeds the %lld test images", limit,
-             (long long)test.count);
-        goto done;
-    }
     mu = malloc((size_t)limit * (size_t)vae_model_latent_dim(m) * sizeof *mu);
     cls = malloc((size_t)limit * sizeof *cls);
     if (!mu || !cls) {

@@ -4,18 +4,9 @@
 # one-line errors (a 1-D latent, a bad --limit, no gnuplot on PATH).
 set -uo pipefail
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "PASS $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-is_png() { [[ -s $1 && $(head -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]; }
-
-if ! command -v gnuplot > /dev/null; then
-  echo "SKIP: gnuplot is not installed (apt-get install gnuplot-nox)"
-  exit 77
-fi
+# shellcheck source=../common/test_lib.sh
+source "$(dirname "$0")/../common/test_lib.sh"
+skip_without_gnuplot
 
 # shellcheck source=idx_fixture.sh
 source "$(dirname "$0")/idx_fixture.sh"
@@ -43,33 +34,19 @@ else
   bad "2-D latent with --limit: $(cat "$tmp/out")"
 fi
 
-# expect_error NAME PATTERN CMD...: exit 1, one stderr line matching.
-expect_error() {
-  local name=$1 pattern=$2
-  shift 2
-  "$@" > /dev/null 2> "$tmp/err"
-  local status=$?
-  if [[ $status == 1 && $(wc -l < "$tmp/err") == 1 ]] &&
-     grep -Eq "^vae-image: .*$pattern" "$tmp/err"; then
-    ok "$name"
-  else
-    bad "$name (exit $status: $(cat "$tmp/err"))"
-  fi
-}
-expect_error "1-D latent" "2 or more dimensions" \
+expect_error vae-image "1-D latent" "2 or more dimensions" \
   "$bin" plot-latent --data "$tmp/data" --model "$tmp/m1.vae" --out "$tmp/p1.png"
 [[ ! -e $tmp/p1.png ]] && ok "no PNG after a refusal" || bad "no PNG after a refusal"
-expect_error "--limit 0" "--limit" \
+expect_error vae-image "--limit 0" "--limit" \
   "$bin" plot-latent --data "$tmp/data" --model "$tmp/m4.vae" --out "$tmp/x.png" --limit 0
-expect_error "--limit above the test set" "exceeds the 30 test images" \
+expect_error vae-image "--limit above the test set" "--limit: expected an integer in \\[1, 30\\]" \
   "$bin" plot-latent --data "$tmp/data" --model "$tmp/m4.vae" --out "$tmp/x.png" --limit 31
-expect_error "missing --out" "missing required option --out" \
+expect_error vae-image "missing --out" "missing required option --out" \
   "$bin" plot-latent --data "$tmp/data" --model "$tmp/m4.vae"
-expect_error "no gnuplot on PATH" "apt-get install gnuplot-nox" \
+expect_error vae-image "no gnuplot on PATH" "apt-get install gnuplot-nox" \
   env PATH=/nonexistent "$bin" plot-latent --data "$tmp/data" --model "$tmp/m4.vae" --out "$tmp/x.png"
 [[ ! -e $tmp/x.png ]] && ok "no PNG without gnuplot" || bad "no PNG without gnuplot"
-expect_error "unwritable --out" "gnuplot failed" \
+expect_error vae-image "unwritable --out" "gnuplot failed" \
   "$bin" plot-latent --data "$tmp/data" --model "$tmp/m4.vae" --out "$tmp/no/such/dir.png"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish

@@ -4,18 +4,9 @@
 # language model, a 1-D latent, a bad --limit).
 set -uo pipefail
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "PASS $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-is_png() { [[ -s $1 && $(head -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]; }
-
-if ! command -v gnuplot > /dev/null; then
-  echo "SKIP: gnuplot is not installed (apt-get install gnuplot-nox)"
-  exit 77
-fi
+# shellcheck source=../common/test_lib.sh
+source "$(dirname "$0")/../common/test_lib.sh"
+skip_without_gnuplot
 
 # 200 sentences of 1 to 24 words (so several length classes) from a fixed
 # generator; 10 of them form the test split.
@@ -46,28 +37,14 @@ fi
   grep -q ': 4 test sentences' "$tmp/out" && ok "--limit 4" ||
   bad "--limit 4: $(cat "$tmp/out")"
 
-# expect_error NAME PATTERN CMD...: exit 1, one stderr line matching.
-expect_error() {
-  local name=$1 pattern=$2
-  shift 2
-  "$@" > /dev/null 2> "$tmp/err"
-  local status=$?
-  if [[ $status == 1 && $(wc -l < "$tmp/err") == 1 ]] &&
-     grep -Eq "^vae-text: .*$pattern" "$tmp/err"; then
-    ok "$name"
-  else
-    bad "$name (exit $status: $(cat "$tmp/err"))"
-  fi
-}
-expect_error "a language model" "language model" \
+expect_error vae-text "a language model" "language model" \
   "$bin" plot-latent --model "$tmp/lm.vae" "${data[@]}" --out "$tmp/x.png"
-expect_error "1-D latent" "2 or more dimensions" \
+expect_error vae-text "1-D latent" "2 or more dimensions" \
   "$bin" plot-latent --model "$tmp/m1.vae" "${data[@]}" --out "$tmp/x.png"
-expect_error "--limit above the test split" "exceeds the 10 test sentences" \
+expect_error vae-text "--limit above the test split" "exceeds the 10 test sentences" \
   "$bin" plot-latent --model "$tmp/m3.vae" "${data[@]}" --out "$tmp/x.png" --limit 11
-expect_error "missing --corpus" "missing required option --corpus" \
+expect_error vae-text "missing --corpus" "missing required option --corpus" \
   "$bin" plot-latent --model "$tmp/m3.vae" --data "$tmp/corpus.txt" --out "$tmp/x.png"
 [[ ! -e $tmp/x.png ]] && ok "no PNG after the refusals" || bad "no PNG after the refusals"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish
