@@ -39,6 +39,18 @@ static void spread(float x[2 * DIM][DIM], const double s[DIM],
         }
 }
 
+/* The axes of spread(s) in the Householder basis, fitted with k axes; u
+ * receives the basis. */
+static void fit_spread(const double s[DIM], int64_t k, double u[DIM][DIM],
+                       struct pca *p)
+{
+    float x[2 * DIM][DIM];
+
+    basis(u);
+    spread(x, s, u);
+    assert_int_equal(pca_fit(&x[0][0], 2 * DIM, DIM, k, p), 0);
+}
+
 static double dot(const double *a, const double *b)
 {
     double d = 0.0;
@@ -52,13 +64,10 @@ static void test_known_axes(void **state)
     const double s[DIM] = {3.0, 0.2, 2.0, 1.0, 0.5, 0.1};
     const int by_size[3] = {0, 2, 3};
     double u[DIM][DIM];
-    float x[2 * DIM][DIM];
     struct pca p;
 
     (void)state;
-    basis(u);
-    spread(x, s, u);
-    assert_int_equal(pca_fit(&x[0][0], 2 * DIM, DIM, 3, &p), 0);
+    fit_spread(s, 3, u, &p);
     for (int j = 0; j < 3; j++) {
         const double *axis = p.axes + j * DIM;
         double want = s[by_size[j]] * s[by_size[j]] / DIM;
@@ -82,13 +91,10 @@ static void test_signs(void **state)
 {
     const double s[DIM] = {3.0, 0.2, 2.0, 1.0, 0.5, 0.1};
     double u[DIM][DIM];
-    float x[2 * DIM][DIM];
     struct pca p;
 
     (void)state;
-    basis(u);
-    spread(x, s, u);
-    assert_int_equal(pca_fit(&x[0][0], 2 * DIM, DIM, 2, &p), 0);
+    fit_spread(s, 2, u, &p);
     for (int j = 0; j < 2; j++) {
         int big = 0;
         for (int i = 1; i < DIM; i++)
@@ -128,13 +134,10 @@ static void test_ties(void **state)
 {
     const double s[DIM] = {1.0, 1.0, 1.0, 1.0, 1.0, 1.0};
     double u[DIM][DIM];
-    float x[2 * DIM][DIM];
     struct pca p;
 
     (void)state;
-    basis(u);
-    spread(x, s, u);
-    assert_int_equal(pca_fit(&x[0][0], 2 * DIM, DIM, 4, &p), 0);
+    fit_spread(s, 4, u, &p);
     for (int a = 0; a < 4; a++) {
         assert_true(fabs(p.var[a] - 1.0 / DIM) < 1e-6);
         for (int b = 0; b < 4; b++)
