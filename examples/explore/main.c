@@ -1,8 +1,8 @@
 /* main.c - vae-explore: serves a page that shows inside a trained model
  * (docs/explore.md). Uses only the public libvae API. */
-#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
+#define _POSIX_C_SOURCE 200809L /* sigaction */
 
-#include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,48 @@
 #include "cli.h"
 #include "explore.h"
 #include "server.h"
+
+#include <unistd.h>
+
+/* The stop signals write their number here and main() reads it. A
+ * handler rather than sigwait: OpenBLAS starts its threads before main()
+ * runs, with the signals unblocked, and a blocked-signal scheme would let
+ * the kernel hand SIGTERM to one of them, killing the process uncleanly. */
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop(int sig)
+{
+    int saved = errno;
+    unsigned char c = (unsigned char)sig;
+    if (write(stop_pipe[1], &c, 1) < 0) {
+        /* Nothing safe to do in a handler; the pipe cannot fill up
+         * before main() reads the first byte. */
+    }
+    errno = saved;
+}
+
+/* Installs on_stop for SIGINT and SIGTERM. */
+static int catch_stop_signals(void)
+{
+    struct sigaction sa = {0};
+
+    if (pipe(stop_pipe) != 0)
+        return fail("pipe: %s", strerror(errno));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return fail("sigaction: %s", strerror(errno));
+    return 0;
+}
+
+/* Blocks until a stop signal arrives; returns its number. */
+static int wait_for_stop(void)
+{
+    unsigned char c = 0;
+    while (read(stop_pipe[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    return c;
+}
 
 enum opt_id {
     OPT_MODEL, OPT_DATA, OPT_CORPUS, OPT_PORT, OPT_BIND, OPT_LIMIT,
@@ -48,8 +90,7 @@ static int cmd_serve(const struct args *a)
     const char *bind_addr = a->val[OPT_BIND] ? a->val[OPT_BIND] : "127.0.0.1";
     long port = 0, limit = 0;
     unsigned bound = 0;
-    sigset_t stop;
-    int sig = 0, rc = -1;
+    int rc = -1;
 
     if (get_long(a, OPT_PORT, 8080, 0, 65535, &port) ||
         get_long(a, OPT_LIMIT, 5000, 1, EXPLORE_MAX_MAP, &limit) ||
@@ -61,12 +102,8 @@ static int cmd_serve(const struct args *a)
     cfg.data = a->val[OPT_DATA];
     cfg.corpus = a->val[OPT_CORPUS];
     cfg.map_limit = limit;
-    /* The signals are waited for below; blocked before the server's thread
-     * starts, they reach this thread only. */
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    if (catch_stop_signals())
+        return -1;
     if (explore_open(&e, &cfg) == 0 &&
         explore_server_start(&e, bind_addr, (unsigned)port, &srv, &bound) == 0) {
         if (cfg.corpus && e.kind == EXPLORE_IMAGE)
@@ -79,9 +116,8 @@ static int cmd_serve(const struct args *a)
                strchr(bind_addr, ':') ? "[" : "", bind_addr,
                strchr(bind_addr, ':') ? "]" : "", bound);
         fflush(stdout);
-        sigwait(&stop, &sig);
         fprintf(stderr, "vae-explore: %s, stopping\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
+                wait_for_stop() == SIGINT ? "SIGINT" : "SIGTERM");
         rc = 0;
     }
     explore_server_stop(srv);
