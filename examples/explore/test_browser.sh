@@ -82,19 +82,32 @@ fi
 
 # serve KIND ARGS...: starts vae-explore, waits for its URL, runs the
 # browser, stops the server with SIGTERM.
+# The server prints its URL only once it listens (after
+# explore_server_start), so the line is the signal to connect. Each server
+# gets its own output files, made empty here before it starts: the shell
+# opens a background job's redirections in the child, so a file shared with
+# the previous server could still hold that (stopped) server's URL when the
+# first look below runs.
 serve() {
-  local kind=$1 url= status
+  local kind=$1 url='' status deadline=$((SECONDS + 120))
+  local out=$tmp/$kind.out err=$tmp/$kind.err
   shift
-  "$explore" --port 0 --bind 127.0.0.1 "$@" > "$tmp/server.out" 2> "$tmp/server.err" &
+  : > "$out"
+  : > "$err"
+  "$explore" --port 0 --bind 127.0.0.1 "$@" > "$out" 2> "$err" &
   pid=$!
-  for ((i = 0; i < 600; i++)); do
-    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$tmp/server.out")
+  while ((SECONDS < deadline)); do
+    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$out")
     [[ -n $url ]] && break
     kill -0 "$pid" 2> /dev/null || break
     sleep 0.1
   done
   if [[ -z $url ]]; then
-    bad "$kind: vae-explore did not start: $(cat "$tmp/server.err")"
+    kill -TERM "$pid" 2> /dev/null
+    wait "$pid"
+    status=$?
+    pid=
+    bad "$kind: vae-explore gave no URL in 120 s (exit $status): $(cat "$err")"
     return
   fi
   if timeout 180 node "$here/browser_check.cjs" "$url" "$kind" "$shots/explore-$kind.png"; then
@@ -106,10 +119,10 @@ serve() {
   wait "$pid"
   status=$?
   pid=
-  if [[ $status == 0 ]] && grep -q 'SIGTERM, stopping' "$tmp/server.err"; then
+  if [[ $status == 0 ]] && grep -q 'SIGTERM, stopping' "$err"; then
     ok "$kind: SIGTERM stops the server cleanly"
   else
-    bad "$kind: SIGTERM: exit $status, $(cat "$tmp/server.err")"
+    bad "$kind: SIGTERM: exit $status, $(cat "$err")"
   fi
 }
 serve image --model "$image_model" --data "$image_data"
