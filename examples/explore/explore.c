@@ -14,28 +14,6 @@
 
 #define ENCODE_BATCH 64
 
-static char *base_name(const char *path)
-{
-    const char *slash;
-    size_t n;
-    char *s;
-
-    if (!path)
-        return NULL;
-    n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        n--;
-    for (slash = path + n; slash > path && slash[-1] != '/'; slash--)
-        ;
-    n -= (size_t)(slash - path);
-    s = malloc(n + 1);
-    if (s) {
-        memcpy(s, slash, n);
-        s[n] = '\0';
-    }
-    return s;
-}
-
 /* A vae-text model is a libvae model whose metadata starts with vae-text's
  * magic; anything else is taken for an image model. */
 static int is_text_model(const vae_model *m)
