@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "latent_plot.h"
 #include "pca.h"
+#include "tsne.h"
 
 extern char **environ;
 
@@ -62,9 +63,15 @@ static void put_quoted(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* What the picture's axes are, as its labels say and as the program's last
+ * line says. */
+struct plane_text {
+    char title[512], subtitle[256], xlabel[256], ylabel[256], summary[256];
+};
+
 static void write_script(FILE *f, const float *xy, int64_t n,
-                         const struct latent_plot *p, const char *xlabel,
-                         const char *ylabel, const char *subtitle)
+                         const struct latent_plot *p,
+                         const struct plane_text *t)
 {
     /* pngcairo draws antialiased points; plain png (libgd) is the fallback
      * for gnuplot builds without cairo, as in scripts/plot-metrics.sh. */
@@ -76,13 +83,13 @@ static void write_script(FILE *f, const float *xy, int64_t n,
     fputs("set output ", f);
     put_quoted(f, p->path);
     fputs("\nset title ", f);
-    put_quoted(f, p->title);
+    put_quoted(f, t->title);
     fputs(" . \"\\n\" . ", f);
-    put_quoted(f, subtitle);
+    put_quoted(f, t->subtitle);
     fputs(" noenhanced\nset xlabel ", f);
-    put_quoted(f, xlabel);
+    put_quoted(f, t->xlabel);
     fputs(" noenhanced\nset ylabel ", f);
-    put_quoted(f, ylabel);
+    put_quoted(f, t->ylabel);
     fputs(" noenhanced\nset key outside right top box title ", f);
     put_quoted(f, p->legend);
     fputs(" noenhanced\nset size ratio -1\nset grid\n$points << EOD\n", f);
@@ -123,8 +130,7 @@ static void first_line(const char *path, char *buf, size_t len)
 /* Runs gnuplot on the script; its stderr goes to a temporary file that
  * supplies the message if it fails. */
 static int run_gnuplot(const float *xy, int64_t n, const struct latent_plot *p,
-                       const char *xlabel, const char *ylabel,
-                       const char *subtitle)
+                       const struct plane_text *t)
 {
     const char *tmpdir = getenv("TMPDIR");
     char errpath[4096], line[512];
@@ -167,7 +173,7 @@ static int run_gnuplot(const float *xy, int64_t n, const struct latent_plot *p,
     sigaction(SIGPIPE, &ign, &old);
     f = fdopen(fds[1], "w");
     if (f) {
-        write_script(f, xy, n, p, xlabel, ylabel, subtitle);
+        write_script(f, xy, n, p, t);
         fclose(f);
     } else {
         close(fds[1]);
@@ -185,26 +191,46 @@ static int run_gnuplot(const float *xy, int64_t n, const struct latent_plot *p,
     return rc;
 }
 
-int latent_plot_png(const float *mu, int64_t n, int64_t dim,
-                    const struct latent_plot *p, double share[2])
+int latent_plot_options(const struct args *a, int o_projection, int o_seed,
+                        int o_limit, int64_t dim, int64_t count,
+                        struct latent_plot *p, int64_t *limit)
+{
+    static const char *const names[] = {[LATENT_PCA] = "pca",
+                                        [LATENT_TSNE] = "tsne"};
+    int projection;
+    long n;
+
+    if (count < 1)
+        return fail("there are no %s to draw", p->items);
+    if (get_choice(a, o_projection, names, 2,
+                   dim > 2 ? LATENT_TSNE : LATENT_PCA, &projection) ||
+        get_seed(a, o_seed, 1, &p->seed) ||
+        get_long(a, o_limit,
+                 projection == LATENT_TSNE && count > LATENT_TSNE_LIMIT
+                     ? LATENT_TSNE_LIMIT
+                     : (long)count,
+                 1, (long)count, &n))
+        return -1;
+    if (projection == LATENT_TSNE && n > TSNE_MAX_POINTS)
+        return fail("--limit: t-SNE maps at most %d %s (its time grows as "
+                    "the square of their number); --projection pca takes "
+                    "all %lld", TSNE_MAX_POINTS, p->items, (long long)count);
+    p->projection = (enum latent_projection)projection;
+    *limit = n;
+    return 0;
+}
+
+/* The plane of the picture by PCA (at dim 2, the latent's own axes,
+ * centred: a rotation would only hide them), with its labels. */
+static int project_pca(const float *mu, int64_t n, int64_t dim, float *xy,
+                       struct plane_text *t)
 {
     struct pca pca = {0};
-    float *xy = NULL;
-    char xlabel[128], ylabel[128], subtitle[256];
     double s[2];
-    FILE *probe;
-    int existed, rc = -1;
 
-    if (dim < 2)
-        return fail("plot-latent needs a latent space of 2 or more dimensions; "
-                    "this model has %lld", (long long)dim);
-    xy = malloc((size_t)(2 * n) * sizeof *xy);
-    if (!xy)
-        return fail("out of memory");
     if (pca_fit(mu, n, dim, 2, &pca))
-        goto done;
+        return -1;
     if (dim == 2) {
-        /* The latent's own axes: a rotation would only hide them. */
         for (int64_t i = 0; i < 2 * n; i++)
             xy[i] = (float)(mu[i] - pca.mean[i % 2]);
         for (int j = 0; j < 2; j++) {
@@ -213,43 +239,100 @@ int latent_plot_png(const float *mu, int64_t n, int64_t dim,
                 v += (xy[2 * i + j]) * (double)xy[2 * i + j];
             s[j] = pca.total_var > 0.0 ? v / (double)n / pca.total_var : 0.0;
         }
-        snprintf(xlabel, sizeof xlabel, "z1 (%.1f%% of the variance)",
+        snprintf(t->xlabel, sizeof t->xlabel, "z1 (%.1f%% of the variance)",
                  100.0 * s[0]);
-        snprintf(ylabel, sizeof ylabel, "z2 (%.1f%% of the variance)",
+        snprintf(t->ylabel, sizeof t->ylabel, "z2 (%.1f%% of the variance)",
                  100.0 * s[1]);
-        snprintf(subtitle, sizeof subtitle,
+        snprintf(t->subtitle, sizeof t->subtitle,
                  "posterior means of %lld items, 2-D latent, centred",
                  (long long)n);
     } else {
         pca_project(&pca, mu, n, xy);
         for (int j = 0; j < 2; j++)
             s[j] = pca.total_var > 0.0 ? pca.var[j] / pca.total_var : 0.0;
-        snprintf(xlabel, sizeof xlabel,
+        snprintf(t->xlabel, sizeof t->xlabel,
                  "principal axis 1 (%.1f%% of the variance)", 100.0 * s[0]);
-        snprintf(ylabel, sizeof ylabel,
+        snprintf(t->ylabel, sizeof t->ylabel,
                  "principal axis 2 (%.1f%% of the variance)", 100.0 * s[1]);
-        snprintf(subtitle, sizeof subtitle,
+        snprintf(t->subtitle, sizeof t->subtitle,
                  "posterior means of %lld items, %lld-D latent projected by "
                  "PCA", (long long)n, (long long)dim);
     }
+    snprintf(t->summary, sizeof t->summary,
+             "the axes explain %.1f%% and %.1f%% of the variance of their "
+             "posterior means", 100.0 * s[0], 100.0 * s[1]);
+    pca_free(&pca);
+    return 0;
+}
+
+/* The plane of the picture by t-SNE, with its labels. */
+static int project_tsne(const float *mu, int64_t n, int64_t dim,
+                        uint64_t seed, float *xy, struct plane_text *t)
+{
+    const struct tsne_options o = {0.0, 0, seed};
+    const double perplexity = tsne_perplexity(0.0, n);
+    double start = now_seconds();
+
+    if (tsne_embed(mu, n, dim, &o, xy))
+        return -1;
+    /* t-SNE keeps neighbours together; the sizes of its clusters and the
+     * gaps between them are not distances of the latent space. */
+    snprintf(t->xlabel, sizeof t->xlabel,
+             "t-SNE 1 (clusters' sizes and gaps are not to scale)");
+    snprintf(t->ylabel, sizeof t->ylabel, "t-SNE 2");
+    snprintf(t->subtitle, sizeof t->subtitle,
+             "posterior means of %lld items, %lld-D latent mapped by t-SNE "
+             "(perplexity %.3g, seed %llu)", (long long)n, (long long)dim,
+             perplexity, (unsigned long long)seed);
+    snprintf(t->summary, sizeof t->summary,
+             "t-SNE of their posterior means (perplexity %.3g, seed %llu) "
+             "took %.1f s", perplexity, (unsigned long long)seed,
+             now_seconds() - start);
+    return 0;
+}
+
+int latent_plot_png(const float *mu, int64_t n, int64_t dim,
+                    const struct latent_plot *p)
+{
+    float *xy = NULL;
+    struct plane_text t;
+    char *model = NULL, *data = NULL;
+    FILE *probe;
+    int existed, rc = -1;
+
+    if (dim < 2)
+        return fail("plot-latent needs a latent space of 2 or more dimensions; "
+                    "this model has %lld", (long long)dim);
+    model = base_name(p->model);
+    data = base_name(p->data);
+    xy = malloc((size_t)(2 * n) * sizeof *xy);
+    if (!xy || !model || !data) {
+        fail("out of memory");
+        goto done;
+    }
+    snprintf(t.title, sizeof t.title, "%s plot-latent: %s, %s of %s",
+             p->program, model, p->items, data);
+    if (p->projection == LATENT_TSNE
+            ? project_tsne(mu, n, dim, p->seed, xy, &t)
+            : project_pca(mu, n, dim, xy, &t))
+        goto done;
     /* gnuplot creates the file when it starts; only one this call
      * created is removed when drawing fails. */
     probe = fopen(p->path, "rb");
     existed = probe != NULL;
     if (probe)
         fclose(probe);
-    if (run_gnuplot(xy, n, p, xlabel, ylabel, subtitle)) {
+    if (run_gnuplot(xy, n, p, &t)) {
         if (!existed)
             remove(p->path);
         goto done;
     }
-    if (share) {
-        share[0] = s[0];
-        share[1] = s[1];
-    }
+    printf("wrote %s: %lld %s; %s\n", p->path, (long long)n, p->items,
+           t.summary);
     rc = 0;
 done:
-    pca_free(&pca);
+    free(data);
+    free(model);
     free(xy);
     return rc;
 }

@@ -50,6 +50,7 @@ static const char usage[] =
     "--progress 2 (0: quiet); --n 64 (sample), 32 (reconstruct); --pairs 8\n"
     "--steps 10; --grid 20; --train-samples 1 (K > 1: the importance-weighted\n"
     "bound of K samples, and train_elbo reports it).\n"
+    LATENT_PLOT_DEFAULTS
     "See docs/image.md.\n";
 
 /* ---- Small helpers ----------------------------------------------------- */
@@ -436,7 +437,7 @@ static const struct command commands[] = {
      OPT(OPT_MODEL) | OPT(OPT_OUT), cmd_manifold},
     {"plot-latent",
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT) |
-         OPT(OPT_LIMIT),
+         OPT(OPT_LIMIT) | OPT(OPT_PROJECTION) | OPT(OPT_SEED),
      OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT), image_plot_latent},
 };
 

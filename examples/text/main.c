@@ -39,7 +39,7 @@ enum opt_id {
     OPT_KL_ANNEAL, OPT_WORD_DROPOUT, OPT_FREE_BITS, OPT_BATCH, OPT_LR,
     OPT_SEED, OPT_PROGRESS, OPT_THREADS, OPT_MODEL, OPT_IWAE, OPT_N,
     OPT_DECODE, OPT_TEMPERATURE, OPT_TOP_K, OPT_BEAM, OPT_SENTENCE, OPT_TO,
-    OPT_STEPS, OPT_LIMIT, OPT_COUNT
+    OPT_STEPS, OPT_LIMIT, OPT_PROJECTION, OPT_COUNT
 };
 
 static const char *const opt_names[OPT_COUNT] = {
@@ -58,7 +58,7 @@ static const char *const opt_names[OPT_COUNT] = {
     [OPT_TEMPERATURE] = "--temperature", [OPT_TOP_K] = "--top-k",
     [OPT_BEAM] = "--beam",             [OPT_SENTENCE] = "--sentence",
     [OPT_TO] = "--to",                 [OPT_STEPS] = "--steps",
-    [OPT_LIMIT] = "--limit",
+    [OPT_LIMIT] = "--limit",           [OPT_PROJECTION] = "--projection",
 };
 
 static const char usage[] =
@@ -92,6 +92,7 @@ static const char usage[] =
     "--kl-anneal 3000 (linear; 0: off) --word-dropout 0.25 (bowman), 0 (seed)\n"
     "--free-bits 0 --batch 32 --lr 1e-3 --seed 1 --progress 2 (0: quiet);\n"
     "--n 10 --decode greedy --temperature 1 --top-k 10 --beam 5 --steps 5.\n"
+    LATENT_PLOT_DEFAULTS
     "See docs/text.md.\n";
 
 enum decode_mode { DEC_GREEDY, DEC_SAMPLE, DEC_TOPK, DEC_BEAM };
@@ -796,22 +797,24 @@ done:
 
 static int cmd_plot_latent(const struct args *a)
 {
-    long limit = 0;
+    int64_t limit = 0;
     struct text_model tm = {0};
     text_corpus corpus = {0};
     struct text_set test = {0};
+    struct latent_plot plot = {
+        .path = a->val[OPT_OUT], .program = "vae-text",
+        .model = a->val[OPT_MODEL], .data = a->val[OPT_DATA],
+        .items = "test sentences"};
     int rc = -1;
 
-    if (get_long(a, OPT_LIMIT, 0, 1, 1L << 31, &limit))
-        return -1;
     if (!load_text_model(a->val[OPT_MODEL], &tm) &&
         !text_need_vae(&tm, a->val[OPT_MODEL], "plot-latent") &&
         !load_corpus(a, &corpus) &&
         !text_encode_set(tm.vocab, &corpus.split[TEXT_TEST], tm.arch.maxlen,
-                         &test))
-        rc = text_plot_latent(&tm, &test, a->val[OPT_LIMIT] ? limit : test.n,
-                              a->val[OPT_MODEL], a->val[OPT_DATA],
-                              a->val[OPT_OUT]);
+                         &test) &&
+        !latent_plot_options(a, OPT_PROJECTION, OPT_SEED, OPT_LIMIT,
+                             tm.arch.latent, test.n, &plot, &limit))
+        rc = text_plot_latent(&tm, &test, limit, &plot);
     text_set_free(&test);
     text_corpus_free(&corpus);
     text_model_free(&tm);
@@ -852,7 +855,7 @@ static const struct command commands[] = {
      OPT(OPT_MODEL) | OPT(OPT_SENTENCE) | OPT(OPT_TO), cmd_interpolate},
     {"plot-latent",
      ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_CORPUS) | OPT(OPT_DATA) |
-         OPT(OPT_OUT) | OPT(OPT_LIMIT),
+         OPT(OPT_OUT) | OPT(OPT_LIMIT) | OPT(OPT_PROJECTION) | OPT(OPT_SEED),
      OPT(OPT_MODEL) | OPT(OPT_CORPUS) | OPT(OPT_DATA) | OPT(OPT_OUT),
      cmd_plot_latent},
 };

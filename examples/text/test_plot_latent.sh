@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_plot_latent.sh VAE_TEXT - vae-text plot-latent on a tiny corpus of
-# sentences of many lengths: a PNG, --limit, and the one-line errors (a
-# language model, a 1-D latent, a bad --limit).
+# sentences of many lengths: a PNG by t-SNE and by PCA, --limit, and the
+# one-line errors (a language model, a 1-D latent, a bad --limit).
 set -uo pipefail
 bin=$1
 # shellcheck source=../common/test_lib.sh
@@ -27,21 +27,21 @@ tiny=(--embed 8 --hidden 8 --vocab 30 --maxlen 28 --batch 16 --epochs 1 --progre
 
 if "$bin" plot-latent --model "$tmp/m3.vae" "${data[@]}" --out "$tmp/p.png" \
      > "$tmp/out" 2> "$tmp/err" && is_png "$tmp/p.png" &&
-   grep -Eq '^wrote .*p.png: 10 test sentences; the axes explain [0-9.]+% and [0-9.]+% of the variance' "$tmp/out"; then
-  ok "a PNG of the 10 test sentences"
+   grep -Eq '^wrote .*p.png: 10 test sentences; t-SNE of their posterior means \(perplexity 3, seed 1\) took [0-9.]+ s$' "$tmp/out"; then
+  ok "a PNG of the 10 test sentences by t-SNE, the default"
 else
-  bad "a PNG: $(cat "$tmp/out" "$tmp/err")"
+  bad "a PNG by t-SNE: $(cat "$tmp/out" "$tmp/err")"
 fi
-"$bin" plot-latent --model "$tmp/m3.vae" "${data[@]}" --limit 4 \
+"$bin" plot-latent --model "$tmp/m3.vae" "${data[@]}" --limit 4 --projection pca \
   --out "$tmp/p4.png" > "$tmp/out" 2>&1 && is_png "$tmp/p4.png" &&
-  grep -q ': 4 test sentences' "$tmp/out" && ok "--limit 4" ||
-  bad "--limit 4: $(cat "$tmp/out")"
+  grep -Eq ': 4 test sentences; the axes explain [0-9.]+% and [0-9.]+% of the variance' "$tmp/out" &&
+  ok "--limit 4 by PCA" || bad "--limit 4 by PCA: $(cat "$tmp/out")"
 
 expect_error vae-text "a language model" "language model" \
   "$bin" plot-latent --model "$tmp/lm.vae" "${data[@]}" --out "$tmp/x.png"
 expect_error vae-text "1-D latent" "2 or more dimensions" \
   "$bin" plot-latent --model "$tmp/m1.vae" "${data[@]}" --out "$tmp/x.png"
-expect_error vae-text "--limit above the test split" "exceeds the 10 test sentences" \
+expect_error vae-text "--limit above the test split" "--limit: expected an integer in \\[1, 10\\]" \
   "$bin" plot-latent --model "$tmp/m3.vae" "${data[@]}" --out "$tmp/x.png" --limit 11
 expect_error vae-text "missing --corpus" "missing required option --corpus" \
   "$bin" plot-latent --model "$tmp/m3.vae" --data "$tmp/corpus.txt" --out "$tmp/x.png"
