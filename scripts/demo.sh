@@ -18,7 +18,7 @@ bash scripts/install-deps.sh demo
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVAE_BUILD_TESTS=OFF \
   -DVAE_BUILD_EXAMPLES=ON
-cmake --build build -j2 --target vae-image vae-text
+cmake --build build -j2 --target vae-image vae-text vae-explore
 bin=build/examples/image/vae-image
 text_bin=build/examples/text/vae-text
 
@@ -33,6 +33,8 @@ echo "demo: training for $epochs epochs (progress below)"
 "$bin" sample --model "$out/model.vae" --n 64 --out "$out/samples.png"
 "$bin" reconstruct --data "$data" --model "$out/model.vae" \
   --out "$out/reconstructions.png"
+"$bin" plot-latent --data "$data" --model "$out/model.vae" \
+  --out "$out/latent.png"
 
 if [[ "$text_minutes" != 0 ]]; then
   brown=$(bash scripts/fetch-brown.sh | tail -n1)
@@ -56,6 +58,7 @@ demo: done. In $PWD/$out:
                        $(tail -n1 "$out/metrics.jsonl")
   samples.png          64 digits decoded from z ~ N(0, I)
   reconstructions.png  rows of test digits, each above its reconstruction
+  latent.png           the test digits' latent space, one colour per digit
 MSG
 if [[ "$text_minutes" != 0 ]]; then
   cat <<MSG
@@ -67,4 +70,6 @@ if [[ "$text_minutes" != 0 ]]; then
 MSG
 fi
 echo "Data are cached in ${VAE_DATA:-$HOME/.cache/libvae}"
+echo "Explore the model in a browser (docs/explore.md):"
+echo "  build/examples/explore/vae-explore --model $out/model.vae --data $data"
 

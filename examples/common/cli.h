@@ -78,6 +78,14 @@ struct program {
  * BLAS thread count, then the command; returns the exit status. */
 int cli_main(const struct program *p, int argc, char **argv);
 
+/* ---- Paths -------------------------------------------------------------- */
+
+/* The last component of path (trailing slashes dropped) as a new string
+ * for the caller to free: what pictures and pages name a file by, since
+ * the rest of the path describes only the machine they were made on.
+ * NULL for a NULL path or when out of memory. */
+char *base_name(const char *path);
+
 /* ---- Metrics: one JSON object per line, appended ------------------------ */
 
 struct metrics;

@@ -17,6 +17,7 @@ const char *const image_opt_names[OPT_COUNT] = {
     [OPT_STEPS] = "--steps",       [OPT_GRID] = "--grid",
     [OPT_LR_END] = "--lr-end",     [OPT_WARMUP] = "--warmup",
     [OPT_TRAIN_SAMPLES] = "--train-samples",
+    [OPT_PROJECTION] = "--projection",
 };
 
 int get_binarize(const struct args *a, enum binarize *out)

@@ -13,6 +13,7 @@
 #include "images.h"
 #include "models.h"
 #include "normal.h"
+#include "plot_latent.h"
 #include "png_grid.h"
 #include "train.h"
 
@@ -39,6 +40,7 @@ static const char usage[] =
     "  interpolate  --data DIR --model MODEL --out FILE.png [--pairs P]\n"
     "               [--steps T]\n"
     "  manifold     --model MODEL --out FILE.png [--grid G]   (2-D latent only)\n"
+    IMAGE_PLOT_LATENT_USAGE
     "\n"
     "Every command takes --threads N (BLAS threads; default: the BLAS default).\n"
     "DIR holds the MNIST or Fashion-MNIST IDX files (train-images-idx3-ubyte,\n"
@@ -48,6 +50,7 @@ static const char usage[] =
     "--progress 2 (0: quiet); --n 64 (sample), 32 (reconstruct); --pairs 8\n"
     "--steps 10; --grid 20; --train-samples 1 (K > 1: the importance-weighted\n"
     "bound of K samples, and train_elbo reports it).\n"
+    LATENT_PLOT_DEFAULTS
     "See docs/image.md.\n";
 
 /* ---- Small helpers ----------------------------------------------------- */
@@ -431,6 +434,10 @@ static const struct command commands[] = {
     {"manifold",
      ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_OUT) | OPT(OPT_GRID),
      OPT(OPT_MODEL) | OPT(OPT_OUT), cmd_manifold},
+    {"plot-latent",
+     ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT) |
+         OPT(OPT_LIMIT) | OPT(OPT_PROJECTION) | OPT(OPT_SEED),
+     OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT), image_plot_latent},
 };
 
 int main(int argc, char **argv)

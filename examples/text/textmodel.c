@@ -1,0 +1,391 @@
+/* textmodel.c - see textmodel.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "models.h"
+#include "textmodel.h"
+
+/* ---- Architectures ------------------------------------------------------ */
+
+const char *const text_arch_names[ARCH_COUNT] = {
+    [ARCH_BOWMAN] = "bowman", [ARCH_SEED] = "seed", [ARCH_LM] = "lm"};
+
+/* The write-up's encoder LSTM width, kept for --arch seed. */
+#define SEED_ENCODER_HIDDEN 32
+
+/* Encoder shared by bowman and seed (x: T token ids as floats, padded with
+ * 0, as libvae carries them): embedding -> LSTM over the unpadded
+ * steps -> its last state. */
+static void build_lstm_encoder(vae_graph *enc, const struct text_arch *t,
+                               int64_t hidden)
+{
+    int32_t x = vae_graph_input(enc, &t->maxlen, 1);
+    int32_t e = vae_graph_embedding(enc, x, t->vocab, t->embed);
+    vae_graph_set_output(enc, vae_graph_lstm(enc, e, hidden, -1, x, 0));
+}
+
+/* The decoder's view of the sentence for teacher forcing: the tokens
+ * (some dropped to <unk> while training), one step late after <bos>. */
+static int32_t teacher_input(vae_graph *dec, const struct text_arch *t,
+                             int32_t *data)
+{
+    int32_t d = vae_graph_data(dec, &t->maxlen, 1);
+    int32_t in = d;
+
+    if (t->word_dropout > 0.0)
+        in = vae_graph_token_dropout(dec, in, (float)t->word_dropout,
+                                     (float)TEXT_UNK);
+    *data = d;
+    return vae_graph_shift_right(dec, in, (float)TEXT_BOS);
+}
+
+/* Bowman et al. (2016): z starts the decoder LSTM (h0, c0 = dense(z)) and
+ * joins the word vector at every step; the embedding is the encoder's. */
+static void build_bowman(vae_graph *enc, vae_graph *dec,
+                         const struct text_arch *t)
+{
+    int32_t z, d, in, h;
+
+    build_lstm_encoder(enc, t, t->hidden);
+    z = vae_graph_input(dec, &t->latent, 1);
+    in = teacher_input(dec, t, &d);
+    in = vae_graph_embedding_shared(dec, in, t->vocab, t->embed);
+    in = vae_graph_concat(dec, in, vae_graph_repeat(dec, z, t->maxlen));
+    h = vae_graph_lstm(dec, in, t->hidden,
+                       vae_graph_dense(dec, z, 2 * t->hidden), d, 1);
+    vae_graph_set_output(dec, vae_graph_dense(dec, h, t->vocab));
+}
+
+/* The write-up's model made valid: the decoder sees z alone, repeated at
+ * every step, and never the sentence. */
+static void build_seed(vae_graph *enc, vae_graph *dec,
+                       const struct text_arch *t)
+{
+    int32_t h;
+
+    build_lstm_encoder(enc, t, SEED_ENCODER_HIDDEN);
+    h = vae_graph_dense(dec, vae_graph_input(dec, &t->latent, 1), t->embed);
+    h = vae_graph_repeat(dec, h, t->maxlen);
+    h = vae_graph_lstm(dec, h, t->hidden, -1, -1, 1);
+    vae_graph_set_output(dec, vae_graph_dense(dec, h, t->vocab));
+}
+
+/* The language model: bowman's decoder without z. libvae needs an encoder
+ * and a latent; a dense layer on the ids gives one the decoder ignores,
+ * so log p(x | z = 0) is the model's exact log-likelihood. */
+static void build_lm(vae_graph *enc, vae_graph *dec, const struct text_arch *t)
+{
+    int32_t d, in, h;
+    const int64_t one = 1;
+
+    vae_graph_set_output(
+        enc, vae_graph_dense(enc, vae_graph_input(enc, &t->maxlen, 1), 1));
+    vae_graph_input(dec, &one, 1);
+    in = teacher_input(dec, t, &d);
+    in = vae_graph_embedding(dec, in, t->vocab, t->embed);
+    h = vae_graph_lstm(dec, in, t->hidden, -1, d, 1);
+    vae_graph_set_output(dec, vae_graph_dense(dec, h, t->vocab));
+}
+
+static int build_text_model(vae_graph *enc, vae_graph *dec, const void *ctx)
+{
+    static void (*const builders[ARCH_COUNT])(vae_graph *, vae_graph *,
+                                              const struct text_arch *) = {
+        [ARCH_BOWMAN] = build_bowman, [ARCH_SEED] = build_seed,
+        [ARCH_LM] = build_lm};
+    const struct text_arch *t = ctx;
+
+    builders[t->arch](enc, dec, t);
+    return 0;
+}
+
+int text_make_model(const struct text_arch *t, uint64_t seed, vae_model **out)
+{
+    return model_build(build_text_model, t, t->latent,
+                       VAE_LIKELIHOOD_CATEGORICAL, seed, out);
+}
+
+/* ---- Model files: libvae model + vae-text metadata ---------------------- */
+
+/*
+ * The metadata vae-text keeps in the model file (little-endian):
+ *   "VTX1"                     magic and version
+ *   u32 flags                  bit 0: a language model (the lm command)
+ *   u32 maxlen, embed, hidden  the sizes the graphs were built with
+ *   u32 n, n bytes             architecture name (bowman, seed or lm)
+ *   the rest                   the vocabulary, text_vocab_serialize's bytes
+ */
+#define META_MAGIC "VTX1"
+#define META_FLAG_LM 1u
+#define META_KNOWN_FLAGS META_FLAG_LM
+#define META_FIXED 24 /* bytes before the architecture name */
+#define META_NAME_MAX 32
+
+void text_model_free(struct text_model *tm)
+{
+    vae_model_free(tm->m);
+    text_vocab_free(tm->vocab);
+    memset(tm, 0, sizeof *tm);
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+int text_attach_metadata(vae_model *m, const struct text_arch *t,
+                         const text_vocab *v)
+{
+    const char *name = text_arch_names[t->arch];
+    size_t nlen = strlen(name), vlen = 0, len;
+    unsigned char *vbuf = NULL, *buf;
+    char e[512];
+    int32_t s;
+
+    if (text_vocab_serialize(v, &vbuf, &vlen, e, sizeof e))
+        return fail("vocabulary: %s", e);
+    len = META_FIXED + nlen + vlen;
+    buf = malloc(len);
+    if (!buf) {
+        free(vbuf);
+        return fail("out of memory");
+    }
+    memcpy(buf, META_MAGIC, 4);
+    put_u32(buf + 4, t->arch == ARCH_LM ? META_FLAG_LM : 0u);
+    put_u32(buf + 8, (uint32_t)t->maxlen);
+    put_u32(buf + 12, (uint32_t)t->embed);
+    put_u32(buf + 16, (uint32_t)t->hidden);
+    put_u32(buf + 20, (uint32_t)nlen);
+    memcpy(buf + META_FIXED, name, nlen);
+    memcpy(buf + META_FIXED + nlen, vbuf, vlen);
+    free(vbuf);
+    s = vae_model_set_metadata(m, buf, len);
+    free(buf);
+    if (s != VAE_OK)
+        return fail_lib("vae_model_set_metadata", s, vae_model_last_error(m));
+    return 0;
+}
+
+/* Reads the header of the metadata into t and the vocabulary into *v. */
+static int parse_metadata(const char *path, const unsigned char *p, size_t len,
+                          struct text_arch *t, text_vocab **v)
+{
+    uint32_t flags, nlen;
+    char name[META_NAME_MAX + 1], e[512];
+    int lm;
+
+    if (len < 4 || memcmp(p, "VTX", 3) != 0)
+        return fail("%s: not a vae-text model (its metadata is not "
+                    "vae-text's)", path);
+    if (p[3] != META_MAGIC[3])
+        return fail("%s: vae-text model format '%.4s' is not %s, the one this "
+                    "vae-text reads", path, (const char *)p, META_MAGIC);
+    if (len < META_FIXED)
+        return fail("%s: vae-text metadata truncated (%zu bytes)", path, len);
+    flags = get_u32(p + 4);
+    nlen = get_u32(p + 20);
+    if (flags & ~META_KNOWN_FLAGS)
+        return fail("%s: vae-text metadata has unknown flags 0x%x", path,
+                    flags);
+    if (nlen < 1 || nlen > META_NAME_MAX || nlen > len - META_FIXED)
+        return fail("%s: vae-text metadata: bad architecture name length %u",
+                    path, nlen);
+    memcpy(name, p + META_FIXED, nlen);
+    name[nlen] = '\0';
+    t->arch = -1;
+    for (int i = 0; i < ARCH_COUNT; i++)
+        if (strcmp(name, text_arch_names[i]) == 0)
+            t->arch = i;
+    if (t->arch < 0)
+        return fail("%s: vae-text metadata: unknown architecture '%s'", path,
+                    name);
+    lm = (flags & META_FLAG_LM) != 0;
+    if (lm != (t->arch == ARCH_LM))
+        return fail("%s: vae-text metadata: architecture '%s' %s flagged as a "
+                    "language model", path, name, lm ? "is" : "is not");
+    t->maxlen = get_u32(p + 8);
+    t->embed = get_u32(p + 12);
+    t->hidden = get_u32(p + 16);
+    if (text_vocab_parse(p + META_FIXED + nlen, len - META_FIXED - nlen, v, e,
+                         sizeof e))
+        return fail("%s: vae-text metadata: vocabulary: %s", path, e);
+    t->vocab = (int64_t)text_vocab_size(*v);
+    return 0;
+}
+
+/* The graphs the metadata describes must be the model's: same input, and
+ * the same parameter count once rebuilt (a vocabulary or size that does
+ * not belong to the weights changes it). */
+static int check_model_fits(const char *path, const vae_model *m,
+                            const struct text_arch *t)
+{
+    vae_model *ref = NULL;
+    int64_t dims[4] = {0}, want, have;
+    int32_t rank = vae_model_data_shape(m, dims, 4);
+
+    if (rank != 1 || dims[0] != t->maxlen)
+        return fail("%s: the model's input is not a sentence of %lld ids, as "
+                    "its vae-text metadata says", path, (long long)t->maxlen);
+    /* The ranges train accepts: a crafted file cannot make the rebuild
+     * allocate without bound. */
+    if (t->embed < 1 || t->embed > TEXT_MAX_WIDTH || t->hidden < 1 ||
+        t->hidden > TEXT_MAX_WIDTH || text_make_model(t, 0, &ref))
+        return fail("%s: vae-text metadata: sizes that build no model (embed "
+                    "%lld, hidden %lld, vocabulary %lld)", path,
+                    (long long)t->embed, (long long)t->hidden,
+                    (long long)t->vocab);
+    want = vae_model_num_params(ref);
+    have = vae_model_num_params(m);
+    vae_model_free(ref);
+    if (want != have)
+        return fail("%s: the model has %lld parameters, but its vae-text "
+                    "metadata (architecture %s, vocabulary %lld, embed %lld, "
+                    "hidden %lld, latent %lld) builds %lld", path,
+                    (long long)have, text_arch_names[t->arch],
+                    (long long)t->vocab, (long long)t->embed,
+                    (long long)t->hidden,
+                    (long long)t->latent, (long long)want);
+    return 0;
+}
+
+int load_text_model(const char *path, struct text_model *tm)
+{
+    const void *meta;
+    size_t len = 0;
+
+    memset(tm, 0, sizeof *tm);
+    if (model_load(path, &tm->m, NULL))
+        return -1;
+    meta = vae_model_metadata(tm->m, &len);
+    if (!meta)
+        return fail("%s: not a vae-text model (it has no vae-text metadata)",
+                    path);
+    tm->arch.latent = vae_model_latent_dim(tm->m);
+    if (parse_metadata(path, meta, len, &tm->arch, &tm->vocab) ||
+        check_model_fits(path, tm->m, &tm->arch))
+        return -1;
+    return 0;
+}
+
+int text_need_vae(const struct text_model *tm, const char *path,
+                  const char *command)
+{
+    if (tm->arch.arch == ARCH_LM)
+        return fail("%s: %s is a language model (from vae-text lm), which has "
+                    "no latent space; %s needs a VAE from vae-text train",
+                    command, path, command);
+    return 0;
+}
+
+/* ---- Encoded sentences --------------------------------------------------- */
+
+void text_set_free(struct text_set *s)
+{
+    free(s->x);
+    free(s->ntok);
+    memset(s, 0, sizeof *s);
+}
+
+int text_encode_set(const text_vocab *v, const text_sentences *s,
+                    int64_t maxlen, struct text_set *out)
+{
+    size_t cells = s->count * (size_t)maxlen;
+    int32_t *ids = malloc((cells ? cells : 1) * sizeof *ids);
+    char e[512];
+
+    memset(out, 0, sizeof *out);
+    out->x = malloc((cells ? cells : 1) * sizeof *out->x);
+    out->ntok = malloc((s->count ? s->count : 1) * sizeof *out->ntok);
+    if (!ids || !out->x || !out->ntok) {
+        free(ids);
+        text_set_free(out);
+        return fail("out of memory");
+    }
+    if (text_vocab_encode_sentences(v, s, (size_t)maxlen, ids, e, sizeof e)) {
+        free(ids);
+        text_set_free(out);
+        return fail("%s", e);
+    }
+    out->n = (int64_t)s->count;
+    for (int64_t i = 0; i < out->n; i++) {
+        int32_t k = 0;
+        for (int64_t t = 0; t < maxlen; t++) {
+            int32_t id = ids[i * maxlen + t];
+            out->x[i * maxlen + t] = (float)id;
+            k += id != TEXT_PAD;
+        }
+        out->ntok[i] = k;
+        out->tokens += k;
+    }
+    free(ids);
+    return 0;
+}
+
+/* Upper bounds in words; sentence VAEs order their latent space largely
+ * by length, so the bins are finest where most sentences are. */
+static const int32_t length_bounds[TEXT_LENGTH_CLASSES - 1] = {5, 10, 15, 20,
+                                                               30};
+const char *const text_length_class_names[TEXT_LENGTH_CLASSES] = {
+    "1-5 words", "6-10 words", "11-15 words", "16-20 words", "21-30 words",
+    "31+ words"};
+
+int text_length_class(int32_t ntok)
+{
+    int c = 0;
+    /* Every encoded sentence ends in <eos>, which is not a word. */
+    while (c < TEXT_LENGTH_CLASSES - 1 && ntok - 1 > length_bounds[c])
+        c++;
+    return c;
+}
+
+int text_encode_sentence(struct text_model *tm, const char *flag,
+                         const char *sentence, float *mu, char **shown)
+{
+    const int64_t T = tm->arch.maxlen;
+    text_sentences s = {0};
+    int32_t *ids = malloc((size_t)T * sizeof *ids);
+    float *x = malloc((size_t)T * sizeof *x);
+    char e[512];
+    int rc = -1;
+    int32_t st;
+
+    if (!ids || !x) {
+        fail("out of memory");
+        goto done;
+    }
+    if (text_sentences_add(&s, sentence, strlen(sentence), e, sizeof e)) {
+        fail("%s: %s", flag, e);
+        goto done;
+    }
+    if (s.count == 0) {
+        fail("%s: the sentence has no tokens", flag);
+        goto done;
+    }
+    if (text_vocab_encode(tm->vocab, s.tok, s.ntokens, (size_t)T, ids, e,
+                          sizeof e) ||
+        text_vocab_decode(tm->vocab, ids, (size_t)T, shown, e, sizeof e)) {
+        fail("%s: %s", flag, e);
+        goto done;
+    }
+    for (int64_t t = 0; t < T; t++)
+        x[t] = (float)ids[t];
+    st = vae_model_encode(tm->m, x, 1, mu, NULL);
+    if (st != VAE_OK) {
+        fail_lib("vae_model_encode", st, vae_model_last_error(tm->m));
+        goto done;
+    }
+    rc = 0;
+done:
+    text_sentences_free(&s);
+    free(x);
+    free(ids);
+    return rc;
+}

@@ -1,0 +1,86 @@
+/* textmodel.h - what vae-text and vae-explore share about sentence models:
+ * the architectures, the model file (a libvae model whose metadata holds
+ * vae-text's sizes and vocabulary, docs/text.md), and sentences encoded
+ * as the model reads them. Failures are recorded with fail() (cli.h). */
+#ifndef VAE_TEXT_TEXTMODEL_H
+#define VAE_TEXT_TEXTMODEL_H
+
+#include <stdint.h>
+
+#include <vae.h>
+
+#include "corpus.h"
+#include "vocab.h"
+
+/* The --embed and --hidden limit, which loading checks too. */
+#define TEXT_MAX_WIDTH 8192
+
+/* ---- Architectures ------------------------------------------------------ */
+
+enum arch_id { ARCH_BOWMAN, ARCH_SEED, ARCH_LM, ARCH_COUNT };
+
+/* Names as --arch takes them and as the model file records them; lm, the
+ * last, only through the lm command. */
+extern const char *const text_arch_names[ARCH_COUNT];
+
+/* Everything that fixes a model's graphs. */
+struct text_arch {
+    int arch;
+    int64_t vocab, maxlen, embed, hidden, latent;
+    double word_dropout; /* on the decoder's input tokens; 0: none */
+};
+
+/* A new model of the architecture t describes. */
+int text_make_model(const struct text_arch *t, uint64_t seed, vae_model **out);
+
+/* ---- Model files -------------------------------------------------------- */
+
+/* A loaded vae-text model and what its metadata says. */
+struct text_model {
+    vae_model *m;
+    struct text_arch arch; /* word_dropout unknown, left 0 */
+    text_vocab *vocab;
+};
+
+/* Stores t and the vocabulary v in m's metadata. */
+int text_attach_metadata(vae_model *m, const struct text_arch *t,
+                         const text_vocab *v);
+
+/* Loads a vae-text model file and checks that its metadata describes its
+ * weights. */
+int load_text_model(const char *path, struct text_model *tm);
+
+/* Releases the model and vocabulary and zeroes *tm. */
+void text_model_free(struct text_model *tm);
+
+/* Refuses a language model where the command needs a latent space. */
+int text_need_vae(const struct text_model *tm, const char *path,
+                  const char *command);
+
+/* ---- Encoded sentences -------------------------------------------------- */
+
+/* One split encoded for the model: n sentences of maxlen ids as floats. */
+struct text_set {
+    float *x;
+    int32_t *ntok; /* per sentence: its ids that are not padding */
+    int64_t n, tokens;
+};
+
+int text_encode_set(const text_vocab *v, const text_sentences *s,
+                    int64_t maxlen, struct text_set *out);
+void text_set_free(struct text_set *s);
+
+/* Classes of sentence length for the latent pictures (plot-latent,
+ * vae-explore's map): the class of a sentence of `ntok` encoded ids (its
+ * words and <eos>), and the classes' names ("1-5 words", ...). */
+#define TEXT_LENGTH_CLASSES 6
+int text_length_class(int32_t ntok);
+extern const char *const text_length_class_names[TEXT_LENGTH_CLASSES];
+
+/* The posterior mean of one sentence (mu: latent floats); *shown receives
+ * the sentence as the model sees it (<unk>, truncation), malloc'd. `flag`
+ * names the sentence's source in errors. */
+int text_encode_sentence(struct text_model *tm, const char *flag,
+                         const char *sentence, float *mu, char **shown);
+
+#endif
