@@ -251,6 +251,14 @@ VAE_API int32_t vae_graph_gaussian(vae_graph *g, int32_t mu, int32_t logvar);
 VAE_API int32_t vae_graph_bag_of_words(vae_graph *g, int32_t logits,
                                        int32_t ids, float weight);
 
+/* A conditional model's side information (Sohn et al. 2015): a vector of
+ * `size` floats per example (e.g. a one-hot label), given to the model
+ * with vae_model_set_condition, as a node of the encoder, the decoder or
+ * both (one per graph; both of the same size). size in 1..2^24
+ * (VAE_ERR_RANGE otherwise). A model with a condition node is saved in
+ * file format 1.2. */
+VAE_API int32_t vae_graph_condition(vae_graph *g, int64_t size);
+
 /* Marks the node whose value is the graph's result. Returns a status. */
 VAE_API int32_t vae_graph_set_output(vae_graph *g, int32_t node);
 /* Returns the number of elements per example of a node, or a negative
@@ -347,6 +355,25 @@ VAE_API int32_t vae_model_set_metadata(vae_model *m, const void *data,
 /* Returns the metadata bytes (NULL if none) and their count in *len (may
  * be NULL). Valid until the next set_metadata or free. */
 VAE_API const void *vae_model_metadata(const vae_model *m, size_t *len);
+
+/*
+ * The condition of the next calls of a conditional model (one whose graphs
+ * have a vae_graph_condition node): rows x vae_model_condition_size floats,
+ * copied (cond may be freed after the call). Every call that runs the
+ * model on n examples (the ELBO calls, train step, encode, decode,
+ * decoder output, sample, reconstruct, log-likelihood, IWAE, mutual
+ * information, active units, generation: n is their batch or n) then
+ * needs exactly n rows, row b for example b: VAE_ERR_SHAPE otherwise, and
+ * VAE_ERR_INVALID_ARG before any is set. So set it before each batch.
+ * rows 0 clears it (cond may then be NULL). An unconditional model and
+ * rows > 0: VAE_ERR_INVALID_ARG. NaN or Inf: VAE_ERR_NONFINITE, and the
+ * previous rows stay.
+ */
+VAE_API int32_t vae_model_set_condition(vae_model *m, const float *cond,
+                                        int64_t rows);
+/* Returns the floats per example of the condition: 0 for an unconditional
+ * model (or a negative status). */
+VAE_API int64_t vae_model_condition_size(const vae_model *m);
 
 /* Returns the elements per example of the data x (or a negative status). */
 VAE_API int64_t vae_model_data_size(const vae_model *m);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "conditioning.h"
 #include "fastmath.h"
 #include "generate.h"
 #include "likelihood.h"
@@ -504,6 +505,8 @@ int32_t vae_generate(vae_model *m, const float *z, int64_t n,
                               "beams) not in 1..%lld rows", (long long)n,
                               (long long)B, (long long)vae_model_max_batch(m));
     st = vae_check_finite(m, z, n * m->latent, "generate: z");
+    if (st == VAE_OK)
+        st = vae_check_condition(m, n, "generate");
     if (st != VAE_OK)
         return st;
 
@@ -524,6 +527,9 @@ int32_t vae_generate(vae_model *m, const float *z, int64_t n,
          * the first step does not pick the same token B times. */
         d.score[r] = r % B == 0 ? 0.0 : -INFINITY;
     }
+    /* Like z, the condition is the same at every step: set once. */
+    if (m->dec_cond >= 0)
+        vae_put_condition(m, &s.nodes[m->dec_cond], 0, rows, B);
 
     int64_t taken = 0;
     for (int64_t t = 0; t < max_len; t++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "conditioning.h"
 #include "generate.h"
 #include "kl.h"
 #include "likelihood.h"
@@ -20,10 +21,11 @@ static void copy_rows(float *dst, int64_t dst_stride, const float *src,
                (size_t)cols * sizeof(float));
 }
 
-/* Checks x and the output buffer, loads x and runs the encoder, after which
- * each head row holds mu then logvar. */
-static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
-                           const void *out, const char *what)
+/* Checks x (examples first.. of the call) and the output buffer, loads x
+ * and its condition and runs the encoder, after which each head row holds
+ * mu then logvar. */
+static int32_t encode_rows(vae_model *m, const float *x, int64_t first,
+                           int64_t batch, const void *out, const char *what)
 {
     if (!out)
         return vae_model_fail(m, VAE_ERR_INVALID_ARG, "%s: output is NULL",
@@ -33,9 +35,18 @@ static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
         st = vae_load_data(m, x, batch);
     if (st != VAE_OK)
         return st;
+    vae_put_condition(m, vae_enc_condition(m), first, batch, 1);
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     return vae_check_finite(m, vae_head(m)->val, batch * 2 * m->latent,
                             "encoder output (mu, logvar)");
+}
+
+/* encode_rows for a call on `batch` examples, all encoded at once. */
+static int32_t run_encoder(vae_model *m, const float *x, int64_t batch,
+                           const void *out, const char *what)
+{
+    int32_t st = vae_check_condition(m, batch, what);
+    return st == VAE_OK ? encode_rows(m, x, 0, batch, out, what) : st;
 }
 
 VAE_API int32_t vae_model_encode(vae_model *m, const float *x, int64_t batch,
@@ -63,6 +74,7 @@ static int32_t decode_loaded(vae_model *m, int64_t batch, float *out)
     if (m->dec_data >= 0)
         return vae_generate(m, m->dec[0].val, batch, &greedy, m->data_size,
                             out, NULL);
+    vae_put_condition(m, vae_dec_condition(m), 0, batch, 1);
     vae_dec_forward(m, batch);
     for (int64_t b0 = 0, nb; b0 < batch; b0 += nb) {
         const float *o = vae_out_rows(m, b0, batch, &nb);
@@ -79,6 +91,8 @@ VAE_API int32_t vae_model_decode(vae_model *m, const float *z, int64_t batch,
         return VAE_ERR_INVALID_ARG;
     VAE_HOLD(m, VAE_ERR_BUSY);
     int32_t st = vae_check_batch(m, z, batch, "decode");
+    if (st == VAE_OK)
+        st = vae_check_condition(m, batch, "decode");
     if (st == VAE_OK && !out)
         st = vae_model_fail(m, VAE_ERR_INVALID_ARG, "decode: out is NULL");
     if (st == VAE_OK)
@@ -97,6 +111,8 @@ VAE_API int32_t vae_model_decoder_output(vae_model *m, const float *z,
         return VAE_ERR_INVALID_ARG;
     VAE_HOLD(m, VAE_ERR_BUSY);
     int32_t st = vae_check_batch(m, z, batch, "decoder_output");
+    if (st == VAE_OK)
+        st = vae_check_condition(m, batch, "decoder_output");
     if (st == VAE_OK && !out)
         st = vae_model_fail(m, VAE_ERR_INVALID_ARG,
                             "decoder_output: out is NULL");
@@ -111,6 +127,7 @@ VAE_API int32_t vae_model_decoder_output(vae_model *m, const float *z,
     if (st != VAE_OK)
         return st;
     memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
+    vae_put_condition(m, vae_dec_condition(m), 0, batch, 1);
     vae_dec_forward(m, batch);
     int64_t size = vae_model_output_size(m);
     for (int64_t b0 = 0, nb; b0 < batch; b0 += nb) {
@@ -127,6 +144,8 @@ VAE_API int32_t vae_model_sample(vae_model *m, int64_t n, float *z_out,
         return VAE_ERR_INVALID_ARG;
     VAE_HOLD(m, VAE_ERR_BUSY);
     int32_t st = vae_check_batch(m, out, n, "sample");
+    if (st == VAE_OK)
+        st = vae_check_condition(m, n, "sample");
     if (st != VAE_OK)
         return st;
     vae_rng_normal_fill(&m->rng, m->dec[0].val, n * m->latent);
@@ -166,11 +185,13 @@ VAE_API int32_t vae_model_random_uniform(vae_model *m, int64_t n, float *out)
     return VAE_OK;
 }
 
-/* logp[r] = log p(x_r | z_r) for the latents already in the decoder input. */
-static void decoder_logp(vae_model *m, const float *x, int64_t rows,
-                         double *logp)
+/* logp[r] = log p(x_r | z_r) for the latents already in the decoder input,
+ * rows row0.. of a batch of k rows per example (for the condition). */
+static void decoder_logp(vae_model *m, const float *x, int64_t row0,
+                         int64_t rows, int64_t k, double *logp)
 {
     vae_set_decoder_data(m, x, rows);
+    vae_put_condition(m, vae_dec_condition(m), row0, rows, k);
     vae_dec_forward(m, rows);
     vae_out_likelihood(m, x, rows, VAE_OUT_SCORE, logp, NULL);
 }
@@ -187,6 +208,8 @@ VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
                               "log_likelihood: logp is NULL");
     int32_t st = vae_check_batch(m, z, batch, "log_likelihood");
     if (st == VAE_OK)
+        st = vae_check_condition(m, batch, "log_likelihood");
+    if (st == VAE_OK)
         st = vae_check_finite(m, z, batch * m->latent, "log_likelihood: z");
     if (st == VAE_OK && !x)
         st =
@@ -196,7 +219,7 @@ VAE_API int32_t vae_model_log_likelihood(vae_model *m, const float *z,
     if (st != VAE_OK)
         return st;
     memcpy(m->dec[0].val, z, (size_t)(batch * m->latent) * sizeof(float));
-    decoder_logp(m, x, batch, logp);
+    decoder_logp(m, x, 0, batch, 1, logp);
     return vae_check_finite_results(m, logp, batch,
                                     "log_likelihood: log p(x|z)");
 }
@@ -240,7 +263,7 @@ static void iwae_chunk(vae_model *m, const float *x, const float *mulv,
         logw[r] = vae_log_prior_ratio(z + r * D, eps, lv, D);
         memcpy(xs + r * d, x + b * d, (size_t)d * sizeof(float));
     }
-    decoder_logp(m, xs, rows, m->recon_b);
+    decoder_logp(m, xs, r0, rows, k, m->recon_b);
     for (int64_t r = 0; r < rows; r++)
         lse_add(&acc[(r0 + r) / k], logw[r] + m->recon_b[r]);
 }
@@ -307,7 +330,7 @@ static int32_t encode_set(vae_model *m, const float *x, int64_t n, float *mulv,
     int64_t D = m->latent, d = m->data_size;
     for (int64_t b0 = 0; b0 < n; b0 += STATS_CHUNK) {
         int64_t nb = n - b0 < STATS_CHUNK ? n - b0 : STATS_CHUNK;
-        int32_t st = run_encoder(m, x + b0 * d, nb, mulv, what);
+        int32_t st = encode_rows(m, x + b0 * d, b0, nb, mulv, what);
         if (st != VAE_OK)
             return st;
         memcpy(mulv + b0 * 2 * D, vae_head(m)->val,
@@ -329,11 +352,14 @@ static int32_t begin_stats(vae_model *m, const float *x, int64_t n,
         return vae_model_fail(m, VAE_ERR_RANGE, "%s: n %lld not in 2..%lld",
                               what, (long long)n,
                               (long long)(INT64_MAX / 8 / (2 * m->latent)));
+    int32_t st = vae_check_condition(m, n, what);
+    if (st != VAE_OK)
+        return st;
     *mulv = vae_malloc((size_t)(n * 2 * m->latent) * sizeof(float));
     if (!*mulv)
         return vae_model_fail(m, VAE_ERR_NOMEM, "%s: out of memory for %lld "
                               "posteriors", what, (long long)n);
-    int32_t st = encode_set(m, x, n, *mulv, what);
+    st = encode_set(m, x, n, *mulv, what);
     if (st != VAE_OK) {
         free(*mulv);
         *mulv = NULL;

@@ -113,9 +113,18 @@ VAE_API void vae_model_free(vae_model *m)
     free(m->recon_b);
     free(m->kl_b);
     free(m->rows_x);
+    free(m->cond);
     free(m->meta);
     free(m);
 }
+
+/* What vae_model_new learns of the graphs it checks. */
+typedef struct graph_facts {
+    int64_t data_size, classes; /* classes: categorical V, else 0 */
+    int32_t dec_data;           /* the decoder's data node, or -1 */
+    int32_t enc_cond, dec_cond; /* the condition nodes, or -1 */
+    int64_t cond_size;          /* 0: unconditional */
+} graph_facts;
 
 /* The one data node of a decoder (-1 if none); the encoder may have none:
  * its input already is the data. Nor may it borrow parameters (there is
@@ -185,18 +194,60 @@ static int32_t check_posterior(const vae_graph *enc, const vae_graph *dec,
     return VAE_OK;
 }
 
-/* Checks the two graphs fit together and with the likelihood; returns the
- * data size and (categorical) the number of classes. */
+/* The condition node of a graph (-1 if none); more than one is an
+ * error. */
+static int32_t find_condition(const vae_graph *g, const char *what,
+                              int32_t *node, char *err, size_t errlen)
+{
+    *node = -1;
+    for (int32_t i = 0; i < g->n; i++) {
+        if (!vae_op_get(g->nodes[i].op)->reads_condition)
+            continue;
+        if (*node >= 0) {
+            vae_set_err(err, errlen, "%s has two condition nodes (%d and %d); "
+                        "a model has one condition", what, (int)*node, (int)i);
+            return VAE_ERR_GRAPH;
+        }
+        *node = i;
+    }
+    return VAE_OK;
+}
+
+/* A conditional model's condition nodes: in either graph or both, of the
+ * same size, which is the model's condition size (0: unconditional). */
+static int32_t check_condition(const vae_graph *enc, const vae_graph *dec,
+                               graph_facts *f, char *err, size_t errlen)
+{
+    int32_t st = find_condition(enc, "encoder", &f->enc_cond, err, errlen);
+    if (st == VAE_OK)
+        st = find_condition(dec, "decoder", &f->dec_cond, err, errlen);
+    if (st != VAE_OK)
+        return st;
+    int64_t e = f->enc_cond >= 0 ? enc->nodes[f->enc_cond].size : 0;
+    int64_t d = f->dec_cond >= 0 ? dec->nodes[f->dec_cond].size : 0;
+    if (e && d && e != d) {
+        vae_set_err(err, errlen, "the encoder's condition has %lld elements, "
+                    "the decoder's %lld: a model has one condition",
+                    (long long)e, (long long)d);
+        return VAE_ERR_SHAPE;
+    }
+    f->cond_size = e ? e : d;
+    return VAE_OK;
+}
+
+/* Checks the two graphs fit together and with the likelihood, and finds
+ * what the model needs to know of them. */
 static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
                             int64_t latent, int32_t likelihood,
-                            int64_t *data_size, int64_t *classes,
-                            int32_t *dec_data, char *err, size_t errlen)
+                            graph_facts *f, char *err, size_t errlen)
 {
     int32_t st = vae_graph_check_complete(enc, "encoder", err, errlen);
     if (st == VAE_OK)
         st = vae_graph_check_complete(dec, "decoder", err, errlen);
     if (st == VAE_OK)
-        st = check_data_nodes(enc, dec, dec_data, err, errlen);
+        st = check_data_nodes(enc, dec, &f->dec_data, err, errlen);
+    if (st == VAE_OK)
+        st = check_condition(enc, dec, f, err, errlen);
     if (st != VAE_OK)
         return st;
     if (latent < 1 || latent > ((int64_t)1 << 24)) {
@@ -217,7 +268,7 @@ static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
         return st;
     int64_t d = enc->nodes[0].size;
     const vae_node_spec *out = &dec->nodes[dec->output];
-    *classes = 0;
+    f->classes = 0;
     if (likelihood == VAE_LIKELIHOOD_CATEGORICAL) {
         if (enc->nodes[0].rank != 1 || out->rank != 2 || out->shape[0] != d ||
             out->shape[1] < 2 || out->shape[1] > ((int64_t)1 << 24)) {
@@ -226,9 +277,9 @@ static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
                         "2 <= V <= 2^24 (T = %lld)", (long long)d);
             return VAE_ERR_SHAPE;
         }
-        *classes = out->shape[1];
+        f->classes = out->shape[1];
     }
-    int64_t want = vae_likelihood_out_size(likelihood, d, *classes);
+    int64_t want = vae_likelihood_out_size(likelihood, d, f->classes);
     if (want < 0) {
         vae_set_err(err, errlen, "unknown likelihood %d", (int)likelihood);
         return VAE_ERR_INVALID_ARG;
@@ -244,7 +295,7 @@ static int32_t check_graphs(const vae_graph *enc, const vae_graph *dec,
                     (long long)out->size, (long long)want, (long long)d);
         return VAE_ERR_SHAPE;
     }
-    *data_size = d;
+    f->data_size = d;
     return VAE_OK;
 }
 
@@ -284,10 +335,9 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
         return VAE_ERR_INVALID_ARG;
     }
     *out = NULL;
-    int64_t data_size = 0, classes = 0;
-    int32_t dec_data = -1;
-    int32_t st = check_graphs(encoder, decoder, latent_dim, likelihood,
-                              &data_size, &classes, &dec_data, err, errlen);
+    graph_facts f;
+    int32_t st = check_graphs(encoder, decoder, latent_dim, likelihood, &f,
+                              err, errlen);
     if (st != VAE_OK)
         return st;
 
@@ -297,10 +347,13 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
         goto nomem;
     vae_busy_init(&m->busy);
     m->latent = latent_dim;
-    m->data_size = data_size;
+    m->data_size = f.data_size;
     m->likelihood = likelihood;
-    m->classes = classes;
-    m->dec_data = dec_data;
+    m->classes = f.classes;
+    m->dec_data = f.dec_data;
+    m->cond_size = f.cond_size;
+    m->enc_cond = f.enc_cond;
+    m->dec_cond = f.dec_cond;
     m->beta = 1.0;
     m->train_samples = 1;
     m->gen = (vae_gen_settings)VAE_GEN_DEFAULTS;

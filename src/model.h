@@ -31,6 +31,14 @@ struct vae_model {
     int32_t likelihood;
     int64_t classes;  /* categorical: vocabulary size V; else 0 */
     int32_t dec_data; /* the decoder's data node (teacher forcing), or -1 */
+    /* A conditional model: each example's condition has cond_size floats
+     * (0: unconditional), read by the condition nodes enc_cond and
+     * dec_cond (-1: none in that net). cond holds the rows the caller set
+     * last (vae_model_set_condition), cond_rows of them. */
+    int64_t cond_size;
+    int32_t enc_cond, dec_cond;
+    float *cond;
+    int64_t cond_rows, cond_cap;
     unsigned char *meta; /* the caller's metadata bytes, saved with the model */
     size_t meta_len;
     double beta, free_bits, obs_logvar;

@@ -134,6 +134,9 @@ typedef struct vae_op {
     /* 1: the node is the decoder's view of the model's data x (teacher
      * forcing): the model fills it before the decoder runs. */
     int reads_data;
+    /* 1: the node holds each example's condition (a conditional model's
+     * side information): the model fills it before the net runs. */
+    int reads_condition;
     /* 1 when node s uses parameters of an encoder node of the same op
      * instead of its own (a shared embedding); such a node belongs in the
      * decoder. NULL: never. */

@@ -10,6 +10,7 @@
 
 #include "adam.h"
 #include "alloc.h"
+#include "conditioning.h"
 #include "kl.h"
 #include "net.h"
 #include "ops/ops.h"
@@ -197,9 +198,11 @@ static int32_t run_weighted_grad(vae_model *m, const float *x, int64_t batch,
     for (int64_t r = 0; r < rows; r++)
         memcpy(m->rows_x + r * d, x + (r / k) * d, (size_t)d * sizeof(float));
 
+    vae_put_condition(m, vae_enc_condition(m), 0, batch, 1);
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch, k, eps);
     vae_set_decoder_data(m, m->rows_x, rows);
+    vae_put_condition(m, vae_dec_condition(m), 0, rows, k);
     vae_dec_forward(m, rows);
 
     /* A row's gradient needs its weight, known once every row is scored:
@@ -270,8 +273,10 @@ static int32_t elbo_pass(vae_model *m, const float *x, int64_t batch,
     if (st != VAE_OK)
         return st;
 
+    vae_put_condition(m, vae_enc_condition(m), 0, batch, 1);
     vae_net_forward(m->enc, m->n_enc, m->params, batch);
     sample_z(m, batch, 1, eps);
+    vae_put_condition(m, vae_dec_condition(m), 0, batch, 1);
     vae_dec_forward(m, batch);
 
     /* A chunked output's backward runs chunk by chunk here, into out_dw:
@@ -326,11 +331,15 @@ static int32_t run_elbo(vae_model *m, const float *x, int64_t batch,
                         const float *eps, int want_grad, double beta,
                         double *elbo, double *recon, double *kl)
 {
+    int32_t st = vae_check_condition(m, batch,
+                                     want_grad ? "elbo_grad" : "elbo");
+    if (st != VAE_OK)
+        return st;
     size_t buf_bytes = (size_t)m->n_buffers * sizeof(float);
     m->run.training = want_grad != GRAD_NONE;
     if (m->run.training)
         memcpy(m->buffers_kept, m->buffers, buf_bytes);
-    int32_t st = elbo_pass(m, x, batch, eps, want_grad, beta, elbo, recon, kl);
+    st = elbo_pass(m, x, batch, eps, want_grad, beta, elbo, recon, kl);
     if (st != VAE_OK && m->run.training)
         memcpy(m->buffers, m->buffers_kept, buf_bytes);
     m->run.training = 0;

@@ -1318,6 +1318,104 @@ static void test_noise_output_settings(void **state)
     vae_model_free(m);
 }
 
+/* Conditional models (issue 21): the condition node, the rows of the next
+ * calls, and every call that runs the model refusing a condition that is
+ * missing or of another size. */
+static vae_model *conditional_model(void)
+{
+    const int64_t d = D, l = L;
+    vae_graph *enc = NULL, *dec = NULL;
+    assert_int_equal(vae_graph_new(&enc), VAE_OK);
+    assert_int_equal(vae_graph_new(&dec), VAE_OK);
+    int32_t x = vae_graph_input(enc, &d, 1);
+    vae_graph_set_output(enc, vae_graph_concat(enc, x,
+                                               vae_graph_condition(enc, 2)));
+    int32_t z = vae_graph_input(dec, &l, 1);
+    int32_t zc = vae_graph_concat(dec, z, vae_graph_condition(dec, 2));
+    vae_graph_set_output(dec, vae_graph_dense(dec, zc, D));
+    return new_model(check_graph(enc), check_graph(dec),
+                     VAE_LIKELIHOOD_BERNOULLI);
+}
+
+static void test_conditions(void **state)
+{
+    (void)state;
+    EXPECT("NULL graph", VAE_ERR_INVALID_ARG, vae_graph_condition(NULL, 2),
+           NO_MSG);
+    const int64_t bad_size[] = {0, -1, ((int64_t)1 << 24) + 1, INT64_MIN};
+    for (int i = 0; i < TU_COUNT(bad_size); i++) {
+        fresh(VEC);
+        EXPECT_G("size not in 1..2^24", VAE_ERR_RANGE,
+                 vae_graph_condition(G, bad_size[i]));
+    }
+    fresh(EMPTY);
+    EXPECT_G("before the input", VAE_ERR_GRAPH, vae_graph_condition(G, 2));
+
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG,
+           vae_model_set_condition(NULL, NULL, 0), NO_MSG);
+    EXPECT("NULL model", VAE_ERR_INVALID_ARG, vae_model_condition_size(NULL),
+           NO_MSG);
+    vae_model *plain = bernoulli_model(), *m = conditional_model();
+    const float c[2 * B] = {1, 0, 0, 1, 1, 1};
+    EXPECT("unconditional model", VAE_ERR_INVALID_ARG,
+           vae_model_set_condition(plain, c, 1), vae_model_last_error(plain));
+    NOTE(vae_model_set_condition(plain, NULL, 0), "rows 0: clears, any model");
+    assert_int_equal(vae_model_set_condition(plain, NULL, 0), VAE_OK);
+    NOTE(vae_model_condition_size(plain), "unconditional: 0");
+    assert_int_equal(vae_model_condition_size(plain), 0);
+    assert_int_equal(vae_model_condition_size(m), 2);
+    const int64_t bad_rows[] = {-1, INT64_MIN, INT64_MAX};
+    for (int i = 0; i < TU_COUNT(bad_rows); i++)
+        EXPECT("rows not in 0..2^63/8/size", VAE_ERR_RANGE,
+               vae_model_set_condition(m, c, bad_rows[i]),
+               vae_model_last_error(m));
+    EXPECT("cond NULL, rows > 0", VAE_ERR_INVALID_ARG,
+           vae_model_set_condition(m, NULL, 1), vae_model_last_error(m));
+    const float nan_c[2] = {0.0f, NAN};
+    EXPECT("NaN in cond", VAE_ERR_NONFINITE,
+           vae_model_set_condition(m, nan_c, 1), vae_model_last_error(m));
+
+    /* Each call with n examples: no condition, then B - 1 rows. */
+    float x[B * D] = {0}, z[B * L] = {0}, out[B * D], mu[B * L];
+    double r[B], mi;
+    int64_t count;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *what = pass ? "condition of another size"
+                                : "no condition given";
+        int32_t want = pass ? VAE_ERR_SHAPE : VAE_ERR_INVALID_ARG;
+        assert_int_equal(vae_model_set_condition(m, c, pass ? B - 1 : 0),
+                         VAE_OK);
+        EXPECT(what, want, vae_model_elbo(m, x, B, r, NULL, NULL),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_elbo_grad(m, x, B, r, NULL, NULL),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_elbo_noise(m, x, B, z, r, NULL, NULL),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_elbo_grad_noise(m, x, B, z, r, NULL, NULL),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_encode(m, x, B, mu, NULL),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_decode(m, z, B, out),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_decoder_output(m, z, NULL, B, out),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_sample(m, B, NULL, out),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_reconstruct(m, x, B, out),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_log_likelihood(m, z, x, B, r),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_iwae(m, x, B, 2, r),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_mutual_info(m, x, B, 1, &mi),
+               vae_model_last_error(m));
+        EXPECT(what, want, vae_model_active_units(m, x, B, 0.01, &count, NULL),
+               vae_model_last_error(m));
+    }
+    vae_model_free(plain);
+    vae_model_free(m);
+}
+
 /* The additions of issue 17: free bits per example, a fresh decoder, and
  * the posterior's statistics over a set. */
 static void test_text_vae_levers(void **state)
@@ -1748,6 +1846,7 @@ int main(void)
         cmocka_unit_test(test_text_runs),
         cmocka_unit_test(test_noise_output_settings),
         cmocka_unit_test(test_text_vae_levers),
+        cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_io),
         cmocka_unit_test(test_every_function_checked),

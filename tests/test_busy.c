@@ -71,6 +71,7 @@ CALL(vae_model_mutual_info, f->m, X, B, 2, &(double){0})
 CALL(vae_model_active_units, f->m, X, B, 0.01, &(int64_t){0}, NULL)
 CALL(vae_model_set_obs_logvar, f->m, -1.0)
 CALL(vae_model_set_metadata, f->m, "abc", 3)
+CALL(vae_model_set_condition, f->m, NULL, 0)
 CALL(vae_model_zero_grad, f->m)
 CALL(vae_model_scale_grad, f->m, 0.5)
 CALL(vae_model_elbo, f->m, X, B, NULL, NULL, NULL)
@@ -110,7 +111,8 @@ static const call model_calls[] = {
     ENTRY(vae_model_set_train_samples), ENTRY(vae_model_set_obs_logvar),
     ENTRY(vae_model_set_free_bits_mode), ENTRY(vae_model_reset_decoder),
     ENTRY(vae_model_mutual_info),    ENTRY(vae_model_active_units),
-    ENTRY(vae_model_set_metadata),   ENTRY(vae_model_zero_grad),
+    ENTRY(vae_model_set_metadata),   ENTRY(vae_model_set_condition),
+    ENTRY(vae_model_zero_grad),
     ENTRY(vae_model_scale_grad),     ENTRY(vae_model_elbo),
     ENTRY(vae_model_elbo_grad),      ENTRY(vae_model_elbo_noise),
     ENTRY(vae_model_elbo_grad_noise), ENTRY(vae_model_decoder_output),
@@ -139,7 +141,7 @@ static const call adam_calls[] = {
 static const char *const unguarded[] = {
     "vae_model_free",       "vae_model_last_error", "vae_model_params",
     "vae_model_grads",      "vae_model_metadata",   "vae_model_data_size",
-    "vae_model_output_size",
+    "vae_model_output_size", "vae_model_condition_size",
     "vae_model_data_shape", "vae_model_latent_dim", "vae_model_num_params",
     "vae_adam_new",         "vae_adam_free",        "vae_adam_last_error",
     "vae_model_new",        "vae_model_load",       "vae_model_load_from_buffer",

@@ -29,6 +29,7 @@
     X(TRANSPOSE, 19, transpose)                                            \
     X(BATCH_NORM, 20, batch_norm)                                          \
     X(GAUSSIAN, 21, gaussian)                                              \
-    X(BAG_OF_WORDS, 22, bag_of_words)
+    X(BAG_OF_WORDS, 22, bag_of_words)                                      \
+    X(CONDITION, 23, condition)
 
 #endif
