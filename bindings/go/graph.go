@@ -190,6 +190,12 @@ func (g *Graph) TokenDropout(ids Node, rate, unk float32) Node {
 	return g.node(C.vae_graph_token_dropout(g.p, C.int32_t(ids), C.float(rate), C.float(unk)))
 }
 
+// Condition is a conditional model's condition: size floats per example,
+// given with Model.SetCondition.
+func (g *Graph) Condition(size int64) Node {
+	return g.node(C.vae_graph_condition(g.p, C.int64_t(size)))
+}
+
 // BatchNorm normalises the last axis over the batch; gamma 0 learns the
 // scale, gamma > 0 fixes it (BN-VAE).
 func (g *Graph) BatchNorm(x Node, gamma float32) Node {

@@ -51,7 +51,7 @@ type ELBO struct {
 type Model struct {
 	p *C.vae_model
 	// Fixed for the model's life; cached to size buffers and batches.
-	dataSize, latent, numParams int64
+	dataSize, latent, numParams, condSize int64
 	// The importance samples per example (SetTrainSamples), which size the
 	// noise ElboGradNoise takes; 0 until set, meaning 1.
 	trainSamples int64
@@ -86,6 +86,7 @@ func wrapModel(p *C.vae_model) *Model {
 		dataSize:  int64(C.vae_model_data_size(p)),
 		latent:    int64(C.vae_model_latent_dim(p)),
 		numParams: int64(C.vae_model_num_params(p)),
+		condSize:  int64(C.vae_model_condition_size(p)),
 	}
 	runtime.SetFinalizer(m, (*Model).Close)
 	return m
@@ -261,6 +262,25 @@ func (m *Model) SetMetadata(data []byte) error {
 	return m.check("vae_model_set_metadata",
 		C.vae_model_set_metadata(m.p, bytesptr(data), C.size_t(len(data))))
 }
+
+// SetCondition gives the condition of the next calls of a conditional
+// model: whole rows of ConditionSize floats, one per example; every call on
+// n examples then needs exactly n rows. An empty slice clears it.
+func (m *Model) SetCondition(cond []float32) error {
+	const op = "vae_model_set_condition"
+	n := int64(len(cond))
+	if m.condSize > 0 { // an unconditional model: the library says why
+		var err error
+		if n, err = rows(op, "cond", len(cond), m.condSize); err != nil {
+			return err
+		}
+	}
+	return m.check(op, C.vae_model_set_condition(m.p, f32ptr(cond), C.int64_t(n)))
+}
+
+// ConditionSize is the floats per example of the condition; 0 for an
+// unconditional model.
+func (m *Model) ConditionSize() int64 { return m.condSize }
 
 // Metadata is a copy of the model's metadata, nil if it has none.
 func (m *Model) Metadata() []byte {

@@ -1016,3 +1016,64 @@ func TestBNVAE(t *testing.T) {
 		t.Errorf("loaded copy: %+v, %v; want %+v", got, err, want)
 	}
 }
+
+// A model whose encoder and decoder both read a 2-float condition refuses
+// calls without it, or with rows for another batch, and reads it.
+func TestConditional(t *testing.T) {
+	enc, err := vae.NewGraph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	if err := enc.SetOutput(enc.Dense(enc.Concat(enc.Input(dataDim), enc.Condition(2)), 8)); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := vae.NewGraph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	if err := dec.SetOutput(dec.Dense(dec.Concat(dec.Input(latent), dec.Condition(2)), dataDim)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := vae.NewModel(enc, dec, latent, vae.Bernoulli, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.ConditionSize() != 2 {
+		t.Fatalf("ConditionSize %d", m.ConditionSize())
+	}
+	x := make([]float32, 4*dataDim)
+	eps := make([]float32, 4*latent)
+	var e *vae.Error
+	if _, err := m.Elbo(x); !errors.As(err, &e) || e.Status != vae.ErrInvalidArg {
+		t.Fatalf("no condition: %v", err)
+	}
+	cond := []float32{1, 0, 0, 1, 1, 0, 0, 1}
+	if err := m.SetCondition(cond[:6]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Elbo(x); !errors.As(err, &e) || e.Status != vae.ErrShape {
+		t.Fatalf("3 rows for 4 examples: %v", err)
+	}
+	if err := m.SetCondition(cond[:3]); !errors.As(err, &e) || e.Status != vae.ErrShape {
+		t.Fatalf("half a row: %v", err)
+	}
+	if err := m.SetCondition(cond); err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.ElboNoise(x, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cond {
+		cond[i] = 3 * cond[i]
+	}
+	if err := m.SetCondition(cond); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := m.ElboNoise(x, eps); err != nil || b == a {
+		t.Errorf("another condition: %+v, %v; before %+v", b, err, a)
+	}
+}

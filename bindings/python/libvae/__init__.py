@@ -365,6 +365,11 @@ class Graph(_Wrapper):
         node and output, in place of the appended head."""
         return int(lib.vae_graph_gaussian(self._ptr(), mu, logvar))
 
+    def condition(self, size: int) -> int:
+        """A conditional model's condition: a vector of size floats per
+        example, given with Model.set_condition."""
+        return int(lib.vae_graph_condition(self._ptr(), size))
+
     def bag_of_words(self, logits: int, ids: int, weight: float) -> int:
         """Auxiliary bag-of-words loss on logits [V] against the ids; it
         trains but is not part of the reported ELBO."""
@@ -551,7 +556,27 @@ class Model(_Wrapper):
         data = bytes(data)
         lib.vae_model_set_metadata(self._ptr(), data or None, len(data))
 
+    def set_condition(self, cond: Optional[F32Array]) -> None:
+        """The condition of the next calls of a conditional model: rows of
+        condition_size floats, (n, condition_size), one per example; every
+        call on n examples then needs exactly n rows. None clears it."""
+        if cond is None:
+            lib.vae_model_set_condition(self._ptr(), None, 0)
+            return
+        size = self.condition_size
+        if size == 0:  # the library says why
+            lib.vae_model_set_condition(self._ptr(), None, len(cond))
+            return
+        ptr, rows = _rows(cond, "cond", "vae_model_set_condition", (size,))
+        lib.vae_model_set_condition(self._ptr(), ptr, rows)
+
     # -- sizes
+
+    @property
+    def condition_size(self) -> int:
+        """Floats per example of the condition; 0 for an unconditional
+        model."""
+        return int(lib.vae_model_condition_size(self._ptr()))
 
     @property
     def data_size(self) -> int:

@@ -200,6 +200,7 @@ SIGNATURES = {
     "vae_graph_batch_norm": (_i32, [_H, _i32, _f32], GRAPH),
     "vae_graph_gaussian": (_i32, [_H, _i32, _i32], GRAPH),
     "vae_graph_bag_of_words": (_i32, [_H, _i32, _i32, _f32], GRAPH),
+    "vae_graph_condition": (_i32, [_H, _i64], GRAPH),
     "vae_graph_set_output": (_i32, [_H, _i32], GRAPH),
     "vae_graph_node_size": (_i64, [_H, _i32], STATUS),
 
@@ -221,6 +222,8 @@ SIGNATURES = {
                                       _P(_f64)], MODEL),
     "vae_model_set_metadata": (_i32, [_H, _mem, _size], MODEL),
     "vae_model_metadata": (_mem, [_H, _P(_size)], NOT_STATUS),
+    "vae_model_set_condition": (_i32, [_H, _P(_f32), _i64], MODEL),
+    "vae_model_condition_size": (_i64, [_H], STATUS),
     "vae_model_data_size": (_i64, [_H], STATUS),
     "vae_model_data_shape": (_i32, [_H, _P(_i64), _i32], STATUS),
     "vae_model_latent_dim": (_i64, [_H], STATUS),

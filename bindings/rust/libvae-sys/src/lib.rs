@@ -155,6 +155,7 @@ extern "C" {
     pub fn vae_graph_batch_norm(g: *mut vae_graph, x: i32, gamma: f32) -> i32;
     pub fn vae_graph_gaussian(g: *mut vae_graph, mu: i32, logvar: i32) -> i32;
     pub fn vae_graph_bag_of_words(g: *mut vae_graph, logits: i32, ids: i32, weight: f32) -> i32;
+    pub fn vae_graph_condition(g: *mut vae_graph, size: i64) -> i32;
     pub fn vae_graph_set_output(g: *mut vae_graph, node: i32) -> i32;
     pub fn vae_graph_node_size(g: *const vae_graph, node: i32) -> i64;
 
@@ -179,6 +180,8 @@ extern "C" {
     pub fn vae_model_set_obs_logvar(m: *mut vae_model, logvar: f64) -> i32;
     pub fn vae_model_set_metadata(m: *mut vae_model, data: *const c_void, len: usize) -> i32;
     pub fn vae_model_metadata(m: *const vae_model, len: *mut usize) -> *const c_void;
+    pub fn vae_model_set_condition(m: *mut vae_model, cond: *const f32, rows: i64) -> i32;
+    pub fn vae_model_condition_size(m: *const vae_model) -> i64;
     pub fn vae_model_data_size(m: *const vae_model) -> i64;
     pub fn vae_model_data_shape(m: *const vae_model, dims: *mut i64, cap: i32) -> i32;
     pub fn vae_model_latent_dim(m: *const vae_model) -> i64;

@@ -643,6 +643,14 @@ impl Graph {
         self.node(id, "vae_graph_token_dropout")
     }
 
+    /// A conditional model's condition: `size` floats per example, given
+    /// with [`Model::set_condition`].
+    pub fn condition(&mut self, size: i64) -> Result<Node> {
+        // SAFETY: as for dense.
+        let id = unsafe { sys::vae_graph_condition(self.raw.as_ptr(), size) };
+        self.node(id, "vae_graph_condition")
+    }
+
     /// Batch normalisation of the last axis; `gamma` 0 learns the scale,
     /// `gamma` > 0 fixes it (BN-VAE).
     pub fn batch_norm(&mut self, x: Node, gamma: f32) -> Result<Node> {
@@ -1048,6 +1056,30 @@ impl Model {
                 std::slice::from_raw_parts(p as *const u8, len)
             }
         }
+    }
+
+    /// The condition of the next calls of a conditional model: whole rows
+    /// of [`Model::condition_size`] floats, one per example; every call on
+    /// n examples then needs exactly n rows. An empty slice clears it.
+    pub fn set_condition(&mut self, cond: &[f32]) -> Result<()> {
+        let f = "vae_model_set_condition";
+        let per = self.condition_size();
+        // An unconditional model: the library says why.
+        let rows = if per == 0 {
+            cond.len()
+        } else {
+            examples(cond.len(), per, "cond", f)?
+        };
+        model_call!(
+            self,
+            vae_model_set_condition(self.raw.as_ptr(), cond.as_ptr(), c_len(rows))
+        )
+    }
+
+    /// Floats per example of the condition; 0 for an unconditional model.
+    pub fn condition_size(&self) -> usize {
+        // SAFETY: the handle is valid.
+        size(unsafe { sys::vae_model_condition_size(self.raw.as_ptr()) })
     }
 
     /// Elements per example of the data x.

@@ -685,3 +685,48 @@ fn a_bn_vae_trains_and_saves_its_running_statistics() {
     assert_eq!(copy.elbo_noise(&x, &eps).unwrap(), want);
     assert_ne!(bn_vae().elbo_noise(&x, &eps).unwrap(), want);
 }
+
+/// A model whose encoder and decoder both read a 2-float condition.
+fn conditional_model() -> Model {
+    let mut enc = Graph::new().unwrap();
+    let x = enc.input(&[DATA as i64]).unwrap();
+    let c = enc.condition(2).unwrap();
+    let xc = enc.concat(x, c).unwrap();
+    let h = enc.dense(xc, 8).unwrap();
+    enc.set_output(h).unwrap();
+    let mut dec = Graph::new().unwrap();
+    let z = dec.input(&[LATENT as i64]).unwrap();
+    let c = dec.condition(2).unwrap();
+    let zc = dec.concat(z, c).unwrap();
+    let out = dec.dense(zc, DATA as i64).unwrap();
+    dec.set_output(out).unwrap();
+    Model::new(&enc, &dec, LATENT as i64, Likelihood::Bernoulli, 3).unwrap()
+}
+
+#[test]
+fn a_conditional_model_needs_its_condition() {
+    let mut model = conditional_model();
+    assert_eq!(model.condition_size(), 2);
+    let x = data();
+    let eps = vec![0.25; BATCH * LATENT];
+    let err = model.elbo(&x).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArg, "{}", err);
+    let cond: Vec<f32> = (0..BATCH * 2).map(|i| (i % 3) as f32).collect();
+    model.set_condition(&cond[..2 * (BATCH - 1)]).unwrap();
+    assert_eq!(model.elbo(&x).unwrap_err().kind(), ErrorKind::Shape);
+    assert_eq!(
+        model.set_condition(&cond[..3]).unwrap_err().kind(),
+        ErrorKind::Shape
+    );
+    model.set_condition(&cond).unwrap();
+    let a = model.elbo_noise(&x, &eps).unwrap();
+    let flipped: Vec<f32> = cond.iter().map(|v| 2.0 - v).collect();
+    model.set_condition(&flipped).unwrap();
+    assert_ne!(model.elbo_noise(&x, &eps).unwrap(), a);
+
+    let mut plain = tiny_model(1);
+    assert_eq!(plain.condition_size(), 0);
+    plain.set_condition(&[]).unwrap();
+    let err = plain.set_condition(&[1.0, 0.0]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArg, "{}", err);
+}
