@@ -152,16 +152,16 @@ static int get_index(const struct explore *e, json_t *v, const char *what,
     return 0;
 }
 
-/* How a text model decodes: the fields mode, temperature and top_k. */
+/* How a text model decodes: the fields mode, temperature, top_k, top_p. */
 struct decoding {
     int32_t mode;
-    double temperature;
+    double temperature, top_p;
     long long top_k;
 };
 
-static const char *const decode_names[] = {"greedy", "sample", "topk"};
+static const char *const decode_names[] = {"greedy", "sample", "topk", "topp"};
 static const int32_t decode_modes[] = {VAE_DECODE_GREEDY, VAE_DECODE_SAMPLE,
-                                       VAE_DECODE_TOP_K};
+                                       VAE_DECODE_TOP_K, VAE_DECODE_TOP_P};
 #define DECODE_FIELDS "mode", "temperature", "top_k", "top_p"
 
 static int get_decoding(const struct explore *e, json_t *req,
@@ -179,21 +179,35 @@ static int get_decoding(const struct explore *e, json_t *req,
                 found = 1;
             }
         if (!found) {
-            refuse(err, 400, "mode: expected \"greedy\", \"sample\" or "
-                   "\"topk\"");
+            refuse(err, 400, "mode: expected \"greedy\", \"sample\", "
+                   "\"topk\" or \"topp\"");
             return -1;
         }
     }
-    /* Nucleus sampling is not in libvae yet: refused, never imitated. */
-    if (json_object_get(req, "top_p")) {
-        refuse(err, 400, "top_p: this libvae has no top-p decoding "
-               "(VAE_DECODE_TOP_P); use mode \"sample\" or \"topk\"");
-        return -1;
-    }
     return get_real(req, "temperature", 0.0, 100.0, 1.0, &d->temperature,
                     err) ||
+           get_real(req, "top_p", 0.0, 1.0, 0.9, &d->top_p, err) ||
            get_int(req, "top_k", 1, (long long)e->tm.arch.vocab, 10, &d->top_k,
                    err);
+}
+
+/* The model's generation settings for d (greedy when d is NULL); a
+ * status. */
+static int32_t set_decoding(vae_model *m, const struct decoding *d)
+{
+    const struct decoding greedy = {VAE_DECODE_GREEDY, 1.0, 0.9, 1};
+    if (!d)
+        d = &greedy;
+    int32_t s = vae_model_set_generation(m, VAE_GEN_MODE, d->mode);
+    if (s == VAE_OK)
+        s = vae_model_set_generation(m, VAE_GEN_TEMPERATURE, d->temperature);
+    if (s == VAE_OK)
+        s = vae_model_set_generation(m, VAE_GEN_TOP_K, (double)d->top_k);
+    if (s == VAE_OK)
+        s = vae_model_set_generation(m, VAE_GEN_TOP_P, d->top_p);
+    if (s == VAE_OK)
+        s = vae_model_set_generation(m, VAE_GEN_EOS, TEXT_EOS);
+    return s;
 }
 
 /* ---- Writing answers ------------------------------------------------------ */
@@ -270,13 +284,13 @@ static int decode_into(struct explore *e, const float *z, int64_t n,
     }
     if (e->kind == EXPLORE_IMAGE)
         s = vae_model_decode(e->m, z, n, out);
-    else
-        s = vae_model_generate(e->m, z, n, d ? d->mode : VAE_DECODE_GREEDY,
-                               d ? d->temperature : 1.0, d ? d->top_k : 1, 1,
-                               TEXT_EOS, e->tm.arch.maxlen, out, NULL);
+    else if ((s = set_decoding(e->m, d)) == VAE_OK)
+        s = vae_model_generate_tokens(e->m, z, n, e->tm.arch.maxlen, out,
+                                      NULL);
     if (s != VAE_OK) {
-        lib_failed(err, e, e->kind == EXPLORE_IMAGE ? "vae_model_decode"
-                                                   : "vae_model_generate", s);
+        lib_failed(err, e, e->kind == EXPLORE_IMAGE
+                               ? "vae_model_decode"
+                               : "vae_model_generate_tokens", s);
         goto done;
     }
     for (int64_t i = 0; i < n; i++) {
@@ -454,10 +468,10 @@ static json_t *h_info(struct explore *e, json_t *req, struct api_error *err)
     if (e->kind == EXPLORE_TEXT)
         json_object_set_new(
             r, "text",
-            json_pack("{s:I, s:I, s:[s,s,s], s:b}", "maxlen",
+            json_pack("{s:I, s:I, s:[s,s,s,s]}", "maxlen",
                       (json_int_t)e->tm.arch.maxlen, "vocab",
                       (json_int_t)e->tm.arch.vocab, "modes", "greedy",
-                      "sample", "topk", "top_p", 0));
+                      "sample", "topk", "topp"));
     return r;
 }
 

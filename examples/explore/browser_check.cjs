@@ -74,7 +74,12 @@ async function main() {
       await page.waitForFunction(() => document.querySelectorAll("#sample-list li").length === 5,
         null, { timeout: 15000 });
       check(true, "top-k sampling lists 5 sentences");
-      check(await page.isDisabled("#sample-top-p"), "top-p is off (not in this libvae)");
+      await page.selectOption("#sample-mode", "topp");
+      await page.fill("#sample-top-p", "0.5");
+      const sampled = page.waitForResponse((r) => r.url().endsWith("/api/sample"),
+        { timeout: 15000 });
+      await page.click("#sample-go");
+      check((await sampled).status() === 200, "top-p sampling answers");
       await page.click("#recon-go");
       await page.waitForFunction(() => document.querySelectorAll("#recon-out dd").length >= 2,
         null, { timeout: 15000 });

@@ -428,7 +428,8 @@ static void test_text_routes(void **state)
 
     expect(request(p, "GET", "/api/info", NULL, NULL), 200,
            "\"kind\":\"text\"");
-    expect(request(p, "GET", "/api/info", NULL, NULL), 200, "\"top_p\":false");
+    expect(request(p, "GET", "/api/info", NULL, NULL), 200,
+           "\"modes\":[\"greedy\",\"sample\",\"topk\",\"topp\"]");
     expect(request(p, "GET", "/api/map", NULL, NULL), 200, "\"labels\":[");
     expect(post(p, "/api/decode", "{\"z\":[0,0,0]}"), 200, "\"sentence\":");
     expect(post(p, "/api/sample",
@@ -445,7 +446,11 @@ static void test_text_routes(void **state)
     expect(post(p, "/api/encode", "{\"sentence\":\"a\\u0000b\"}"), 400,
            "malformed JSON");
     expect(post(p, "/api/sample", "{\"mode\":\"beam\"}"), 400, "mode");
-    expect(post(p, "/api/sample", "{\"top_p\":0.9}"), 400, "top-p");
+    expect(post(p, "/api/sample", "{\"n\":3,\"mode\":\"topp\",\"top_p\":0.5}"),
+           200, "\"sentence\":");
+    expect(post(p, "/api/sample", "{\"mode\":\"topp\",\"top_p\":1.5}"), 400,
+           "top_p");
+    expect(post(p, "/api/sample", "{\"top_p\":0}"), 400, "top_p");
     expect(post(p, "/api/sample", "{\"temperature\":0}"), 400, "temperature");
     expect(post(p, "/api/sample", "{\"top_k\":100000}"), 400, "top_k");
     expect(post(p, "/api/encode", "{\"sentence\":7}"), 400, "sentence");

@@ -324,8 +324,8 @@ function decodingFields() {
     mode: $("sample-mode").value,
     temperature: Number($("sample-temperature").value),
     top_k: Number($("sample-top-k").value),
+    top_p: Number($("sample-top-p").value),
   };
-  if (info.text.top_p) fields.top_p = Number($("sample-top-p").value);
   return fields;
 }
 
@@ -406,14 +406,6 @@ async function start() {
       : `sentences of up to ${info.text.maxlen} tokens, ` +
         `${info.text.vocab} words`) + data;
   buildSliders();
-  if (info.kind === "text") {
-    const note = info.text.top_p ? ""
-      : "Top-p (nucleus) sampling needs a libvae that has it " +
-        "(VAE_DECODE_TOP_P); this one does not, so the control is off.";
-    $("top-p-note").textContent = note;
-    $("top-p-label").title = note;
-    $("sample-top-p").disabled = !info.text.top_p;
-  }
   $("centre").addEventListener("click", () => {
     setCoords(coords.map(() => 0));
     requestDecode();
