@@ -1,6 +1,4 @@
 /* cli.c - see cli.h. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno, close */
-
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,13 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <vae.h>
 
 #include "cli.h"
-#include "files.h"
 
 /* ---- Errors ------------------------------------------------------------- */
 
@@ -315,93 +310,6 @@ int cli_main(const struct program *p, int argc, char **argv)
     return 0;
 }
 
-/* ---- Metrics ------------------------------------------------------------ */
-
-/* Longer than any line the programs write (about 200 bytes); a longer one
- * is a bug, reported rather than cut. */
-#define METRICS_LINE_MAX 1024
-
-struct metrics {
-    int fd;
-    const char *path;
-    char line[METRICS_LINE_MAX];
-    size_t len;
-    int fields, overflow;
-};
-
-struct metrics *open_metrics(const char *path)
-{
-    char e[1024];
-    struct metrics *m = calloc(1, sizeof *m);
-
-    if (!m) {
-        fail("out of memory");
-        return NULL;
-    }
-    m->path = path;
-    m->fd = file_open_append(path, e, sizeof e);
-    if (m->fd < 0) {
-        free(m);
-        fail("%s", e);
-        return NULL;
-    }
-    return m;
-}
-
-/* printf into the line being built. */
-static void line_add(struct metrics *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void line_add(struct metrics *m, const char *fmt, ...)
-{
-    size_t room = sizeof m->line - m->len;
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(m->line + m->len, room, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room)
-        m->overflow = 1;
-    else
-        m->len += (size_t)n;
-}
-
-void json_num(struct metrics *m, const char *key, double v, int decimals)
-{
-    line_add(m, "%s", m->fields++ ? "," : "{");
-    if (isfinite(v))
-        line_add(m, "\"%s\":%.*f", key, decimals, v);
-    else
-        line_add(m, "\"%s\":null", key);
-}
-
-int finish_json_line(struct metrics *m)
-{
-    char e[1024];
-    int rc = 0;
-
-    line_add(m, "}\n");
-    if (m->overflow)
-        rc = fail("%s: a metrics line longer than %d bytes", m->path,
-                  METRICS_LINE_MAX);
-    else if (file_append(m->fd, m->path, m->line, m->len, e, sizeof e))
-        rc = fail("%s", e);
-    m->len = 0;
-    m->fields = m->overflow = 0;
-    return rc;
-}
-
-int close_metrics(struct metrics *m, int rc)
-{
-    if (!m)
-        return rc;
-    if (close(m->fd) != 0 && rc == 0)
-        rc = fail("%s: %s", m->path, strerror(errno));
-    free(m);
-    return rc;
-}
-
 /* ---- Paths -------------------------------------------------------------- */
 
 char *base_name(const char *path)
@@ -424,84 +332,4 @@ char *base_name(const char *path)
         s[n] = '\0';
     }
     return s;
-}
-
-/* ---- Time and progress -------------------------------------------------- */
-
-double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void format_duration(double s, char *buf, size_t len)
-{
-    long t;
-
-    if (!(s >= 0.0 && s < 1e8)) {
-        snprintf(buf, len, "?");
-        return;
-    }
-    t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60)
-        snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
-    else
-        snprintf(buf, len, "%lds", t);
-}
-
-void format_etas(double elapsed, int64_t seen, int64_t n, long epochs_after,
-                 double cap, char *run, char *epoch, size_t len)
-{
-    double rate = elapsed > 0.0 ? (double)seen / elapsed : 0.0;
-    double left = rate > 0.0 ? (double)(n - seen) / rate : -1.0;
-    double left_all =
-        rate > 0.0 ? left + (double)epochs_after * (double)n / rate : -1.0;
-
-    if (cap >= 0.0 && left_all > cap)
-        left_all = cap;
-    format_duration(left_all, run, len);
-    format_duration(left, epoch, len);
-}
-
-void progress_init(struct progress *p, double interval)
-{
-    p->interval = interval;
-    p->next = now_seconds() + interval;
-    p->tty = isatty(fileno(stderr));
-    p->shown = 0;
-}
-
-int progress_due(struct progress *p)
-{
-    double t;
-
-    if (p->interval <= 0.0)
-        return 0;
-    t = now_seconds();
-    if (t < p->next)
-        return 0;
-    p->next = t + p->interval;
-    return 1;
-}
-
-void progress_line(struct progress *p, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(p->tty ? "\r" : "", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(p->tty ? "\033[K" : "\n", stderr);
-    p->shown = p->tty;
-}
-
-void progress_clear(struct progress *p)
-{
-    if (p->shown)
-        fputs("\r\033[K", stderr);
-    p->shown = 0;
 }

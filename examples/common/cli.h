@@ -1,6 +1,8 @@
-/* cli.h - what the example programs (vae-image, vae-text) share on the
- * command line: one-line errors, option parsing from a table of flags,
- * the command dispatch of main(), metrics JSON lines and progress lines.
+/* cli.h - what the example programs (vae-image, vae-text, vae-explore)
+ * share on the command line: one-line errors, option parsing from a table
+ * of flags and the command dispatch of main(). It brings metrics.h (the
+ * metrics JSON lines) and progress.h (progress lines on stderr) along, so
+ * that a command needs this one include.
  *
  * Errors: a failing function records a message with fail() (or fail_lib,
  * fail_file) and returns -1 up to cli_main, which prints it as the single
@@ -11,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "metrics.h"
+#include "progress.h"
 
 /* ---- Errors ------------------------------------------------------------- */
 
@@ -85,54 +90,5 @@ int cli_main(const struct program *p, int argc, char **argv);
  * the rest of the path describes only the machine they were made on.
  * NULL for a NULL path or when out of memory. */
 char *base_name(const char *path);
-
-/* ---- Metrics: one JSON object per line, appended ------------------------ */
-
-struct metrics;
-
-/* Opens path for appending, created if missing; anything but a regular
- * file is refused at once (files.h). NULL (and a recorded error) on
- * failure. */
-struct metrics *open_metrics(const char *path);
-/* Adds "key":value to the line being built. JSON has no Inf or NaN, so
- * those become null. */
-void json_num(struct metrics *m, const char *key, double v, int decimals);
-/* Appends the line and syncs it, so a crash later loses no finished line.
- * The line goes in whole or not at all (file_append): after a failed write
- * (a full disk, a file-size limit) the file holds exactly the lines before
- * it, and the error says why. */
-int finish_json_line(struct metrics *m);
-/* Closes m (NULL: nothing); returns rc, or -1 if rc was 0 and the close
- * failed. */
-int close_metrics(struct metrics *m, int rc);
-
-/* ---- Time and progress lines on stderr ---------------------------------- */
-
-/* Monotonic seconds. */
-double now_seconds(void);
-/* "42s", "3m07s", "2h05m"; "?" for a negative or absurd value. */
-void format_duration(double s, char *buf, size_t len);
-
-/* The two ETAs of a training progress line, at the rate so far: `seen` of
- * the epoch's n examples done in `elapsed` seconds and `epochs_after` more
- * epochs to come. run gets the rest of the run, capped at `cap` seconds
- * when cap >= 0; epoch the rest of the epoch. */
-void format_etas(double elapsed, int64_t seen, int64_t n, long epochs_after,
-                 double cap, char *run, char *epoch, size_t len);
-
-struct progress {
-    double interval; /* seconds between lines; 0 disables them */
-    double next;     /* time of the next line */
-    int tty;         /* redraw one line in place instead of scrolling */
-    int shown;       /* a line is on screen and must be cleared */
-};
-
-void progress_init(struct progress *p, double interval);
-/* True when a line is due; schedules the next one. */
-int progress_due(struct progress *p);
-void progress_line(struct progress *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Removes a line redrawn in place, so the next output starts clean. */
-void progress_clear(struct progress *p);
 
 #endif

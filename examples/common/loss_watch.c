@@ -1,6 +1,7 @@
 /* loss_watch.c - see loss_watch.h. */
 #include <math.h>
 
+#include "cli.h"
 #include "loss_watch.h"
 
 void loss_watch_init(struct loss_watch *w, const char *unit)

@@ -13,7 +13,7 @@
 #ifndef VAE_EXAMPLE_LOSS_WATCH_H
 #define VAE_EXAMPLE_LOSS_WATCH_H
 
-#include "cli.h"
+#include "progress.h"
 
 /* Normal training lowers the loss from the start, and an untrained model's
  * loss per unit varies far less than this between batches; a run whose

@@ -1,7 +1,7 @@
 /* test_dir.c - fixture directories for the examples' unit tests. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, lstat */
 #include "test_dir.h"
-#include "cli.h"
+#include "progress.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -13,8 +13,8 @@ int test_dir_make(char *path, size_t cap, const char *name);
 /* Removes path, recursively if it is a directory. Missing paths are fine. */
 void test_dir_remove(const char *path);
 
-/* now_seconds() of cli.h, whose fail() cmocka's fail() macro hides from
- * the tests: a FIFO or a device given as input must be refused within a
+/* now_seconds() (progress.h), the clock of tests that must finish
+ * quickly: a FIFO or a device given as input must be refused within a
  * second, not after a hang. */
 double test_seconds(void);
 

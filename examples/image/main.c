@@ -11,14 +11,16 @@
 #include "cli.h"
 #include "idx.h"
 #include "images.h"
+#include "latent_plot.h"
 #include "models.h"
 #include "normal.h"
-#include "plot_latent.h"
 #include "png_grid.h"
 #include "train.h"
 
 #define GRID_COLS 8     /* tiles per row in the sample and reconstruction PNGs */
 #define MAX_IMAGES 1024 /* --n limit for sample and reconstruct */
+#define ENCODE_BATCH 256 /* images per vae_model_encode call (plot-latent) */
+#define MAX_LABELS 256   /* plot-latent's classes: IDX labels are bytes */
 
 /* Decoder passes per vae_model_iwae call: small enough for progress lines
  * every few seconds at K = 5000 (4 images a call), while the library's own
@@ -40,7 +42,8 @@ static const char usage[] =
     "  interpolate  --data DIR --model MODEL --out FILE.png [--pairs P]\n"
     "               [--steps T]\n"
     "  manifold     --model MODEL --out FILE.png [--grid G]   (2-D latent only)\n"
-    IMAGE_PLOT_LATENT_USAGE
+    "  plot-latent  --data DIR --model MODEL --out FILE.png [--limit N]\n"
+    LATENT_PLOT_USAGE
     "\n"
     "Every command takes --threads N (BLAS threads; default: the BLAS default).\n"
     "DIR holds the MNIST or Fashion-MNIST IDX files (train-images-idx3-ubyte,\n"
@@ -410,6 +413,60 @@ done:
     return rc;
 }
 
+/* ---- plot-latent -------------------------------------------------------- */
+
+static int cmd_plot_latent(const struct args *a)
+{
+    int64_t limit = 0;
+    idx_dataset test = {0};
+    vae_model *m = NULL;
+    float *mu = NULL;
+    int *cls = NULL, nclass = 0;
+    char names[MAX_LABELS][12];
+    const char *name_ptr[MAX_LABELS];
+    struct latent_plot plot = {
+        .path = a->val[OPT_OUT], .program = "vae-image",
+        .model = a->val[OPT_MODEL], .data = a->val[OPT_DATA],
+        .items = "test images", .class_names = name_ptr, .legend = "label"};
+    int rc = -1;
+
+    if (model_load(plot.model, &m, NULL) ||
+        load_split(plot.data, IDX_TEST, &test) ||
+        check_fits(m, &test, plot.data) ||
+        latent_plot_options(a, OPT_PROJECTION, OPT_SEED, OPT_LIMIT,
+                            vae_model_latent_dim(m), (int64_t)test.count,
+                            &plot, &limit))
+        goto done;
+    mu = malloc((size_t)limit * (size_t)vae_model_latent_dim(m) * sizeof *mu);
+    cls = malloc((size_t)limit * sizeof *cls);
+    if (!mu || !cls) {
+        fail("out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < limit; i++) {
+        cls[i] = test.labels[i];
+        if (cls[i] + 1 > nclass)
+            nclass = cls[i] + 1;
+    }
+    for (int c = 0; c < nclass; c++) {
+        snprintf(names[c], sizeof names[c], "%d", c);
+        name_ptr[c] = names[c];
+    }
+    plot.cls = cls;
+    plot.nclass = nclass;
+    if (latent_means(m, test.pixels, limit, test.rows * test.cols,
+                     ENCODE_BATCH, mu) ||
+        latent_plot_png(mu, limit, vae_model_latent_dim(m), &plot))
+        goto done;
+    rc = 0;
+done:
+    free(cls);
+    free(mu);
+    vae_model_free(m);
+    idx_free(&test);
+    return rc;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 #define ALL_COMMANDS OPT(OPT_THREADS)
@@ -437,7 +494,7 @@ static const struct command commands[] = {
     {"plot-latent",
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT) |
          OPT(OPT_LIMIT) | OPT(OPT_PROJECTION) | OPT(OPT_SEED),
-     OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT), image_plot_latent},
+     OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT), cmd_plot_latent},
 };
 
 int main(int argc, char **argv)

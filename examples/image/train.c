@@ -1,10 +1,14 @@
-/* train.c - see train.h. A run gives the same model on any number of
- * ranks, up to the order of float sums: each global batch is split between
- * the ranks (shard_rows), each rank draws its rows' binarisation and z
- * noise from the model's generator exactly as one process would
- * (docs/distributed.md), one sum of the flat gradient buffer over the ranks
- * gives every rank the gradient of the whole batch, and every rank takes
- * the same Adam step from the same state. */
+/* train.c - see train.h. The train command as one process runs it, top to
+ * bottom: the flags, the data, the model, then each epoch's steps, test
+ * evaluation and checkpoint. The same code runs on every rank of
+ * vae-image-mpi and gives the same model up to the order of float sums:
+ * each global batch is split between the ranks (shard_rows), each rank
+ * draws its rows' binarisation and z noise from the model's generator
+ * exactly as one process would (docs/distributed.md), one sum of the flat
+ * gradient buffer over the ranks gives every rank the gradient of the
+ * whole batch, and every rank takes the same Adam step from the same
+ * state. What only a job of several ranks needs (the same data and model
+ * on every rank) is the MPI program's (comm->start, comm->check_params). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +24,7 @@
 #include "train.h"
 #include "trainer.h"
 
-/* ---- One process ---------------------------------------------------------- */
+/* ---- One process: one rank whose collective calls do nothing ------------ */
 
 static int single_first_failure(void *ctx, int failed, int *first)
 {
@@ -41,19 +45,11 @@ static int single_sum_doubles(void *ctx, double *v, int64_t n)
     return 0;
 }
 
-static int single_broadcast(void *ctx, void *buf, size_t len)
-{
-    (void)ctx, (void)buf, (void)len;
-    return 0;
-}
-
 const struct train_comm train_comm_single = {
     0, 1, NULL, single_first_failure, single_sum_floats, single_sum_doubles,
-    single_broadcast};
+    NULL, NULL};
 
-/* Every rank learns whether any rank failed; one that did not records which
- * did. Returns -1 if any did. */
-static int agree(const struct train_comm *comm, int failed)
+int train_agree(const struct train_comm *comm, int failed)
 {
     int first = -1;
 
@@ -67,30 +63,7 @@ static int agree(const struct train_comm *comm, int failed)
     return -1;
 }
 
-/* FNV-1a over 32-bit words: any single changed word changes the hash, as
- * each step is a bijection of the state. */
-#define HASH_BASIS UINT64_C(0xcbf29ce484222325)
-
-static uint64_t hash_words(uint64_t h, const void *p, int64_t nwords)
-{
-    const unsigned char *b = p;
-    for (int64_t i = 0; i < nwords; i++) {
-        uint32_t w;
-        memcpy(&w, b + 4 * i, 4);
-        h = (h ^ w) * UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
-static uint64_t hash_images(const idx_dataset *d)
-{
-    const uint32_t dims[3] = {(uint32_t)d->count, (uint32_t)d->rows,
-                              (uint32_t)d->cols};
-    return hash_words(hash_words(HASH_BASIS, dims, 3), d->pixels,
-                      d->count * d->rows * d->cols);
-}
-
-/* ---- train ------------------------------------------------------------------ */
+/* ---- The flags ---------------------------------------------------------- */
 
 struct train_cfg {
     const char *data, *out_path, *metrics_path;
@@ -134,37 +107,130 @@ static int parse_train(const struct args *a, struct train_cfg *c)
     return 0;
 }
 
-/* The model and optimizer to train: a fresh model, or the model and
- * optimizer state of --resume after checking that they are what the flags
- * describe. */
-static int setup_model(const struct train_cfg *c, const idx_dataset *train,
-                       vae_model **m, vae_adam **opt)
+/* ---- Data and model ----------------------------------------------------- */
+
+/* What every rank holds during a run. */
+struct run {
+    const struct train_comm *comm;
+    struct train_cfg c;
+    idx_dataset train, test;
+    int64_t dim; /* pixels per image */
+    vae_model *m;
+    vae_adam *opt;
+    trainer *t;
+    struct metrics *metrics; /* rank 0 */
+    int64_t *perm;
+    float *xb, *ub; /* this rank's rows of a batch; a batch of uniforms */
+    long done_epochs;
+    double sum_secs; /* this epoch's time in the gradient sums */
+    struct loss_watch watch; /* rank 0's rows */
+};
+
+/* Every rank: the data, binarised once as the flags say, and the buffers
+ * of a batch. */
+static int load_data(struct run *r)
 {
+    struct train_cfg *c = &r->c;
+    idx_dataset *train = &r->train, *test = &r->test;
+
+    if (load_split(c->data, IDX_TRAIN, train) ||
+        load_split(c->data, IDX_TEST, test))
+        return -1;
+    if (test->rows != train->rows || test->cols != train->cols)
+        return fail("%s: training images are %lldx%lld but test images "
+                    "%lldx%lld", c->data, (long long)train->rows,
+                    (long long)train->cols, (long long)test->rows,
+                    (long long)test->cols);
+    if (c->batch > train->count)
+        c->batch = (long)train->count;
+    r->dim = train->rows * train->cols;
+    if (c->binarize != BIN_NONE)
+        binarize_fixed(test->pixels, test->count * r->dim, TEST_BINARIZE_SEED);
+    if (c->binarize == BIN_STATIC)
+        binarize_fixed(train->pixels, train->count * r->dim,
+                       TRAIN_BINARIZE_SEED);
+    r->perm = malloc((size_t)train->count * sizeof *r->perm);
+    r->xb = malloc((size_t)c->batch * (size_t)r->dim * sizeof *r->xb);
+    if (c->binarize == BIN_DYNAMIC)
+        r->ub = malloc((size_t)c->batch * (size_t)r->dim * sizeof *r->ub);
+    if (!r->perm || !r->xb || (c->binarize == BIN_DYNAMIC && !r->ub))
+        return fail("out of memory");
+    return 0;
+}
+
+/* The epochs the resumed model has finished, from its optimizer's step
+ * count, into r->done_epochs. */
+static int resumed_epochs(struct run *r)
+{
+    const struct train_cfg *c = &r->c;
+    int64_t nbatches = (r->train.count + c->batch - 1) / c->batch;
+    int64_t steps = vae_adam_steps(r->opt);
+
+    if (steps < 0 || steps % nbatches != 0)
+        return fail("--resume %s: the model has taken %lld optimizer steps, "
+                    "not a whole number of %lld-batch epochs; resume with the "
+                    "--batch and --data it was trained with", c->resume,
+                    (long long)steps, (long long)nbatches);
+    r->done_epochs = (long)(steps / nbatches);
+    return 0;
+}
+
+/* Rank 0: the model and optimizer to train, a fresh model or the model and
+ * optimizer state of --resume after checking that they are what the flags
+ * describe; the metrics file; and a first save, which proves --out
+ * writable before any time goes into training. */
+static int open_model(struct run *r)
+{
+    const struct train_cfg *c = &r->c;
     char e[512] = "";
     int32_t s;
 
     if (!c->resume) {
-        if (make_model(c->arch, train->rows, train->cols, c->latent, c->seed,
-                       m))
+        if (make_model(c->arch, r->train.rows, r->train.cols, c->latent,
+                       c->seed, &r->m))
             return -1;
-        s = vae_adam_new(*m, c->lr, opt, e, sizeof e);
+        s = vae_adam_new(r->m, c->lr, &r->opt, e, sizeof e);
         if (s != VAE_OK)
             return fail_lib("vae_adam_new", s, e);
-        return 0;
+    } else {
+        if (model_load(c->resume, &r->m, &r->opt) ||
+            check_fits(r->m, &r->train, c->data) ||
+            check_resume_arch(r->m, c->resume, c->arch, r->train.rows,
+                              r->train.cols, c->latent))
+            return -1;
+        if (!r->opt)
+            return fail("--resume %s: the file holds no optimizer state, so "
+                        "training cannot continue from it", c->resume);
+        /* Without --lr the saved learning rate stays, as an uninterrupted
+         * run would have kept it. */
+        if (c->lr_given && (s = vae_adam_set_lr(r->opt, c->lr)) != VAE_OK)
+            return fail_lib("vae_adam_set_lr", s, vae_adam_last_error(r->opt));
+        if (resumed_epochs(r))
+            return -1;
     }
-    if (model_load(c->resume, m, opt) || check_fits(*m, train, c->data) ||
-        check_resume_arch(*m, c->resume, c->arch, train->rows, train->cols,
-                          c->latent))
+    if (r->done_epochs >= c->epochs)
+        return fail("--resume %s: the model has finished %ld epoch%s already "
+                    "and --epochs (the total) is %ld", c->resume,
+                    r->done_epochs, r->done_epochs == 1 ? "" : "s", c->epochs);
+    if (c->metrics_path && !(r->metrics = open_metrics(c->metrics_path)))
         return -1;
-    if (!*opt)
-        return fail("--resume %s: the file holds no optimizer state, so "
-                    "training cannot continue from it", c->resume);
-    /* Without --lr the saved learning rate stays, as an uninterrupted run
-     * would have kept it. */
-    if (c->lr_given && (s = vae_adam_set_lr(*opt, c->lr)) != VAE_OK)
-        return fail_lib("vae_adam_set_lr", s, vae_adam_last_error(*opt));
+    return model_save(r->m, r->opt, c->out_path);
+}
+
+/* The trainer of one process has a worker per BLAS thread (at most 16); a
+ * rank of several computes its share itself, its threads going to BLAS. */
+static int make_trainer(struct run *r)
+{
+    int32_t blas = vae_get_num_threads();
+    int workers = r->comm->size == 1 && blas > 1 ? (blas < 16 ? blas : 16) : 1;
+
+    if (trainer_new(r->m, workers, &r->t) ||
+        trainer_set_train_samples(r->t, r->c.samples))
+        return -1;
     return 0;
 }
+
+/* ---- Epochs ------------------------------------------------------------- */
 
 /* The learning rate and KL weight of one epoch, functions of the flags and
  * the epoch number alone, so that a resumed run continues the same schedule.
@@ -192,24 +258,6 @@ static int apply_schedule(const struct train_cfg *c, trainer *t,
     }
     return 0;
 }
-
-
-/* What every rank holds during a run. */
-struct run {
-    const struct train_comm *comm;
-    struct train_cfg c;
-    idx_dataset train, test;
-    int64_t dim; /* pixels per image */
-    vae_model *m;
-    vae_adam *opt;
-    trainer *t;
-    struct metrics *metrics; /* rank 0 */
-    int64_t *perm;
-    float *xb, *ub; /* this rank's rows of a batch; a batch of uniforms */
-    long done_epochs;
-    double sum_secs; /* this epoch's time in the gradient sums */
-    struct loss_watch watch; /* rank 0's rows */
-};
 
 /* One optimizer step on batch b (0-based) of an epoch, n rows, of which
  * this rank holds rows [first, first + k) in r->xb. One process leaves it
@@ -343,173 +391,6 @@ static int evaluate(struct run *r, double *elbo, double *recon, double *kl)
     return 0;
 }
 
-/* Epochs a model has finished, from its optimizer's step count. */
-static int finished_epochs(const vae_adam *opt, int64_t nbatches,
-                           const char *path, long *out)
-{
-    int64_t steps = vae_adam_steps(opt);
-
-    if (steps < 0 || steps % nbatches != 0)
-        return fail("--resume %s: the model has taken %lld optimizer steps, "
-                    "not a whole number of %lld-batch epochs; resume with the "
-                    "--batch and --data it was trained with", path,
-                    (long long)steps, (long long)nbatches);
-    *out = (long)(steps / nbatches);
-    return 0;
-}
-
-/* The epochs the resumed model has finished, into r->done_epochs. */
-static int resumed_epochs(struct run *r)
-{
-    const struct train_cfg *c = &r->c;
-    return finished_epochs(r->opt, (r->train.count + c->batch - 1) / c->batch,
-                           c->resume, &r->done_epochs);
-}
-
-/* Every rank: the data, binarised once as the flags say, and the buffers
- * of a batch. */
-static int load_data(struct run *r)
-{
-    struct train_cfg *c = &r->c;
-    idx_dataset *train = &r->train, *test = &r->test;
-
-    if (load_split(c->data, IDX_TRAIN, train) ||
-        load_split(c->data, IDX_TEST, test))
-        return -1;
-    if (test->rows != train->rows || test->cols != train->cols)
-        return fail("%s: training images are %lldx%lld but test images "
-                    "%lldx%lld", c->data, (long long)train->rows,
-                    (long long)train->cols, (long long)test->rows,
-                    (long long)test->cols);
-    if (c->batch > train->count)
-        c->batch = (long)train->count;
-    r->dim = train->rows * train->cols;
-    if (c->binarize != BIN_NONE)
-        binarize_fixed(test->pixels, test->count * r->dim, TEST_BINARIZE_SEED);
-    if (c->binarize == BIN_STATIC)
-        binarize_fixed(train->pixels, train->count * r->dim,
-                       TRAIN_BINARIZE_SEED);
-    r->perm = malloc((size_t)train->count * sizeof *r->perm);
-    r->xb = malloc((size_t)c->batch * (size_t)r->dim * sizeof *r->xb);
-    if (c->binarize == BIN_DYNAMIC)
-        r->ub = malloc((size_t)c->batch * (size_t)r->dim * sizeof *r->ub);
-    if (!r->perm || !r->xb || (c->binarize == BIN_DYNAMIC && !r->ub))
-        return fail("out of memory");
-    return 0;
-}
-
-/* Rank 0: the model and optimizer, and proof that the outputs can be
- * written. Saving before training proves --out writable before any time
- * goes into training. */
-static int setup_rank0(struct run *r)
-{
-    const struct train_cfg *c = &r->c;
-
-    if (setup_model(c, &r->train, &r->m, &r->opt) ||
-        (c->resume && resumed_epochs(r)))
-        return -1;
-    if (r->done_epochs >= c->epochs)
-        return fail("--resume %s: the model has finished %ld epoch%s already "
-                    "and --epochs (the total) is %ld", c->resume,
-                    r->done_epochs, r->done_epochs == 1 ? "" : "s", c->epochs);
-    if (c->metrics_path && !(r->metrics = open_metrics(c->metrics_path)))
-        return -1;
-    return model_save(r->m, r->opt, c->out_path);
-}
-
-/* Every rank must read the same images: a rank takes its rows of every
- * batch by index, so one with another copy of the data would train on it
- * without any error. */
-static int same_data(struct run *r)
-{
-    const struct train_comm *comm = r->comm;
-    uint64_t mine[2] = {hash_images(&r->train), hash_images(&r->test)};
-    uint64_t root[2] = {mine[0], mine[1]};
-    int bad = 0;
-
-    if (comm->broadcast(comm->ctx, root, sizeof root))
-        return -1;
-    if (root[0] != mine[0] || root[1] != mine[1])
-        bad = fail("the %s images in %s differ from those rank 0 read; every "
-                   "rank must read the same data",
-                   root[0] != mine[0] ? "training" : "test", r->c.data);
-    return agree(comm, bad);
-}
-
-/* Rank 0's model, optimizer and generator state, as a model file, to every
- * other rank. */
-static int share_model(struct run *r)
-{
-    const struct train_comm *comm = r->comm;
-    uint64_t len = 0;
-    unsigned char *buf = NULL;
-    char e[512] = "";
-    int32_t s;
-    int bad = 0, rc = -1;
-
-    if (comm->rank == 0) {
-        size_t n = 0;
-        if ((s = vae_model_save_size(r->m, r->opt, &n)) != VAE_OK)
-            bad = fail_lib("vae_model_save_size", s, vae_model_last_error(r->m));
-        else if (!(buf = malloc(n)))
-            bad = fail("out of memory");
-        else if ((s = vae_model_save_to_buffer(r->m, r->opt, buf, n, &n)) !=
-                 VAE_OK)
-            bad = fail_lib("vae_model_save_to_buffer", s,
-                           vae_model_last_error(r->m));
-        len = n;
-    }
-    if (agree(comm, bad) || comm->broadcast(comm->ctx, &len, sizeof len))
-        goto done;
-    if (comm->rank != 0 && !(buf = malloc((size_t)len)))
-        bad = fail("out of memory");
-    if (agree(comm, bad) || comm->broadcast(comm->ctx, buf, (size_t)len))
-        goto done;
-    if (comm->rank != 0) {
-        s = vae_model_load_from_buffer(buf, (size_t)len, &r->m, &r->opt, e,
-                                       sizeof e);
-        if (s != VAE_OK)
-            bad = fail_lib("the model from rank 0", s, e);
-        else
-            bad = r->c.resume && resumed_epochs(r);
-    }
-    rc = agree(comm, bad);
-done:
-    free(buf);
-    return rc;
-}
-
-/* The trainer of one process has a worker per BLAS thread (at most 16); a
- * rank of several computes its share itself, its threads going to BLAS. */
-static int make_trainer(struct run *r)
-{
-    int32_t blas = vae_get_num_threads();
-    int workers = r->comm->size == 1 && blas > 1 ? (blas < 16 ? blas : 16) : 1;
-
-    if (trainer_new(r->m, workers, &r->t) ||
-        trainer_set_train_samples(r->t, r->c.samples))
-        return -1;
-    return 0;
-}
-
-/* Every rank must hold rank 0's parameters after each epoch: that holds only
- * if the sums over the ranks are the same on every rank, which MPI
- * recommends but does not promise. */
-static int same_params(struct run *r, long epoch)
-{
-    const struct train_comm *comm = r->comm;
-    uint64_t mine = hash_words(HASH_BASIS, vae_model_params(r->m),
-                               vae_model_num_params(r->m));
-    uint64_t root = mine;
-
-    if (comm->broadcast(comm->ctx, &root, sizeof root))
-        return -1;
-    return agree(comm, root != mine ?
-                 fail("after epoch %ld the parameters differ from rank 0's: "
-                      "the sums over the ranks were not the same on every "
-                      "rank", epoch) : 0);
-}
-
 /* Rank 0: the checkpoint, the metrics line and the epoch line. Saved after
  * the evaluation, whose z draws advance the model's generator: a resumed
  * run starts from exactly this state. */
@@ -545,6 +426,8 @@ static int report_epoch(struct run *r, long epoch, double train_elbo,
     return 0;
 }
 
+/* ---- The command -------------------------------------------------------- */
+
 int image_train(const struct args *a, const struct train_comm *comm)
 {
     struct run r = {0};
@@ -554,10 +437,17 @@ int image_train(const struct args *a, const struct train_comm *comm)
     loss_watch_init(&r.watch, "image");
     bad = parse_train(a, &r.c) || load_data(&r);
     if (!bad && comm->rank == 0)
-        bad = setup_rank0(&r);
-    if (agree(comm, bad) ||
-        (comm->size > 1 && (same_data(&r) || share_model(&r))) ||
-        make_trainer(&r))
+        bad = open_model(&r);
+    if (train_agree(comm, bad))
+        goto done;
+    /* The other ranks count the finished epochs of the model they were
+     * given; rank 0 has. */
+    if (comm->size > 1 &&
+        (comm->start(comm, r.c.data, &r.train, &r.test, &r.m, &r.opt) ||
+         train_agree(comm, comm->rank != 0 && r.c.resume &&
+                               resumed_epochs(&r))))
+        goto done;
+    if (make_trainer(&r))
         goto done;
 
     for (long epoch = r.done_epochs + 1; epoch <= r.c.epochs; epoch++) {
@@ -566,7 +456,7 @@ int image_train(const struct args *a, const struct train_comm *comm)
         if (apply_schedule(&r.c, r.t, r.opt, epoch) ||
             train_epoch(&r, epoch, &train_elbo, &secs) ||
             evaluate(&r, &te, &tr, &tk) ||
-            (comm->size > 1 && same_params(&r, epoch)) ||
+            (comm->size > 1 && comm->check_params(comm, r.m, epoch)) ||
             (comm->rank == 0 &&
              report_epoch(&r, epoch, train_elbo, secs, te, tr, tk)))
             goto done;

@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vae.h>
+
 #include "cli.h"
+#include "idx.h"
 
 /* How the ranks of a job work together. Every function is collective: each
  * rank calls it at the same point, whatever happened to it before, so that
@@ -21,11 +24,24 @@ struct train_comm {
     /* Element-wise sums over the ranks, in place, the same on every rank. */
     int (*sum_floats)(void *ctx, float *v, int64_t n);
     int (*sum_doubles)(void *ctx, double *v, int64_t n);
-    /* Rank 0's len bytes at buf, copied to buf on every other rank. */
-    int (*broadcast)(void *ctx, void *buf, size_t len);
+    /* Called only in a job of several ranks, so a single process leaves
+     * them NULL. start: once rank 0 has made or loaded the model, fails
+     * unless every rank read rank 0's images from `dir`, then gives every
+     * other rank (*m and *opt NULL there) rank 0's model, optimizer and
+     * generator state. check_params: after each epoch, fails unless every
+     * rank holds rank 0's parameters. */
+    int (*start)(const struct train_comm *comm, const char *dir,
+                 const idx_dataset *train, const idx_dataset *test,
+                 vae_model **m, vae_adam **opt);
+    int (*check_params)(const struct train_comm *comm, vae_model *m,
+                        long epoch);
 };
 
 extern const struct train_comm train_comm_single;
+
+/* Every rank learns whether any rank failed; one that did not records which
+ * did. Returns -1 if any did. */
+int train_agree(const struct train_comm *comm, int failed);
 
 /* Runs train with the flags in `a` (IMAGE_TRAIN_OPTS, images.h). Rank 0
  * alone writes the model file, the metrics and the lines on stderr; every
