@@ -53,6 +53,8 @@ int main(int argc, char **argv)
         n++;
     }
     fclose(f);
+    if (n == 0)
+        DIE(argv[0], "no sentences: the file has no words");
 
     /* Encoder: word vectors, an LSTM masked by the ids (padding keeps its
      * state), its last state to libvae's head. model_new reports errors. */

@@ -43,5 +43,8 @@ fi
 
 expect_error "$bin" "a missing file: the usage" "usage:" \
   "$bin" "$tmp/none.txt" 1
+printf '\n  \n' > "$tmp/blank.txt"
+expect_error "$bin" "a file without words" "no sentences" \
+  "$bin" "$tmp/blank.txt" 1
 
 finish
