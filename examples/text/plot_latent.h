@@ -4,16 +4,10 @@
 #define VAE_TEXT_PLOT_LATENT_H
 
 #include "latent_plot.h"
-#include "textmodel.h"
 
 #define TEXT_PLOT_LATENT_USAGE                                                \
     "  plot-latent  --model MODEL --corpus brown|aclimdb|lines --data PATH\n" \
     "               --out FILE.png [--limit N]\n"                             \
     LATENT_PLOT_USAGE
-
-/* Draws the first `limit` sentences of `test` (encoded for tm) as *p says
- * (its path, names, projection and seed), coloured by length. */
-int text_plot_latent(struct text_model *tm, const struct text_set *test,
-                     int64_t limit, struct latent_plot *p);
 
 #endif

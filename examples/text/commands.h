@@ -1,0 +1,33 @@
+/* commands.h - what vae-text's command files share: the flags (their ids
+ * and names), the corpus flags, and each command's entry point. Failures
+ * are recorded with fail() (cli.h). */
+#ifndef VAE_TEXT_COMMANDS_H
+#define VAE_TEXT_COMMANDS_H
+
+#include "cli.h"
+#include "corpus.h"
+
+enum opt_id {
+    OPT_CORPUS, OPT_DATA, OPT_ARCH, OPT_EPOCHS, OPT_MINUTES, OPT_OUT,
+    OPT_METRICS, OPT_VOCAB, OPT_MAXLEN, OPT_EMBED, OPT_HIDDEN, OPT_LATENT,
+    OPT_KL_ANNEAL, OPT_WORD_DROPOUT, OPT_FREE_BITS, OPT_BATCH, OPT_LR,
+    OPT_SEED, OPT_PROGRESS, OPT_THREADS, OPT_MODEL, OPT_IWAE, OPT_N,
+    OPT_DECODE, OPT_TEMPERATURE, OPT_TOP_K, OPT_BEAM, OPT_SENTENCE, OPT_TO,
+    OPT_STEPS, OPT_LIMIT, OPT_PROJECTION, OPT_COUNT
+};
+
+extern const char *const text_opt_names[OPT_COUNT];
+
+/* The corpus --corpus and --data name. */
+int load_corpus(const struct args *a, text_corpus *c);
+
+/* The commands (train.c, eval.c, generate.c, plot_latent.c). */
+int cmd_train(const struct args *a);
+int cmd_lm(const struct args *a);
+int cmd_eval(const struct args *a);
+int cmd_sample(const struct args *a);
+int cmd_reconstruct(const struct args *a);
+int cmd_interpolate(const struct args *a);
+int cmd_plot_latent(const struct args *a);
+
+#endif

@@ -1,0 +1,193 @@
+/* eval.c - vae-text eval, and the evaluation of a split that train and lm
+ * use too (eval.h). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vae.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "eval.h"
+#include "models.h"
+#include "textmodel.h"
+
+/* Decoder passes per vae_model_iwae call: a sentence decoder pass costs
+ * far more than an image one, so fewer per call keep progress lines
+ * coming every few seconds. */
+#define IWAE_PASSES_PER_CALL 1000
+
+/* Burda et al. (2015): a latent dimension is active when the variance over
+ * the data of its posterior mean exceeds this. */
+#define ACTIVE_UNIT_THRESHOLD 0.01
+
+/* Latent dimensions whose posterior mean varies over the set by more than
+ * ACTIVE_UNIT_THRESHOLD (variance over the sentences, two passes). */
+static int active_units(vae_model *m, const struct text_set *s, int64_t maxlen,
+                        long batch, long *out)
+{
+    int64_t D = vae_model_latent_dim(m);
+    float *mu = malloc((size_t)(s->n * D) * sizeof *mu);
+    long active = 0;
+
+    if (!mu)
+        return fail("out of memory");
+    for (int64_t i = 0; i < s->n; i += batch) {
+        int64_t b = s->n - i < batch ? s->n - i : batch;
+        int32_t st = vae_model_encode(m, s->x + i * maxlen, b, mu + i * D,
+                                      NULL);
+        if (st != VAE_OK) {
+            free(mu);
+            return fail_lib("vae_model_encode", st, vae_model_last_error(m));
+        }
+    }
+    for (int64_t j = 0; j < D; j++) {
+        double mean = 0.0, var = 0.0;
+        for (int64_t i = 0; i < s->n; i++)
+            mean += mu[i * D + j];
+        mean /= (double)s->n;
+        for (int64_t i = 0; i < s->n; i++)
+            var += (mu[i * D + j] - mean) * (mu[i * D + j] - mean);
+        active += var / (double)s->n > ACTIVE_UNIT_THRESHOLD;
+    }
+    free(mu);
+    *out = active;
+    return 0;
+}
+
+/* A language model's exact mean NLL per sentence: log p(x | z = 0). */
+static int lm_nll(vae_model *m, const struct text_set *s, int64_t maxlen,
+                  long batch, double *nll)
+{
+    float *z = calloc((size_t)batch, sizeof *z); /* latent dimension 1 */
+    double *logp = malloc((size_t)batch * sizeof *logp), sum = 0.0;
+
+    if (!z || !logp) {
+        free(z);
+        free(logp);
+        return fail("out of memory");
+    }
+    for (int64_t i = 0; i < s->n; i += batch) {
+        int64_t b = s->n - i < batch ? s->n - i : batch;
+        int32_t st = vae_model_log_likelihood(m, z, s->x + i * maxlen, b, logp);
+        if (st != VAE_OK) {
+            free(z);
+            free(logp);
+            return fail_lib("vae_model_log_likelihood", st,
+                            vae_model_last_error(m));
+        }
+        for (int64_t j = 0; j < b; j++)
+            sum -= logp[j];
+    }
+    free(z);
+    free(logp);
+    *nll = sum / (double)s->n;
+    return 0;
+}
+
+int evaluate_set(vae_model *m, const struct text_arch *t,
+                 const struct text_set *s, long batch, long k, double progress,
+                 struct set_eval *r)
+{
+    memset(r, 0, sizeof *r);
+    if (t->arch == ARCH_LM) {
+        if (lm_nll(m, s, t->maxlen, batch, &r->nll))
+            return -1;
+    } else {
+        double elbo, recon, logpx;
+        if (model_evaluate(m, s->x, s->n, t->maxlen, batch, &elbo, &recon,
+                           &r->kl) ||
+            active_units(m, s, t->maxlen, batch, &r->active))
+            return -1;
+        r->nll = -elbo;
+        if (k > 0) {
+            if (model_iwae_mean(m, s->x, s->n, t->maxlen, k,
+                                IWAE_PASSES_PER_CALL, progress, "sentences",
+                                &logpx))
+                return -1;
+            r->nll = -logpx;
+        }
+    }
+    r->ppl = exp(r->nll * (double)s->n / (double)s->tokens);
+    return 0;
+}
+
+int write_eval(struct metrics *metrics, const struct set_eval *r, int lm,
+               long k, int64_t n)
+{
+    char how[48];
+
+    if (lm)
+        snprintf(how, sizeof how, "exact, language model");
+    else if (k > 0)
+        snprintf(how, sizeof how, "IWAE k=%ld", k);
+    else
+        snprintf(how, sizeof how, "-ELBO");
+    printf("test_nll %.4f  test_ppl %.3f  kl %.4f  active_units %ld  "
+           "(%s, %lld test sentences)\n",
+           r->nll, r->ppl, r->kl, r->active, how, (long long)n);
+    if (!metrics)
+        return 0;
+    json_num(metrics, "test_nll", r->nll, 4);
+    json_num(metrics, "test_ppl", r->ppl, 3);
+    json_num(metrics, "kl", r->kl, 4);
+    json_num(metrics, "active_units", (double)r->active, 0);
+    json_num(metrics, "iwae_k", (double)k, 0);
+    json_num(metrics, "n", (double)n, 0);
+    return finish_json_line(metrics);
+}
+
+
+int cmd_eval(const struct args *a)
+{
+    const char *metrics_path = a->val[OPT_METRICS];
+    long batch = 0, k = 0;
+    double progress = 0.0;
+    uint64_t seed = 0;
+    struct text_model tm = {0};
+    text_corpus corpus = {0};
+    struct text_set test = {0};
+    struct set_eval r;
+    struct metrics *metrics = NULL;
+    int rc = -1;
+
+    if (get_long(a, OPT_BATCH, 32, 1, 65536, &batch) ||
+        get_long(a, OPT_IWAE, 0, 1, 1000000000, &k) ||
+        get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &progress) ||
+        get_seed(a, OPT_SEED, 0, &seed))
+        return -1;
+    if (metrics_path && !(metrics = open_metrics(metrics_path)))
+        return -1;
+    if (load_text_model(a->val[OPT_MODEL], &tm))
+        goto done;
+    if (k > 0 && tm.arch.arch == ARCH_LM) {
+        fail("--iwae: %s is a language model, whose NLL is exact; drop --iwae",
+             a->val[OPT_MODEL]);
+        goto done;
+    }
+    /* Without --seed the generator continues from the state saved in the
+     * model file, which is just as reproducible. */
+    if (a->val[OPT_SEED] && model_set_seed(tm.m, seed))
+        goto done;
+    if (load_corpus(a, &corpus) ||
+        text_encode_set(tm.vocab, &corpus.split[TEXT_TEST], tm.arch.maxlen, &test))
+        goto done;
+    if (test.n == 0) {
+        fail("%s: the corpus has no test sentences", a->val[OPT_DATA]);
+        goto done;
+    }
+    if (evaluate_set(tm.m, &tm.arch, &test, batch, k, progress, &r) ||
+        write_eval(metrics, &r, tm.arch.arch == ARCH_LM, k, test.n))
+        goto done;
+    rc = 0;
+
+done:
+    rc = close_metrics(metrics, rc);
+    text_set_free(&test);
+    text_corpus_free(&corpus);
+    text_model_free(&tm);
+    return rc;
+}
+
