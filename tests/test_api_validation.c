@@ -5,11 +5,11 @@
  * the call has somewhere to put one, a message; the ASan/UBSan and TSan
  * builds add that none of it reads out of bounds or overflows.
  *
- * Every check records the function it called. The last test reads the
- * public header and fails if a VAE_API function has no check, so a new
- * function cannot be added without its validation tests. With
- * VAE_VALIDATION_TABLE=1 in the environment it prints the markdown table
- * of functions and checks. */
+ * Every check records the function it called (testutil.h's record). The
+ * last test reads the public header and fails if a VAE_API function has no
+ * check, so a new function cannot be added without its validation tests.
+ * With VAE_VALIDATION_TABLE=1 in the environment it prints the markdown
+ * table of functions and checks. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -21,61 +21,11 @@
 
 /* ---- What was checked ---------------------------------------------------- */
 
-enum { MAX_FUNCS = 96, WHAT_LEN = 1024 };
-
-static struct {
-    char name[48];
-    int checks;
-    char what[WHAT_LEN]; /* distinct descriptions, "; "-separated */
-} covered[MAX_FUNCS];
-static int n_covered;
-
-/* Records a check of the function whose call text is `call`. */
-static void note(const char *call, const char *what)
-{
-    char name[48];
-    call += strspn(call, "( "); /* wrapping macros parenthesise the call */
-    size_t len = strcspn(call, "( ");
-    assert_true(len > 0 && len < sizeof name);
-    memcpy(name, call, len);
-    name[len] = '\0';
-    int i = 0;
-    while (i < n_covered && strcmp(covered[i].name, name) != 0)
-        i++;
-    if (i == n_covered) {
-        assert_true(n_covered < MAX_FUNCS);
-        snprintf(covered[n_covered++].name, sizeof covered[i].name, "%s", name);
-    }
-    covered[i].checks++;
-    char *w = covered[i].what;
-    if (strstr(w, what))
-        return;
-    size_t used = strlen(w);
-    snprintf(w + used, WHAT_LEN - used, "%s%s", used ? "; " : "", what);
-}
-
-/* The status a failing call returned, and its message (NULL: the call has
- * nowhere to put one). */
-static void expect(const char *call, const char *what, int64_t got,
-                   int64_t want, const char *msg)
-{
-    note(call, what);
-    if (got != want)
-        fail_msg("%s [%s]: returned %lld (%s), want %lld (%s)", call, what,
-                 (long long)got, vae_status_string((int32_t)got),
-                 (long long)want, vae_status_string((int32_t)want));
-    if (want < 0 && msg && msg[0] == '\0')
-        fail_msg("%s [%s]: status %lld but no message", call, what,
-                 (long long)got);
-}
-
-/* `msg` is evaluated after the call. */
-#define EXPECT(what, status, call, msg)                                     \
-    do {                                                                    \
-        int64_t got_ = (int64_t)(call);                                     \
-        expect(#call, (what), got_, (status), (msg));                       \
-    } while (0)
-#define NO_MSG NULL
+/* Short names for the record's macros (testutil.h): this file has hundreds
+ * of checks. */
+#define EXPECT TU_EXPECT
+#define NO_MSG TU_NO_MSG
+#define NOTE TU_NOTE
 
 /* Calls that take an `err` buffer: it must receive a message. */
 static char ebuf[256];
@@ -84,9 +34,6 @@ static char ebuf[256];
         ebuf[0] = '\0';                                                     \
         EXPECT((what), (status), (call), ebuf);                             \
     } while (0)
-
-/* A check that is not a status comparison. */
-#define NOTE(call, what) note(#call, (what))
 
 /* ---- Graph builder ------------------------------------------------------ */
 
@@ -1775,45 +1722,21 @@ static void test_misc(void **state)
 static void test_every_function_checked(void **state)
 {
     (void)state;
-    FILE *f = fopen(VAE_HEADER_PATH, "r");
-    assert_non_null(f);
-    char line[512];
+    char *header = tu_read_text(VAE_HEADER_PATH);
+    const char *text = header;
+    char name[TU_NAME_LEN];
     int declared = 0, missing = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VAE_API ", 8) != 0)
-            continue;
-        char *paren = strchr(line, '(');
-        assert_non_null(paren);
-        char *start = paren;
-        while (start > line && (start[-1] == '_' || (start[-1] >= 'a' &&
-                                start[-1] <= 'z') || (start[-1] >= '0' &&
-                                start[-1] <= '9')))
-            start--;
-        *paren = '\0';
+    while (tu_next_api_function(&text, name, sizeof name)) {
         declared++;
-        int found = 0;
-        for (int i = 0; i < n_covered && !found; i++)
-            found = strcmp(covered[i].name, start) == 0;
-        if (!found) {
-            print_error("no validation check for %s\n", start);
+        if (tu_checks_of(name) == 0) {
+            print_error("no validation check for %s\n", name);
             missing++;
         }
     }
-    fclose(f);
+    free(header);
     assert_int_equal(missing, 0);
-    assert_int_equal(declared, n_covered);
-
-    const char *table = getenv("VAE_VALIDATION_TABLE");
-    if (table && table[0] == '1') {
-        int total = 0;
-        printf("| function | checks | bad inputs tested |\n|---|---:|---|\n");
-        for (int i = 0; i < n_covered; i++) {
-            printf("| `%s` | %d | %s |\n", covered[i].name, covered[i].checks,
-                   covered[i].what);
-            total += covered[i].checks;
-        }
-        printf("\n%d functions, %d checks\n", n_covered, total);
-    }
+    assert_int_equal(declared, tu_checked_count());
+    tu_checks_table();
 }
 
 static int teardown(void **state)
