@@ -1,6 +1,8 @@
 /* checks.c - the record of argument checks, and the public functions that
- * source files declare (testutil.h): what the test programs that check
- * the API's arguments, or walk the sources, share. */
+ * source files declare (testutil.h). test_api_validation and test_ops both
+ * record their checks here, so the two programs count and print them the
+ * same way, and both find the op builders with tu_op_builders, so the
+ * functions one leaves to the other are exactly those the other requires. */
 #define _POSIX_C_SOURCE 200809L /* opendir */
 
 #include <dirent.h>
@@ -170,5 +172,34 @@ int tu_next_api_function(const char **text, char *name, size_t cap)
         }
         line = next;
     }
+    return 0;
+}
+
+int tu_op_builders(const char *ops_dir, tu_builder *out, int cap)
+{
+    enum { MAX_FILES = 64 };
+    tu_c_file files[MAX_FILES];
+    int n_files = tu_read_c_files(ops_dir, files, MAX_FILES), n = 0;
+    for (int i = 0; i < n_files; i++) {
+        const char *text = files[i].text;
+        char name[TU_NAME_LEN];
+        while (tu_next_api_function(&text, name, sizeof name)) {
+            assert_true(n < cap);
+            snprintf(out[n].name, sizeof out[n].name, "%s", name);
+            snprintf(out[n].stem, sizeof out[n].stem, "%s", files[i].stem);
+            n++;
+        }
+    }
+    tu_free_c_files(files, n_files);
+    /* None found means a wrong directory, not an API without builders. */
+    assert_true(n > 0);
+    return n;
+}
+
+int tu_is_op_builder(const char *name, const tu_builder *builders, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(builders[i].name, name) == 0)
+            return 1;
     return 0;
 }

@@ -214,10 +214,12 @@ void tu_check_out_chunks(vae_model *whole, vae_model *chunked, const float *x,
 /* ---- The record of argument checks (checks.c) ---------------------------
  *
  * Every public function is called with each kind of bad argument it can
- * get (tests/test_api_validation.c). Each check records the function it
- * called and what it covered, so that the program can fail for a function
- * without checks, and print the table of docs/reliability.md with
- * VAE_VALIDATION_TABLE=1 in the environment. */
+ * get: the op builders (the VAE_API functions of src/ops) in their op's
+ * tests/ops/test_<file>.c, run by test_ops, the rest in
+ * tests/test_api_validation.c. Each check records the function it called
+ * and what it covered, so that each program can fail for a function of its
+ * share without checks, and print its share of the table of
+ * docs/reliability.md with VAE_VALIDATION_TABLE=1 in the environment. */
 
 /* Longest function name the record and the source readers take, plus 1. */
 #define TU_NAME_LEN 48
@@ -269,5 +271,16 @@ void tu_free_c_files(tu_c_file *files, int n);
  * that line). Writes it to name (cap bytes), moves *text past the line and
  * returns 1; 0 when there is none. */
 int tu_next_api_function(const char **text, char *name, size_t cap);
+
+/* The op builders: the public functions defined in the C files of
+ * src/ops (ops_dir), each with its file's base name. test_api_validation
+ * leaves their checks to test_ops, whose table walk requires them. */
+typedef struct tu_builder {
+    char name[TU_NAME_LEN];
+    char stem[64];
+} tu_builder;
+/* Finds at most cap (more fails the test, as does none); returns how many. */
+int tu_op_builders(const char *ops_dir, tu_builder *out, int cap);
+int tu_is_op_builder(const char *name, const tu_builder *builders, int n);
 
 #endif
