@@ -69,6 +69,12 @@ int tu_checks_of(const char *name)
 
 int tu_checked_count(void) { return n_covered; }
 
+const char *tu_checked_name(int i)
+{
+    assert_true(i >= 0 && i < n_covered);
+    return covered[i].name;
+}
+
 void tu_checks_table(void)
 {
     const char *table = getenv("VAE_VALIDATION_TABLE");

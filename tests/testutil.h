@@ -245,8 +245,9 @@ void tu_check_expect(const char *call, const char *what, int64_t got,
 
 /* The checks recorded for the function `name` so far in this process. */
 int tu_checks_of(const char *name);
-/* The number of functions with checks. */
+/* The functions with checks, in the order of their first check. */
 int tu_checked_count(void);
+const char *tu_checked_name(int i);
 /* With VAE_VALIDATION_TABLE=1 in the environment: the markdown table of the
  * functions with checks, their counts and what they covered, and a line
  * "N functions, M checks". Otherwise nothing. */

@@ -170,6 +170,48 @@ static void test_every_op_has_gradient_check(void **state)
         fail_msg("%d ops without a finite-difference case", missing);
 }
 
+/* Every public builder, a VAE_API function defined in src/ops/<file>.c,
+ * had its arguments checked in the groups that ran before: the checks of
+ * OPS_EXPECT_G and the other macros of op_test.h are recorded per function
+ * (testutil.h's record). test_api_validation leaves the builders to this
+ * walk, finding them the same way (tu_op_builders), so a builder is
+ * checked in one of the two programs, and only there: a check recorded
+ * here for another public function belongs in test_api_validation. With
+ * VAE_VALIDATION_TABLE=1 this prints the builders' rows of the table in
+ * docs/reliability.md. */
+static void test_every_builder_checked(void **state)
+{
+    (void)state;
+    enum { MAX_BUILDERS = 64 };
+    tu_builder builders[MAX_BUILDERS];
+    int n = tu_op_builders(VAE_OPS_SRC_DIR, builders, MAX_BUILDERS);
+    int missing = 0, stray = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = builders[i].name, *stem = builders[i].stem;
+        if (tu_checks_of(name) > 0) {
+            printf("  %-27s %3d argument checks\n", name, tu_checks_of(name));
+            continue;
+        }
+        fflush(stdout); /* the listing in order, when piped */
+        print_error("%s (src/ops/%s.c): no argument check ran: "
+                    "tests/ops/test_%s.c must check its arguments "
+                    "(OPS_EXPECT_G, OPS_EXPECT_NODE_CHECKS)\n",
+                    name, stem, stem);
+        missing++;
+    }
+    for (int i = 0; i < tu_checked_count(); i++)
+        if (!tu_is_op_builder(tu_checked_name(i), builders, n)) {
+            print_error("%s is not an op builder: its checks belong in "
+                        "tests/test_api_validation.c\n", tu_checked_name(i));
+            stray++;
+        }
+    fflush(stdout);
+    tu_checks_table();
+    if (missing || stray)
+        fail_msg("%d op builders without argument checks, %d other "
+                 "functions checked here", missing, stray);
+}
+
 int ops_run_walk(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -177,6 +219,7 @@ int ops_run_walk(void)
         cmocka_unit_test(test_missing_nodes),
         cmocka_unit_test(test_op_files_have_tests),
         cmocka_unit_test(test_every_op_has_gradient_check),
+        cmocka_unit_test(test_every_builder_checked),
     };
     printf("---- table walk (tests/ops/walk.c)\n");
     fflush(stdout);
