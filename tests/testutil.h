@@ -211,4 +211,77 @@ double tu_check_model_grads(vae_model *m, const float *x, int64_t batch,
 void tu_check_out_chunks(vae_model *whole, vae_model *chunked, const float *x,
                          int64_t batch, int64_t chunk);
 
+/* ---- The record of argument checks (checks.c) ---------------------------
+ *
+ * Every public function is called with each kind of bad argument it can
+ * get: the op builders (the VAE_API functions of src/ops) in their op's
+ * tests/ops/test_<file>.c, run by test_ops, the rest in
+ * tests/test_api_validation.c. Each check records the function it called
+ * and what it covered, so that each program can fail for a function of its
+ * share without checks, and print its share of the table of
+ * docs/reliability.md with VAE_VALIDATION_TABLE=1 in the environment. */
+
+/* Longest function name the record and the source readers take, plus 1. */
+#define TU_NAME_LEN 48
+
+/* Records a check, covering `what`, of the function whose call text is
+ * `call` (its name: the text before the first '(' or space, after any
+ * leading parentheses and spaces). */
+void tu_check_note(const char *call, const char *what);
+/* Records the check, then requires got == want and, when want is a failure
+ * and msg is not NULL, a message in msg (NULL: the call has nowhere to put
+ * one). */
+void tu_check_expect(const char *call, const char *what, int64_t got,
+                     int64_t want, const char *msg);
+/* The call with status `status`; `msg` is evaluated after the call. */
+#define TU_EXPECT(what, status, call, msg)                                  \
+    do {                                                                    \
+        int64_t tu_got_ = (int64_t)(call);                                  \
+        tu_check_expect(#call, (what), tu_got_, (status), (msg));           \
+    } while (0)
+#define TU_NO_MSG NULL
+/* A check that is not a status comparison. */
+#define TU_NOTE(call, what) tu_check_note(#call, (what))
+
+/* The checks recorded for the function `name` so far in this process. */
+int tu_checks_of(const char *name);
+/* The functions with checks, in the order of their first check. */
+int tu_checked_count(void);
+const char *tu_checked_name(int i);
+/* With VAE_VALIDATION_TABLE=1 in the environment: the markdown table of the
+ * functions with checks, their counts and what they covered, and a line
+ * "N functions, M checks". Otherwise nothing. */
+void tu_checks_table(void);
+
+/* ---- Public functions in source files (checks.c) ------------------------ */
+
+/* The text of a file, NUL-terminated, for the caller to free; fails the
+ * test when the file cannot be read. */
+char *tu_read_text(const char *path);
+/* The C files of a directory: base names without ".c", and their text. */
+typedef struct tu_c_file {
+    char stem[64];
+    char *text;
+} tu_c_file;
+/* Reads at most cap of them (more fails the test), sorted by name; returns
+ * how many. */
+int tu_read_c_files(const char *dir, tu_c_file *files, int cap);
+void tu_free_c_files(tu_c_file *files, int n);
+/* The next public function of a source text from *text on: the name on a
+ * line that starts "VAE_API " (in this project the name and its '(' are on
+ * that line). Writes it to name (cap bytes), moves *text past the line and
+ * returns 1; 0 when there is none. */
+int tu_next_api_function(const char **text, char *name, size_t cap);
+
+/* The op builders: the public functions defined in the C files of
+ * src/ops (ops_dir), each with its file's base name. test_api_validation
+ * leaves their checks to test_ops, whose table walk requires them. */
+typedef struct tu_builder {
+    char name[TU_NAME_LEN];
+    char stem[64];
+} tu_builder;
+/* Finds at most cap (more fails the test, as does none); returns how many. */
+int tu_op_builders(const char *ops_dir, tu_builder *out, int cap);
+int tu_is_op_builder(const char *name, const tu_builder *builders, int n);
+
 #endif

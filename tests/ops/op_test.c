@@ -90,3 +90,36 @@ void ops_expect_failures(const ops_bad_case *cases, int n)
         vae_graph_free(g);
     }
 }
+
+vae_graph *ops_g;
+
+int ops_free_graph(void **state)
+{
+    (void)state;
+    vae_graph_free(ops_g);
+    ops_g = NULL;
+    return 0;
+}
+
+vae_graph *ops_fresh(ops_graph_kind kind)
+{
+    static const int64_t vec[1] = {4}, img[3] = {2, 6, 6}, seq[1] = {5};
+    ops_free_graph(NULL);
+    switch (kind) {
+    case OPS_EMPTY: assert_int_equal(vae_graph_new(&ops_g), VAE_OK); break;
+    case OPS_VEC: ops_g = tu_graph_input(vec, 1); break;
+    case OPS_IMG: ops_g = tu_graph_input(img, 3); break;
+    case OPS_SEQ:
+        ops_g = tu_graph_input(seq, 1);
+        assert_int_equal(vae_graph_embedding(ops_g, 0, 10, 3), 1);
+        break;
+    }
+    return ops_g;
+}
+
+vae_graph *ops_fresh_input(const int64_t *dims, int32_t rank)
+{
+    ops_free_graph(NULL);
+    ops_g = tu_graph_input(dims, rank);
+    return ops_g;
+}

@@ -12,11 +12,13 @@
  * of the base name between "test_" and ".c". Called before main. */
 void ops_register(const char *file, int (*run)(const char *group));
 
-/* Registers the file's cmocka tests, the array `tests`, as its group. */
+/* Registers the file's cmocka tests, the array `tests`, as its group;
+ * the group's teardown frees the graph of its argument checks (ops_g). */
 #define OPS_GROUP(tests)                                                   \
     static int ops_run_group_(const char *group)                          \
     {                                                                      \
-        return cmocka_run_group_tests_name(group, tests, NULL, NULL);      \
+        return cmocka_run_group_tests_name(group, tests, NULL,             \
+                                           ops_free_graph);                \
     }                                                                      \
     __attribute__((constructor)) static void ops_register_group_(void)     \
     {                                                                      \
@@ -84,6 +86,114 @@ typedef struct ops_bad_case {
 } ops_bad_case;
 /* Runs each case on a graph of its own; the error must also be sticky. */
 void ops_expect_failures(const ops_bad_case *cases, int n);
+
+/* ---- argument checks of the builders ------------------------------------
+ *
+ * Each op's test file calls the public builders of its src/ops file with
+ * every kind of bad argument (NULL graph, node ids naming no node,
+ * attributes out of range, inputs that do not fit) through the macros
+ * below, which record each check (testutil.h's record). The table walk
+ * fails for a builder without any; with VAE_VALIDATION_TABLE=1 it prints
+ * their rows of the table in docs/reliability.md (test_api_validation
+ * prints the other public functions'). */
+
+/* The graph under test: errors are sticky, so every failing builder call
+ * needs a fresh one. ops_fresh frees the one before. */
+extern vae_graph *ops_g;
+/* Frees ops_g: the teardown of every group (OPS_GROUP). */
+int ops_free_graph(void **state);
+
+/* OPS_EMPTY: no nodes. OPS_VEC: input [4]. OPS_IMG: input [2, 6, 6].
+ * OPS_SEQ: ids [5] (node 0) and their embedding [5, 3] (node 1). */
+typedef enum ops_graph_kind {
+    OPS_EMPTY,
+    OPS_VEC,
+    OPS_IMG,
+    OPS_SEQ
+} ops_graph_kind;
+vae_graph *ops_fresh(ops_graph_kind kind);
+/* A graph whose input has shape dims (for sizes no fixed graph has). */
+vae_graph *ops_fresh_input(const int64_t *dims, int32_t rank);
+
+/* A builder call on ops_g: status, the same sticky status on ops_g, a
+ * message. */
+#define OPS_EXPECT_G(what, status, call)                                    \
+    do {                                                                    \
+        TU_EXPECT((what), (status), (call), vae_graph_last_error(ops_g));   \
+        assert_int_equal(vae_graph_status(ops_g), (status));                \
+    } while (0)
+
+/* The checks every builder call that takes a node shares: NULL graph, node
+ * ids that name no node, a layer before the input. fn(g, x <tail>) adds
+ * the layer on x with valid attributes to a graph made by ops_fresh(kind);
+ * the tail is empty or starts with a comma: (vae_graph_dense, OPS_VEC, , 3).
+ */
+#define OPS_EXPECT_NODE_CHECKS(fn, kind, ...)                               \
+    do {                                                                    \
+        TU_EXPECT("NULL graph", VAE_ERR_INVALID_ARG,                        \
+                  fn(NULL, 0 __VA_ARGS__), TU_NO_MSG);                      \
+        const int32_t bad_ids_[] = {-1, 2, INT32_MAX, INT32_MIN};           \
+        for (int i_ = 0; i_ < TU_COUNT(bad_ids_); i_++) {                   \
+            ops_fresh(kind);                                                \
+            OPS_EXPECT_G("node id naming no node", VAE_ERR_GRAPH,           \
+                         fn(ops_g, bad_ids_[i_] __VA_ARGS__));              \
+        }                                                                   \
+        ops_fresh(OPS_EMPTY);                                               \
+        OPS_EXPECT_G("layer before the input", VAE_ERR_GRAPH,               \
+                     fn(ops_g, 0 __VA_ARGS__));                             \
+    } while (0)
+
+/* The shape arguments of the two builders that take one, input and data,
+ * the same way: NULL graph, NULL dims, ranks and dimensions out of range.
+ * fn(g, dims, rank) on a graph made by ops_fresh(kind). */
+#define OPS_EXPECT_SHAPE_CHECKS(fn, kind)                                   \
+    do {                                                                    \
+        const int64_t four_[1] = {4}, ones5_[5] = {1, 1, 1, 1, 1};          \
+        const int32_t bad_ranks_[] = {0, -1, 5, INT32_MIN, INT32_MAX};      \
+        const int64_t bad_dims_[][2] = {                                    \
+            {0, 2}, {3, 0}, {-3, 2}, {INT64_MIN, 1},                        \
+            {((int64_t)1 << 40) + 1, 1},                                    \
+            {(int64_t)1 << 21, (int64_t)1 << 21}, {INT64_MAX, INT64_MAX}};  \
+        TU_EXPECT("NULL graph", VAE_ERR_INVALID_ARG, fn(NULL, four_, 1),    \
+                  TU_NO_MSG);                                               \
+        ops_fresh(kind);                                                    \
+        OPS_EXPECT_G("NULL dims", VAE_ERR_INVALID_ARG, fn(ops_g, NULL, 1)); \
+        for (int i_ = 0; i_ < TU_COUNT(bad_ranks_); i_++) {                 \
+            ops_fresh(kind);                                                \
+            OPS_EXPECT_G("rank not in 1..4", VAE_ERR_SHAPE,                 \
+                         fn(ops_g, ones5_, bad_ranks_[i_]));                \
+        }                                                                   \
+        for (int i_ = 0; i_ < TU_COUNT(bad_dims_); i_++) {                  \
+            ops_fresh(kind);                                                \
+            OPS_EXPECT_G("dimension < 1, > 2^40, or product > 2^40",        \
+                         VAE_ERR_SHAPE, fn(ops_g, bad_dims_[i_], 2));       \
+        }                                                                   \
+    } while (0)
+
+/* Attributes out of range on their own, and an input that is not an
+ * image: both convolutions, fn(g, x, channels, kernel, stride, padding). */
+#define OPS_EXPECT_CONV_ATTRS(fn)                                           \
+    do {                                                                    \
+        const int64_t big_c = ((int64_t)1 << 30) + 1;                       \
+        const int64_t big_k = ((int64_t)1 << 20) + 1;                       \
+        const int64_t bad_[][4] = {                                         \
+            {0, 3, 1, 1},  {-1, 3, 1, 1},  {big_c, 3, 1, 1},                \
+            {2, 0, 1, 0},  {2, -3, 1, 0},  {2, big_k, 1, 0},                \
+            {2, INT64_MAX, 1, 0},          {2, 3, 0, 1},                    \
+            {2, 3, -1, 1}, {2, 3, big_k, 1}, {2, 3, 1, -1},                 \
+            {2, 3, 1, 3},  {2, 3, 1, INT64_MAX}};                           \
+        for (int i_ = 0; i_ < TU_COUNT(bad_); i_++) {                       \
+            ops_fresh(OPS_IMG);                                             \
+            OPS_EXPECT_G(                                                   \
+                "channels, kernel, stride or padding out of range",         \
+                VAE_ERR_RANGE,                                              \
+                fn(ops_g, 0, bad_[i_][0], bad_[i_][1], bad_[i_][2],         \
+                   bad_[i_][3]));                                           \
+        }                                                                   \
+        ops_fresh(OPS_VEC);                                                 \
+        OPS_EXPECT_G("input not [C, H, W]", VAE_ERR_SHAPE,                  \
+                     fn(ops_g, 0, 2, 1, 1, 0));                             \
+    } while (0)
 
 /* For an op linear in each input and weight: tu_check_grads at step
  * OPS_LINEAR_FD_H within tol, its worst disagreement printed, then

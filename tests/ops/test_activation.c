@@ -1,8 +1,8 @@
 /* The six elementwise activations of src/ops/activation.c (relu,
  * leaky_relu, tanh, sigmoid, softplus, identity): forward against each
  * formula in double, backward against central differences
- * (OPS_SMOOTH_FD_TOL), accumulation, and extreme inputs that must stay
- * finite both ways. */
+ * (OPS_SMOOTH_FD_TOL), accumulation, extreme inputs that must stay
+ * finite both ways, and the builders' argument checks. */
 #include <math.h>
 #include <string.h>
 
@@ -85,8 +85,28 @@ static void test_activation_extremes(void **state)
     }
 }
 
+/* The builders' arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_activation_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_relu, OPS_VEC, );
+    OPS_EXPECT_NODE_CHECKS(vae_graph_tanh, OPS_VEC, );
+    OPS_EXPECT_NODE_CHECKS(vae_graph_sigmoid, OPS_VEC, );
+    OPS_EXPECT_NODE_CHECKS(vae_graph_softplus, OPS_VEC, );
+    OPS_EXPECT_NODE_CHECKS(vae_graph_identity, OPS_VEC, );
+    OPS_EXPECT_NODE_CHECKS(vae_graph_leaky_relu, OPS_VEC, , 0.1f);
+    const float bad_slopes[] = {NAN, INFINITY, -INFINITY, -0.1f, 1.0f, 2.0f};
+    for (int i = 0; i < TU_COUNT(bad_slopes); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("slope NaN, Inf or not in [0, 1)", VAE_ERR_RANGE,
+                     vae_graph_leaky_relu(ops_g, 0, bad_slopes[i]));
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_activations),
     cmocka_unit_test(test_activation_extremes),
+    cmocka_unit_test(test_activation_arguments),
 };
 OPS_GROUP(tests)

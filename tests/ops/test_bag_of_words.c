@@ -2,8 +2,9 @@
  * weight x sum over the counted ids of -log softmax(logits)[id] in double,
  * with padding and ids that are not classes left out; the logits'
  * gradient against central differences, the ids' left alone;
- * accumulation; builder errors. How the model adds it to the training
- * loss is tested in tests/test_objective_ops.c. */
+ * accumulation; builder errors and the builder's argument checks. How the
+ * model adds it to the training loss is tested in
+ * tests/test_objective_ops.c. */
 #include <math.h>
 #include <string.h>
 
@@ -94,9 +95,31 @@ static void test_bag_of_words_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_bag_of_words_arguments(void **state)
+{
+    (void)state;
+    TU_EXPECT("NULL graph", VAE_ERR_INVALID_ARG,
+              vae_graph_bag_of_words(NULL, 0, 0, 1.0f), TU_NO_MSG);
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("ids name no node", VAE_ERR_GRAPH,
+                 vae_graph_bag_of_words(ops_g, 0, 9, 1.0f));
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("logits not a vector", VAE_ERR_SHAPE,
+                 vae_graph_bag_of_words(ops_g, 1, 0, 1.0f));
+    const float bad_weight[] = {-1.0f, NAN, INFINITY};
+    for (int i = 0; i < TU_COUNT(bad_weight); i++) {
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("weight not in [0, 1e6]", VAE_ERR_RANGE,
+                     vae_graph_bag_of_words(ops_g, 0, 0, bad_weight[i]));
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_bag_of_words_forward),
     cmocka_unit_test(test_bag_of_words_grads),
     cmocka_unit_test(test_bag_of_words_errors),
+    cmocka_unit_test(test_bag_of_words_arguments),
 };
 OPS_GROUP(tests)

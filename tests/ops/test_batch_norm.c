@@ -3,7 +3,8 @@
  * against the formula in double; the running statistics' update
  * (momentum 0.1, unbiased variance); gradients against central
  * differences in both modes, learned and fixed scale, where in training
- * every output depends on every row; accumulation; builder errors. */
+ * every output depends on every row; accumulation; builder errors and
+ * the builder's argument checks. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -164,10 +165,25 @@ static void test_batch_norm_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_batch_norm_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_batch_norm, OPS_VEC, , 0.0f);
+    const float bad_gamma[] = {-0.5f, NAN, INFINITY, 2e6f};
+    for (int i = 0; i < TU_COUNT(bad_gamma); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("gamma not in [0, 1e6]", VAE_ERR_RANGE,
+                     vae_graph_batch_norm(ops_g, 0, bad_gamma[i]));
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_batch_norm_training),
     cmocka_unit_test(test_batch_norm_running),
     cmocka_unit_test(test_batch_norm_grads),
     cmocka_unit_test(test_batch_norm_errors),
+    cmocka_unit_test(test_batch_norm_arguments),
 };
 OPS_GROUP(tests)

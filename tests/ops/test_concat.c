@@ -1,7 +1,8 @@
 /* concat (src/ops/concat.c): sequences and vectors joined on the last
  * axis, exactly; both inputs' gradients against central differences
- * (OPS_COPY_FD_TOL) and accumulation; shape errors; and the shapes the
- * builders give the text decoder's inputs, which end in a concat. */
+ * (OPS_COPY_FD_TOL) and accumulation; shape errors; the builder's
+ * argument checks; and the shapes the builders give the text decoder's
+ * inputs, which end in a concat. */
 #include <string.h>
 
 #include "op_test.h"
@@ -107,10 +108,37 @@ static void test_builder_shapes(void **state)
     vae_graph_free(g);
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_concat_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_concat, OPS_VEC, , 0);
+    const int32_t bad_b[] = {-1, 1, INT32_MAX};
+    for (int i = 0; i < TU_COUNT(bad_b); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("second node id naming no node", VAE_ERR_GRAPH,
+                     vae_graph_concat(ops_g, 0, bad_b[i]));
+    }
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("ranks differ", VAE_ERR_SHAPE, vae_graph_concat(ops_g, 0, 1));
+    ops_fresh(OPS_VEC);
+    int32_t a = vae_graph_repeat(ops_g, 0, 5);
+    int32_t b = vae_graph_repeat(ops_g, 0, 3);
+    assert_true(a > 0 && b > 0);
+    OPS_EXPECT_G("leading axes differ", VAE_ERR_SHAPE,
+                 vae_graph_concat(ops_g, a, b));
+    const int64_t huge = (int64_t)1 << 40;
+    ops_fresh_input(&huge, 1);
+    OPS_EXPECT_G("joined width above 2^40", VAE_ERR_SHAPE,
+                 vae_graph_concat(ops_g, 0, 0));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_concat_forward),
     cmocka_unit_test(test_concat_grads),
     cmocka_unit_test(test_concat_errors),
     cmocka_unit_test(test_builder_shapes),
+    cmocka_unit_test(test_concat_arguments),
 };
 OPS_GROUP(tests)

@@ -1,8 +1,8 @@
 /* condition (src/ops/condition.c): a source node of one vector per
  * example that the model fills, so forward leaves its values as they are
  * and backward has nothing to do (the table walk counts it a source);
- * shape errors. How the model fills it is tested in
- * tests/test_conditional.c. */
+ * shape errors; the builder's argument checks. How the model fills it is
+ * tested in tests/test_conditional.c. */
 #include <string.h>
 
 #include "op_test.h"
@@ -69,8 +69,27 @@ static void test_condition_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_condition_arguments(void **state)
+{
+    (void)state;
+    TU_EXPECT("NULL graph", VAE_ERR_INVALID_ARG, vae_graph_condition(NULL, 2),
+              TU_NO_MSG);
+    const int64_t bad_size[] = {0, -1, ((int64_t)1 << 24) + 1, INT64_MIN};
+    for (int i = 0; i < TU_COUNT(bad_size); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("size not in 1..2^24", VAE_ERR_RANGE,
+                     vae_graph_condition(ops_g, bad_size[i]));
+    }
+    ops_fresh(OPS_EMPTY);
+    OPS_EXPECT_G("before the input", VAE_ERR_GRAPH,
+                 vae_graph_condition(ops_g, 2));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_condition_node),
     cmocka_unit_test(test_condition_errors),
+    cmocka_unit_test(test_condition_arguments),
 };
 OPS_GROUP(tests)

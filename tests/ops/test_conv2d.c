@@ -1,7 +1,8 @@
 /* conv2d (src/ops/conv2d.c): gradients against central differences
  * (OPS_LINEAR_FD_TOL) and accumulation, for strided, 1x1, MNIST-sized and
- * wide-padded kernels. Its reference, adjoint, init and shape tests, shared
- * with conv2d_transpose, are in test_im2col.c. */
+ * wide-padded kernels; the builder's argument checks. Its reference,
+ * adjoint, init and shape tests, shared with conv2d_transpose, are in
+ * test_im2col.c. */
 #include "op_test.h"
 
 static void test_grads_conv(void **state)
@@ -16,7 +17,28 @@ static void test_grads_conv(void **state)
     ops_check_layer_grads(b, 3, &wide, 2, 4, "conv2d k5 p4");
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_conv2d_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_conv2d, OPS_IMG, , 2, 3, 1, 1);
+    OPS_EXPECT_CONV_ATTRS(vae_graph_conv2d);
+    ops_fresh(OPS_IMG);
+    OPS_EXPECT_G("kernel larger than the padded image", VAE_ERR_SHAPE,
+                 vae_graph_conv2d(ops_g, 0, 2, 7, 1, 0));
+    const int64_t cube[3] = {1024, 1024, 1024};
+    ops_fresh_input(cube, 3);
+    OPS_EXPECT_G("im2col space above 2^30 floats", VAE_ERR_SHAPE,
+                 vae_graph_conv2d(ops_g, 0, 2, 3, 1, 1));
+    const int64_t deep[3] = {(int64_t)1 << 20, 1, 1};
+    ops_fresh_input(deep, 3);
+    OPS_EXPECT_G("weights above 2^36", VAE_ERR_SHAPE,
+                 vae_graph_conv2d(ops_g, 0, (int64_t)1 << 20, 1, 1, 0));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_grads_conv),
+    cmocka_unit_test(test_conv2d_arguments),
 };
 OPS_GROUP(tests)

@@ -1,5 +1,6 @@
 /* The data node of src/ops/data.c, a source (no inputs, no parameters,
- * nothing to differentiate): its shape, and shape errors. */
+ * nothing to differentiate): its shape, shape errors and the builder's
+ * argument checks. */
 
 #include "op_test.h"
 
@@ -61,8 +62,22 @@ static void test_data_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md): its shape as input takes it, a data node before
+ * the input. */
+static void test_data_arguments(void **state)
+{
+    (void)state;
+    const int64_t four[1] = {4};
+    OPS_EXPECT_SHAPE_CHECKS(vae_graph_data, OPS_VEC);
+    ops_fresh(OPS_EMPTY);
+    OPS_EXPECT_G("data before the input", VAE_ERR_GRAPH,
+                 vae_graph_data(ops_g, four, 1));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_data_node),
     cmocka_unit_test(test_data_errors),
+    cmocka_unit_test(test_data_arguments),
 };
 OPS_GROUP(tests)

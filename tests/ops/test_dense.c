@@ -1,7 +1,8 @@
 /* The dense layer of src/ops/dense.c: forward against y = x W^T + b on
  * the last axis, backward against central differences (OPS_SMOOTH_FD_TOL)
  * on vectors, sequences and images, accumulation, the per-row equivalence,
- * nn.Linear's initialisation and refused unit counts. */
+ * nn.Linear's initialisation, refused unit counts and the builder's
+ * argument checks. */
 #include <string.h>
 
 #include "op_test.h"
@@ -105,10 +106,38 @@ static void test_dense_bad_units(void **state)
     }
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_dense_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_dense, OPS_VEC, , 3);
+    const int64_t bad_units[] = {0, -1, INT64_MIN, ((int64_t)1 << 30) + 1,
+                                 INT64_MAX};
+    for (int i = 0; i < TU_COUNT(bad_units); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("units not in 1..2^30", VAE_ERR_RANGE,
+                     vae_graph_dense(ops_g, 0, bad_units[i]));
+    }
+    const int64_t wide = (int64_t)1 << 20, wider = (int64_t)1 << 31;
+    ops_fresh_input(&wide, 1);
+    OPS_EXPECT_G("units x in > 2^36 weights", VAE_ERR_SHAPE,
+                 vae_graph_dense(ops_g, 0, wide));
+    ops_fresh_input(&wider, 1);
+    OPS_EXPECT_G("input wider than 2^30", VAE_ERR_SHAPE,
+                 vae_graph_dense(ops_g, 0, 1));
+    /* Sticky: a valid call after an error returns the error. */
+    ops_fresh(OPS_VEC);
+    assert_int_equal(vae_graph_dense(ops_g, 0, 0), VAE_ERR_RANGE);
+    OPS_EXPECT_G("after an error: that error (sticky)", VAE_ERR_RANGE,
+                 vae_graph_dense(ops_g, 0, 3));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_dense),
     cmocka_unit_test(test_dense_per_row),
     cmocka_unit_test(test_dense_init),
     cmocka_unit_test(test_dense_bad_units),
+    cmocka_unit_test(test_dense_arguments),
 };
 OPS_GROUP(tests)

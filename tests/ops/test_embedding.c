@@ -1,8 +1,9 @@
 /* The embedding of src/ops/embedding.c: forward against a numbered table,
  * ids that are not integers in [0, vocab) reading and learning nothing,
  * gradients against central differences (OPS_COPY_FD_TOL) with several
- * ids per row, the shared node, nn.Embedding's N(0, 1) initialisation and
- * shape errors. Its forward is a copy: compared exactly. */
+ * ids per row, the shared node, nn.Embedding's N(0, 1) initialisation,
+ * shape errors and both builders' argument checks. Its forward is a copy:
+ * compared exactly. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,39 @@ static void test_embedding_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* Both embeddings take the same attributes. */
+#define EXPECT_EMBEDDING_ATTRS(fn)                                          \
+    do {                                                                    \
+        const int64_t bad_[][2] = {{0, 3}, {-1, 3}, {INT64_MIN, 3},         \
+                                   {((int64_t)1 << 24) + 1, 3},             \
+                                   {INT64_MAX, 3}, {10, 0}, {10, -1},       \
+                                   {10, ((int64_t)1 << 30) + 1},            \
+                                   {10, INT64_MAX}};                        \
+        for (int i_ = 0; i_ < TU_COUNT(bad_); i_++) {                       \
+            ops_fresh(OPS_SEQ);                                             \
+            OPS_EXPECT_G("vocab not in 1..2^24 or dim not in 1..2^30",      \
+                         VAE_ERR_RANGE,                                     \
+                         fn(ops_g, 0, bad_[i_][0], bad_[i_][1]));           \
+        }                                                                   \
+        ops_fresh(OPS_SEQ);                                                 \
+        OPS_EXPECT_G("vocab x dim above 2^36", VAE_ERR_SHAPE,               \
+                     fn(ops_g, 0, (int64_t)1 << 24, (int64_t)1 << 14));     \
+        ops_fresh(OPS_SEQ);                                                 \
+        OPS_EXPECT_G("ids not of shape [T]", VAE_ERR_SHAPE,                 \
+                     fn(ops_g, 1, 10, 3));                                  \
+    } while (0)
+
+/* The builders' arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_embedding_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_embedding, OPS_SEQ, , 10, 3);
+    OPS_EXPECT_NODE_CHECKS(vae_graph_embedding_shared, OPS_SEQ, , 10, 3);
+    EXPECT_EMBEDDING_ATTRS(vae_graph_embedding);
+    EXPECT_EMBEDDING_ATTRS(vae_graph_embedding_shared);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_embedding_forward),
     cmocka_unit_test(test_embedding_bad_ids),
@@ -214,5 +248,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_embedding_shared),
     cmocka_unit_test(test_embedding_init),
     cmocka_unit_test(test_embedding_errors),
+    cmocka_unit_test(test_embedding_arguments),
 };
 OPS_GROUP(tests)

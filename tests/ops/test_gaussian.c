@@ -1,7 +1,8 @@
 /* gaussian (src/ops/gaussian.c): mu and logvar joined per example as
  * [mu | logvar], exactly; both inputs' gradients against central
- * differences (OPS_COPY_FD_TOL) and accumulation; builder errors. Where
- * the node may sit in a model is tested in tests/test_objective_ops.c. */
+ * differences (OPS_COPY_FD_TOL) and accumulation; builder errors and the
+ * builder's argument checks. Where the node may sit in a model is tested
+ * in tests/test_objective_ops.c. */
 #include <string.h>
 
 #include "op_test.h"
@@ -55,8 +56,27 @@ static void test_gaussian_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_gaussian_arguments(void **state)
+{
+    (void)state;
+    TU_EXPECT("NULL graph", VAE_ERR_INVALID_ARG,
+              vae_graph_gaussian(NULL, 0, 0), TU_NO_MSG);
+    ops_fresh(OPS_VEC);
+    OPS_EXPECT_G("logvar names no node", VAE_ERR_GRAPH,
+                 vae_graph_gaussian(ops_g, 0, 5));
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("mu not a vector", VAE_ERR_SHAPE,
+                 vae_graph_gaussian(ops_g, 1, 1));
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("mu and logvar of different sizes", VAE_ERR_SHAPE,
+                 vae_graph_gaussian(ops_g, 0, vae_graph_dense(ops_g, 0, 2)));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_gaussian),
     cmocka_unit_test(test_gaussian_errors),
+    cmocka_unit_test(test_gaussian_arguments),
 };
 OPS_GROUP(tests)

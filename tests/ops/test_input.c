@@ -1,6 +1,7 @@
 /* The graph input of src/ops/input.c, a source: no inputs, no parameters,
  * nothing to differentiate. Its shapes: ranks 1 to 4 and positive
- * dimensions, others refused with a sticky error. */
+ * dimensions, others refused with a sticky error; the builder's argument
+ * checks. */
 #include "op_test.h"
 
 static void test_input_shapes(void **state)
@@ -34,7 +35,26 @@ static void test_input_shapes(void **state)
     vae_graph_free(g);
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md): its shape as data takes it, an overflowing
+ * product, a second input. */
+static void test_input_arguments(void **state)
+{
+    (void)state;
+    const int64_t four[1] = {4};
+    const int64_t overflow4[4] = {(int64_t)1 << 20, (int64_t)1 << 20,
+                                  (int64_t)1 << 20, (int64_t)1 << 20};
+    OPS_EXPECT_SHAPE_CHECKS(vae_graph_input, OPS_EMPTY);
+    ops_fresh(OPS_EMPTY);
+    OPS_EXPECT_G("product of 4 dims overflowing int64", VAE_ERR_SHAPE,
+                 vae_graph_input(ops_g, overflow4, 4));
+    ops_fresh(OPS_VEC);
+    OPS_EXPECT_G("second input", VAE_ERR_GRAPH,
+                 vae_graph_input(ops_g, four, 1));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_input_shapes),
+    cmocka_unit_test(test_input_arguments),
 };
 OPS_GROUP(tests)

@@ -2,7 +2,8 @@
  * double-precision reference written here from the equations and against
  * PyTorch's nn.LSTM; central-difference gradients for every input and
  * parameter; masks with pads anywhere; state carried across calls
- * (incremental generation); initialisation; shapes and shape errors. The
+ * (incremental generation); initialisation; shapes, shape errors and the
+ * builder's argument checks. The
  * training gradient of a whole model with LSTMs is in tests/test_lstm.c.
  *
  * The reference runs one example and one step at a time in double with
@@ -645,6 +646,56 @@ static void test_shape_errors(void **state)
     }
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_lstm_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_lstm, OPS_SEQ, , 4, -1, -1, 1);
+    const int32_t bad_ids[] = {-2, -100, INT32_MIN, 2, INT32_MAX};
+    for (int i = 0; i < TU_COUNT(bad_ids); i++) {
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("init naming no node (only -1 means none)",
+                     VAE_ERR_GRAPH,
+                     vae_graph_lstm(ops_g, 1, 4, bad_ids[i], -1, 1));
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("mask naming no node (only -1 means none)",
+                     VAE_ERR_GRAPH,
+                     vae_graph_lstm(ops_g, 1, 4, -1, bad_ids[i], 1));
+    }
+    const int64_t bad_hidden[] = {0, -1, INT64_MIN, ((int64_t)1 << 20) + 1,
+                                  INT64_MAX};
+    for (int i = 0; i < TU_COUNT(bad_hidden); i++) {
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("hidden not in 1..2^20", VAE_ERR_RANGE,
+                     vae_graph_lstm(ops_g, 1, bad_hidden[i], -1, -1, 1));
+    }
+    const int32_t bad_full[] = {2, -1, INT32_MAX};
+    for (int i = 0; i < TU_COUNT(bad_full); i++) {
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("full_sequence not 0 or 1", VAE_ERR_RANGE,
+                     vae_graph_lstm(ops_g, 1, 4, -1, -1, bad_full[i]));
+    }
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("x not a sequence [T, F]", VAE_ERR_SHAPE,
+                 vae_graph_lstm(ops_g, 0, 4, -1, -1, 1));
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("init without 2 x hidden elements", VAE_ERR_SHAPE,
+                 vae_graph_lstm(ops_g, 1, 4, 0, -1, 1));
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("mask not [T] ids", VAE_ERR_SHAPE,
+                 vae_graph_lstm(ops_g, 1, 4, -1, 1, 1));
+    const int64_t long_seq = (int64_t)1 << 28;
+    ops_fresh_input(&long_seq, 1);
+    assert_int_equal(vae_graph_embedding(ops_g, 0, 10, 1), 1);
+    OPS_EXPECT_G("T x 4 hidden above 2^31 - 1", VAE_ERR_SHAPE,
+                 vae_graph_lstm(ops_g, 1, 4, -1, -1, 1));
+    const int64_t wide_seq[2] = {2, (int64_t)1 << 31};
+    ops_fresh_input(wide_seq, 2);
+    OPS_EXPECT_G("features above 2^30", VAE_ERR_SHAPE,
+                 vae_graph_lstm(ops_g, 0, 4, -1, -1, 1));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_forward_reference),
     cmocka_unit_test(test_grads),
@@ -654,5 +705,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_init),
     cmocka_unit_test(test_shapes),
     cmocka_unit_test(test_shape_errors),
+    cmocka_unit_test(test_lstm_arguments),
 };
 OPS_GROUP(tests)

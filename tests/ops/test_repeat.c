@@ -1,6 +1,6 @@
 /* repeat (src/ops/repeat.c): a vector repeated as a sequence, exactly;
  * gradients against central differences (OPS_COPY_FD_TOL) and
- * accumulation; shape errors. */
+ * accumulation; shape errors; the builder's argument checks. */
 #include <string.h>
 
 #include "op_test.h"
@@ -64,8 +64,32 @@ static void test_repeat_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_repeat_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_repeat, OPS_VEC, , 3);
+    const int64_t bad_times[] = {0, -1, INT64_MIN};
+    for (int i = 0; i < TU_COUNT(bad_times); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("times < 1", VAE_ERR_RANGE,
+                     vae_graph_repeat(ops_g, 0, bad_times[i]));
+    }
+    const int64_t too_many[] = {(int64_t)1 << 40, INT64_MAX};
+    for (int i = 0; i < TU_COUNT(too_many); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("times x F above 2^40", VAE_ERR_SHAPE,
+                     vae_graph_repeat(ops_g, 0, too_many[i]));
+    }
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("input not a vector", VAE_ERR_SHAPE,
+                 vae_graph_repeat(ops_g, 1, 3));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_repeat),
     cmocka_unit_test(test_repeat_errors),
+    cmocka_unit_test(test_repeat_arguments),
 };
 OPS_GROUP(tests)

@@ -1,6 +1,6 @@
 /* reshape and flatten (src/ops/reshape.c): the same elements in the same
  * order, gradients against central differences (OPS_LINEAR_FD_TOL) and
- * accumulation, and shape errors. */
+ * accumulation, shape errors and the builders' argument checks. */
 #include "op_test.h"
 
 static void test_grads_reshape(void **state)
@@ -44,8 +44,41 @@ static void test_reshape_errors(void **state)
     }
 }
 
+/* The builders' arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_reshape_arguments(void **state)
+{
+    (void)state;
+    const int64_t d22[2] = {2, 2};
+    OPS_EXPECT_NODE_CHECKS(vae_graph_reshape, OPS_VEC, , d22, 2);
+    OPS_EXPECT_NODE_CHECKS(vae_graph_flatten, OPS_IMG, );
+
+    ops_fresh(OPS_VEC);
+    OPS_EXPECT_G("NULL dims", VAE_ERR_INVALID_ARG,
+                 vae_graph_reshape(ops_g, 0, NULL, 1));
+    const int64_t ones5[5] = {1, 1, 1, 1, 4};
+    const int32_t bad_ranks[] = {0, -1, 5, INT32_MIN};
+    for (int i = 0; i < TU_COUNT(bad_ranks); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("rank not in 1..4", VAE_ERR_SHAPE,
+                     vae_graph_reshape(ops_g, 0, ones5, bad_ranks[i]));
+    }
+    const int64_t bad_shapes[][2] = {{3, 1}, {2, 0}, {-2, -2}, {4, INT64_MAX}};
+    for (int i = 0; i < TU_COUNT(bad_shapes); i++) {
+        ops_fresh(OPS_VEC);
+        OPS_EXPECT_G("element count differs or dimension < 1", VAE_ERR_SHAPE,
+                     vae_graph_reshape(ops_g, 0, bad_shapes[i], 2));
+    }
+
+    ops_fresh(OPS_VEC);
+    assert_int_equal(vae_graph_dense(ops_g, 0, -1), VAE_ERR_RANGE);
+    OPS_EXPECT_G("after an error: that error (sticky)", VAE_ERR_RANGE,
+                 vae_graph_flatten(ops_g, 0));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_grads_reshape),
     cmocka_unit_test(test_reshape_errors),
+    cmocka_unit_test(test_reshape_arguments),
 };
 OPS_GROUP(tests)

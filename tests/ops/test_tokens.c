@@ -1,8 +1,8 @@
 /* The id rewriters of src/ops/tokens.c, shift_right and token_dropout:
  * forward values against hand-written expectations, training, carry and
- * random behaviour, shape errors. Both take token ids and give token ids
- * and own no parameters: nothing to differentiate, which
- * tu_check_no_grads checks. */
+ * random behaviour, shape errors, the builders' argument checks. Both take
+ * token ids and give token ids and own no parameters: nothing to
+ * differentiate, which tu_check_no_grads checks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,10 +219,42 @@ static void test_tokens_errors(void **state)
     ops_expect_failures(cases, TU_COUNT(cases));
 }
 
+/* The builders' arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_tokens_arguments(void **state)
+{
+    (void)state;
+    OPS_EXPECT_NODE_CHECKS(vae_graph_shift_right, OPS_SEQ, , 1.0f);
+    OPS_EXPECT_NODE_CHECKS(vae_graph_token_dropout, OPS_SEQ, , 0.25f, 3.0f);
+    const float bad_ids[] = {0.0f, -1.0f, 1.5f, NAN, INFINITY, 16777216.0f,
+                             1e30f};
+    for (int i = 0; i < TU_COUNT(bad_ids); i++) {
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("bos not an integer in 1..2^24-1", VAE_ERR_RANGE,
+                     vae_graph_shift_right(ops_g, 0, bad_ids[i]));
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("unk not an integer in 1..2^24-1", VAE_ERR_RANGE,
+                     vae_graph_token_dropout(ops_g, 0, 0.25f, bad_ids[i]));
+    }
+    const float bad_rates[] = {1.0f, -0.1f, NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < TU_COUNT(bad_rates); i++) {
+        ops_fresh(OPS_SEQ);
+        OPS_EXPECT_G("rate NaN or not in [0, 1)", VAE_ERR_RANGE,
+                     vae_graph_token_dropout(ops_g, 0, bad_rates[i], 3.0f));
+    }
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("ids not of shape [T]", VAE_ERR_SHAPE,
+                 vae_graph_shift_right(ops_g, 1, 1.0f));
+    ops_fresh(OPS_SEQ);
+    OPS_EXPECT_G("ids not of shape [T]", VAE_ERR_SHAPE,
+                 vae_graph_token_dropout(ops_g, 1, 0.25f, 3.0f));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_shift_right),
     cmocka_unit_test(test_token_dropout_copies),
     cmocka_unit_test(test_token_dropout_rate),
     cmocka_unit_test(test_tokens_errors),
+    cmocka_unit_test(test_tokens_arguments),
 };
 OPS_GROUP(tests)

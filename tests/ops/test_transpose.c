@@ -1,6 +1,7 @@
 /* transpose (src/ops/transpose.c): a permutation of the axes against the
  * index formulas, gradients against central differences
- * (OPS_COPY_FD_TOL) and accumulation, and refused permutations. */
+ * (OPS_COPY_FD_TOL) and accumulation, refused permutations and the
+ * builder's argument checks. */
 #include <string.h>
 
 #include "op_test.h"
@@ -64,7 +65,38 @@ static void test_transpose(void **state)
     assert_int_equal(vae_graph_transpose(NULL, 0, ok, 2), VAE_ERR_INVALID_ARG);
 }
 
+/* The builder's arguments (recorded for the table walk and
+ * docs/reliability.md). */
+static void test_transpose_arguments(void **state)
+{
+    (void)state;
+    const int32_t axes[3] = {1, 2, 0};
+    OPS_EXPECT_NODE_CHECKS(vae_graph_transpose, OPS_IMG, , axes, 3);
+
+    ops_fresh(OPS_IMG);
+    OPS_EXPECT_G("NULL axes", VAE_ERR_INVALID_ARG,
+                 vae_graph_transpose(ops_g, 0, NULL, 3));
+    const int32_t axes5[5] = {0, 1, 2, 3, 4};
+    const int32_t bad_ranks[] = {0, -1, 5, INT32_MIN};
+    for (int i = 0; i < TU_COUNT(bad_ranks); i++) {
+        ops_fresh(OPS_IMG);
+        OPS_EXPECT_G("rank not in 1..4", VAE_ERR_SHAPE,
+                     vae_graph_transpose(ops_g, 0, axes5, bad_ranks[i]));
+    }
+    ops_fresh(OPS_IMG);
+    OPS_EXPECT_G("rank differs from the input's", VAE_ERR_SHAPE,
+                 vae_graph_transpose(ops_g, 0, axes5, 2));
+    const int32_t bad_axes[][3] = {{0, 0, 1}, {0, 1, 3}, {-1, 0, 1},
+                                   {INT32_MIN, 1, 2}, {2, 1, INT32_MAX}};
+    for (int i = 0; i < TU_COUNT(bad_axes); i++) {
+        ops_fresh(OPS_IMG);
+        OPS_EXPECT_G("axes not a permutation", VAE_ERR_SHAPE,
+                     vae_graph_transpose(ops_g, 0, bad_axes[i], 3));
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_transpose),
+    cmocka_unit_test(test_transpose_arguments),
 };
 OPS_GROUP(tests)

@@ -1,9 +1,6 @@
 /* walk.c - the tests that walk the op table (src/ops/op_table.c, made
  * from src/ops/op_list.h) and the op files under src/ops. test_ops runs
  * them after every group. */
-#define _POSIX_C_SOURCE 200809L /* opendir */
-
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,73 +51,23 @@ static void test_missing_nodes(void **state)
     vae_graph_free(g);
 }
 
-/* The text of a file, NUL-terminated, for the caller to free. */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            cap = 2 * cap + 4096;
-            text = realloc(text, cap);
-            assert_non_null(text);
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    assert_int_equal(ferror(f), 0);
-    fclose(f);
-    text[len] = '\0';
-    return text;
-}
-
 /* The files under src/ops that define ops (hold "const vae_op vae_op_";
  * the others, im2col.c, shape.c and op_table.c, are helpers of ops): base
  * names without ".c", and their text. */
 enum { MAX_OP_FILES = 64 };
-typedef struct op_file {
-    char stem[64];
-    char *text;
-} op_file;
 
-static int list_op_files(op_file *files)
+static int list_op_files(tu_c_file *files)
 {
-    DIR *dir = opendir(VAE_OPS_SRC_DIR);
-    if (!dir)
-        fail_msg("cannot list %s", VAE_OPS_SRC_DIR);
+    int n_all = tu_read_c_files(VAE_OPS_SRC_DIR, files, MAX_OP_FILES);
     int n_files = 0;
-    char path[4096];
-    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
-        size_t n = strlen(e->d_name);
-        if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0)
-            continue;
-        if (snprintf(path, sizeof path, "%s/%s", VAE_OPS_SRC_DIR,
-                     e->d_name) >= (int)sizeof path)
-            fail_msg("path too long: %s", VAE_OPS_SRC_DIR);
-        char *text = read_text(path);
-        if (!strstr(text, "const vae_op vae_op_")) {
-            free(text);
-            continue;
-        }
-        assert_true(n_files < MAX_OP_FILES && n - 2 < sizeof files->stem);
-        snprintf(files[n_files].stem, sizeof files->stem, "%.*s", (int)(n - 2),
-                 e->d_name);
-        files[n_files++].text = text;
+    for (int i = 0; i < n_all; i++) {
+        if (strstr(files[i].text, "const vae_op vae_op_"))
+            files[n_files++] = files[i];
+        else
+            free(files[i].text);
     }
-    closedir(dir);
     assert_true(n_files > 0);
     return n_files;
-}
-
-static void free_op_files(op_file *files, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(files[i].text);
 }
 
 /* Each src/ops/<file>.c that defines an op has its tests in
@@ -129,7 +76,7 @@ static void free_op_files(op_file *files, int n)
 static void test_op_files_have_tests(void **state)
 {
     (void)state;
-    op_file files[MAX_OP_FILES];
+    tu_c_file files[MAX_OP_FILES];
     int n_files = list_op_files(files), missing = 0;
     char path[4096];
     for (int i = 0; i < n_files; i++) {
@@ -148,14 +95,14 @@ static void test_op_files_have_tests(void **state)
         }
     }
     printf("  %d files under src/ops define ops\n", n_files);
-    free_op_files(files, n_files);
+    tu_free_c_files(files, n_files);
     if (missing)
         fail_msg("%d op files without their tests/ops/test_<file>.c", missing);
 }
 
 /* The test file of the op named `name`, when src/ops has its definition
  * in so many words (activation.c makes its ops with a macro). */
-static const char *test_file_of(const char *name, const op_file *files,
+static const char *test_file_of(const char *name, const tu_c_file *files,
                                 int n_files)
 {
     static char path[128];
@@ -195,7 +142,7 @@ static int is_source(const vae_op *o)
 static void test_every_op_has_gradient_check(void **state)
 {
     (void)state;
-    op_file files[MAX_OP_FILES];
+    tu_c_file files[MAX_OP_FILES];
     int n_files = list_op_files(files), missing = 0;
     for (int32_t op = 1; op < VAE_OP_COUNT_; op++) {
         const vae_op *o = vae_op_get(op);
@@ -217,10 +164,52 @@ static void test_every_op_has_gradient_check(void **state)
             missing++;
         }
     }
-    free_op_files(files, n_files);
+    tu_free_c_files(files, n_files);
     fflush(stdout);
     if (missing)
         fail_msg("%d ops without a finite-difference case", missing);
+}
+
+/* Every public builder, a VAE_API function defined in src/ops/<file>.c,
+ * had its arguments checked in the groups that ran before: the checks of
+ * OPS_EXPECT_G and the other macros of op_test.h are recorded per function
+ * (testutil.h's record). test_api_validation leaves the builders to this
+ * walk, finding them the same way (tu_op_builders), so a builder is
+ * checked in one of the two programs, and only there: a check recorded
+ * here for another public function belongs in test_api_validation. With
+ * VAE_VALIDATION_TABLE=1 this prints the builders' rows of the table in
+ * docs/reliability.md. */
+static void test_every_builder_checked(void **state)
+{
+    (void)state;
+    enum { MAX_BUILDERS = 64 };
+    tu_builder builders[MAX_BUILDERS];
+    int n = tu_op_builders(VAE_OPS_SRC_DIR, builders, MAX_BUILDERS);
+    int missing = 0, stray = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = builders[i].name, *stem = builders[i].stem;
+        if (tu_checks_of(name) > 0) {
+            printf("  %-27s %3d argument checks\n", name, tu_checks_of(name));
+            continue;
+        }
+        fflush(stdout); /* the listing in order, when piped */
+        print_error("%s (src/ops/%s.c): no argument check ran: "
+                    "tests/ops/test_%s.c must check its arguments "
+                    "(OPS_EXPECT_G, OPS_EXPECT_NODE_CHECKS)\n",
+                    name, stem, stem);
+        missing++;
+    }
+    for (int i = 0; i < tu_checked_count(); i++)
+        if (!tu_is_op_builder(tu_checked_name(i), builders, n)) {
+            print_error("%s is not an op builder: its checks belong in "
+                        "tests/test_api_validation.c\n", tu_checked_name(i));
+            stray++;
+        }
+    fflush(stdout);
+    tu_checks_table();
+    if (missing || stray)
+        fail_msg("%d op builders without argument checks, %d other "
+                 "functions checked here", missing, stray);
 }
 
 int ops_run_walk(void)
@@ -230,6 +219,7 @@ int ops_run_walk(void)
         cmocka_unit_test(test_missing_nodes),
         cmocka_unit_test(test_op_files_have_tests),
         cmocka_unit_test(test_every_op_has_gradient_check),
+        cmocka_unit_test(test_every_builder_checked),
     };
     printf("---- table walk (tests/ops/walk.c)\n");
     fflush(stdout);
