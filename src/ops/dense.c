@@ -41,9 +41,8 @@ static void dense_init(const vae_node_spec *s, float *w, vae_rng *r)
 {
     int64_t units = s->shape[s->rank - 1];
     int64_t fan_in = (s->n_params - units) / units;
-    double bound = 1.0 / sqrt((double)fan_in);
-    for (int64_t i = 0; i < s->n_params; i++)
-        w[i] = (float)((2.0 * vae_rng_uniform(r) - 1.0) * bound);
+    vae_rng_init_uniform(r, w, s->n_params,
+                         (float)(1.0 / sqrt((double)fan_in)));
 }
 
 static void dense_forward(vae_node *n, vae_node *const *in, const float *w,

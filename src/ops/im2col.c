@@ -124,9 +124,8 @@ int32_t vae_conv_finish(vae_node_spec *s, const vae_node_spec *in,
 void vae_conv_init(const vae_conv_geom *g, int64_t n_params, float *w,
                    vae_rng *r)
 {
-    double bound = 1.0 / sqrt((double)vae_conv_rows(g));
-    for (int64_t i = 0; i < n_params; i++)
-        w[i] = (float)((2.0 * vae_rng_uniform(r) - 1.0) * bound);
+    vae_rng_init_uniform(r, w, n_params,
+                         (float)(1.0 / sqrt((double)vae_conv_rows(g))));
 }
 
 static int64_t per_example(const vae_conv_geom *g)

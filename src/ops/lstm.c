@@ -110,9 +110,8 @@ static int32_t lstm_shape(vae_node_spec *s, const vae_node_spec *const *in,
 /* nn.LSTM's default: every weight and bias uniform in +-1/sqrt(H). */
 static void lstm_init(const vae_node_spec *s, float *w, vae_rng *r)
 {
-    double bound = 1.0 / sqrt((double)s->iattr[A_HIDDEN]);
-    for (int64_t i = 0; i < s->n_params; i++)
-        w[i] = (float)((2.0 * vae_rng_uniform(r) - 1.0) * bound);
+    vae_rng_init_uniform(r, w, s->n_params,
+                         (float)(1.0 / sqrt((double)s->iattr[A_HIDDEN])));
 }
 
 static int64_t lstm_saved(const vae_node_spec *s)
