@@ -18,8 +18,9 @@
  * is published (release) and read after it is seen (acquire); a task's
  * writes happen before its decrement of `pending`, which the caller
  * reads with acquire: C11 atomics that ThreadSanitizer understands. After
- * fork() the child has no workers (threads are not copied); its loops run
- * on the caller until it sets a thread count again. */
+ * fork() the child has no workers (threads are not copied): its loops run
+ * on the caller, split as before, so it computes the parent's bytes, until
+ * it sets a thread count again. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,8 +41,10 @@ static struct {
     pthread_cond_t wake;  /* workers: a new generation (or quit) */
     pthread_cond_t done;  /* the caller: pending reached 0 */
     atomic_flag busy;     /* a caller owns the pool */
-    atomic_int workers;   /* running workers; changed by the owner of
-                             busy */
+    atomic_int threads;   /* the thread count set, which decides how work
+                             is split (gemm.c) */
+    atomic_int workers;   /* running workers: threads - 1, or 0 after
+                             fork(); changed by the owner of busy */
     pthread_t tid[MAX_WORKERS];
 
     /* The current loop, written by the owner before publishing. */
@@ -54,11 +57,17 @@ static struct {
     atomic_int quit;          /* workers above this many exit */
     atomic_int sleepers;      /* workers waiting on `wake` */
     atomic_int caller_sleeps; /* the caller waits on `done` */
+    /* The generation when the newest workers were created: a worker
+     * counts as part of every loop published after it, even one published
+     * before its thread first runs. No loop can finish without it, so no
+     * resize can change this before it has been read. */
+    unsigned born;
 } pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
     .done = PTHREAD_COND_INITIALIZER,
     .busy = ATOMIC_FLAG_INIT,
+    .threads = 1,
     .quit = MAX_WORKERS,
 };
 
@@ -102,7 +111,7 @@ static unsigned spin_while_equal(atomic_uint *v, unsigned old)
 static void *worker(void *arg)
 {
     int self = (int)(intptr_t)arg;
-    unsigned seen = atomic_load(&pool.generation);
+    unsigned seen = pool.born;
     for (;;) {
         unsigned gen = spin_while_equal(&pool.generation, seen);
         if (gen == seen) {
@@ -205,7 +214,7 @@ void vae_parallel_ranges(int64_t n, int64_t grain, vae_range_fn range,
 
 int32_t vae_pool_threads(void)
 {
-    return atomic_load_explicit(&pool.workers, memory_order_relaxed) + 1;
+    return atomic_load_explicit(&pool.threads, memory_order_relaxed);
 }
 
 /* Stops workers [keep, pool.workers). The caller owns busy. */
@@ -223,13 +232,19 @@ static void stop_workers(int keep)
 
 /* fork(): the child has the parent's pool but none of its workers. The
  * handlers hold the lock across the fork so the child's copy is not
- * caught mid-change, and the child forgets its workers. */
+ * caught mid-change, and the child forgets its workers (not the thread
+ * count, which decides how work is split). The condition variables are
+ * made anew: the copies still count the parent's sleeping workers as
+ * waiters, and glibc's broadcast would wait for them forever. */
 static void before_fork(void) { pthread_mutex_lock(&pool.lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&pool.lock); }
 static void after_fork_child(void)
 {
     atomic_store(&pool.workers, 0);
     atomic_store(&pool.sleepers, 0);
+    atomic_store(&pool.caller_sleeps, 0);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -257,6 +272,7 @@ int32_t vae_pool_resize(int32_t n)
     int had = pool.workers;
     if (n - 1 < had)
         stop_workers(n - 1);
+    pool.born = atomic_load(&pool.generation);
     for (int i = had; i < n - 1; i++) {
         if (pthread_create(&pool.tid[i], NULL, worker, (void *)(intptr_t)i)) {
             stop_workers(had);
@@ -265,6 +281,8 @@ int32_t vae_pool_resize(int32_t n)
         }
         atomic_store(&pool.workers, i + 1);
     }
+    if (st == VAE_OK)
+        atomic_store(&pool.threads, n);
     atomic_flag_clear(&pool.busy);
     return st;
 }

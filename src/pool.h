@@ -2,7 +2,7 @@
  * vae_set_num_threads, shared by every handle. A parallel loop is a number
  * of independent tasks; the calling thread runs tasks too, and whichever
  * thread runs a task, it computes the same bytes, so results never depend
- * on how many threads ran them. */
+ * on which or how many threads ran them. */
 #ifndef VAE_POOL_H
 #define VAE_POOL_H
 
@@ -31,7 +31,9 @@ typedef void (*vae_range_fn)(void *ctx, int64_t lo, int64_t hi);
 void vae_parallel_ranges(int64_t n, int64_t grain, vae_range_fn range,
                          void *ctx);
 
-/* Threads a parallel loop may use (the caller included), >= 1. */
+/* The thread count set (the caller included, >= 1): what a loop whose
+ * split changes its results (gemm.c) splits by, so that they depend on
+ * this count alone, not on which threads are free to run the tasks. */
 int32_t vae_pool_threads(void);
 
 /* Makes the pool n threads (the caller and n - 1 workers). VAE_OK, or
