@@ -6,9 +6,10 @@
  *
  * The library on it: models of every kind the issue names (dense, conv,
  * LSTM text with teacher forcing and masks, batch norm in training, the
- * importance-weighted bound, a bag-of-words auxiliary loss), sized so that
- * the loops and products really are split, train a few steps with 1, 2
- * and 3 threads, each count twice. Same thread count, same bytes is the
+ * importance-weighted bound, a bag-of-words auxiliary loss, a condition
+ * with the encoder's own Gaussian and a learned-variance likelihood),
+ * sized so that the loops and products really are split, train a few
+ * steps with 1, 2 and 3 threads, each count twice. Same thread count, same bytes is the
  * contract. Across counts, the library's own loops keep each value's
  * arithmetic, and the products (src/gemm.c) do when OpenBLAS's kernels
  * give the same sums split and whole: the test asks OpenBLAS, and then
@@ -104,10 +105,16 @@ typedef enum {
     M_BN,       /* batch norm (batch statistics couple the rows) */
     M_IWAE,     /* the importance-weighted bound of 3 samples */
     M_BOW,      /* an auxiliary bag-of-words loss */
+    M_COND,     /* a condition, the encoder's own Gaussian (mu through batch
+                   norm), a learned-variance Gaussian likelihood */
     N_MODELS
 } model_kind;
 
-enum { STEPS = 3, SEQ = 12, VOCAB = 40, BATCH = 64 };
+enum { STEPS = 3, SEQ = 12, VOCAB = 40, BATCH = 64, COND = 5 };
+
+static const char *const model_name[N_MODELS] = {"dense", "conv", "text",
+                                                 "batch_norm", "iwae", "bow",
+                                                 "conditional"};
 
 static int64_t data_size(model_kind k)
 {
@@ -150,6 +157,18 @@ static vae_model *build(model_kind k)
             vae_graph_bag_of_words(dec, vae_graph_dense(dec, z, VOCAB), xd,
                                    0.5f);
         vae_graph_set_output(dec, vae_graph_dense(dec, h, VOCAB));
+    } else if (k == M_COND) {
+        likelihood = VAE_LIKELIHOOD_GAUSSIAN_LEARNED;
+        int32_t x = vae_graph_input(enc, &d, 1);
+        h = vae_graph_concat(enc, x, vae_graph_condition(enc, COND));
+        h = vae_graph_relu(enc, vae_graph_dense(enc, h, 300));
+        int32_t mu = vae_graph_batch_norm(enc, vae_graph_dense(enc, h, lat),
+                                          0.5f);
+        vae_graph_set_output(enc, vae_graph_gaussian(
+                                      enc, mu, vae_graph_dense(enc, h, lat)));
+        h = vae_graph_concat(dec, z, vae_graph_condition(dec, COND));
+        h = vae_graph_relu(dec, vae_graph_dense(dec, h, 300));
+        vae_graph_set_output(dec, vae_graph_dense(dec, h, 2 * d));
     } else {
         h = vae_graph_dense(enc, vae_graph_input(enc, &d, 1), 300);
         if (k == M_BN)
@@ -158,8 +177,9 @@ static vae_model *build(model_kind k)
         h = vae_graph_relu(dec, vae_graph_dense(dec, z, 300));
         vae_graph_set_output(dec, vae_graph_dense(dec, h, d));
     }
-    assert_int_equal(vae_graph_status(enc), VAE_OK);
-    assert_int_equal(vae_graph_status(dec), VAE_OK);
+    if (vae_graph_status(enc) != VAE_OK || vae_graph_status(dec) != VAE_OK)
+        fail_msg("%s: encoder: %s; decoder: %s", model_name[k],
+                 vae_graph_last_error(enc), vae_graph_last_error(dec));
     vae_model *m = NULL;
     char err[256] = "";
     int32_t st = vae_model_new(enc, dec, lat, likelihood, 5, &m, err,
@@ -207,6 +227,13 @@ static void train(model_kind k, outcome *o)
     float *x = tu_alloc((size_t)(BATCH * data_size(k)) * sizeof *x);
     make_data(k, x);
     o->status = vae_adam_new(m, 1e-3, &opt, NULL, 0);
+    if (k == M_COND && o->status == VAE_OK) {
+        float cond[BATCH * COND];
+        tu_rng r;
+        tu_seed(&r, 29);
+        tu_fill_uniform(&r, cond, BATCH * COND, -1.0, 1.0);
+        o->status = vae_model_set_condition(m, cond, BATCH);
+    }
     for (int s = 0; s < STEPS && o->status == VAE_OK; s++)
         o->status = vae_model_train_step(m, opt, x, BATCH, &o->elbo[s], NULL,
                                          NULL);
@@ -226,9 +253,6 @@ static void expect_same(const outcome *a, const outcome *b, const char *what)
         memcmp(a->params, b->params, (size_t)a->n * sizeof(float)))
         fail_msg("%s: different bytes", what);
 }
-
-static const char *const model_name[N_MODELS] = {"dense", "conv", "text",
-                                                 "batch_norm", "iwae", "bow"};
 
 /* Whether OpenBLAS computes a product's columns split in two as it does
  * whole, bit for bit, for products of these models' kinds (forward,
