@@ -10,6 +10,12 @@
 # Data come from scripts/fetch-mnist.sh and scripts/fetch-brown.sh (cached
 # in $VAE_DATA, default ~/.cache/libvae). Prints one line per model and
 # exits non-zero if any differs. Takes a few minutes on 2 cores.
+#
+# Issue 18 changed the seeded initial values once (a float initialiser,
+# src/rng.c: vae_rng_init_uniform and _init_normal). Against a BASE older
+# than that change, such as the default, every model differs by design:
+# this compares like with like only when BASE and the working tree are on
+# the same side of it. Pass a BASE after it for a later restructuring.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,4 +73,8 @@ for m in mlp conv text; do
     status=1
   fi
 done
+if ((status)); then
+  echo "note: initial values changed once in issue 18 (the float" \
+    "initialiser); a BASE before it differs by design (see this script's header)"
+fi
 exit "$status"

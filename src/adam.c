@@ -4,11 +4,13 @@
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "adam.h"
 #include "alloc.h"
+#include "pool.h"
 #include "simd.h"
 
 static int32_t adam_fail(vae_adam *o, int32_t status, const char *fmt, ...)
@@ -225,6 +227,31 @@ static void update_all(const adam_coef *c, float *restrict p,
         p[i] = update_one(c, p[i], grad[i], &mom[i], &vel[i]);
 }
 
+/* The check and the update over the worker pool, in ranges of parameters:
+ * each element's update is its own, and the check's verdicts combine by
+ * AND, so neither depends on the split. */
+typedef struct adam_loop {
+    const adam_coef *c;
+    float *p, *mom, *vel;
+    const float *grad;
+    atomic_int ok;
+} adam_loop;
+
+static void check_range(void *ctx, int64_t lo, int64_t hi)
+{
+    adam_loop *l = ctx;
+    if (!surely_finite(l->c, l->p + lo, l->grad + lo, l->mom + lo,
+                       l->vel + lo, hi - lo))
+        atomic_store_explicit(&l->ok, 0, memory_order_relaxed);
+}
+
+static void update_range(void *ctx, int64_t lo, int64_t hi)
+{
+    adam_loop *l = ctx;
+    update_all(l->c, l->p + lo, l->grad + lo, l->mom + lo, l->vel + lo,
+               hi - lo);
+}
+
 /* The first parameter whose exact update is not finite, or -1. */
 static int64_t first_bad(const adam_coef *c, const float *p, const float *grad,
                          const float *mom, const float *vel, int64_t n)
@@ -258,12 +285,15 @@ int32_t vae_adam_update(vae_adam *o, vae_model *m)
             scale = (float)(o->clip_norm / (norm + 1e-6));
     }
     const adam_coef c = coefficients(o, scale, o->t + 1);
-    float *restrict p = m->params, *restrict mom = o->m, *restrict vel = o->v;
-    const float *restrict grad = m->grads;
+    float *p = m->params, *mom = o->m, *vel = o->v;
+    const float *grad = m->grads;
+    adam_loop l = {.c = &c, .p = p, .mom = mom, .vel = vel, .grad = grad};
+    atomic_init(&l.ok, 1);
     /* Not only a NaN or Inf gradient: a finite one can overflow g * g, and
      * a huge learning rate the step. */
-    int64_t bad = surely_finite(&c, p, grad, mom, vel, o->n)
-                      ? -1 : first_bad(&c, p, grad, mom, vel, o->n);
+    vae_parallel_ranges(o->n, VAE_POOL_GRAIN, check_range, &l);
+    int64_t bad = atomic_load(&l.ok) ? -1
+                                     : first_bad(&c, p, grad, mom, vel, o->n);
     if (bad >= 0)
         return adam_fail(o, VAE_ERR_NONFINITE,
                          "%s %lld %s; parameters and optimizer state "
@@ -274,7 +304,7 @@ int32_t vae_adam_update(vae_adam *o, vae_model *m)
                          (long long)bad,
                          !isfinite(grad[bad]) || !isfinite(p[bad])
                              ? "is not finite" : "would overflow");
-    update_all(&c, p, grad, mom, vel, o->n);
+    vae_parallel_ranges(o->n, VAE_POOL_GRAIN, update_range, &l);
     o->t++;
     return VAE_OK;
 }

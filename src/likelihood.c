@@ -5,8 +5,9 @@
 #include "fastmath.h"
 #include "gaussian.h"
 #include "likelihood.h"
-#include "vae.h"
+#include "pool.h"
 #include "simd.h"
+#include "vae.h"
 
 
 int64_t vae_likelihood_out_size(int32_t kind, int64_t d, int64_t classes)
@@ -149,15 +150,27 @@ static double categorical_row(const float *l, const float *x, int64_t d,
     return lp;
 }
 
-void vae_likelihood(int32_t kind, const float *out, const float *x,
-                    int64_t batch, int64_t d, int64_t classes,
-                    double obs_logvar, double *logp, float *dout)
+/* vae_likelihood's arguments, for its ranges of examples. */
+typedef struct lik_loop {
+    int32_t kind;
+    const float *out, *x;
+    int64_t d, classes, os;
+    double obs_logvar;
+    double *logp;
+    float *dout;
+} lik_loop;
+
+/* Examples [lo, hi): each writes its own logp and gradient rows. */
+static void lik_range(void *ctx, int64_t lo, int64_t hi)
 {
-    int64_t os = vae_likelihood_out_size(kind, d, classes);
-    for (int64_t b = 0; b < batch; b++) {
-        const float *o = out + b * os;
-        const float *xb = x + b * d;
-        float *g = dout ? dout + b * os : NULL;
+    const lik_loop *l = ctx;
+    int32_t kind = l->kind;
+    int64_t d = l->d, classes = l->classes, os = l->os;
+    double obs_logvar = l->obs_logvar, *logp = l->logp;
+    for (int64_t b = lo; b < hi; b++) {
+        const float *o = l->out + b * os;
+        const float *xb = l->x + b * d;
+        float *g = l->dout ? l->dout + b * os : NULL;
         switch (kind) {
         case VAE_LIKELIHOOD_BERNOULLI:
             logp[b] = bernoulli_row(o, xb, d, g);
@@ -175,6 +188,18 @@ void vae_likelihood(int32_t kind, const float *out, const float *x,
             logp[b] = NAN;
         }
     }
+}
+
+void vae_likelihood(int32_t kind, const float *out, const float *x,
+                    int64_t batch, int64_t d, int64_t classes,
+                    double obs_logvar, double *logp, float *dout)
+{
+    lik_loop l = {kind, out, x, d, classes,
+                  vae_likelihood_out_size(kind, d, classes), obs_logvar,
+                  logp, dout};
+    int64_t grain = l.os > 0 && l.os < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / l.os
+                                                       : 1;
+    vae_parallel_ranges(batch, grain, lik_range, &l);
 }
 
 /* Index of the largest of n values (the first on ties). */

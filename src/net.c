@@ -5,6 +5,7 @@
  * inference (infer.c) are built from these steps. */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "likelihood.h"
 #include "net.h"
 #include "ops/ops.h"
+#include "pool.h"
 #include "simd.h"
 
 /* ---- Laying nets out in the workspace ----------------------------------- */
@@ -226,13 +228,20 @@ void vae_net_backward(vae_node *nodes, int32_t n, const float *params,
     }
 }
 
+static void zero_range(void *p, int64_t lo, int64_t hi)
+{
+    memset((float *)p + lo, 0, (size_t)(hi - lo) * sizeof(float));
+}
+
 /* batch: the one the nets are laid out for (vae_ensure_workspace). */
 void vae_net_zero_grads(vae_node *nodes, int32_t n, int32_t first_grad,
                         int64_t batch)
 {
-    /* The gradients follow the values (vae_place_nodes). */
-    memset(nodes[0].val + val_floats(nodes, n) * batch, 0,
-           (size_t)(grad_floats(nodes, first_grad, n) * batch) * sizeof(float));
+    /* The gradients follow the values (vae_place_nodes); megabytes of
+     * them, cleared by the worker pool's threads together. */
+    vae_parallel_ranges(grad_floats(nodes, first_grad, n) * batch,
+                        4 * VAE_POOL_GRAIN, zero_range,
+                        nodes[0].val + val_floats(nodes, n) * batch);
 }
 
 /* ---- The decoder and its output, a chunk of examples at a time ---------- */
@@ -325,12 +334,18 @@ void vae_out_backward_kept(vae_model *m, int64_t rows, const double *weight)
 
 /* After vae_out_likelihood(VAE_OUT_GRAD_BACKWARD): the output's parameter
  * gradient joins the others. */
+static void add_dw_range(void *ctx, int64_t lo, int64_t hi)
+{
+    vae_model *m = ctx;
+    float *g = m->grads + dec_out(m)->param_off;
+    for (int64_t i = lo; i < hi; i++)
+        g[i] += m->out_dw[i];
+}
+
 void vae_out_add_dw(vae_model *m)
 {
-    vae_node *o = dec_out(m);
-    float *g = m->grads + o->param_off;
-    for (int64_t i = 0; i < o->s.n_params; i++)
-        g[i] += m->out_dw[i];
+    vae_parallel_ranges(dec_out(m)->s.n_params, VAE_POOL_GRAIN, add_dw_range,
+                        m);
 }
 
 /* The decoder's backward, but for a grad_in_val output (done above). */
@@ -382,12 +397,29 @@ static int all_finite(const float *v, int64_t n)
     return ok;
 }
 
+/* all_finite over the worker pool: the verdicts of the ranges combine by
+ * AND, whatever the split. */
+typedef struct finite_loop {
+    const float *v;
+    atomic_int ok;
+} finite_loop;
+
+static void finite_range(void *ctx, int64_t lo, int64_t hi)
+{
+    finite_loop *l = ctx;
+    if (!all_finite(l->v + lo, hi - lo))
+        atomic_store_explicit(&l->ok, 0, memory_order_relaxed);
+}
+
 int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
                          const char *what)
 {
     /* A branch-free pass (it vectorises: this runs over every gradient of
      * every step); the element is looked for only once one is known bad. */
-    int ok = all_finite(v, n);
+    finite_loop l = {.v = v};
+    atomic_init(&l.ok, 1);
+    vae_parallel_ranges(n, VAE_POOL_GRAIN, finite_range, &l);
+    int ok = atomic_load(&l.ok);
     for (int64_t i = 0; !ok && i < n; i++)
         if (!isfinite(v[i]))
             return vae_model_fail(m, VAE_ERR_NONFINITE,

@@ -45,4 +45,17 @@ double vae_rng_normal(vae_rng *r);
 /* Fills out[0..n-1] with standard normals. */
 void vae_rng_normal_fill(vae_rng *r, float *out, int64_t n);
 
+/* Parameter initialisation draws millions of numbers at once, where the
+ * double Box-Muller above (a log and a cos in double per value) was most
+ * of a text model's start-up. These two fill a whole array in float, 32
+ * random bits per value, from VAE_RNG_INIT_DRAWS generators seeded by as
+ * many draws of r and stepped side by side in vectorised loops (rng.c):
+ * a fill advances r by VAE_RNG_INIT_DRAWS draws, whatever its length. */
+#define VAE_RNG_INIT_DRAWS 4
+/* out[i] uniform in [-bound, bound) (24-bit resolution). */
+void vae_rng_init_uniform(vae_rng *r, float *out, int64_t n, float bound);
+/* out[i] standard normal: float Box-Muller using both values of a pair,
+ * tails to about 6.7 standard deviations. */
+void vae_rng_init_normal(vae_rng *r, float *out, int64_t n);
+
 #endif

@@ -131,7 +131,10 @@ static int clear_of_kink(const double *kbj, double free_bits, double gap)
 /* Shifts mu (the head's bias) so that dim 1's KL is well above the free
  * bits and dim 0's is below them on average; per example, dim 0 must also
  * have examples on both sides, where thresholding the batch mean and each
- * example's KL disagree (so a test that took one for the other fails). */
+ * example's KL disagree (so a test that took one for the other fails).
+ * For that, dim 0's means are first spread apart (its weights times 4):
+ * with the initial weights alone, whether any shift leaves every example
+ * clear of the threshold depends on the seed. */
 static void place_around_threshold(vae_model *m, const float *x,
                                    const elbo_case *c)
 {
@@ -145,6 +148,8 @@ static void place_around_threshold(vae_model *m, const float *x,
         assert_true(kd[1] > c->free_bits + 0.1);
         return;
     }
+    for (int i = 0; i < H; i++)
+        bias[i - 2 * L * H] *= 4.0f; /* row 0 of W, mu of dim 0 */
     for (int k = 0; k <= 60; k++) {
         bias[0] = -1.5f + 0.05f * (float)k;
         kl_from_encode(m, x, kd, kbj, &km);

@@ -2,7 +2,9 @@
  * the library uses, random bit patterns (which reach the tiny magnitudes a
  * grid skips), and the edge cases (signed zeros, infinities, huge values,
  * subnormals, NaN). Then the activation ops and the Bernoulli likelihood,
- * which are built on it, through their own entry points.
+ * which are built on it, through their own entry points: within the same
+ * bounds, and equal to this file's own (baseline, unvectorised) results
+ * bit for bit, whichever clone of src/simd.h the CPU runs.
  *
  * Errors are relative to the double result and quoted in units of
  * FLT_EPSILON (2^-23; a correctly rounded float is within 0.5). The
@@ -280,7 +282,22 @@ static void test_softplusf(void **state)
 
 /* ---- the activation ops use them -------------------------------------- */
 
-static void check_op(int32_t op, f64_fn ref, double bound, const char *what)
+/* The library's hot loops run in the clone this CPU picks (src/simd.h:
+ * AVX-512, AVX2 or the baseline); this file is compiled for the baseline
+ * alone, so its own calls of fastmath.h are the baseline code, and the
+ * library's results must equal them bit for bit, whichever clone ran. */
+static void report_clone(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    print_message("this CPU runs the %s clones (in optimised builds)\n",
+                  __builtin_cpu_supports("avx512f") ? "AVX-512"
+                  : __builtin_cpu_supports("avx2")  ? "AVX2"
+                                                    : "baseline");
+#endif
+}
+
+static void check_op(int32_t op, f32_fn base, f64_fn ref, double bound,
+                     const char *what)
 {
     enum { N = 100001 };
     const int64_t dims[1] = {N};
@@ -296,6 +313,8 @@ static void check_op(int32_t op, f64_fn ref, double bound, const char *what)
     err_stat s = {0.0, 0.0, 0.0f, 0.0f};
     for (int i = 0; i < N; i++) {
         assert_true(isfinite(h.node.val[i]));
+        float want = base(h.in.val[i]);
+        assert_memory_equal(&h.node.val[i], &want, sizeof want);
         err_add(&s, h.in.val[i], h.node.val[i], ref((double)h.in.val[i]));
     }
     check_rel(what, s, bound);
@@ -305,10 +324,12 @@ static void check_op(int32_t op, f64_fn ref, double bound, const char *what)
 static void test_activation_ops(void **state)
 {
     (void)state;
-    check_op(VAE_OP_TANH, tanh, TANH_REL, "tanh op [-20, 20]");
-    check_op(VAE_OP_SIGMOID, ref_sigmoid, SIGMOID_REL,
+    report_clone();
+    check_op(VAE_OP_TANH, vae_fast_tanhf, tanh, TANH_REL,
+             "tanh op [-20, 20]");
+    check_op(VAE_OP_SIGMOID, vae_fast_sigmoidf, ref_sigmoid, SIGMOID_REL,
              "sigmoid op [-20, 20]");
-    check_op(VAE_OP_SOFTPLUS, ref_softplus, SOFTPLUS_REL,
+    check_op(VAE_OP_SOFTPLUS, vae_fast_softplusf, ref_softplus, SOFTPLUS_REL,
              "softplus op [-20, 20]");
 }
 
@@ -356,6 +377,9 @@ static void test_bernoulli_grid(void **state)
         double bound = bernoulli_bound(x[i], l[i]);
         worst = fmax(worst, fabs(lp[i] - want) / bound);
         err_add(&sg, l[i], g1[i], ref_sigmoid(l[i]) - x[i]);
+        /* The clone's gradient is the baseline's, bit for bit. */
+        float base = vae_fast_sigmoidf(l[i]) - x[i];
+        assert_memory_equal(&g1[i], &base, sizeof base);
         sum += lp[i];
         ref_sum += want;
         bound_sum += bound;

@@ -388,7 +388,9 @@ static void test_iwae_matches_quadrature(void **state)
             sum += exp(lp[i] - mx);
         double exact = mx + log(sum), iwae, elbo;
         assert_int_equal(vae_model_iwae(m, x + b * T, 1, 20000, &iwae), VAE_OK);
-        assert_int_equal(vae_model_elbo(m, x + b * T, 1, &elbo, NULL, NULL),
+        /* The ELBO is a bound in expectation; one draw can land above
+         * log p(x), the mean over the GRID copies does not. */
+        assert_int_equal(vae_model_elbo(m, xs, GRID, &elbo, NULL, NULL),
                          VAE_OK);
         print_message("sentence %d: log p(x) by quadrature %.4f, IWAE-20000 "
                       "%.4f, ELBO %.4f\n", b, exact, iwae, elbo);

@@ -1,6 +1,7 @@
 /* activation.c - elementwise activations. Each is a forward map and its
  * derivative written in terms of (x, y), so one pair of loops serves all. */
 #include "../fastmath.h"
+#include "../pool.h"
 #include "../simd.h"
 #include "ops.h"
 
@@ -87,44 +88,58 @@ static float identity_d(float x, float y, float a)
 typedef float (*act_fn)(float, float);
 typedef float (*act_deriv)(float, float, float);
 
-static inline void act_forward(vae_node *n, vae_node *const *in, act_fn f,
-                               int64_t batch)
+/* What a range of an activation's loop needs (the node and its input). */
+typedef struct act_loop {
+    vae_node *n;
+    vae_node *in;
+} act_loop;
+
+static inline void act_forward(const act_loop *l, act_fn f, int64_t lo,
+                               int64_t hi)
 {
-    int64_t len = batch * n->s.size;
-    const float *x = in[0]->val;
-    float a = n->s.fattr[LEAKY_SLOPE];
-    for (int64_t i = 0; i < len; i++)
-        n->val[i] = f(x[i], a);
+    const float *x = l->in->val;
+    float *y = l->n->val, a = l->n->s.fattr[LEAKY_SLOPE];
+    for (int64_t i = lo; i < hi; i++)
+        y[i] = f(x[i], a);
 }
 
-static inline void act_backward(vae_node *n, vae_node *const *in,
-                                act_deriv d, int64_t batch)
+static inline void act_backward(const act_loop *l, act_deriv d, int64_t lo,
+                                int64_t hi)
 {
-    if (!in[0]->grad)
-        return;
-    int64_t len = batch * n->s.size;
-    const float *x = in[0]->val;
-    float a = n->s.fattr[LEAKY_SLOPE];
-    for (int64_t i = 0; i < len; i++)
-        in[0]->grad[i] += n->grad[i] * d(x[i], n->val[i], a);
+    const float *x = l->in->val, *y = l->n->val, *dy = l->n->grad;
+    float *dx = l->in->grad, a = l->n->s.fattr[LEAKY_SLOPE];
+    for (int64_t i = lo; i < hi; i++)
+        dx[i] += dy[i] * d(x[i], y[i], a);
 }
 
-/* Each activation gets its own forward/backward, so the compiler can inline
- * f and d into the loop instead of calling through a pointer per element
- * (and each is cloned for AVX2, simd.h). */
+/* Each activation gets its own loops, so the compiler can inline f and d
+ * instead of calling through a pointer per element (and each is cloned,
+ * simd.h); the elements are split across the worker pool in ranges. */
 #define ACTIVATION(NAME, CODE, F, D, SHAPE, IN_PLACE)                         \
-    VAE_CLONES static void NAME##_forward(vae_node *n, vae_node *const *in,   \
-                                          const float *w, int64_t batch)      \
+    VAE_CLONES static void NAME##_fwd_range(void *l, int64_t lo, int64_t hi)  \
+    {                                                                         \
+        act_forward(l, F, lo, hi);                                            \
+    }                                                                         \
+    VAE_CLONES static void NAME##_bwd_range(void *l, int64_t lo, int64_t hi)  \
+    {                                                                         \
+        act_backward(l, D, lo, hi);                                           \
+    }                                                                         \
+    static void NAME##_forward(vae_node *n, vae_node *const *in,              \
+                               const float *w, int64_t batch)                 \
     {                                                                         \
         (void)w;                                                              \
-        act_forward(n, in, F, batch);                                         \
+        act_loop l = {n, in[0]};                                              \
+        vae_parallel_ranges(batch * n->s.size, VAE_POOL_GRAIN,                \
+                            NAME##_fwd_range, &l);                            \
     }                                                                         \
-    VAE_CLONES static void NAME##_backward(vae_node *n, vae_node *const *in,  \
-                                           const float *w, float *dw,         \
-                                           int64_t batch)                     \
+    static void NAME##_backward(vae_node *n, vae_node *const *in,             \
+                                const float *w, float *dw, int64_t batch)     \
     {                                                                         \
         (void)w, (void)dw;                                                    \
-        act_backward(n, in, D, batch);                                        \
+        act_loop l = {n, in[0]};                                              \
+        if (in[0]->grad)                                                      \
+            vae_parallel_ranges(batch * n->s.size, VAE_POOL_GRAIN,            \
+                                NAME##_bwd_range, &l);                        \
     }                                                                         \
     const vae_op vae_op_##NAME = {.name = #NAME,                              \
                                   .code = CODE,                               \

@@ -11,8 +11,8 @@
  * Yc and dYc are channel-major (out x [example, pixel]) because that is what
  * one GEMM over many examples produces and consumes; moving them to and from
  * NCHW copies whole pixel rows. */
-#include <cblas.h>
 
+#include "../gemm.h"
 #include "im2col.h"
 
 static int64_t out_size(int64_t n, int64_t k, int64_t s, int64_t p)
@@ -75,9 +75,8 @@ static void conv2d_forward(vae_node *n, vae_node *const *in, const float *w,
         int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
         float *y = n->val + b0 * n->s.size;
         vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out,
-                    (int)cols, (int)rows, 1.0f, w, (int)rows, col, (int)cols,
-                    0.0f, yc, (int)cols);
+        vae_sgemm(0, 0, out, cols, rows, 1.0f, w, rows, col, cols, 0.0f, yc,
+                  cols);
         vae_fill_bias(bias, nb, out, pos, y);
         vae_add_from_channel_major(yc, nb, out, pos, y);
     }
@@ -98,15 +97,13 @@ static void conv2d_backward(vae_node *n, vae_node *const *in, const float *w,
         vae_to_channel_major(dy, nb, out, pos, dyc);
         /* The forward columns did not survive (scratch is shared). */
         vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)out,
-                    (int)rows, (int)cols, 1.0f, dyc, (int)cols, col, (int)cols,
-                    1.0f, dw, (int)rows);
+        vae_sgemm(0, 1, out, rows, cols, 1.0f, dyc, cols, col, cols, 1.0f, dw,
+                  rows);
         if (!in[0]->grad)
             continue;
         /* The columns are used up: their space takes dL/dcol. */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows,
-                    (int)cols, (int)out, 1.0f, w, (int)rows, dyc, (int)cols,
-                    0.0f, col, (int)cols);
+        vae_sgemm(1, 0, rows, cols, out, 1.0f, w, rows, dyc, cols, 0.0f, col,
+                  cols);
         vae_col2im_add(&g, col, nb, in[0]->grad + b0 * in[0]->s.size);
     }
 }

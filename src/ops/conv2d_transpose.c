@@ -13,8 +13,8 @@
  *   forward:   Xc = x (channel-major);  y = col2im(W^T Xc) + bias
  *   backward:  col = im2col(dy);  dW += Xc col^T;  dx += W col (as NCHW)
  */
-#include <cblas.h>
 
+#include "../gemm.h"
 #include "im2col.h"
 
 static int32_t convt_shape(vae_node_spec *s, const vae_node_spec *const *in,
@@ -78,9 +78,8 @@ static void convt_forward(vae_node *n, vae_node *const *in, const float *w,
         int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
         float *y = n->val + b0 * n->s.size;
         vae_to_channel_major(in[0]->val + b0 * in[0]->s.size, nb, cin, pos, xc);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows,
-                    (int)cols, (int)cin, 1.0f, w, (int)rows, xc, (int)cols,
-                    0.0f, col, (int)cols);
+        vae_sgemm(1, 0, rows, cols, cin, 1.0f, w, rows, xc, cols, 0.0f, col,
+                  cols);
         vae_fill_bias(bias, nb, g.c, g.h * g.w, y);
         vae_col2im_add(&g, col, nb, y);
     }
@@ -100,15 +99,13 @@ static void convt_backward(vae_node *n, vae_node *const *in, const float *w,
         vae_add_bias_grad(dy, nb, g.c, g.h * g.w, db);
         vae_im2col(&g, dy, nb, col);
         vae_to_channel_major(in[0]->val + b0 * in[0]->s.size, nb, cin, pos, xc);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cin,
-                    (int)rows, (int)cols, 1.0f, xc, (int)cols, col, (int)cols,
-                    1.0f, dw, (int)rows);
+        vae_sgemm(0, 1, cin, rows, cols, 1.0f, xc, cols, col, cols, 1.0f, dw,
+                  rows);
         if (!in[0]->grad)
             continue;
         /* Xc is used up: its space takes dL/dx, channel-major. */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cin,
-                    (int)cols, (int)rows, 1.0f, w, (int)rows, col, (int)cols,
-                    0.0f, xc, (int)cols);
+        vae_sgemm(0, 0, cin, cols, rows, 1.0f, w, rows, col, cols, 0.0f, xc,
+                  cols);
         vae_add_from_channel_major(xc, nb, cin, pos,
                                    in[0]->grad + b0 * in[0]->s.size);
     }

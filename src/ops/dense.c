@@ -1,9 +1,10 @@
 /* dense.c - fully connected layer on the last axis: y = x W^T + b.
  * W is units x in, as nn.Linear stores it, so weights move between libvae and
  * PyTorch without transposes. Leading axes (time steps) are rows too. */
-#include <cblas.h>
 #include <math.h>
 
+#include "../gemm.h"
+#include "bias.h"
 #include "ops.h"
 
 /* iattr */
@@ -41,9 +42,8 @@ static void dense_init(const vae_node_spec *s, float *w, vae_rng *r)
 {
     int64_t units = s->shape[s->rank - 1];
     int64_t fan_in = (s->n_params - units) / units;
-    double bound = 1.0 / sqrt((double)fan_in);
-    for (int64_t i = 0; i < s->n_params; i++)
-        w[i] = (float)((2.0 * vae_rng_uniform(r) - 1.0) * bound);
+    vae_rng_init_uniform(r, w, s->n_params,
+                         (float)(1.0 / sqrt((double)fan_in)));
 }
 
 static void dense_forward(vae_node *n, vae_node *const *in, const float *w,
@@ -54,12 +54,9 @@ static void dense_forward(vae_node *n, vae_node *const *in, const float *w,
     int64_t rows = batch * (n->s.size / units);
     const float *b = w + units * fan_in;
     float *y = n->val;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < units; j++)
-            y[r * units + j] = b[j];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)units,
-                (int)fan_in, 1.0f, in[0]->val, (int)fan_in, w, (int)fan_in,
-                1.0f, y, (int)units);
+    vae_bias_fill(y, rows, units, b, NULL);
+    vae_sgemm(0, 1, rows, units, fan_in, 1.0f, in[0]->val, fan_in, w, fan_in,
+              1.0f, y, units);
 }
 
 static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
@@ -70,16 +67,12 @@ static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
     int64_t rows = batch * (n->s.size / units);
     const float *dy = n->grad;
     float *db = dw + units * fan_in;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)units,
-                (int)fan_in, (int)rows, 1.0f, dy, (int)units, in[0]->val,
-                (int)fan_in, 1.0f, dw, (int)fan_in);
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t j = 0; j < units; j++)
-            db[j] += dy[r * units + j];
+    vae_sgemm(1, 0, units, fan_in, rows, 1.0f, dy, units, in[0]->val, fan_in,
+              1.0f, dw, fan_in);
+    vae_bias_grad(dy, rows, units, db, NULL);
     if (in[0]->grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows,
-                    (int)fan_in, (int)units, 1.0f, dy, (int)units, w,
-                    (int)fan_in, 1.0f, in[0]->grad, (int)fan_in);
+        vae_sgemm(0, 0, rows, fan_in, units, 1.0f, dy, units, w, fan_in, 1.0f,
+                  in[0]->grad, fan_in);
 }
 
 const vae_op vae_op_dense = {

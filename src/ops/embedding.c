@@ -53,7 +53,7 @@ static int32_t embedding_shape(vae_node_spec *s, const vae_node_spec *const *in,
 /* nn.Embedding's default. */
 static void embedding_init(const vae_node_spec *s, float *w, vae_rng *r)
 {
-    vae_rng_normal_fill(r, w, s->n_params);
+    vae_rng_init_normal(r, w, s->n_params);
 }
 
 /* The table row of id, or -1 when id is not an integer in [0, vocab). */

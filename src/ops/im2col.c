@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../pool.h"
 #include "im2col.h"
 
 int32_t vae_conv_add(vae_graph *g, const vae_op *op, int32_t x,
@@ -124,9 +125,8 @@ int32_t vae_conv_finish(vae_node_spec *s, const vae_node_spec *in,
 void vae_conv_init(const vae_conv_geom *g, int64_t n_params, float *w,
                    vae_rng *r)
 {
-    double bound = 1.0 / sqrt((double)vae_conv_rows(g));
-    for (int64_t i = 0; i < n_params; i++)
-        w[i] = (float)((2.0 * vae_rng_uniform(r) - 1.0) * bound);
+    vae_rng_init_uniform(r, w, n_params,
+                         (float)(1.0 / sqrt((double)vae_conv_rows(g))));
 }
 
 static int64_t per_example(const vae_conv_geom *g)
@@ -197,43 +197,70 @@ static inline void move_run(float *r, float *im, int64_t at, int64_t lo,
  * pixels into the columns (zeros where the tap is in the padding);
  * otherwise add the columns into the image. Rows are short (7 or 14 for
  * MNIST), so zeros are written by plain loops: a memset call per few floats
- * cost more than the copy. */
+ * cost more than the copy.
+ *
+ * A task is one image channel of examples [b0, b1): it alone writes that
+ * channel's column rows (to_col) or image planes (the adjoint), and adds
+ * into a pixel in the serial loop's order (kernel row, then column), so
+ * the worker pool changes no byte. */
+typedef struct lower_loop {
+    const vae_conv_geom *g;
+    float *img, *col;
+    int64_t batch, per_task, b_tasks;
+    int to_col;
+} lower_loop;
+
+static void lower_task(void *ctx, int64_t t)
+{
+    const lower_loop *l = ctx;
+    const vae_conv_geom *g = l->g;
+    const int64_t k = g->k, s = g->s, p = g->p, oh = g->oh, ow = g->ow;
+    const int64_t plane = g->h * g->w, n_cols = l->batch * oh * ow;
+    const int64_t c = t / l->b_tasks, b0 = t % l->b_tasks * l->per_task;
+    const int64_t b1 = b0 + l->per_task < l->batch ? b0 + l->per_task
+                                                   : l->batch;
+    const int to_col = l->to_col;
+    for (int64_t ki = 0; ki < k; ki++)
+        for (int64_t kj = 0; kj < k; kj++) {
+            float *row = l->col + ((c * k + ki) * k + kj) * n_cols;
+            int64_t y_lo, y_hi, x_lo, x_hi;
+            inside_run(ki - p, s, g->h, oh, &y_lo, &y_hi);
+            inside_run(kj - p, s, g->w, ow, &x_lo, &x_hi);
+            for (int64_t b = b0; b < b1; b++) {
+                float *im = l->img + (b * g->c + c) * plane;
+                float *out = row + b * oh * ow;
+                for (int64_t oy = 0; oy < oh; oy++) {
+                    float *r = out + oy * ow;
+                    if (oy < y_lo || oy >= y_hi) {
+                        if (to_col)
+                            for (int64_t ox = 0; ox < ow; ox++)
+                                r[ox] = 0.0f;
+                        continue;
+                    }
+                    if (to_col) {
+                        for (int64_t ox = 0; ox < x_lo; ox++)
+                            r[ox] = 0.0f;
+                        for (int64_t ox = x_hi; ox < ow; ox++)
+                            r[ox] = 0.0f;
+                    }
+                    /* Window ox reads im[at + ox s]; `at` itself may lie
+                     * in the padding, the taps of the run do not. */
+                    int64_t at = (oy * s - p + ki) * g->w + kj - p;
+                    move_run(r, im, at, x_lo, x_hi, s, to_col);
+                }
+            }
+        }
+}
+
 static void lower(const vae_conv_geom *g, float *img, int64_t batch,
                   float *col, int to_col)
 {
-    const int64_t k = g->k, s = g->s, p = g->p, oh = g->oh, ow = g->ow;
-    const int64_t plane = g->h * g->w, n_cols = batch * oh * ow;
-    for (int64_t c = 0; c < g->c; c++)
-        for (int64_t ki = 0; ki < k; ki++)
-            for (int64_t kj = 0; kj < k; kj++) {
-                float *row = col + ((c * k + ki) * k + kj) * n_cols;
-                int64_t y_lo, y_hi, x_lo, x_hi;
-                inside_run(ki - p, s, g->h, oh, &y_lo, &y_hi);
-                inside_run(kj - p, s, g->w, ow, &x_lo, &x_hi);
-                for (int64_t b = 0; b < batch; b++) {
-                    float *im = img + (b * g->c + c) * plane;
-                    float *out = row + b * oh * ow;
-                    for (int64_t oy = 0; oy < oh; oy++) {
-                        float *r = out + oy * ow;
-                        if (oy < y_lo || oy >= y_hi) {
-                            if (to_col)
-                                for (int64_t ox = 0; ox < ow; ox++)
-                                    r[ox] = 0.0f;
-                            continue;
-                        }
-                        if (to_col) {
-                            for (int64_t ox = 0; ox < x_lo; ox++)
-                                r[ox] = 0.0f;
-                            for (int64_t ox = x_hi; ox < ow; ox++)
-                                r[ox] = 0.0f;
-                        }
-                        /* Window ox reads im[at + ox s]; `at` itself may lie
-                         * in the padding, the taps of the run do not. */
-                        int64_t at = (oy * s - p + ki) * g->w + kj - p;
-                        move_run(r, im, at, x_lo, x_hi, s, to_col);
-                    }
-                }
-            }
+    int64_t per_channel = g->k * g->k * g->oh * g->ow;
+    int64_t per = per_channel < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / per_channel
+                                               : 1;
+    per = per < batch ? per : batch;
+    lower_loop l = {g, img, col, batch, per, (batch + per - 1) / per, to_col};
+    vae_parallel_for(g->c * l.b_tasks, lower_task, &l);
 }
 
 void vae_im2col(const vae_conv_geom *g, const float *img, int64_t batch,
@@ -249,48 +276,97 @@ void vae_col2im_add(const vae_conv_geom *g, const float *col, int64_t batch,
     lower(g, img, batch, (float *)col, 0);
 }
 
+/* The permutes, bias fill and bias gradient below, split across the
+ * worker pool by example (each writes its own examples' planes) or, for
+ * the bias gradient, by channel (each sum in its serial order). */
+typedef struct plane_loop {
+    const float *src;
+    float *dst;
+    const float *bias;
+    int64_t batch, channels, n;
+} plane_loop;
+
+/* Examples per task for planes of channels x n floats. */
+static int64_t example_grain(int64_t channels, int64_t n)
+{
+    int64_t per = channels * n;
+    return per < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / per : 1;
+}
+
+static void to_channel_major(void *ctx, int64_t lo, int64_t hi)
+{
+    const plane_loop *l = ctx;
+    int64_t batch = l->batch, channels = l->channels, n = l->n;
+    for (int64_t b = lo; b < hi; b++)
+        for (int64_t c = 0; c < channels; c++)
+            memcpy(l->dst + (c * batch + b) * n,
+                   l->src + (b * channels + c) * n, (size_t)n * sizeof(float));
+}
+
 void vae_to_channel_major(const float *src, int64_t batch, int64_t channels,
                           int64_t n, float *dst)
 {
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t c = 0; c < channels; c++)
-            memcpy(dst + (c * batch + b) * n, src + (b * channels + c) * n,
-                   (size_t)n * sizeof *dst);
+    plane_loop l = {src, dst, NULL, batch, channels, n};
+    vae_parallel_ranges(batch, example_grain(channels, n), to_channel_major,
+                        &l);
+}
+
+static void add_from_channel_major(void *ctx, int64_t lo, int64_t hi)
+{
+    const plane_loop *l = ctx;
+    int64_t batch = l->batch, channels = l->channels, n = l->n;
+    for (int64_t b = lo; b < hi; b++)
+        for (int64_t c = 0; c < channels; c++) {
+            const float *s = l->src + (c * batch + b) * n;
+            float *d = l->dst + (b * channels + c) * n;
+            for (int64_t i = 0; i < n; i++)
+                d[i] += s[i];
+        }
 }
 
 void vae_add_from_channel_major(const float *src, int64_t batch,
                                 int64_t channels, int64_t n, float *dst)
 {
-    for (int64_t b = 0; b < batch; b++)
+    plane_loop l = {src, dst, NULL, batch, channels, n};
+    vae_parallel_ranges(batch, example_grain(channels, n),
+                        add_from_channel_major, &l);
+}
+
+static void fill_bias(void *ctx, int64_t lo, int64_t hi)
+{
+    const plane_loop *l = ctx;
+    int64_t channels = l->channels, n = l->n;
+    for (int64_t b = lo; b < hi; b++)
         for (int64_t c = 0; c < channels; c++) {
-            const float *s = src + (c * batch + b) * n;
-            float *d = dst + (b * channels + c) * n;
+            float *d = l->dst + (b * channels + c) * n;
             for (int64_t i = 0; i < n; i++)
-                d[i] += s[i];
+                d[i] = l->bias[c];
         }
 }
 
 void vae_fill_bias(const float *bias, int64_t batch, int64_t channels,
                    int64_t n, float *dst)
 {
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t c = 0; c < channels; c++) {
-            float *d = dst + (b * channels + c) * n;
-            for (int64_t i = 0; i < n; i++)
-                d[i] = bias[c];
-        }
+    plane_loop l = {NULL, dst, bias, batch, channels, n};
+    vae_parallel_ranges(batch, example_grain(channels, n), fill_bias, &l);
+}
+
+static void add_bias_grad(void *ctx, int64_t c)
+{
+    const plane_loop *l = ctx;
+    int64_t batch = l->batch, channels = l->channels, n = l->n;
+    double sum = 0.0;
+    for (int64_t b = 0; b < batch; b++) {
+        const float *d = l->src + (b * channels + c) * n;
+        for (int64_t i = 0; i < n; i++)
+            sum += d[i];
+    }
+    l->dst[c] += (float)sum;
 }
 
 void vae_add_bias_grad(const float *dy, int64_t batch, int64_t channels,
                        int64_t n, float *db)
 {
-    for (int64_t c = 0; c < channels; c++) {
-        double sum = 0.0;
-        for (int64_t b = 0; b < batch; b++) {
-            const float *d = dy + (b * channels + c) * n;
-            for (int64_t i = 0; i < n; i++)
-                sum += d[i];
-        }
-        db[c] += (float)sum;
-    }
+    plane_loop l = {dy, db, NULL, batch, channels, n};
+    vae_parallel_for(channels, add_bias_grad, &l);
 }

@@ -18,12 +18,15 @@
  * entering each step hprev, cprev [T, H] and tanh(c_t) [T, H]. Keeping the
  * state *entering* each step (rather than the one leaving it) puts h_{t-1}
  * in the same row as dG_t, which is what lets dW_hh be one product. */
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "../fastmath.h"
+#include "../gemm.h"
+#include "../pool.h"
+#include "../simd.h"
+#include "bias.h"
 #include "ops.h"
 
 /* iattr: hidden, full_sequence, has_init, has_mask as the builder stores
@@ -110,9 +113,8 @@ static int32_t lstm_shape(vae_node_spec *s, const vae_node_spec *const *in,
 /* nn.LSTM's default: every weight and bias uniform in +-1/sqrt(H). */
 static void lstm_init(const vae_node_spec *s, float *w, vae_rng *r)
 {
-    double bound = 1.0 / sqrt((double)s->iattr[A_HIDDEN]);
-    for (int64_t i = 0; i < s->n_params; i++)
-        w[i] = (float)((2.0 * vae_rng_uniform(r) - 1.0) * bound);
+    vae_rng_init_uniform(r, w, s->n_params,
+                         (float)(1.0 / sqrt((double)s->iattr[A_HIDDEN])));
 }
 
 static int64_t lstm_saved(const vae_node_spec *s)
@@ -156,6 +158,7 @@ static const float *mask_ids(const vae_node *n, vae_node *const *in)
  * h) become activations in place; cp is the entering c; hn, cn, tc receive
  * h, c and tanh(c) leaving the step. restrict: the gate rows and the state
  * rows never overlap, and saying so lets GCC vectorise the loop. */
+VAE_CLONES
 static void cell_forward(float *restrict gi, float *restrict gf,
                          float *restrict gg, float *restrict go,
                          const float *restrict cp, float *restrict hn,
@@ -176,6 +179,58 @@ static void cell_forward(float *restrict gi, float *restrict gf,
     }
 }
 
+/* One time step of the batch, for the worker pool: the examples are
+ * independent, so a task takes a range of them (forward_rows,
+ * backward_rows). */
+typedef struct lstm_step {
+    vae_node *n;
+    lstm_saved_arrays sv;
+    const float *ids;
+    int64_t t, T, H;
+    int full;
+    float *dh, *dc; /* backward's running gradients */
+} lstm_step;
+
+static void forward_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const lstm_step *st = ctx;
+    vae_node *n = st->n;
+    const lstm_saved_arrays sv = st->sv;
+    const int64_t t = st->t, T = st->T, H = st->H, G4 = 4 * H;
+    const float *ids = st->ids;
+    const int full = st->full;
+    for (int64_t b = lo; b < hi; b++) {
+        int64_t row = b * T + t;
+        const float *hp = sv.hprev + row * H, *cp = sv.cprev + row * H;
+        /* The last step's state is the node's state; the others are the
+         * next step's entering state. */
+        float *hn = t + 1 < T ? sv.hprev + (row + 1) * H
+                              : n->state + b * 2 * H;
+        float *cn = t + 1 < T ? sv.cprev + (row + 1) * H : hn + H;
+        int active = !ids || ids[row] != 0.0f;
+        float *g4 = sv.gates + row * G4;
+        cell_forward(g4, g4 + H, g4 + 2 * H, g4 + 3 * H, cp, hn, cn,
+                     sv.tanhc + row * H, H);
+        if (!active) {
+            memcpy(hn, hp, (size_t)H * sizeof(float));
+            memcpy(cn, cp, (size_t)H * sizeof(float));
+        }
+        if (full && active)
+            memcpy(n->val + row * H, hn, (size_t)H * sizeof(float));
+        else if (full)
+            memset(n->val + row * H, 0, (size_t)H * sizeof(float));
+    }
+}
+
+/* Examples per task of a step: one share per thread. A step's cells are a
+ * few microseconds per example, too little for the elementwise grain, and
+ * examples are independent, so the split does not change any result. */
+static int64_t step_grain(int64_t batch)
+{
+    int64_t threads = vae_pool_threads();
+    return (batch + threads - 1) / threads;
+}
+
 static void lstm_forward(vae_node *n, vae_node *const *in, const float *w,
                          int64_t batch)
 {
@@ -186,12 +241,9 @@ static void lstm_forward(vae_node *n, vae_node *const *in, const float *w,
     const int full = (int)n->s.iattr[A_FULL];
     lstm_saved_arrays sv = saved_arrays(n, batch);
 
-    for (int64_t r = 0; r < batch * T; r++)
-        for (int64_t k = 0; k < G4; k++)
-            sv.gates[r * G4 + k] = b_ih[k] + b_hh[k];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(batch * T),
-                (int)G4, (int)g.f, 1.0f, in[0]->val, (int)g.f, w_ih, (int)g.f,
-                1.0f, sv.gates, (int)G4);
+    vae_bias_fill(sv.gates, batch * T, G4, b_ih, b_hh);
+    vae_sgemm(0, 1, batch * T, G4, g.f, 1.0f, in[0]->val, g.f, w_ih, g.f,
+              1.0f, sv.gates, G4);
 
     for (int64_t b = 0; b < batch; b++) {
         float *h0 = sv.hprev + b * T * H, *c0 = sv.cprev + b * T * H;
@@ -207,31 +259,14 @@ static void lstm_forward(vae_node *n, vae_node *const *in, const float *w,
         }
     }
 
+    lstm_step st = {.n = n, .sv = sv, .ids = ids, .T = T, .H = H,
+                    .full = full};
+    int64_t grain = step_grain(batch);
     for (int64_t t = 0; t < T; t++) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch,
-                    (int)G4, (int)H, 1.0f, sv.hprev + t * H, (int)(T * H),
-                    w_hh, (int)H, 1.0f, sv.gates + t * G4, (int)(T * G4));
-        for (int64_t b = 0; b < batch; b++) {
-            int64_t row = b * T + t;
-            const float *hp = sv.hprev + row * H, *cp = sv.cprev + row * H;
-            /* The last step's state is the node's state; the others are the
-             * next step's entering state. */
-            float *hn = t + 1 < T ? sv.hprev + (row + 1) * H
-                                  : n->state + b * 2 * H;
-            float *cn = t + 1 < T ? sv.cprev + (row + 1) * H : hn + H;
-            int active = !ids || ids[row] != 0.0f;
-            float *g4 = sv.gates + row * G4;
-            cell_forward(g4, g4 + H, g4 + 2 * H, g4 + 3 * H, cp, hn, cn,
-                         sv.tanhc + row * H, H);
-            if (!active) {
-                memcpy(hn, hp, (size_t)H * sizeof(float));
-                memcpy(cn, cp, (size_t)H * sizeof(float));
-            }
-            if (full && active)
-                memcpy(n->val + row * H, hn, (size_t)H * sizeof(float));
-            else if (full)
-                memset(n->val + row * H, 0, (size_t)H * sizeof(float));
-        }
+        vae_sgemm(0, 1, batch, G4, H, 1.0f, sv.hprev + t * H, T * H, w_hh, H,
+                  1.0f, sv.gates + t * G4, T * G4);
+        st.t = t;
+        vae_parallel_ranges(batch, grain, forward_rows, &st);
     }
     if (!full)
         for (int64_t b = 0; b < batch; b++)
@@ -242,6 +277,7 @@ static void lstm_forward(vae_node *n, vae_node *const *in, const float *w,
 /* One active step of one example: dh (all of dL/dh_t) and dc (dL/dc_t from
  * later steps) in; the gate activations (rows as in cell_forward) become
  * dL/dG_t in place and dc becomes dL/dc_{t-1}. */
+VAE_CLONES
 static void cell_backward(float *restrict gi, float *restrict gf,
                           float *restrict gg, float *restrict go,
                           const float *restrict cp, const float *restrict tc,
@@ -256,6 +292,31 @@ static void cell_backward(float *restrict gi, float *restrict gf,
         gg[j] = dct * i * (1.0f - g * g);
         go[j] = dh[j] * t * o * (1.0f - o);
         dc[j] = dct * f;
+    }
+}
+
+static void backward_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const lstm_step *st = ctx;
+    const vae_node *n = st->n;
+    const lstm_saved_arrays sv = st->sv;
+    const int64_t t = st->t, T = st->T, H = st->H, G4 = 4 * H;
+    for (int64_t b = lo; b < hi; b++) {
+        int64_t row = b * T + t;
+        float *gate = sv.gates + row * G4, *dhb = st->dh + b * H;
+        if (st->ids && st->ids[row] == 0.0f) {
+            memset(gate, 0, (size_t)G4 * sizeof(float));
+            continue;
+        }
+        if (st->full)
+            for (int64_t j = 0; j < H; j++)
+                dhb[j] += n->grad[row * H + j];
+        cell_backward(gate, gate + H, gate + 2 * H, gate + 3 * H,
+                      sv.cprev + row * H, sv.tanhc + row * H, dhb,
+                      st->dc + b * H, H);
+        /* The sgemm after the step adds dG_t W_hh, all of this row's
+         * dh_{t-1}. */
+        memset(dhb, 0, (size_t)H * sizeof(float));
     }
 }
 
@@ -282,27 +343,15 @@ static void lstm_backward(vae_node *n, vae_node *const *in, const float *w,
         memcpy(dh, n->grad, (size_t)(batch * H) * sizeof(float));
     memset(dc, 0, (size_t)(batch * H) * sizeof(float));
 
+    lstm_step st = {.n = n, .sv = sv, .ids = ids, .T = T, .H = H,
+                    .full = full, .dh = dh, .dc = dc};
+    int64_t grain = step_grain(batch);
     for (int64_t t = T - 1; t >= 0; t--) {
-        for (int64_t b = 0; b < batch; b++) {
-            int64_t row = b * T + t;
-            float *gate = sv.gates + row * G4, *dhb = dh + b * H;
-            if (ids && ids[row] == 0.0f) {
-                memset(gate, 0, (size_t)G4 * sizeof(float));
-                continue;
-            }
-            if (full)
-                for (int64_t j = 0; j < H; j++)
-                    dhb[j] += n->grad[row * H + j];
-            cell_backward(gate, gate + H, gate + 2 * H, gate + 3 * H,
-                          sv.cprev + row * H, sv.tanhc + row * H, dhb,
-                          dc + b * H, H);
-            /* The sgemm below adds dG_t W_hh, all of this row's dh_{t-1}. */
-            memset(dhb, 0, (size_t)H * sizeof(float));
-        }
+        st.t = t;
+        vae_parallel_ranges(batch, grain, backward_rows, &st);
         if (t > 0 || init_grad)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)batch,
-                        (int)H, (int)G4, 1.0f, sv.gates + t * G4,
-                        (int)(T * G4), w_hh, (int)H, 1.0f, dh, (int)H);
+            vae_sgemm(0, 0, batch, H, G4, 1.0f, sv.gates + t * G4, T * G4,
+                      w_hh, H, 1.0f, dh, H);
     }
     if (init_grad)
         for (int64_t b = 0; b < batch; b++)
@@ -312,20 +361,14 @@ static void lstm_backward(vae_node *n, vae_node *const *in, const float *w,
             }
 
     const int rows = (int)(batch * T);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)G4, (int)g.f,
-                rows, 1.0f, sv.gates, (int)G4, in[0]->val, (int)g.f, 1.0f,
-                dw_ih, (int)g.f);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)G4, (int)H, rows,
-                1.0f, sv.gates, (int)G4, sv.hprev, (int)H, 1.0f, dw_hh, (int)H);
-    for (int64_t r = 0; r < batch * T; r++)
-        for (int64_t k = 0; k < G4; k++) {
-            db_ih[k] += sv.gates[r * G4 + k];
-            db_hh[k] += sv.gates[r * G4 + k];
-        }
+    vae_sgemm(1, 0, G4, g.f, rows, 1.0f, sv.gates, G4, in[0]->val, g.f, 1.0f,
+              dw_ih, g.f);
+    vae_sgemm(1, 0, G4, H, rows, 1.0f, sv.gates, G4, sv.hprev, H, 1.0f, dw_hh,
+              H);
+    vae_bias_grad(sv.gates, batch * T, G4, db_ih, db_hh);
     if (in[0]->grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)g.f,
-                    (int)G4, 1.0f, sv.gates, (int)G4, w_ih, (int)g.f, 1.0f,
-                    in[0]->grad, (int)g.f);
+        vae_sgemm(0, 0, rows, g.f, G4, 1.0f, sv.gates, G4, w_ih, g.f, 1.0f,
+                  in[0]->grad, g.f);
 }
 
 const vae_op vae_op_lstm = {

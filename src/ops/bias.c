@@ -1,0 +1,62 @@
+/* bias.c - bias rows for dense and lstm (see bias.h). The fill splits the
+ * rows across the worker pool; the gradient splits the columns, so each
+ * sum still adds its rows in order: the same bytes as one thread. */
+#include "bias.h"
+#include "../pool.h"
+#include "../simd.h"
+
+typedef struct bias_loop {
+    float *y;
+    const float *dy;
+    int64_t rows, width;
+    const float *b1, *b2;
+    float *db1, *db2;
+} bias_loop;
+
+VAE_CLONES
+static void fill_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const bias_loop *l = ctx;
+    int64_t w = l->width;
+    for (int64_t r = lo; r < hi; r++)
+        if (l->b2)
+            for (int64_t j = 0; j < w; j++)
+                l->y[r * w + j] = l->b1[j] + l->b2[j];
+        else
+            for (int64_t j = 0; j < w; j++)
+                l->y[r * w + j] = l->b1[j];
+}
+
+void vae_bias_fill(float *y, int64_t rows, int64_t width, const float *b1,
+                   const float *b2)
+{
+    bias_loop l = {.y = y, .rows = rows, .width = width, .b1 = b1, .b2 = b2};
+    int64_t grain = width < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / width : 1;
+    vae_parallel_ranges(rows, grain, fill_rows, &l);
+}
+
+VAE_CLONES
+static void sum_columns(void *ctx, int64_t lo, int64_t hi)
+{
+    const bias_loop *l = ctx;
+    int64_t w = l->width;
+    for (int64_t r = 0; r < l->rows; r++) {
+        const float *d = l->dy + r * w;
+        for (int64_t j = lo; j < hi; j++)
+            l->db1[j] += d[j];
+        if (l->db2)
+            for (int64_t j = lo; j < hi; j++)
+                l->db2[j] += d[j];
+    }
+}
+
+void vae_bias_grad(const float *dy, int64_t rows, int64_t width, float *db1,
+                   float *db2)
+{
+    bias_loop l = {.dy = dy, .rows = rows, .width = width, .db1 = db1,
+                   .db2 = db2};
+    /* Columns per task: whole cache lines, and tasks of about the grain. */
+    int64_t grain = rows < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / rows : 1;
+    grain = (grain + 15) / 16 * 16;
+    vae_parallel_ranges(width, grain, sum_columns, &l);
+}
