@@ -22,11 +22,11 @@ const char *const text_opt_names[OPT_COUNT] = {
 
 int load_corpus(const struct args *a, text_corpus *c)
 {
-    static const char *const kinds[] = {"brown", "aclimdb", "lines"};
+    static const char *const kinds[] = {"brown", "sotu", "aclimdb", "lines"};
     char e[1024];
     int kind = 0;
 
-    if (get_choice(a, OPT_CORPUS, kinds, 3, 0, &kind))
+    if (get_choice(a, OPT_CORPUS, kinds, 4, 0, &kind))
         return -1;
     if (text_corpus_load(kinds[kind], a->val[OPT_DATA], c, e, sizeof e))
         return fail("%s", e);
