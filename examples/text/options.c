@@ -18,6 +18,11 @@ const char *const text_opt_names[OPT_COUNT] = {
     [OPT_BEAM] = "--beam",             [OPT_SENTENCE] = "--sentence",
     [OPT_TO] = "--to",                 [OPT_STEPS] = "--steps",
     [OPT_LIMIT] = "--limit",           [OPT_PROJECTION] = "--projection",
+    [OPT_TOKENIZER] = "--tokenizer",   [OPT_KL_SCHEDULE] = "--kl-schedule",
+    [OPT_FREE_BITS_MODE] = "--free-bits-mode",
+    [OPT_BN_GAMMA] = "--bn-gamma",     [OPT_BOW] = "--bow",
+    [OPT_PRETRAIN_EPOCHS] = "--pretrain-epochs",
+    [OPT_TOP_P] = "--top-p",           [OPT_NO_REPEAT_NGRAM] = "--no-repeat-ngram",
 };
 
 int load_corpus(const struct args *a, text_corpus *c)
