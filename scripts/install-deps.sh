@@ -25,7 +25,8 @@ present() {
 
 profile=${1:-demo}
 packages=(build-essential cmake pkg-config libopenblas-dev libcmocka-dev
-          libpng-dev zlib1g-dev gnuplot-nox libmicrohttpd-dev libjansson-dev)
+          libpng-dev zlib1g-dev gnuplot-nox libmicrohttpd-dev libjansson-dev
+          libsentencepiece-dev)
 case "$profile" in
   demo) packages+=(npm) ;;
   test) packages+=(python3-numpy valgrind golang-go abigail-tools clang-14

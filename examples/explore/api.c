@@ -245,7 +245,7 @@ static json_t *sentence_json(const struct explore *e, const float *ids,
         return refuse(err, 500, "out of memory");
     for (int64_t t = 0; t < T; t++)
         buf[t] = (int32_t)ids[t];
-    if (text_vocab_decode(e->tm.vocab, buf, (size_t)T, &text, msg, sizeof msg))
+    if (text_tokenizer_decode(e->tm.tok, buf, (size_t)T, &text, msg, sizeof msg))
         refuse(err, 500, "generated ids: %s", msg);
     else if (!(s = json_string(text)))
         refuse(err, 500, "out of memory");

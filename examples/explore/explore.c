@@ -77,7 +77,7 @@ static int open_sentences(struct explore *e, const char *kind,
         text_corpus_free(&corpus);
         return fail("%s", err);
     }
-    if (text_encode_set(e->tm.vocab, &corpus.split[TEXT_TEST],
+    if (text_encode_set(e->tm.tok, &corpus.split[TEXT_TEST],
                         e->tm.arch.maxlen, &test)) {
         text_corpus_free(&corpus);
         return -1;

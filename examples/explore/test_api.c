@@ -211,14 +211,16 @@ static const char corpus_text[] =
     "the river at night .\nthe teacher wants music .\na cat eats .\n"
     "the old man walks slowly in the park .\nshe likes the house .\n";
 
-/* A bowman sentence VAE with the corpus's vocabulary in its metadata,
- * saved as text.vae (untrained: the API's checks do not need a good
- * model), and the corpus, repeated so its test split is not empty. */
-static void write_text_model(const char *dir)
+/* A bowman sentence VAE with a tokenizer (`kind`, tokenizer.h) of the
+ * corpus in its metadata, saved as text.vae (untrained: the API's checks
+ * do not need a good model), and the corpus, repeated so its test split
+ * is not empty. */
+static void write_text_model(const char *dir, int kind)
 {
     text_sentences s = {0};
-    text_vocab *v = NULL;
-    struct text_arch t = {ARCH_BOWMAN, 0, 10, 8, 8, LATENT, 0.0};
+    text_tokenizer *v = NULL;
+    struct text_arch t = {.arch = ARCH_BOWMAN, .maxlen = 10, .embed = 8,
+                          .hidden = 8, .latent = LATENT};
     vae_model *m = NULL;
     char path[600];
     FILE *f;
@@ -228,8 +230,11 @@ static void write_text_model(const char *dir)
         assert_int_equal(text_sentences_add(&s, p, n, NULL, 0), 0);
         p += n + (p[n] == '\n');
     }
-    assert_int_equal(text_vocab_build(&s, 100, &v, NULL, 0), 0);
-    t.vocab = (int64_t)text_vocab_size(v);
+    assert_int_equal(text_tokenizer_build(kind, &s,
+                                          kind == TEXT_TOK_WORDS ? 100 : 300,
+                                          &v, NULL, 0),
+                     0);
+    t.vocab = (int64_t)text_tokenizer_size(v);
     assert_int_equal(text_make_model(&t, 3, &m), 0);
     assert_int_equal(text_attach_metadata(m, &t, v), 0);
     snprintf(path, sizeof path, "%s/text.vae", dir);
@@ -241,10 +246,11 @@ static void write_text_model(const char *dir)
         fputs(corpus_text, f);
     assert_int_equal(fclose(f), 0);
     vae_model_free(m);
-    text_vocab_free(v);
+    text_tokenizer_free(v);
     text_sentences_free(&s);
 }
 
+/* text: 0 an image model, else a sentence model with tokenizer text - 1. */
 static int start(void **state, int text)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
@@ -256,7 +262,7 @@ static int start(void **state, int text)
     snprintf(model, sizeof model, "%s/%s", fx->dir,
              text ? "text.vae" : "model.vae");
     if (text) {
-        write_text_model(fx->dir);
+        write_text_model(fx->dir, text - 1);
         snprintf(data, sizeof data, "%s/corpus.txt", fx->dir);
         cfg.corpus = "lines";
     } else {
@@ -277,7 +283,14 @@ static int start(void **state, int text)
 }
 
 static int start_image(void **state) { return start(state, 0); }
-static int start_text(void **state) { return start(state, 1); }
+static int start_text(void **state)
+{
+    return start(state, 1 + TEXT_TOK_WORDS);
+}
+static int start_subword(void **state)
+{
+    return start(state, 1 + TEXT_TOK_SENTENCEPIECE);
+}
 
 static int stop(void **state)
 {
@@ -456,6 +469,27 @@ static void test_text_routes(void **state)
     expect(post(p, "/api/encode", "{\"sentence\":7}"), 400, "sentence");
 }
 
+/* A subword model: the same routes, and a word the corpus never had comes
+ * back whole (byte pieces) instead of as <unk>. */
+static void test_subword_routes(void **state)
+{
+    struct fixture *fx = *state;
+    const unsigned p = fx->port;
+
+    expect(request(p, "GET", "/api/info", NULL, NULL), 200,
+           "\"kind\":\"text\"");
+    expect(request(p, "GET", "/api/map", NULL, NULL), 200, "\"labels\":[");
+    expect(post(p, "/api/decode", "{\"z\":[0,0,0]}"), 200, "\"sentence\":");
+    expect(post(p, "/api/sample", "{\"n\":2,\"mode\":\"sample\"}"), 200,
+           "\"sentence\":");
+    expect(post(p, "/api/encode", "{\"sentence\":\"A zebra!\"}"), 200,
+           "\"input\":\"a zebra!\"");
+    expect(post(p, "/api/interpolate",
+                "{\"from\":{\"sentence\":\"the cat .\"},"
+                "\"to\":{\"sentence\":\"she reads a book .\"},\"steps\":3}"),
+           200, "\"from\":\"the cat.\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest image[] = {
@@ -466,7 +500,12 @@ int main(void)
     const struct CMUnitTest text[] = {
         cmocka_unit_test(test_text_routes),
     };
+    const struct CMUnitTest subword[] = {
+        cmocka_unit_test(test_subword_routes),
+    };
     return cmocka_run_group_tests_name("image model", image, start_image,
                                        stop) |
-           cmocka_run_group_tests_name("text model", text, start_text, stop);
+           cmocka_run_group_tests_name("text model", text, start_text, stop) |
+           cmocka_run_group_tests_name("subword text model", subword,
+                                       start_subword, stop);
 }

@@ -13,7 +13,9 @@ enum opt_id {
     OPT_KL_ANNEAL, OPT_WORD_DROPOUT, OPT_FREE_BITS, OPT_BATCH, OPT_LR,
     OPT_SEED, OPT_PROGRESS, OPT_THREADS, OPT_MODEL, OPT_IWAE, OPT_N,
     OPT_DECODE, OPT_TEMPERATURE, OPT_TOP_K, OPT_BEAM, OPT_SENTENCE, OPT_TO,
-    OPT_STEPS, OPT_LIMIT, OPT_PROJECTION, OPT_COUNT
+    OPT_STEPS, OPT_LIMIT, OPT_PROJECTION, OPT_TOKENIZER, OPT_KL_SCHEDULE,
+    OPT_FREE_BITS_MODE, OPT_BN_GAMMA, OPT_BOW, OPT_PRETRAIN_EPOCHS,
+    OPT_TOP_P, OPT_NO_REPEAT_NGRAM, OPT_COUNT
 };
 
 extern const char *const text_opt_names[OPT_COUNT];
@@ -21,13 +23,15 @@ extern const char *const text_opt_names[OPT_COUNT];
 /* The corpus --corpus and --data name. */
 int load_corpus(const struct args *a, text_corpus *c);
 
-/* The commands (train.c, eval.c, generate.c, plot_latent.c). */
+/* The commands (train.c, eval.c, generate.c, sample_stats.c,
+ * plot_latent.c). */
 int cmd_train(const struct args *a);
 int cmd_lm(const struct args *a);
 int cmd_eval(const struct args *a);
 int cmd_sample(const struct args *a);
 int cmd_reconstruct(const struct args *a);
 int cmd_interpolate(const struct args *a);
+int cmd_sample_stats(const struct args *a);
 int cmd_plot_latent(const struct args *a);
 
 #endif

@@ -140,7 +140,7 @@ void text_corpus_free(text_corpus *c)
 /* ---- Routing sentences to splits ------------------------------------------ */
 
 enum route {
-    ROUTE_BY_INDEX, /* lines, brown: 90/5/5 by load index */
+    ROUTE_BY_INDEX, /* lines, brown, sotu: 90/5/5 by load index */
     ROUTE_ACL_TRAIN, /* aclImdb train/: train, every 20th to valid */
     ROUTE_ACL_TEST   /* aclImdb test/ */
 };
@@ -501,8 +501,10 @@ static int add_review(text_corpus *c, enum route r, const char *path,
     return add_sentence(c, r, path, t + seg, n - seg, err, errlen);
 }
 
-static int load_review_dir(text_corpus *c, enum text_format f,
-                           const char *dir, char *err, size_t errlen)
+/* Every NAME.txt of dir, as format f; `what` names them in the error of
+ * a directory without any ("review", "speech"). */
+static int load_txt_dir(text_corpus *c, enum text_format f, const char *dir,
+                        const char *what, char *err, size_t errlen)
 {
     char **names;
     size_t n;
@@ -511,7 +513,7 @@ static int load_review_dir(text_corpus *c, enum text_format f,
     if (list_dir(dir, is_review_name, &names, &n, err, errlen) != 0)
         return -1;
     if (n == 0)
-        rc = errmsg_set(err, errlen, "%s: no .txt review files", dir);
+        rc = errmsg_set(err, errlen, "%s: no .txt %s files", dir, what);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *path = path_join(dir, names[i]);
         rc = path ? load_file(c, f, path, err, errlen)
@@ -536,12 +538,35 @@ int text_corpus_load_aclimdb(const char *dir, text_corpus *out, char *err,
         return errmsg_set(err, errlen, "text_corpus_load_aclimdb: dir is NULL");
     for (int k = 0; k < 4 && rc == 0; k++) {
         char *sub = path_join(dir, subdirs[k]);
-        rc = sub ? load_review_dir(out, k < 2 ? TEXT_FORMAT_REVIEW_TRAIN
-                                              : TEXT_FORMAT_REVIEW_TEST,
-                                   sub, err, errlen)
+        rc = sub ? load_txt_dir(out, k < 2 ? TEXT_FORMAT_REVIEW_TRAIN
+                                           : TEXT_FORMAT_REVIEW_TEST,
+                                sub, "review", err, errlen)
                  : errmsg_set(err, errlen, "%s: out of memory", dir);
         free(sub);
     }
+    if (rc != 0)
+        text_corpus_free(out);
+    return rc;
+}
+
+/* ---- State of the Union -------------------------------------------------------- */
+
+int text_corpus_load_sotu(const char *dir, text_corpus *out, char *err,
+                          size_t errlen)
+{
+    char *data;
+    int rc;
+
+    if (!out)
+        return errmsg_set(err, errlen, "text_corpus_load_sotu: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!dir)
+        return errmsg_set(err, errlen, "text_corpus_load_sotu: dir is NULL");
+    data = path_join(dir, "data");
+    rc = data ? load_txt_dir(out, TEXT_FORMAT_SPEECH, data, "speech", err,
+                             errlen)
+              : errmsg_set(err, errlen, "%s: out of memory", dir);
+    free(data);
     if (rc != 0)
         text_corpus_free(out);
     return rc;
@@ -582,6 +607,9 @@ int text_corpus_add_text(text_corpus *c, enum text_format f, const char *name,
                                                          : ROUTE_ACL_TEST,
                         name, text, len, err, errlen);
         break;
+    case TEXT_FORMAT_SPEECH:
+        rc = add_review(c, ROUTE_BY_INDEX, name, text, len, err, errlen);
+        break;
     default:
         return errmsg_set(err, errlen, "%s: unknown text format %d", name,
                           (int)f);
@@ -601,9 +629,12 @@ int text_corpus_load(const char *kind, const char *path, text_corpus *out,
         return text_corpus_load_brown(path, out, err, errlen);
     if (kind && strcmp(kind, "aclimdb") == 0)
         return text_corpus_load_aclimdb(path, out, err, errlen);
+    if (kind && strcmp(kind, "sotu") == 0)
+        return text_corpus_load_sotu(path, out, err, errlen);
     if (out)
         memset(out, 0, sizeof *out);
     return errmsg_set(err, errlen,
-                      "unknown corpus '%s' (expected lines, brown or aclimdb)",
+                      "unknown corpus '%s' (expected lines, brown, sotu or "
+                      "aclimdb)",
                       kind ? kind : "(null)");
 }

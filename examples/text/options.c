@@ -18,15 +18,20 @@ const char *const text_opt_names[OPT_COUNT] = {
     [OPT_BEAM] = "--beam",             [OPT_SENTENCE] = "--sentence",
     [OPT_TO] = "--to",                 [OPT_STEPS] = "--steps",
     [OPT_LIMIT] = "--limit",           [OPT_PROJECTION] = "--projection",
+    [OPT_TOKENIZER] = "--tokenizer",   [OPT_KL_SCHEDULE] = "--kl-schedule",
+    [OPT_FREE_BITS_MODE] = "--free-bits-mode",
+    [OPT_BN_GAMMA] = "--bn-gamma",     [OPT_BOW] = "--bow",
+    [OPT_PRETRAIN_EPOCHS] = "--pretrain-epochs",
+    [OPT_TOP_P] = "--top-p",           [OPT_NO_REPEAT_NGRAM] = "--no-repeat-ngram",
 };
 
 int load_corpus(const struct args *a, text_corpus *c)
 {
-    static const char *const kinds[] = {"brown", "aclimdb", "lines"};
+    static const char *const kinds[] = {"brown", "sotu", "aclimdb", "lines"};
     char e[1024];
     int kind = 0;
 
-    if (get_choice(a, OPT_CORPUS, kinds, 3, 0, &kind))
+    if (get_choice(a, OPT_CORPUS, kinds, 4, 0, &kind))
         return -1;
     if (text_corpus_load(kinds[kind], a->val[OPT_DATA], c, e, sizeof e))
         return fail("%s", e);

@@ -56,7 +56,7 @@ int cmd_plot_latent(const struct args *a)
     if (!load_text_model(a->val[OPT_MODEL], &tm) &&
         !text_need_vae(&tm, a->val[OPT_MODEL], "plot-latent") &&
         !load_corpus(a, &corpus) &&
-        !text_encode_set(tm.vocab, &corpus.split[TEXT_TEST], tm.arch.maxlen,
+        !text_encode_set(tm.tok, &corpus.split[TEXT_TEST], tm.arch.maxlen,
                          &test) &&
         !latent_plot_options(a, OPT_PROJECTION, OPT_SEED, OPT_LIMIT,
                              tm.arch.latent, test.n, &plot, &limit))

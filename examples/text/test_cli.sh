@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# test_cli.sh VAE_TEXT [VAE_HELLO] - the vae-text command line end to end on
-# a tiny generated corpus: short training runs (bowman, seed, the language
-# model), eval with and without the IWAE bound, every decoding mode,
-# reconstruct and interpolate, --minutes, reproducibility, and the one-line
-# errors of bad invocations. VAE_HELLO (examples/hello) supplies a libvae
-# model that is not a vae-text model.
+# test_cli.sh VAE_TEXT [VAE_HELLO [TEST_TEXTMODEL]] - the vae-text command
+# line end to end on a tiny generated corpus: short training runs (bowman,
+# seed, the language model; word and subword vocabularies; the levers
+# against posterior collapse), eval with and without the IWAE bound, every
+# decoding mode, sample-stats, reconstruct and interpolate, --minutes,
+# reproducibility, and the one-line errors of bad invocations. VAE_HELLO
+# (examples/hello) supplies a libvae model that is not a vae-text model,
+# TEST_TEXTMODEL (test_textmodel --bad-models) models whose vae-text
+# metadata is wrong.
 set -uo pipefail
 bin=$1
 hello=${2:-}
+textmodel=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -38,7 +42,7 @@ LC_ALL=C awk 'BEGIN {
   } }' > "$tmp/corpus.txt"
 printf 'one sentence .\ntwo sentences .\n' > "$tmp/short.txt"
 data=(--corpus lines --data "$tmp/corpus.txt")
-tiny=(--embed 8 --hidden 8 --latent 4 --vocab 50 --maxlen 8 --batch 16 --progress 0)
+tiny=(--tokenizer words --embed 8 --hidden 8 --latent 4 --vocab 50 --maxlen 8 --batch 16 --progress 0)
 
 # expect_error NAME CMD...: non-zero exit and exactly one stderr line that
 # starts with "vae-text: ".
@@ -70,12 +74,12 @@ if "$bin" train "${data[@]}" "${tiny[@]}" --epochs 2 --seed 3 --out "$bm" \
 else
   bad "train --arch bowman: $(cat "$tmp/train.err")"
 fi
-epoch_re="^\{\"epoch\":$int,\"train_elbo\":-[0-9.]+,\"valid_nll\":$num,\"valid_ppl\":$num,\"kl\":$num,\"active_units\":$int,\"seconds\":$num,\"tokens_per_s\":$num\}$"
+epoch_re="^\{\"epoch\":$int,\"train_elbo\":-[0-9.]+,\"train_kl\":$num,\"valid_nll\":$num,\"valid_ppl\":$num,\"kl\":$num,\"active_units\":$int,\"seconds\":$num,\"tokens_per_s\":$num\}$"
 [[ $(grep -Ec "$epoch_re" "$tmp/bowman.jsonl" 2> /dev/null) == 2 &&
    $(wc -l < "$tmp/bowman.jsonl") == 2 ]] &&
   ok "train metrics: one JSON line per epoch with every key" ||
   bad "train metrics: $(cat "$tmp/bowman.jsonl" 2> /dev/null)"
-grep -Eq 'corpus.txt: 360 train, 20 valid, 20 test sentences; vocabulary of [0-9]+ ids' "$tmp/train.err" &&
+grep -Eq 'corpus.txt: 360 train, 20 valid, 20 test sentences; word vocabulary of [0-9]+ ids' "$tmp/train.err" &&
   ok "train reports the 90/5/5 split of 400 sentences" ||
   bad "train split line: $(head -n 1 "$tmp/train.err")"
 
@@ -103,13 +107,13 @@ sm=$tmp/seed.vae
 
 # ---- eval ----
 
-eval_re="^\{\"test_nll\":$num,\"test_ppl\":$num,\"kl\":$num,\"active_units\":$int,\"iwae_k\":K,\"n\":20\}$"
-"$bin" eval --model "$bm" "${data[@]}" --metrics "$tmp/eval.jsonl" > "$tmp/eval.out" 2>&1
+eval_re="^\{\"test_nll\":$num,\"test_ppl\":$num,\"kl\":$num,\"mi\":$num,\"active_units\":$int,\"iwae_k\":K,\"n\":20\}$"
+"$bin" eval --model "$bm" "${data[@]}" --iwae 0 --metrics "$tmp/eval.jsonl" > "$tmp/eval.out" 2>&1
 "$bin" eval --model "$bm" "${data[@]}" --iwae 5 --seed 2 --metrics "$tmp/eval.jsonl" \
   --threads 1 > /dev/null 2>&1
 grep -Eq "${eval_re/K/0}" <(sed -n 1p "$tmp/eval.jsonl") &&
-  grep -Eq '^test_nll [0-9.]+  test_ppl [0-9.]+  kl [0-9.]+  active_units [0-9]+  \(-ELBO, 20 test sentences\)$' "$tmp/eval.out" &&
-  ok "eval: -ELBO line with every key, iwae_k 0" ||
+  grep -Eq '^test_nll [0-9.]+  test_ppl [0-9.]+  kl [0-9.]+  mi -?[0-9.]+  active_units [0-9]+  \(-ELBO, 20 test sentences\)$' "$tmp/eval.out" &&
+  ok "eval --iwae 0: -ELBO line with every key, iwae_k 0" ||
   bad "eval: $(cat "$tmp/eval.out" "$tmp/eval.jsonl")"
 grep -Eq "${eval_re/K/5}" <(sed -n 2p "$tmp/eval.jsonl") &&
   ok "eval --iwae 5 --threads 1: iwae_k 5" || bad "eval --iwae: $(cat "$tmp/eval.jsonl")"
@@ -124,11 +128,11 @@ awk -v t="$tokens" -F'[:,]' 'NR == 1 { nll = $2; ppl = $4;
 # ---- lm ----
 
 lm=$tmp/lm.vae
-"$bin" lm "${data[@]}" --embed 8 --hidden 8 --vocab 50 --maxlen 8 --batch 16 \
+"$bin" lm "${data[@]}" --tokenizer words --embed 8 --hidden 8 --vocab 50 --maxlen 8 --batch 16 \
   --progress 0 --epochs 2 --out "$lm" --metrics "$tmp/lm.jsonl" > "$tmp/lm.out" 2> "$tmp/lm.err"
 lm_re="^\{\"epoch\":$int,\"train_nll\":$num,\"valid_nll\":$num,\"valid_ppl\":$num,\"seconds\":$num,\"tokens_per_s\":$num\}$"
 [[ $(grep -Ec "$lm_re" "$tmp/lm.jsonl" 2> /dev/null) == 2 ]] &&
-  tail -n 1 "$tmp/lm.jsonl" | grep -Eq "^\{\"test_nll\":$num,\"test_ppl\":$num,\"kl\":0.0000,\"active_units\":0,\"iwae_k\":0,\"n\":20\}$" &&
+  tail -n 1 "$tmp/lm.jsonl" | grep -Eq "^\{\"test_nll\":$num,\"test_ppl\":$num,\"kl\":0.0000,\"mi\":0.0000,\"active_units\":0,\"iwae_k\":0,\"n\":20\}$" &&
   ok "lm: epoch lines, then a test line like eval's" ||
   bad "lm: $(cat "$tmp/lm.jsonl" "$tmp/lm.err" 2> /dev/null)"
 "$bin" eval --model "$lm" "${data[@]}" --batch 16 > "$tmp/lme.out" 2>&1
@@ -138,7 +142,7 @@ lm_re="^\{\"epoch\":$int,\"train_nll\":$num,\"valid_nll\":$num,\"valid_ppl\":$nu
 
 # ---- generation ----
 
-for mode in greedy sample topk beam; do
+for mode in greedy sample topk topp beam; do
   "$bin" sample --model "$bm" --n 4 --decode "$mode" --temperature 0.9 --top-k 3 \
     --beam 2 > "$tmp/s.$mode" 2> "$tmp/s.err"
   [[ $(wc -l < "$tmp/s.$mode") == 4 ]] && ! grep -q '^$' "$tmp/s.$mode" &&
@@ -172,6 +176,94 @@ cmp -s "$tmp/s1" "$tmp/s2" && ! cmp -s "$tmp/s1" "$tmp/s3" &&
   ok "interpolate --steps 3: both ends, then t = 0, 0.5, 1" ||
   bad "interpolate: $(cat "$tmp/int" "$tmp/int.err")"
 
+# ---- subword models (the default tokenizer) ----
+
+# A higher --lr than the default: two epochs then make a model that gives
+# <unk>, which subwords never have in their data, almost no probability.
+spt=(--embed 8 --hidden 8 --vocab 300 --maxlen 40 --batch 16 --lr 0.03 --progress 0)
+sp=("${spt[@]}" --latent 4)
+spm=$tmp/sub.vae
+"$bin" train "${data[@]}" "${sp[@]}" --epochs 2 --out "$spm" \
+  --metrics "$tmp/sub.jsonl" 2> "$tmp/sub.err"
+grep -Eq 'subword vocabulary of [0-9]+ ids \(0\.00% of training tokens unknown\)' "$tmp/sub.err" &&
+  [[ $(grep -Ec "$epoch_re" "$tmp/sub.jsonl" 2> /dev/null) == 2 ]] &&
+  ok "train --tokenizer sentencepiece (the default): no unknown tokens" ||
+  bad "train subwords: $(cat "$tmp/sub.err" "$tmp/sub.jsonl" 2> /dev/null)"
+"$bin" train "${data[@]}" "${sp[@]}" --epochs 2 --out "$tmp/sub2.vae" 2> /dev/null
+cmp -s "$spm" "$tmp/sub2.vae" && ok "subword training is reproducible" ||
+  bad "subword training reproducibility"
+# The model file alone, away from the corpus, is all sample needs.
+mkdir -p "$tmp/alone"
+cp "$spm" "$tmp/alone/m.vae"
+(cd "$tmp/alone" && "$bin" sample --model m.vae --n 5 > out 2> err)
+[[ $(wc -l < "$tmp/alone/out") == 5 ]] &&
+  ok "sample with only the model file: its tokenizer is inside" ||
+  bad "sample alone: $(cat "$tmp/alone/out" "$tmp/alone/err")"
+"$bin" reconstruct --model "$spm" --sentence $'A ZEBRA ate caf\u00e9 \u65e5\u672c!' \
+  > "$tmp/zrec" 2> "$tmp/zrec.err"
+[[ $(sed -n 1p "$tmp/zrec") == $'input:  a zebra ate caf\u00e9 \u65e5\u672c!' ]] &&
+  ok "reconstruct: unseen characters come back (byte fallback), no <unk>" ||
+  bad "byte fallback: $(cat "$tmp/zrec" "$tmp/zrec.err")"
+"$bin" eval --model "$spm" "${data[@]}" --metrics "$tmp/sube.jsonl" > /dev/null 2>&1
+grep -Eq "${eval_re/K/100}" "$tmp/sube.jsonl" &&
+  ok "eval: IWAE with K = 100 by default, every key" ||
+  bad "eval default K: $(cat "$tmp/sube.jsonl")"
+"$bin" eval --model "$spm" "${data[@]}" --iwae 5 --limit 7 > "$tmp/lim.out" 2>&1
+grep -q '(IWAE k=5, 7 test sentences)' "$tmp/lim.out" &&
+  ok "eval --limit 7: the first 7 test sentences" || bad "eval --limit: $(cat "$tmp/lim.out")"
+
+stats_re="^\{\"repeated_trigram_rate\":$num,\"distinct1\":$num,\"distinct2\":$num,\"unk_rate\":$num,\"mean_len\":$num,\"n\":50"
+"$bin" sample-stats --model "$spm" --n 50 --metrics "$tmp/st.jsonl" > "$tmp/st.out" 2> "$tmp/st.err"
+"$bin" sample-stats --model "$spm" --n 50 "${data[@]}" --metrics "$tmp/st.jsonl" \
+  > "$tmp/st2.out" 2>> "$tmp/st.err"
+grep -Eq "$stats_re\}$" "$tmp/st.out" &&
+  grep -Eq "$stats_re,\"recon_accuracy\":$num,\"prior_accuracy\":$num,\"interp_distinct\":$int,\"interp_pairs\":10\}$" "$tmp/st2.out" &&
+  [[ $(cat "$tmp/st.out" "$tmp/st2.out") == $(cat "$tmp/st.jsonl") ]] &&
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    assert all(0 <= d[k] <= 1 for k in ("repeated_trigram_rate", "distinct1",
+               "distinct2", "unk_rate", "recon_accuracy", "prior_accuracy")
+               if k in d), d
+    assert d["unk_rate"] < 0.01 and d["repeated_trigram_rate"] == 0, d
+    assert 0 < d["mean_len"] <= 39, d
+    assert d.get("interp_distinct", 0) <= d.get("interp_pairs", 0), d
+' "$tmp/st.jsonl" &&
+  ok "sample-stats: every key, shares in [0, 1], hardly an <unk>, no repeated trigram" ||
+  bad "sample-stats: $(cat "$tmp/st.out" "$tmp/st2.out" "$tmp/st.err")"
+
+"$bin" lm "${data[@]}" "${spt[@]}" --epochs 1 --out "$tmp/sublm.vae" > /dev/null 2>&1
+"$bin" sample-stats --model "$tmp/sublm.vae" --n 20 > "$tmp/lmst.out" 2>&1
+grep -Eq '"n":20\}$' "$tmp/lmst.out" && ok "lm with subwords; sample-stats of an LM" ||
+  bad "subword lm: $(cat "$tmp/lmst.out")"
+
+# The levers against posterior collapse, all at once: BN-VAE, the
+# bag-of-words loss, per-sentence free bits after autoencoder pre-training
+# (23 steps: one epoch of 360 sentences in batches of 16), the sigmoid
+# schedule.
+"$bin" train "${data[@]}" "${sp[@]}" --epochs 2 --bn-gamma 0.5 --bow 1 \
+  --free-bits 0.1 --free-bits-mode example --pretrain-epochs 1 \
+  --kl-schedule sigmoid --kl-anneal 10 --out "$tmp/lev.vae" \
+  --metrics "$tmp/lev.jsonl" 2> "$tmp/lev.err"
+[[ $(grep -Ec "$epoch_re" "$tmp/lev.jsonl" 2> /dev/null) == 2 ]] &&
+  grep -q '^autoencoder pre-training done after 23 steps; the decoder starts again$' "$tmp/lev.err" &&
+  "$bin" eval --model "$tmp/lev.vae" "${data[@]}" --iwae 3 > "$tmp/lev.out" 2>&1 &&
+  "$bin" sample --model "$tmp/lev.vae" --n 2 --decode beam > /dev/null 2>&1 &&
+  ok "train with every lever; eval and sample its model" ||
+  bad "levers: $(cat "$tmp/lev.err" "$tmp/lev.jsonl" "$tmp/lev.out" 2> /dev/null)"
+
+if [[ -n $textmodel ]]; then
+  mkdir -p "$tmp/bad"
+  "$textmodel" --bad-models "$tmp/bad"
+  for m in "$tmp"/bad/*.vae; do
+    expect_error "model with bad metadata: ${m##*/}" "$bin" sample --model "$m"
+    grep -qF "$(cat "$m.msg")" "$tmp/err" && grep -qF "$m" "$tmp/err" &&
+      ok "... names the file and says '$(cat "$m.msg")'" ||
+      bad "bad metadata message: $(cat "$tmp/err")"
+  done
+fi
+
 # ---- errors ----
 
 if "$bin" > /dev/null 2>&1; then bad "no arguments fails"; else ok "no arguments fails"; fi
@@ -199,7 +291,7 @@ expect_error "missing brown directory" "$bin" train --corpus brown --data "$tmp/
 expect_error "too few sentences to train" "$bin" train --corpus lines --data "$tmp/short.txt" --out "$tmp/x.vae"
 expect_error "unwritable --out" "$bin" train "${data[@]}" "${tiny[@]}" --out "$tmp/no/dir/x.vae"
 expect_error "no test sentences to eval" "$bin" eval --model "$bm" --corpus lines --data "$tmp/short.txt"
-expect_error "zero --iwae" "$bin" eval --model "$bm" "${data[@]}" --iwae 0
+expect_error "negative --iwae" "$bin" eval --model "$bm" "${data[@]}" --iwae -1
 expect_error "--iwae on a language model" "$bin" eval --model "$lm" "${data[@]}" --iwae 5
 expect_error "unknown --decode" "$bin" sample --model "$bm" --decode nucleus
 expect_error "zero --temperature" "$bin" sample --model "$bm" --temperature 0
@@ -224,6 +316,24 @@ if [[ -n $hello ]]; then
     bad "non-vae-text model message: $(cat "$tmp/err")"
 fi
 expect_error "zero --threads" "$bin" sample --model "$bm" --threads 0
+expect_error "unknown --tokenizer" "$bin" train "${data[@]}" --out "$tmp/x.vae" --tokenizer bpe
+expect_error "subword --vocab below 300" "$bin" train "${data[@]}" --out "$tmp/x.vae" --vocab 299
+printf '%s\n' {a..z}{A..Z}' '$'\u03b1\u03b2\u03b3\u03b4\u03b5\u03b6\u03b7\u03b8\u03b9\u03ba\u03bb\u03bc\u03bd\u03be\u03bf\u03c0' > "$tmp/chars.txt"
+expect_error "subword --vocab too small for the characters" "$bin" train --corpus lines \
+  --data "$tmp/chars.txt" --out "$tmp/x.vae" --vocab 300
+expect_error "negative --bn-gamma" "$bin" train "${data[@]}" --out "$tmp/x.vae" --bn-gamma -1
+expect_error "unknown --free-bits-mode" "$bin" train "${data[@]}" --out "$tmp/x.vae" --free-bits-mode sometimes
+expect_error "unknown --kl-schedule" "$bin" train "${data[@]}" --out "$tmp/x.vae" --kl-schedule cubic
+expect_error "--bow with --arch seed" "$bin" train "${data[@]}" --out "$tmp/x.vae" --arch seed --word-dropout 0 --bow 1
+expect_error "negative --pretrain-epochs" "$bin" train "${data[@]}" --out "$tmp/x.vae" --pretrain-epochs -1
+expect_error "lm takes no --bn-gamma" "$bin" lm "${data[@]}" --out "$tmp/x.vae" --bn-gamma 0.5
+expect_error "zero --top-p" "$bin" sample --model "$bm" --top-p 0
+expect_error "--top-p above 1" "$bin" sample --model "$bm" --top-p 1.5
+expect_error "--no-repeat-ngram above 64" "$bin" sample --model "$bm" --no-repeat-ngram 65
+expect_error "sample-stats --corpus without --data" "$bin" sample-stats --model "$bm" --corpus lines
+expect_error "sample-stats --corpus with a language model" "$bin" sample-stats --model "$lm" "${data[@]}"
+expect_error "sample-stats of too few test sentences" "$bin" sample-stats --model "$bm" --corpus lines --data "$tmp/short.txt"
+expect_error "missing sotu directory" "$bin" train --corpus sotu --data "$tmp/none" --out "$tmp/x.vae"
 
 # ---- inputs that are not regular files: refused at once, never a hang ----
 
@@ -305,7 +415,7 @@ expect_bad_numbers --seed "-1" "+1" -- "$bin" sample --model "$bm"
 
 "$bin" train "${data[@]}" "${tiny[@]}" --epochs 3 --lr 10 --out "$tmp/x.vae" 2> "$tmp/lr.err"
 warned_once "train --lr 10: one warning, after epoch 1, to try a smaller --lr" "$tmp/lr.err"
-"$bin" lm "${data[@]}" --embed 8 --hidden 8 --vocab 50 --maxlen 8 --batch 16 \
+"$bin" lm "${data[@]}" --tokenizer words --embed 8 --hidden 8 --vocab 50 --maxlen 8 --batch 16 \
   --progress 0 --epochs 2 --lr 10 --out "$tmp/x.vae" > /dev/null 2> "$tmp/lr.err"
 warned_once "lm --lr 10: one warning" "$tmp/lr.err"
 normal=("$tmp"/{train,seed,lm}.err)

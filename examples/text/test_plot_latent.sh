@@ -9,7 +9,8 @@ source "$(dirname "$0")/../common/test_lib.sh"
 skip_without_gnuplot
 
 # 200 sentences of 1 to 24 words (so several length classes) from a fixed
-# generator; 10 of them form the test split.
+# generator; 10 of them form the test split. A word vocabulary: the
+# subword model needs at least 300 ids.
 LC_ALL=C awk 'BEGIN {
   split("the a cat dog sees likes big small red runs", w, " "); r = 11;
   for (i = 0; i < 200; i++) {
@@ -18,7 +19,7 @@ LC_ALL=C awk 'BEGIN {
     print line "."
   } }' > "$tmp/corpus.txt"
 data=(--corpus lines --data "$tmp/corpus.txt")
-tiny=(--embed 8 --hidden 8 --vocab 30 --maxlen 28 --batch 16 --epochs 1 --progress 0)
+tiny=(--tokenizer words --embed 8 --hidden 8 --vocab 30 --maxlen 28 --batch 16 --epochs 1 --progress 0)
 
 "$bin" train "${data[@]}" "${tiny[@]}" --latent 3 --out "$tmp/m3.vae" 2> /dev/null &&
   "$bin" train "${data[@]}" "${tiny[@]}" --latent 1 --out "$tmp/m1.vae" 2> /dev/null &&

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "models.h"
+#include "le32.h"
 #include "textmodel.h"
 
 /* ---- Architectures ------------------------------------------------------ */
@@ -16,13 +17,25 @@ const char *const text_arch_names[ARCH_COUNT] = {
 
 /* Encoder shared by bowman and seed (x: T token ids as floats, padded with
  * 0, as libvae carries them): embedding -> LSTM over the unpadded
- * steps -> its last state. */
+ * steps -> its last state, to which libvae appends the Gaussian head.
+ * BN-VAE gives q(z|x) itself instead: the head's two dense layers, the
+ * mean's batch-normalised with a fixed scale, so that every dimension's
+ * mean varies over a batch with variance gamma^2 and the expected KL
+ * cannot fall below about latent * gamma^2 / 2 (Zhu et al. 2020). */
 static void build_lstm_encoder(vae_graph *enc, const struct text_arch *t,
                                int64_t hidden)
 {
     int32_t x = vae_graph_input(enc, &t->maxlen, 1);
     int32_t e = vae_graph_embedding(enc, x, t->vocab, t->embed);
-    vae_graph_set_output(enc, vae_graph_lstm(enc, e, hidden, -1, x, 0));
+    int32_t h = vae_graph_lstm(enc, e, hidden, VAE_NO_NODE, x,
+                               VAE_LSTM_LAST_STATE);
+
+    if (t->bn_gamma > 0.0) {
+        int32_t mu = vae_graph_batch_norm(
+            enc, vae_graph_dense(enc, h, t->latent), (float)t->bn_gamma);
+        h = vae_graph_gaussian(enc, mu, vae_graph_dense(enc, h, t->latent));
+    }
+    vae_graph_set_output(enc, h);
 }
 
 /* The decoder's view of the sentence for teacher forcing: the tokens
@@ -41,7 +54,9 @@ static int32_t teacher_input(vae_graph *dec, const struct text_arch *t,
 }
 
 /* Bowman et al. (2016): z starts the decoder LSTM (h0, c0 = dense(z)) and
- * joins the word vector at every step; the embedding is the encoder's. */
+ * joins the word vector at every step; the embedding is the encoder's.
+ * The bag-of-words loss asks z alone to predict the sentence's ids, in no
+ * order, which the LSTM cannot do for it (Zhao et al. 2017). */
 static void build_bowman(vae_graph *enc, vae_graph *dec,
                          const struct text_arch *t)
 {
@@ -50,6 +65,9 @@ static void build_bowman(vae_graph *enc, vae_graph *dec,
     build_lstm_encoder(enc, t, t->hidden);
     z = vae_graph_input(dec, &t->latent, 1);
     in = teacher_input(dec, t, &d);
+    if (t->bow_weight > 0.0)
+        vae_graph_bag_of_words(dec, vae_graph_dense(dec, z, t->vocab), d,
+                               (float)t->bow_weight);
     in = vae_graph_embedding_shared(dec, in, t->vocab, t->embed);
     in = vae_graph_concat(dec, in, vae_graph_repeat(dec, z, t->maxlen));
     h = vae_graph_lstm(dec, in, t->hidden,
@@ -110,60 +128,60 @@ int text_make_model(const struct text_arch *t, uint64_t seed, vae_model **out)
 
 /*
  * The metadata vae-text keeps in the model file (little-endian):
- *   "VTX1"                     magic and version
- *   u32 flags                  bit 0: a language model (the lm command)
+ *   "VTX1" or "VTX2"           magic and version
+ *   u32 flags                  bit 0: a language model (the lm command);
+ *                              VTX2 only: bit 1 BN-VAE, bit 2 bag of words
  *   u32 maxlen, embed, hidden  the sizes the graphs were built with
  *   u32 n, n bytes             architecture name (bowman, seed or lm)
- *   the rest                   the vocabulary, text_vocab_serialize's bytes
+ *   the rest                   VTX1: the word vocabulary as
+ *                              text_vocab_serialize writes it; VTX2: the
+ *                              tokenizer, text_tokenizer_serialize's bytes
+ * A word-vocabulary model without BN-VAE or bag of words is written as
+ * VTX1, which vae-text before subword models reads too.
  */
-#define META_MAGIC "VTX1"
+#define META_MAGIC_V1 "VTX1"
+#define META_MAGIC_V2 "VTX2"
 #define META_FLAG_LM 1u
-#define META_KNOWN_FLAGS META_FLAG_LM
+#define META_FLAG_BN 2u
+#define META_FLAG_BOW 4u
 #define META_FIXED 24 /* bytes before the architecture name */
 #define META_NAME_MAX 32
 
 void text_model_free(struct text_model *tm)
 {
     vae_model_free(tm->m);
-    text_vocab_free(tm->vocab);
+    text_tokenizer_free(tm->tok);
     memset(tm, 0, sizeof *tm);
 }
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 int text_attach_metadata(vae_model *m, const struct text_arch *t,
-                         const text_vocab *v)
+                         const text_tokenizer *tok)
 {
     const char *name = text_arch_names[t->arch];
     size_t nlen = strlen(name), vlen = 0, len;
+    uint32_t flags = (t->arch == ARCH_LM ? META_FLAG_LM : 0u) |
+                     (t->bn_gamma > 0.0 ? META_FLAG_BN : 0u) |
+                     (t->bow_weight > 0.0 ? META_FLAG_BOW : 0u);
+    int v1 = text_tokenizer_kind(tok) == TEXT_TOK_WORDS &&
+             !(flags & ~META_FLAG_LM);
     unsigned char *vbuf = NULL, *buf;
     char e[512];
     int32_t s;
 
-    if (text_vocab_serialize(v, &vbuf, &vlen, e, sizeof e))
-        return fail("vocabulary: %s", e);
+    if (text_tokenizer_serialize(tok, &vbuf, &vlen, e, sizeof e))
+        return fail("tokenizer: %s", e);
     len = META_FIXED + nlen + vlen;
     buf = malloc(len);
     if (!buf) {
         free(vbuf);
         return fail("out of memory");
     }
-    memcpy(buf, META_MAGIC, 4);
-    put_u32(buf + 4, t->arch == ARCH_LM ? META_FLAG_LM : 0u);
-    put_u32(buf + 8, (uint32_t)t->maxlen);
-    put_u32(buf + 12, (uint32_t)t->embed);
-    put_u32(buf + 16, (uint32_t)t->hidden);
-    put_u32(buf + 20, (uint32_t)nlen);
+    memcpy(buf, v1 ? META_MAGIC_V1 : META_MAGIC_V2, 4);
+    le32_put(buf + 4, flags);
+    le32_put(buf + 8, (uint32_t)t->maxlen);
+    le32_put(buf + 12, (uint32_t)t->embed);
+    le32_put(buf + 16, (uint32_t)t->hidden);
+    le32_put(buf + 20, (uint32_t)nlen);
     memcpy(buf + META_FIXED, name, nlen);
     memcpy(buf + META_FIXED + nlen, vbuf, vlen);
     free(vbuf);
@@ -174,25 +192,28 @@ int text_attach_metadata(vae_model *m, const struct text_arch *t,
     return 0;
 }
 
-/* Reads the header of the metadata into t and the vocabulary into *v. */
+/* Reads the header of the metadata into t and the tokenizer into *tok. */
 static int parse_metadata(const char *path, const unsigned char *p, size_t len,
-                          struct text_arch *t, text_vocab **v)
+                          struct text_arch *t, text_tokenizer **tok)
 {
-    uint32_t flags, nlen;
+    uint32_t flags, nlen, known;
     char name[META_NAME_MAX + 1], e[512];
-    int lm;
+    int lm, v1;
 
     if (len < 4 || memcmp(p, "VTX", 3) != 0)
         return fail("%s: not a vae-text model (its metadata is not "
                     "vae-text's)", path);
-    if (p[3] != META_MAGIC[3])
-        return fail("%s: vae-text model format '%.4s' is not %s, the one this "
-                    "vae-text reads", path, (const char *)p, META_MAGIC);
+    v1 = p[3] == META_MAGIC_V1[3];
+    if (!v1 && p[3] != META_MAGIC_V2[3])
+        return fail("%s: vae-text model format '%.4s' is not %s or %s, the "
+                    "ones this vae-text reads", path, (const char *)p,
+                    META_MAGIC_V1, META_MAGIC_V2);
     if (len < META_FIXED)
         return fail("%s: vae-text metadata truncated (%zu bytes)", path, len);
-    flags = get_u32(p + 4);
-    nlen = get_u32(p + 20);
-    if (flags & ~META_KNOWN_FLAGS)
+    flags = le32_get(p + 4);
+    nlen = le32_get(p + 20);
+    known = v1 ? META_FLAG_LM : META_FLAG_LM | META_FLAG_BN | META_FLAG_BOW;
+    if (flags & ~known)
         return fail("%s: vae-text metadata has unknown flags 0x%x", path,
                     flags);
     if (nlen < 1 || nlen > META_NAME_MAX || nlen > len - META_FIXED)
@@ -211,13 +232,25 @@ static int parse_metadata(const char *path, const unsigned char *p, size_t len,
     if (lm != (t->arch == ARCH_LM))
         return fail("%s: vae-text metadata: architecture '%s' %s flagged as a "
                     "language model", path, name, lm ? "is" : "is not");
-    t->maxlen = get_u32(p + 8);
-    t->embed = get_u32(p + 12);
-    t->hidden = get_u32(p + 16);
-    if (text_vocab_parse(p + META_FIXED + nlen, len - META_FIXED - nlen, v, e,
-                         sizeof e))
-        return fail("%s: vae-text metadata: vocabulary: %s", path, e);
-    t->vocab = (int64_t)text_vocab_size(*v);
+    if (((flags & META_FLAG_BN) && t->arch == ARCH_LM) ||
+        ((flags & META_FLAG_BOW) && t->arch != ARCH_BOWMAN))
+        return fail("%s: vae-text metadata: architecture '%s' with flags "
+                    "0x%x it cannot have", path, name, flags);
+    t->maxlen = le32_get(p + 8);
+    t->embed = le32_get(p + 12);
+    t->hidden = le32_get(p + 16);
+    /* Only whether there is one changes the parameters; the values are in
+     * the model's graphs. */
+    t->bn_gamma = flags & META_FLAG_BN ? 1.0 : 0.0;
+    t->bow_weight = flags & META_FLAG_BOW ? 1.0 : 0.0;
+    if (text_tokenizer_parse(p + META_FIXED + nlen, len - META_FIXED - nlen,
+                             tok, e, sizeof e))
+        return fail("%s: vae-text metadata: %s: %s", path,
+                    v1 ? "vocabulary" : "tokenizer", e);
+    if (v1 && text_tokenizer_kind(*tok) != TEXT_TOK_WORDS)
+        return fail("%s: vae-text metadata: a VTX1 file with a subword model",
+                    path);
+    t->vocab = (int64_t)text_tokenizer_size(*tok);
     return 0;
 }
 
@@ -269,7 +302,7 @@ int load_text_model(const char *path, struct text_model *tm)
         return fail("%s: not a vae-text model (it has no vae-text metadata)",
                     path);
     tm->arch.latent = vae_model_latent_dim(tm->m);
-    if (parse_metadata(path, meta, len, &tm->arch, &tm->vocab) ||
+    if (parse_metadata(path, meta, len, &tm->arch, &tm->tok) ||
         check_model_fits(path, tm->m, &tm->arch))
         return -1;
     return 0;
@@ -294,7 +327,17 @@ void text_set_free(struct text_set *s)
     memset(s, 0, sizeof *s);
 }
 
-int text_encode_set(const text_vocab *v, const text_sentences *s,
+void text_set_truncate(struct text_set *s, int64_t n)
+{
+    if (n >= s->n)
+        return;
+    s->n = n;
+    s->tokens = 0;
+    for (int64_t i = 0; i < n; i++)
+        s->tokens += s->ntok[i];
+}
+
+int text_encode_set(const text_tokenizer *tok, const text_sentences *s,
                     int64_t maxlen, struct text_set *out)
 {
     size_t cells = s->count * (size_t)maxlen;
@@ -309,7 +352,7 @@ int text_encode_set(const text_vocab *v, const text_sentences *s,
         text_set_free(out);
         return fail("out of memory");
     }
-    if (text_vocab_encode_sentences(v, s, (size_t)maxlen, ids, e, sizeof e)) {
+    if (text_tokenizer_encode(tok, s, (size_t)maxlen, ids, e, sizeof e)) {
         free(ids);
         text_set_free(out);
         return fail("%s", e);
@@ -369,9 +412,8 @@ int text_encode_sentence(struct text_model *tm, const char *flag,
         fail("%s: the sentence has no tokens", flag);
         goto done;
     }
-    if (text_vocab_encode(tm->vocab, s.tok, s.ntokens, (size_t)T, ids, e,
-                          sizeof e) ||
-        text_vocab_decode(tm->vocab, ids, (size_t)T, shown, e, sizeof e)) {
+    if (text_tokenizer_encode(tm->tok, &s, (size_t)T, ids, e, sizeof e) ||
+        text_tokenizer_decode(tm->tok, ids, (size_t)T, shown, e, sizeof e)) {
         fail("%s: %s", flag, e);
         goto done;
     }

@@ -1,6 +1,6 @@
 /* textmodel.h - what vae-text and vae-explore share about sentence models:
  * the architectures, the model file (a libvae model whose metadata holds
- * vae-text's sizes and vocabulary, docs/text.md), and sentences encoded
+ * vae-text's sizes and tokenizer, docs/text.md), and sentences encoded
  * as the model reads them. Failures are recorded with fail() (cli.h). */
 #ifndef VAE_TEXT_TEXTMODEL_H
 #define VAE_TEXT_TEXTMODEL_H
@@ -10,6 +10,7 @@
 #include <vae.h>
 
 #include "corpus.h"
+#include "tokenizer.h"
 #include "vocab.h"
 
 /* The --embed and --hidden limit, which loading checks too. */
@@ -28,6 +29,11 @@ struct text_arch {
     int arch;
     int64_t vocab, maxlen, embed, hidden, latent;
     double word_dropout; /* on the decoder's input tokens; 0: none */
+    /* BN-VAE (Zhu et al. 2020): the posterior mean batch-normalised with
+     * this fixed scale; 0: the plain Gaussian head. */
+    double bn_gamma;
+    /* Weight of the bag-of-words loss from z (Zhao et al. 2017); 0: none. */
+    double bow_weight;
 };
 
 /* A new model of the architecture t describes. */
@@ -38,19 +44,21 @@ int text_make_model(const struct text_arch *t, uint64_t seed, vae_model **out);
 /* A loaded vae-text model and what its metadata says. */
 struct text_model {
     vae_model *m;
-    struct text_arch arch; /* word_dropout unknown, left 0 */
-    text_vocab *vocab;
+    /* word_dropout unknown, left 0; bn_gamma and bow_weight 1 when the
+     * model has them (their values are in the model's graphs) */
+    struct text_arch arch;
+    text_tokenizer *tok;
 };
 
-/* Stores t and the vocabulary v in m's metadata. */
+/* Stores t and the tokenizer in m's metadata. */
 int text_attach_metadata(vae_model *m, const struct text_arch *t,
-                         const text_vocab *v);
+                         const text_tokenizer *tok);
 
 /* Loads a vae-text model file and checks that its metadata describes its
  * weights. */
 int load_text_model(const char *path, struct text_model *tm);
 
-/* Releases the model and vocabulary and zeroes *tm. */
+/* Releases the model and tokenizer and zeroes *tm. */
 void text_model_free(struct text_model *tm);
 
 /* Refuses a language model where the command needs a latent space. */
@@ -66,9 +74,11 @@ struct text_set {
     int64_t n, tokens;
 };
 
-int text_encode_set(const text_vocab *v, const text_sentences *s,
+int text_encode_set(const text_tokenizer *tok, const text_sentences *s,
                     int64_t maxlen, struct text_set *out);
 void text_set_free(struct text_set *s);
+/* Keeps the first n sentences of s (all when it has no more). */
+void text_set_truncate(struct text_set *s, int64_t n);
 
 /* Classes of sentence length for the latent pictures (plot-latent,
  * vae-explore's map): the class of a sentence of `ntok` encoded ids (its

@@ -1,6 +1,7 @@
 /* vocab.c - tokenizer and vocabulary; the rules are in vocab.h. */
 #include "vocab.h"
 #include "errmsg.h"
+#include "le32.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -496,6 +497,41 @@ static int space_between(const char *prev, const char *cur)
     return !is_single(cur, ".,;:!?)]}%") && !is_single(prev, "([{$");
 }
 
+int text_detokenize(const char *spaced, char **out, char *err, size_t errlen)
+{
+    size_t n = strlen(spaced), o = 0;
+    /* One byte more than the text: a token is first copied one past the
+     * end of what is written, NUL-terminated. */
+    char *s = malloc(n + 2), *prev = NULL;
+
+    if (!s)
+        return errmsg_set(err, errlen, "out of memory");
+    for (size_t i = 0, j; i < n; i = j) {
+        char *cur;
+        while (i < n && spaced[i] == ' ')
+            i++;
+        for (j = i; j < n && spaced[j] != ' '; j++)
+            ;
+        if (i == j)
+            break;
+        /* The token whole beside the previous one (whose NUL is still
+         * there), so that space_between sees both; then the gap becomes
+         * a space or closes. */
+        cur = s + o + 1;
+        memcpy(cur, spaced + i, j - i);
+        cur[j - i] = '\0';
+        if (prev && space_between(prev, cur))
+            s[o++] = ' ';
+        else
+            memmove(s + o, cur, j - i + 1);
+        prev = s + o;
+        o += j - i;
+    }
+    s[o] = '\0';
+    *out = s;
+    return 0;
+}
+
 int text_vocab_decode(const text_vocab *v, const int32_t *ids, size_t n,
                       char **out, char *err, size_t errlen)
 {
@@ -537,20 +573,6 @@ int text_vocab_decode(const text_vocab *v, const int32_t *ids, size_t n,
 
 /* ---- Serialised form ------------------------------------------------------------ */
 
-static void put32(unsigned char *p, uint32_t x)
-{
-    p[0] = (unsigned char)x;
-    p[1] = (unsigned char)(x >> 8);
-    p[2] = (unsigned char)(x >> 16);
-    p[3] = (unsigned char)(x >> 24);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 int text_vocab_serialize(const text_vocab *v, unsigned char **buf,
                          size_t *len, char *err, size_t errlen)
 {
@@ -569,11 +591,11 @@ int text_vocab_serialize(const text_vocab *v, unsigned char **buf,
     if (!b)
         return errmsg_set(err, errlen, "out of memory");
     memcpy(b, VOCAB_MAGIC, 4);
-    put32(b + 4, VOCAB_VERSION);
-    put32(b + 8, (uint32_t)v->size);
+    le32_put(b + 4, VOCAB_VERSION);
+    le32_put(b + 8, (uint32_t)v->size);
     for (size_t i = 0; i < v->size; i++) {
         size_t n = strlen(v->tok[i]);
-        put32(b + o, (uint32_t)n);
+        le32_put(b + o, (uint32_t)n);
         memcpy(b + o + 4, v->tok[i], n);
         o += 4 + n;
     }
@@ -602,12 +624,12 @@ int text_vocab_parse(const unsigned char *buf, size_t len, text_vocab **out,
     if (memcmp(buf, VOCAB_MAGIC, 4) != 0)
         return errmsg_set(err, errlen, "vocabulary: bad magic (expected \"%s\")",
                           VOCAB_MAGIC);
-    version = get32(buf + 4);
+    version = le32_get(buf + 4);
     if (version != VOCAB_VERSION)
         return errmsg_set(err, errlen, "vocabulary: format version %lu, this "
                           "program reads version %u", (unsigned long)version,
                           VOCAB_VERSION);
-    count = get32(buf + 8);
+    count = le32_get(buf + 8);
     /* Each entry takes at least 5 bytes (a length and one byte): a count the
      * buffer cannot hold is rejected before anything is allocated. */
     if (count < TEXT_NUM_SPECIALS || count > TEXT_VOCAB_MAX ||
@@ -631,7 +653,7 @@ int text_vocab_parse(const unsigned char *buf, size_t len, text_vocab **out,
                        (unsigned long)i, (unsigned long)count);
             goto done;
         }
-        n = get32(buf + p);
+        n = le32_get(buf + p);
         p += 4;
         if (n == 0 || n > len - p) {
             errmsg_set(err, errlen, "vocabulary: token %lu has length %zu, "

@@ -112,6 +112,11 @@ int text_vocab_encode_sentences(const text_vocab *v, const text_sentences *s,
 int text_vocab_decode(const text_vocab *v, const int32_t *ids, size_t n,
                       char **out, char *err, size_t errlen);
 
+/* Joins the space-separated tokens of `spaced` as text_vocab_decode joins
+ * tokens, into *out (malloc'd, NUL-terminated; the caller frees it): for
+ * text made of tokens by other means, such as subword pieces. */
+int text_detokenize(const char *spaced, char **out, char *err, size_t errlen);
+
 /*
  * Serialised form, little-endian: "VTXV", u32 format version (1), u32 number
  * of ids N, then N entries of u32 byte length and the token's bytes (no NUL).

@@ -68,6 +68,7 @@ control_fields() {
   want_field libvae-dev Depends '(^|, )libopenblas-dev($|,)' || status=1
   want_field vae-examples Depends "(^|, )libvae$major $same" || status=1
   want_field vae-examples Depends '(^|, )libpng16-16 ' || status=1
+  want_field vae-examples Depends '(^|, )libsentencepiece0 ' || status=1
   # Packages built against libvae0 depend on it through the shlibs file;
   # the trigger runs ldconfig.
   dpkg-deb -e "$(deb "libvae$major")" "$work/control" || return 1
