@@ -274,7 +274,8 @@ static int train_step(struct run *r, int64_t n, int64_t first, int64_t k,
     int32_t s;
 
     if (comm->size == 1)
-        return trainer_step(r->t, r->opt, r->xb, n, r->dim, epoch, b, elbo);
+        return trainer_step(r->t, r->opt, r->xb, NULL, n, r->dim, epoch, b,
+                            elbo);
     snprintf(where, sizeof where, "epoch %ld, batch %lld", epoch,
              (long long)b + 1);
     if ((s = vae_model_zero_grad(m)) != VAE_OK)
@@ -381,8 +382,9 @@ static int evaluate(struct run *r, double *elbo, double *recon, double *kl)
     const struct train_comm *comm = r->comm;
     double sums[3], n = (double)r->test.count;
 
-    if (model_evaluate_shard(r->m, r->test.pixels, r->test.count, r->dim,
-                             r->c.batch, comm->rank, comm->size, sums) ||
+    if (model_evaluate_shard(r->m, r->test.pixels, NULL, r->test.count,
+                             r->dim, r->c.batch, comm->rank, comm->size,
+                             sums) ||
         comm->sum_doubles(comm->ctx, sums, 3))
         return -1;
     *elbo = sums[0] / n;
