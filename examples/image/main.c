@@ -501,6 +501,6 @@ int main(int argc, char **argv)
 {
     static const struct program vae_image = {
         "vae-image", usage, image_opt_names, OPT_COUNT, OPT_THREADS, commands,
-        sizeof commands / sizeof *commands, NULL};
+        sizeof commands / sizeof *commands, NULL, IMAGE_SWITCHES};
     return cli_main(&vae_image, argc, argv);
 }
