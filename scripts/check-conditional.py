@@ -13,7 +13,7 @@ DATA_DIR holds the IDX files (raw or .gz) whose train split is the
 classifier's memory; S/samples is the prefix of the samples' IDX files
 (PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte). --test N also
 classifies the first N test images, the classifier's own accuracy on real
-data, for scale. With --min, the exit status is 1 when a class falls below
+data, for scale: a column of the table gives it per class. With --min, the exit status is 1 when a class falls below
 it. Prints a Markdown table. Needs Debian's python3-numpy only.
 """
 import argparse
@@ -95,11 +95,25 @@ def main():
     got = nearest_labels(train_x, train_y, sx)
     classes = np.unique(sy)
     names = NAMES[a.names]
+    real = None
+    if a.test > 0:
+        test_x, test_y = split(a.data, "t10k")
+        n = min(a.test, len(test_x))
+        real_y = test_y[:n]
+        real = nearest_labels(train_x, train_y, test_x[:n]) == real_y
+
+    def rate(hits):
+        return f"{100 * float(hits.mean()):.1f}%" if hits.size else "-"
 
     print(f"1-NN on the {len(train_x)} training images of {a.data}")
     print()
-    print("| class | samples | classified as the class | accuracy |")
-    print("|---|---:|---:|---:|")
+    head = "| class | samples | classified as the class | accuracy |"
+    rule = "|---|---:|---:|---:|"
+    if real is not None:
+        head += f" real test images (first {n}) |"
+        rule += "---:|"
+    print(head)
+    print(rule)
     worst = 1.0
     for c in classes:
         mine = sy == c
@@ -107,18 +121,17 @@ def main():
         acc = right / int(mine.sum())
         worst = min(worst, acc)
         name = f"{c} {names[c]}" if names and c < len(names) else str(c)
-        print(f"| {name} | {int(mine.sum())} | {right} | {100 * acc:.1f}% |")
+        row = f"| {name} | {int(mine.sum())} | {right} | {100 * acc:.1f}% |"
+        if real is not None:
+            row += f" {rate(real[real_y == c])} |"
+        print(row)
     total = float((got == sy).mean())
-    print(f"| all | {len(sy)} | {int((got == sy).sum())} | {100 * total:.1f}% |")
+    row = f"| all | {len(sy)} | {int((got == sy).sum())} | {100 * total:.1f}% |"
+    if real is not None:
+        row += f" {rate(real)} |"
+    print(row)
     print()
     print(f"lowest class: {100 * worst:.1f}%")
-    if a.test > 0:
-        test_x, test_y = split(a.data, "t10k")
-        n = min(a.test, len(test_x))
-        real = float((nearest_labels(train_x, train_y, test_x[:n]) ==
-                      test_y[:n]).mean())
-        print(f"the same classifier on the first {n} test images: "
-              f"{100 * real:.1f}%")
     if a.min is not None and worst < a.min:
         print(f"check-conditional: a class is below {100 * a.min:.1f}%",
               file=sys.stderr)
