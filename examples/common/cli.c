@@ -81,12 +81,17 @@ static int parse_args(const struct program *p, const struct command *cmd,
         if (id < 0)
             return fail("%s: unknown option '%s' (see %s --help)", cmd->name,
                         flag, p->name);
+        if (a->val[id])
+            return fail("%s: %s given twice", cmd->name, flag);
+        /* A switch is its own value: given or not. */
+        if (p->switches & OPT(id)) {
+            a->val[id] = flag;
+            continue;
+        }
         /* A following flag is a forgotten value, not a value. */
         if (i + 1 >= argc || argv[i + 1][0] == '\0' ||
             strncmp(argv[i + 1], "--", 2) == 0)
             return fail("%s: %s needs a value", cmd->name, flag);
-        if (a->val[id])
-            return fail("%s: %s given twice", cmd->name, flag);
         a->val[id] = argv[++i];
     }
     for (int o = 0; o < p->n_opts; o++)

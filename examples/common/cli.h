@@ -77,6 +77,8 @@ struct program {
     const struct command *commands;
     size_t n_commands;
     const char *error_name; /* prefix of error lines; NULL: name */
+    cli_set switches;       /* flags that take no value: a->val of one
+                             * given is the flag itself */
 };
 
 /* The whole of main(): --help, --version, the command and its flags, the

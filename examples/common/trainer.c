@@ -12,7 +12,7 @@
 
 struct slice {
     vae_model *m;
-    const float *x;
+    const float *x, *cond; /* cond: the slice's condition rows, or NULL */
     int64_t n;
     uint64_t seed;
     double elbo;
@@ -34,6 +34,8 @@ static void *slice_grad(void *arg)
     s->status = VAE_OK;
     if (s->seed)
         s->status = vae_model_set_seed(s->m, s->seed);
+    if (s->status == VAE_OK && s->cond)
+        s->status = vae_model_set_condition(s->m, s->cond, s->n);
     if (s->status == VAE_OK)
         s->status = vae_model_zero_grad(s->m);
     if (s->status == VAE_OK)
@@ -117,8 +119,8 @@ static int draw_seeds(trainer *t)
     return 0;
 }
 
-int trainer_step(trainer *t, vae_adam *opt, const float *x, int64_t n,
-                 int64_t dim, long epoch, int64_t b, double *elbo)
+int trainer_step(trainer *t, vae_adam *opt, const float *x, const float *cond,
+                 int64_t n, int64_t dim, long epoch, int64_t b, double *elbo)
 {
     pthread_t th[TRAINER_MAX_WORKERS];
     int w = (int64_t)t->workers < n ? t->workers : (int)n, started = 1;
@@ -126,8 +128,11 @@ int trainer_step(trainer *t, vae_adam *opt, const float *x, int64_t n,
     char where[64];
     double sum = 0.0;
 
-    if (w == 1)
+    if (w == 1) {
+        if (model_condition(t->m, cond, 0, n))
+            return -1;
         return model_train_step(t->m, opt, x, n, epoch, b, elbo, NULL);
+    }
     snprintf(where, sizeof where, "epoch %ld, batch %lld", epoch,
              (long long)b + 1);
     if (draw_seeds(t))
@@ -136,6 +141,8 @@ int trainer_step(trainer *t, vae_adam *opt, const float *x, int64_t n,
         int64_t lo = n * i / w, hi = n * (i + 1) / w;
         t->slice[i].m = t->copy[i];
         t->slice[i].x = x + lo * dim;
+        t->slice[i].cond = cond ? cond + lo * vae_model_condition_size(t->m)
+                                : NULL;
         t->slice[i].n = hi - lo;
     }
     for (; started < w; started++)

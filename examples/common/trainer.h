@@ -25,10 +25,12 @@ void trainer_free(trainer *t);
 int trainer_set_beta(trainer *t, double beta);
 int trainer_set_train_samples(trainer *t, int64_t k);
 /* One step on the n examples of dim floats at x: the sum of the slices'
- * gradients, then vae_adam_step. *elbo: the mean over the n examples of
- * what elbo_grad reports. `epoch` and `b` (0-based) name the step in an
- * error. KL annealing (vae_model_set_kl_anneal) is not applied. */
-int trainer_step(trainer *t, vae_adam *opt, const float *x, int64_t n,
-                 int64_t dim, long epoch, int64_t b, double *elbo);
+ * gradients, then vae_adam_step. cond: a conditional model's n condition
+ * rows (models.h), each slice given its own; NULL for an unconditional
+ * model. *elbo: the mean over the n examples of what elbo_grad reports.
+ * `epoch` and `b` (0-based) name the step in an error. KL annealing
+ * (vae_model_set_kl_anneal) is not applied. */
+int trainer_step(trainer *t, vae_adam *opt, const float *x, const float *cond,
+                 int64_t n, int64_t dim, long epoch, int64_t b, double *elbo);
 
 #endif

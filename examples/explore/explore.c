@@ -165,6 +165,12 @@ int explore_open(struct explore *e, const struct explore_config *cfg)
     e->rng = cfg->seed;
     if (model_load(cfg->model, &e->m, NULL))
         return -1;
+    /* Every decode of a conditional model needs a label, for which the
+     * page has no control. */
+    if (vae_model_condition_size(e->m) > 0)
+        return fail("%s is a conditional model (trained with --conditional), "
+                    "which vae-explore does not serve: its page has no "
+                    "control for the label", cfg->model);
     if (is_text_model(e->m)) {
         vae_model_free(e->m);
         e->m = NULL;

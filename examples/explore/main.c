@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     };
     static const struct program vae_explore = {
         "vae-explore", usage, opt_names, OPT_COUNT, OPT_THREADS, commands,
-        1, NULL};
+        1, NULL, 0};
     char **args;
     int rc;
 

@@ -14,25 +14,39 @@ static int32_t dense_stack(vae_graph *g, int32_t h, const int64_t *widths,
     return h;
 }
 
+/* h joined by a condition node of `cond` floats, or h alone when cond is 0
+ * (an unconditional model). Every architecture gives the condition to the
+ * first dense layer of each net, as Sohn et al. (2015) give the label to
+ * both: the encoder's with the image's features, so that the latent need
+ * not carry the label, and the decoder's with z, so that z says how to
+ * draw and the label what. */
+static int32_t conditioned(vae_graph *g, int32_t h, int64_t cond)
+{
+    return cond > 0 ? vae_graph_concat(g, h, vae_graph_condition(g, cond)) : h;
+}
+
 /* Encoder image -> hidden widths; decoder latent -> the same widths -> one
  * logit per pixel. */
 static void build_dense(vae_graph *enc, vae_graph *dec, int64_t rows,
-                        int64_t cols, int64_t latent, const int64_t *widths,
-                        int n, int32_t (*act)(vae_graph *, int32_t))
+                        int64_t cols, int64_t latent, int64_t cond,
+                        const int64_t *widths, int n,
+                        int32_t (*act)(vae_graph *, int32_t))
 {
     const int64_t in[3] = {1, rows, cols};
     int32_t h = vae_graph_flatten(enc, vae_graph_input(enc, in, 3));
+    h = conditioned(enc, h, cond);
     vae_graph_set_output(enc, dense_stack(enc, h, widths, n, act));
-    h = dense_stack(dec, vae_graph_input(dec, &latent, 1), widths, n, act);
+    h = conditioned(dec, vae_graph_input(dec, &latent, 1), cond);
+    h = dense_stack(dec, h, widths, n, act);
     vae_graph_set_output(dec, vae_graph_dense(dec, h, rows * cols));
 }
 
 /* The PyTorch examples/vae model: 784-400-(20, 20) / 20-400-784. */
 static int build_mlp(vae_graph *enc, vae_graph *dec, int64_t rows,
-                     int64_t cols, int64_t latent)
+                     int64_t cols, int64_t latent, int64_t cond)
 {
     const int64_t widths[] = {400};
-    build_dense(enc, dec, rows, cols, latent, widths, 1, vae_graph_relu);
+    build_dense(enc, dec, rows, cols, latent, cond, widths, 1, vae_graph_relu);
     return 0;
 }
 
@@ -41,10 +55,10 @@ static int build_mlp(vae_graph *enc, vae_graph *dec, int64_t rows,
  * is what an IWAE-5000 evaluation of the whole test set pays 5000 times per
  * image. */
 static int build_mlp2(vae_graph *enc, vae_graph *dec, int64_t rows,
-                      int64_t cols, int64_t latent)
+                      int64_t cols, int64_t latent, int64_t cond)
 {
     const int64_t widths[] = {200, 200};
-    build_dense(enc, dec, rows, cols, latent, widths, 2, vae_graph_tanh);
+    build_dense(enc, dec, rows, cols, latent, cond, widths, 2, vae_graph_tanh);
     return 0;
 }
 
@@ -52,7 +66,7 @@ static int build_mlp2(vae_graph *enc, vae_graph *dec, int64_t rows,
  * the mirror image up: k4 s2 p1 halves a side exactly and its transpose
  * doubles it, so any side divisible by 4 round-trips. */
 static int build_conv(vae_graph *enc, vae_graph *dec, int64_t rows,
-                      int64_t cols, int64_t latent)
+                      int64_t cols, int64_t latent, int64_t cond)
 {
     const int64_t in[3] = {1, rows, cols};
     const int64_t mid[3] = {64, rows / 4, cols / 4};
@@ -68,11 +82,12 @@ static int build_conv(vae_graph *enc, vae_graph *dec, int64_t rows,
     h = vae_graph_conv2d(enc, h, 64, 4, 2, 1);
     h = vae_graph_relu(enc, h);
     h = vae_graph_flatten(enc, h);
+    h = conditioned(enc, h, cond);
     h = vae_graph_dense(enc, h, 256);
     h = vae_graph_relu(enc, h);
     vae_graph_set_output(enc, h);
 
-    h = vae_graph_input(dec, &latent, 1);
+    h = conditioned(dec, vae_graph_input(dec, &latent, 1), cond);
     h = vae_graph_dense(dec, h, 256);
     h = vae_graph_relu(dec, h);
     h = vae_graph_dense(dec, h, mid[0] * mid[1] * mid[2]);
@@ -92,7 +107,7 @@ static int build_conv(vae_graph *enc, vae_graph *dec, int64_t rows,
  * steps of 448 through an LSTM of 256 units, that 7 x 256 sequence seen as
  * a one-channel image, conv 3x3 (32, relu), dense to the pixels. */
 static int build_seed(vae_graph *enc, vae_graph *dec, int64_t rows,
-                      int64_t cols, int64_t latent)
+                      int64_t cols, int64_t latent, int64_t cond)
 {
     const int64_t in[3] = {1, rows, cols};
     const int32_t rows_first[3] = {1, 2, 0}; /* [C, H, W] -> [H, W, C] */
@@ -110,9 +125,10 @@ static int build_seed(vae_graph *enc, vae_graph *dec, int64_t rows,
     h = vae_graph_transpose(enc, h, rows_first, 3);
     h = vae_graph_reshape(enc, h, seq, 2);
     h = vae_graph_lstm(enc, h, 32, -1, -1, 0);
-    vae_graph_set_output(enc, h);
+    /* The encoder's first dense layer is the Gaussian head. */
+    vae_graph_set_output(enc, conditioned(enc, h, cond));
 
-    h = vae_graph_input(dec, &latent, 1);
+    h = conditioned(dec, vae_graph_input(dec, &latent, 1), cond);
     h = vae_graph_relu(dec, vae_graph_dense(dec, h, 7 * 7 * 64));
     h = vae_graph_reshape(dec, h, steps, 2);
     h = vae_graph_lstm(dec, h, 256, -1, -1, 1);
@@ -152,19 +168,19 @@ const struct arch *find_arch(const char *name)
 /* What make_model asks model_build to build. */
 struct image_model {
     const struct arch *arch;
-    int64_t rows, cols, latent;
+    int64_t rows, cols, latent, cond;
 };
 
 static int build_image_model(vae_graph *enc, vae_graph *dec, const void *ctx)
 {
     const struct image_model *im = ctx;
-    return im->arch->build(enc, dec, im->rows, im->cols, im->latent);
+    return im->arch->build(enc, dec, im->rows, im->cols, im->latent, im->cond);
 }
 
 int make_model(const struct arch *ar, int64_t rows, int64_t cols,
-               int64_t latent, uint64_t seed, vae_model **out)
+               int64_t latent, int64_t cond, uint64_t seed, vae_model **out)
 {
-    const struct image_model im = {ar, rows, cols, latent};
+    const struct image_model im = {ar, rows, cols, latent, cond};
     return model_build(build_image_model, &im, latent,
                        VAE_LIKELIHOOD_BERNOULLI, seed, out);
 }
@@ -181,20 +197,43 @@ static int arch_matches(const struct arch *ar, const vae_model *m,
 
     if (vae_model_latent_dim(m) != latent)
         return 0;
-    if (make_model(ar, rows, cols, latent, 0, &ref))
+    if (make_model(ar, rows, cols, latent, vae_model_condition_size(m), 0,
+                   &ref))
         return -1;
     same = vae_model_num_params(ref) == vae_model_num_params(m);
     vae_model_free(ref);
     return same;
 }
 
+/* Refuses a model whose condition is not the one the flags ask for: none,
+ * or a one-hot label of the training labels' `cond` classes. */
+static int check_resume_condition(const vae_model *m, const char *path,
+                                  int64_t cond)
+{
+    int64_t c = vae_model_condition_size(m);
+
+    if (c == cond)
+        return 0;
+    if (cond == 0)
+        return fail("--resume %s: the model is conditional (%lld classes); "
+                    "resume it with --conditional", path, (long long)c);
+    if (c == 0)
+        return fail("--resume %s: the model is not conditional; resume it "
+                    "without --conditional", path);
+    return fail("--resume %s: the model has %lld classes, but the training "
+                "labels %lld", path, (long long)c, (long long)cond);
+}
+
 int check_resume_arch(const vae_model *m, const char *path,
                       const struct arch *ar, int64_t rows, int64_t cols,
-                      long latent)
+                      long latent, int64_t cond)
 {
     int64_t d = vae_model_latent_dim(m);
-    int r = arch_matches(ar, m, rows, cols, latent);
+    int r;
 
+    if (check_resume_condition(m, path, cond))
+        return -1;
+    r = arch_matches(ar, m, rows, cols, latent);
     if (r != 0)
         return r < 0 ? -1 : 0;
     for (size_t i = 0; i < N_ARCHS; i++) {

@@ -28,6 +28,14 @@ static uint32_t be32(const unsigned char *p)
            (uint32_t)p[3];
 }
 
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
 /* One IDX file being read: a gzip or plain file through zlib, or bytes
  * already in memory (not decompressed). */
 struct idx_file {
@@ -349,4 +357,29 @@ void idx_free(idx_dataset *d)
     free(d->pixels);
     free(d->labels);
     memset(d, 0, sizeof *d);
+}
+
+int idx_write(const char *path, const uint8_t *data, const uint32_t *dims,
+              int ndims, char *err, size_t errlen)
+{
+    struct file_replace out;
+    unsigned char hdr[16];
+    size_t hlen = 4 + 4 * (size_t)ndims;
+    uint64_t size = 1;
+
+    if (!path || !data || !dims || (ndims != 1 && ndims != 3))
+        return errmsg_set(err, errlen, "idx_write: invalid argument");
+    /* Magic: two zero bytes, 0x08 (unsigned bytes), then the dimensions. */
+    put_be32(hdr, 0x800u + (uint32_t)ndims);
+    for (int i = 0; i < ndims; i++) {
+        put_be32(hdr + 4 + 4 * i, dims[i]);
+        size *= dims[i];
+    }
+    if (file_replace_begin(&out, path, err, errlen) != 0)
+        return -1;
+    errno = 0;
+    if (fwrite(hdr, 1, hlen, out.fp) != hlen ||
+        fwrite(data, 1, (size_t)size, out.fp) != (size_t)size)
+        return file_replace_abort(&out, errno ? errno : EIO, err, errlen);
+    return file_replace_commit(&out, err, errlen);
 }

@@ -53,6 +53,15 @@ int idx_load_memory(const void *images, size_t images_len, const void *labels,
 int idx_load_dir(const char *dir, enum idx_split split, idx_dataset *out,
                  char *err, size_t errlen);
 
+/*
+ * Writes an IDX file of unsigned bytes: images (ndims 3: count, rows, cols)
+ * or labels (ndims 1: count), raw (not gzipped), replacing path atomically
+ * as files.h describes. Returns 0, or -1 with a one-line message in err
+ * ("PATH: cannot write: No space left on device").
+ */
+int idx_write(const char *path, const uint8_t *data, const uint32_t *dims,
+              int ndims, char *err, size_t errlen);
+
 /* Releases the buffers and zeroes *d. NULL is a no-op. */
 void idx_free(idx_dataset *d);
 

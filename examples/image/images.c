@@ -1,5 +1,6 @@
 /* images.c - see images.h. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "images.h"
 #include "order.h"
@@ -18,6 +19,7 @@ const char *const image_opt_names[OPT_COUNT] = {
     [OPT_LR_END] = "--lr-end",     [OPT_WARMUP] = "--warmup",
     [OPT_TRAIN_SAMPLES] = "--train-samples",
     [OPT_PROJECTION] = "--projection",
+    [OPT_CONDITIONAL] = "--conditional", [OPT_LABEL] = "--label",
 };
 
 int get_binarize(const struct args *a, enum binarize *out)
@@ -99,4 +101,55 @@ int check_fits(const vae_model *m, const idx_dataset *d, const char *dir)
                     "in %s are %lldx%lld", (long long)rows, (long long)cols,
                     dir, (long long)d->rows, (long long)d->cols);
     return 0;
+}
+
+int image_classes(const vae_model *m, const char *path, int64_t *classes)
+{
+    int64_t c = vae_model_condition_size(m);
+
+    if (c < 0)
+        return fail_lib("vae_model_condition_size", (int32_t)c, NULL);
+    if (c > IMAGE_MAX_CLASSES)
+        return fail("%s: the model's condition has %lld floats, not a "
+                    "one-hot label of vae-image's (at most %d classes)", path,
+                    (long long)c, IMAGE_MAX_CLASSES);
+    *classes = c;
+    return 0;
+}
+
+int64_t label_classes(const idx_dataset *d)
+{
+    int64_t top = 0;
+
+    for (int64_t i = 0; i < d->count; i++)
+        if (d->labels[i] > top)
+            top = d->labels[i];
+    return top + 1;
+}
+
+int one_hot(const uint8_t *labels, int64_t n, int64_t classes, float **out)
+{
+    float *c = calloc((size_t)(n * classes), sizeof *c);
+
+    if (!c)
+        return fail("out of memory");
+    for (int64_t i = 0; i < n; i++)
+        c[i * classes + labels[i]] = 1.0f;
+    *out = c;
+    return 0;
+}
+
+int labels_condition(const idx_dataset *d, int64_t classes, const char *dir,
+                     const char *what, float **cond)
+{
+    *cond = NULL;
+    if (classes == 0)
+        return 0;
+    for (int64_t i = 0; i < d->count; i++)
+        if (d->labels[i] >= classes)
+            return fail("%s: %s label %d (image %lld) is not one of the "
+                        "model's %lld classes 0..%lld", dir, what,
+                        d->labels[i], (long long)i + 1, (long long)classes,
+                        (long long)classes - 1);
+    return one_hot(d->labels, d->count, classes, cond);
 }

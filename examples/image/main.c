@@ -18,7 +18,9 @@
 #include "train.h"
 
 #define GRID_COLS 8     /* tiles per row in the sample and reconstruction PNGs */
-#define MAX_IMAGES 1024 /* --n limit for sample and reconstruct */
+#define MAX_IMAGES 1024 /* --n limit for sample and reconstruct; --grid's too */
+#define MAX_GRID_IMAGES 16384 /* sample --grid: classes x N at most */
+#define SAMPLE_BATCH 256 /* images per vae_model_sample call */
 #define ENCODE_BATCH 256 /* images per vae_model_encode call (plot-latent) */
 #define MAX_LABELS 256   /* plot-latent's classes: IDX labels are bytes */
 
@@ -27,6 +29,13 @@
  * fixed-size chunks keep the products efficient however few images a call
  * has. */
 #define IWAE_PASSES_PER_CALL 20000
+
+/* sample writes an --out name that ends in this as IDX files rather than
+ * a PNG: the images, and a conditional model's labels beside them in
+ * PREFIX-labels-idx1-ubyte, the layout of MNIST's own files, which other
+ * programs (scripts/check-conditional.py) read as they read MNIST. */
+#define IDX_IMAGES_SUFFIX "-images-idx3-ubyte"
+#define IDX_LABELS_SUFFIX "-labels-idx1-ubyte"
 
 /* ---- Command line ------------------------------------------------------ */
 
@@ -38,10 +47,12 @@ static const char usage[] =
     "               [--iwae K] [--limit N] [--metrics FILE.jsonl] [--batch B]\n"
     "               [--seed S] [--progress SECONDS]\n"
     "  sample       --model MODEL --out FILE.png [--n N] [--seed S]\n"
+    "               [--label L | --grid N]   (conditional models)\n"
     "  reconstruct  --data DIR --model MODEL --out FILE.png [--n N]\n"
     "  interpolate  --data DIR --model MODEL --out FILE.png [--pairs P]\n"
     "               [--steps T]\n"
-    "  manifold     --model MODEL --out FILE.png [--grid G]   (2-D latent only)\n"
+    "  manifold     --model MODEL --out FILE.png [--grid G] [--label L]\n"
+    "               (2-D latent only)\n"
     "  plot-latent  --data DIR --model MODEL --out FILE.png [--limit N]\n"
     LATENT_PLOT_USAGE
     "\n"
@@ -53,6 +64,10 @@ static const char usage[] =
     "--progress 2 (0: quiet); --n 64 (sample), 32 (reconstruct); --pairs 8\n"
     "--steps 10; --grid 20; --train-samples 1 (K > 1: the importance-weighted\n"
     "bound of K samples, and train_elbo reports it).\n"
+    "A conditional model (train --conditional) reads each image's label; the\n"
+    "commands on test images give it theirs, sample and manifold --label L\n"
+    "(sample --grid N: N of each class, one row per class). sample writes an\n"
+    "--out ending in -images-idx3-ubyte as IDX files (labels beside).\n"
     LATENT_PLOT_DEFAULTS
     "See docs/image.md.\n";
 
@@ -83,6 +98,133 @@ static const float **image_tiles(const float *x, size_t n, int64_t dim)
     return tiles;
 }
 
+/* ---- Conditional models ------------------------------------------------ */
+
+/* A flag for conditional models given for a model that is not one. */
+static int not_conditional(int o, const char *model)
+{
+    return fail("%s: %s is not a conditional model (it was trained without "
+                "--conditional)", image_opt_names[o], model);
+}
+
+/* --label for a model of `classes` classes (0: unconditional, which takes
+ * none) into *label; -1 when absent. */
+static int get_label(const struct args *a, int64_t classes, long *label)
+{
+    *label = -1;
+    if (classes == 0)
+        return a->val[OPT_LABEL] ? not_conditional(OPT_LABEL, a->val[OPT_MODEL])
+                                 : 0;
+    return get_long(a, OPT_LABEL, -1, 0, (long)classes - 1, label);
+}
+
+/* A conditional model draws nothing without being told which class. */
+static int need_label(const char *model, int64_t classes, const char *or_else)
+{
+    return fail("%s is a conditional model of %lld classes: give --label L "
+                "(0..%lld)%s", model, (long long)classes,
+                (long long)classes - 1, or_else);
+}
+
+/* The model and the test images of a command, checked to fit each other,
+ * and a conditional model's condition for them, their labels one-hot
+ * (*cond; NULL for an unconditional model). */
+static int open_test(const struct args *a, vae_model **m, idx_dataset *test,
+                     float **cond)
+{
+    int64_t classes = 0;
+
+    if (model_load(a->val[OPT_MODEL], m, NULL) ||
+        load_split(a->val[OPT_DATA], IDX_TEST, test) ||
+        check_fits(*m, test, a->val[OPT_DATA]) ||
+        image_classes(*m, a->val[OPT_MODEL], &classes) ||
+        labels_condition(test, classes, a->val[OPT_DATA], "test", cond))
+        return -1;
+    return 0;
+}
+
+/* n labels, all `label`, or NULL with classes 0 (an unconditional model). */
+static int same_labels(int64_t classes, long label, int64_t n,
+                       uint8_t **labels)
+{
+    *labels = NULL;
+    if (classes == 0)
+        return 0;
+    if (!(*labels = malloc((size_t)n)))
+        return fail("out of memory");
+    memset(*labels, (int)label, (size_t)n);
+    return 0;
+}
+
+/* Draws `count` images of dim pixels into x, image i of class labels[i]
+ * (labels NULL for an unconditional model), SAMPLE_BATCH a call so that
+ * the workspace stays small however many are asked for. */
+static int draw_samples(vae_model *m, const uint8_t *labels, int64_t classes,
+                        int64_t count, int64_t dim, float *x)
+{
+    float *cond = NULL;
+    int rc = -1;
+
+    if (labels && one_hot(labels, count, classes, &cond))
+        return -1;
+    for (int64_t i = 0; i < count; i += SAMPLE_BATCH) {
+        int64_t b = count - i < SAMPLE_BATCH ? count - i : SAMPLE_BATCH;
+        int32_t s;
+        if (model_condition(m, cond, i, b))
+            goto done;
+        s = vae_model_sample(m, b, NULL, x + i * dim);
+        if (s != VAE_OK) {
+            fail_lib("vae_model_sample", s, vae_model_last_error(m));
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(cond);
+    return rc;
+}
+
+/* 1 if path ends in suffix. */
+static int ends_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    return n >= k && strcmp(path + n - k, suffix) == 0;
+}
+
+/* The images as an IDX file at path (bytes as the PNGs show them), and
+ * their labels, when there are, beside it (IDX_LABELS_SUFFIX). */
+static int write_idx_images(const char *path, const float *x,
+                            const uint8_t *labels, int64_t count,
+                            int64_t rows, int64_t cols)
+{
+    const uint32_t dims[3] = {(uint32_t)count, (uint32_t)rows, (uint32_t)cols};
+    size_t n = (size_t)(count * rows * cols);
+    size_t stem = strlen(path) - strlen(IDX_IMAGES_SUFFIX);
+    uint8_t *bytes = malloc(n);
+    char *lpath = malloc(stem + sizeof IDX_LABELS_SUFFIX);
+    char e[512];
+    int rc = -1;
+
+    if (!bytes || !lpath) {
+        fail("out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        bytes[i] = grey_byte(x[i]);
+    memcpy(lpath, path, stem);
+    memcpy(lpath + stem, IDX_LABELS_SUFFIX, sizeof IDX_LABELS_SUFFIX);
+    if (idx_write(path, bytes, dims, 3, e, sizeof e) != 0 ||
+        (labels && idx_write(lpath, labels, dims, 1, e, sizeof e) != 0)) {
+        fail("%s", e);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(lpath);
+    free(bytes);
+    return rc;
+}
+
 /* ---- train -------------------------------------------------------------- */
 
 static int cmd_train(const struct args *a)
@@ -101,6 +243,7 @@ static int cmd_eval(const struct args *a)
     enum binarize bin;
     idx_dataset test = {0};
     vae_model *m = NULL;
+    float *cond = NULL;
     struct metrics *metrics = NULL;
     int64_t dim;
     int rc = -1;
@@ -113,9 +256,7 @@ static int cmd_eval(const struct args *a)
         return -1;
     if (metrics_path && !(metrics = open_metrics(metrics_path)))
         return -1;
-    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
-        load_split(a->val[OPT_DATA], IDX_TEST, &test) ||
-        check_fits(m, &test, a->val[OPT_DATA]))
+    if (open_test(a, &m, &test, &cond))
         goto done;
     if (!a->val[OPT_LIMIT])
         limit = (long)test.count;
@@ -133,14 +274,16 @@ static int cmd_eval(const struct args *a)
      * train's evaluation binarised them. */
     if (bin != BIN_NONE)
         binarize_fixed(test.pixels, test.count * dim, TEST_BINARIZE_SEED);
-    if (model_evaluate(m, test.pixels, limit, dim, batch, &te, &tr, &tk))
+    if (model_evaluate_cond(m, test.pixels, cond, limit, dim, batch, &te, &tr,
+                            &tk))
         goto done;
     printf("test_elbo %.4f  recon %.4f  kl %.4f  (%ld test images)\n", te, tr,
            tk, limit);
     if (k > 0) {
         t0 = now_seconds();
-        if (model_iwae_mean(m, test.pixels, limit, dim, k, IWAE_PASSES_PER_CALL,
-                            progress, "images", &logpx))
+        if (model_iwae_mean_cond(m, test.pixels, cond, limit, dim, k,
+                                 IWAE_PASSES_PER_CALL, progress, "images",
+                                 &logpx))
             goto done;
         printf("test_nll %.4f  (IWAE k=%ld, %ld test images, %.1fs)\n",
                -logpx, k, limit, now_seconds() - t0);
@@ -161,6 +304,7 @@ static int cmd_eval(const struct args *a)
 
 done:
     rc = close_metrics(metrics, rc);
+    free(cond);
     vae_model_free(m);
     idx_free(&test);
     return rc;
@@ -170,40 +314,85 @@ done:
 
 static int cmd_sample(const struct args *a)
 {
-    long n = 0;
+    const char *path = a->val[OPT_MODEL], *out = a->val[OPT_OUT];
+    long n = 0, label = -1, per_class = 0;
     uint64_t seed = 0;
     vae_model *m = NULL;
     float *x = NULL;
+    uint8_t *labels = NULL;
     const float **tiles = NULL;
-    int64_t rows = 0, cols = 0;
-    int32_t s;
+    int64_t rows = 0, cols = 0, classes = 0, count;
+    size_t tile_cols = GRID_COLS;
     int rc = -1;
 
     if (get_long(a, OPT_N, 64, 1, MAX_IMAGES, &n) || get_seed(a, OPT_SEED, 0, &seed))
         return -1;
-    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
-        image_shape(m, &rows, &cols))
+    if (model_load(path, &m, NULL) || image_shape(m, &rows, &cols) ||
+        image_classes(m, path, &classes) || get_label(a, classes, &label))
         goto done;
+    count = n;
+    if (a->val[OPT_GRID]) {
+        /* A row of N for each class, class 0 at the top. */
+        if (classes == 0) {
+            not_conditional(OPT_GRID, path);
+            goto done;
+        }
+        if (a->val[OPT_N] || a->val[OPT_LABEL]) {
+            fail("--grid N draws N of every class: give it without --n and "
+                 "--label");
+            goto done;
+        }
+        if (get_long(a, OPT_GRID, 0, 1, MAX_IMAGES, &per_class))
+            goto done;
+        count = classes * per_class;
+        if (count > MAX_GRID_IMAGES) {
+            fail("--grid %ld: %lld classes of %ld images is more than %d",
+                 per_class, (long long)classes, per_class, MAX_GRID_IMAGES);
+            goto done;
+        }
+        tile_cols = (size_t)per_class;
+        if (!(labels = malloc((size_t)count))) {
+            fail("out of memory");
+            goto done;
+        }
+        for (int64_t i = 0; i < count; i++)
+            labels[i] = (uint8_t)(i / per_class);
+    } else if (classes > 0 && label < 0) {
+        need_label(path, classes, " or --grid N (N of each class)");
+        goto done;
+    } else if (same_labels(classes, label, count, &labels)) {
+        goto done;
+    }
     if (a->val[OPT_SEED] && model_set_seed(m, seed))
         goto done;
-    x = malloc((size_t)n * (size_t)(rows * cols) * sizeof *x);
+    x = malloc((size_t)count * (size_t)(rows * cols) * sizeof *x);
     if (!x) {
         fail("out of memory");
         goto done;
     }
-    s = vae_model_sample(m, n, NULL, x);
-    if (s != VAE_OK) {
-        fail_lib("vae_model_sample", s, vae_model_last_error(m));
+    if (draw_samples(m, labels, classes, count, rows * cols, x))
+        goto done;
+    if (ends_with(out, IDX_IMAGES_SUFFIX)) {
+        if (write_idx_images(out, x, labels, count, rows, cols))
+            goto done;
+    } else if (!(tiles = image_tiles(x, (size_t)count, rows * cols)) ||
+               write_png(out, tiles, (size_t)count, rows, cols, tile_cols, 0)) {
         goto done;
     }
-    if (!(tiles = image_tiles(x, (size_t)n, rows * cols)) ||
-        write_png(a->val[OPT_OUT], tiles, (size_t)n, rows, cols, GRID_COLS, 0))
-        goto done;
-    printf("wrote %s: %ld samples\n", a->val[OPT_OUT], n);
+    if (per_class > 0)
+        printf("wrote %s: %lld rows of %ld samples, one row per class "
+               "(0..%lld from the top)\n", out, (long long)classes, per_class,
+               (long long)classes - 1);
+    else if (label >= 0)
+        printf("wrote %s: %lld samples of label %ld\n", out, (long long)count,
+               label);
+    else
+        printf("wrote %s: %lld samples\n", out, (long long)count);
     rc = 0;
 
 done:
     free(tiles);
+    free(labels);
     free(x);
     vae_model_free(m);
     return rc;
@@ -216,7 +405,7 @@ static int cmd_reconstruct(const struct args *a)
     long n = 0;
     idx_dataset test = {0};
     vae_model *m = NULL;
-    float *x = NULL;
+    float *x = NULL, *cond = NULL;
     const float **tiles = NULL;
     int64_t dim;
     size_t groups, slots;
@@ -225,9 +414,7 @@ static int cmd_reconstruct(const struct args *a)
 
     if (get_long(a, OPT_N, 32, 1, MAX_IMAGES, &n))
         return -1;
-    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
-        load_split(a->val[OPT_DATA], IDX_TEST, &test) ||
-        check_fits(m, &test, a->val[OPT_DATA]))
+    if (open_test(a, &m, &test, &cond))
         goto done;
     if (n > test.count) {
         fail("--n: %ld exceeds the %lld test images", n, (long long)test.count);
@@ -244,6 +431,8 @@ static int cmd_reconstruct(const struct args *a)
         fail("out of memory");
         goto done;
     }
+    if (model_condition(m, cond, 0, n))
+        goto done;
     s = vae_model_reconstruct(m, test.pixels, n, x);
     if (s != VAE_OK) {
         fail_lib("vae_model_reconstruct", s, vae_model_last_error(m));
@@ -263,6 +452,7 @@ static int cmd_reconstruct(const struct args *a)
 
 done:
     free(tiles);
+    free(cond);
     free(x);
     vae_model_free(m);
     idx_free(&test);
@@ -271,14 +461,21 @@ done:
 
 /* ---- interpolate -------------------------------------------------------- */
 
+/* out = (1 - t) a + t b for the n floats at a and the n that follow them. */
+static void lerp(float *out, const float *a, int64_t n, float t)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (1.0f - t) * a[i] + t * a[n + i];
+}
+
 static int cmd_interpolate(const struct args *a)
 {
     long pairs = 0, steps = 0;
     idx_dataset test = {0};
     vae_model *m = NULL;
-    float *mu = NULL, *z = NULL, *x = NULL;
+    float *mu = NULL, *z = NULL, *x = NULL, *cond = NULL, *zc = NULL;
     const float **tiles = NULL;
-    int64_t dim, D;
+    int64_t dim, D, C;
     size_t cols;
     int32_t s;
     int rc = -1;
@@ -286,9 +483,7 @@ static int cmd_interpolate(const struct args *a)
     if (get_long(a, OPT_PAIRS, 8, 1, 256, &pairs) ||
         get_long(a, OPT_STEPS, 10, 2, 100, &steps))
         return -1;
-    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
-        load_split(a->val[OPT_DATA], IDX_TEST, &test) ||
-        check_fits(m, &test, a->val[OPT_DATA]))
+    if (open_test(a, &m, &test, &cond))
         goto done;
     if (2 * pairs > test.count) {
         fail("--pairs: %ld pairs need %ld test images, there are %lld", pairs,
@@ -297,32 +492,40 @@ static int cmd_interpolate(const struct args *a)
     }
     dim = test.rows * test.cols;
     D = vae_model_latent_dim(m);
+    C = vae_model_condition_size(m);
     /* Each row: test image A, the decoded steps from A to B, test image B. */
     cols = (size_t)steps + 2;
     mu = malloc((size_t)(2 * pairs * D) * sizeof *mu);
     z = malloc((size_t)(pairs * steps * D) * sizeof *z);
     x = malloc((size_t)(pairs * steps * dim) * sizeof *x);
     tiles = malloc((size_t)pairs * cols * sizeof *tiles);
-    if (!mu || !z || !x || !tiles) {
+    if (cond)
+        zc = malloc((size_t)(pairs * steps * C) * sizeof *zc);
+    if (!mu || !z || !x || !tiles || (cond && !zc)) {
         fail("out of memory");
         goto done;
     }
     /* Pair p is test images 2p and 2p+1; their posterior means are the
      * end points, so the first and last steps are the reconstructions. */
+    if (model_condition(m, cond, 0, 2 * pairs))
+        goto done;
     s = vae_model_encode(m, test.pixels, 2 * pairs, mu, NULL);
     if (s != VAE_OK) {
         fail_lib("vae_model_encode", s, vae_model_last_error(m));
         goto done;
     }
+    /* A conditional model's label moves from A's to B's with z: the one-hot
+     * vectors mixed in the same proportion. */
     for (long p = 0; p < pairs; p++) {
-        const float *za = mu + 2 * p * D, *zb = za + D;
         for (long j = 0; j < steps; j++) {
             float t = (float)j / (float)(steps - 1);
-            float *zz = z + (p * steps + j) * D;
-            for (int64_t i = 0; i < D; i++)
-                zz[i] = (1.0f - t) * za[i] + t * zb[i];
+            lerp(z + (p * steps + j) * D, mu + 2 * p * D, D, t);
+            if (cond)
+                lerp(zc + (p * steps + j) * C, cond + 2 * p * C, C, t);
         }
     }
+    if (model_condition(m, zc, 0, pairs * steps))
+        goto done;
     s = vae_model_decode(m, z, pairs * steps, x);
     if (s != VAE_OK) {
         fail_lib("vae_model_decode", s, vae_model_last_error(m));
@@ -344,6 +547,8 @@ static int cmd_interpolate(const struct args *a)
 
 done:
     free(tiles);
+    free(zc);
+    free(cond);
     free(x);
     free(z);
     free(mu);
@@ -356,19 +561,25 @@ done:
 
 static int cmd_manifold(const struct args *a)
 {
-    long g = 0;
+    const char *path = a->val[OPT_MODEL];
+    long g = 0, label = -1;
     vae_model *m = NULL;
-    float *z = NULL, *x = NULL;
+    float *z = NULL, *x = NULL, *cond = NULL;
+    uint8_t *labels = NULL;
     const float **tiles = NULL;
-    int64_t rows = 0, cols = 0, D;
+    int64_t rows = 0, cols = 0, D, classes = 0;
     int32_t s;
     int rc = -1;
 
     if (get_long(a, OPT_GRID, 20, 2, 100, &g))
         return -1;
-    if (model_load(a->val[OPT_MODEL], &m, NULL) ||
-        image_shape(m, &rows, &cols))
+    if (model_load(path, &m, NULL) || image_shape(m, &rows, &cols) ||
+        image_classes(m, path, &classes) || get_label(a, classes, &label))
         goto done;
+    if (classes > 0 && label < 0) {
+        need_label(path, classes, "");
+        goto done;
+    }
     D = vae_model_latent_dim(m);
     if (D != 2) {
         fail("manifold needs a model with a 2-D latent space (train with "
@@ -382,6 +593,11 @@ static int cmd_manifold(const struct args *a)
         fail("out of memory");
         goto done;
     }
+    /* A conditional model: the whole lattice in the one class. */
+    if (same_labels(classes, label, g * g, &labels) ||
+        (labels && one_hot(labels, g * g, classes, &cond)) ||
+        model_condition(m, cond, 0, g * g))
+        goto done;
     /* Evenly spaced probabilities (i + 1/2) / g through the inverse normal
      * CDF (Kingma & Welling 2014, figure 4): equal prior mass per tile.
      * z1 grows to the right, z2 upwards, as on a plot. */
@@ -407,6 +623,8 @@ static int cmd_manifold(const struct args *a)
 
 done:
     free(tiles);
+    free(cond);
+    free(labels);
     free(x);
     free(z);
     vae_model_free(m);
@@ -420,7 +638,7 @@ static int cmd_plot_latent(const struct args *a)
     int64_t limit = 0;
     idx_dataset test = {0};
     vae_model *m = NULL;
-    float *mu = NULL;
+    float *mu = NULL, *cond = NULL;
     int *cls = NULL, nclass = 0;
     char names[MAX_LABELS][12];
     const char *name_ptr[MAX_LABELS];
@@ -430,9 +648,7 @@ static int cmd_plot_latent(const struct args *a)
         .items = "test images", .class_names = name_ptr, .legend = "label"};
     int rc = -1;
 
-    if (model_load(plot.model, &m, NULL) ||
-        load_split(plot.data, IDX_TEST, &test) ||
-        check_fits(m, &test, plot.data) ||
+    if (open_test(a, &m, &test, &cond) ||
         latent_plot_options(a, OPT_PROJECTION, OPT_SEED, OPT_LIMIT,
                             vae_model_latent_dim(m), (int64_t)test.count,
                             &plot, &limit))
@@ -454,13 +670,14 @@ static int cmd_plot_latent(const struct args *a)
     }
     plot.cls = cls;
     plot.nclass = nclass;
-    if (latent_means(m, test.pixels, limit, test.rows * test.cols,
-                     ENCODE_BATCH, mu) ||
+    if (latent_means_cond(m, test.pixels, cond, limit, test.rows * test.cols,
+                          ENCODE_BATCH, mu) ||
         latent_plot_png(mu, limit, vae_model_latent_dim(m), &plot))
         goto done;
     rc = 0;
 done:
     free(cls);
+    free(cond);
     free(mu);
     vae_model_free(m);
     idx_free(&test);
@@ -479,7 +696,8 @@ static const struct command commands[] = {
          OPT(OPT_LIMIT) | OPT(OPT_PROGRESS),
      OPT(OPT_DATA) | OPT(OPT_MODEL), cmd_eval},
     {"sample",
-     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_OUT) | OPT(OPT_N) | OPT(OPT_SEED),
+     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_OUT) | OPT(OPT_N) | OPT(OPT_SEED) |
+         OPT(OPT_LABEL) | OPT(OPT_GRID),
      OPT(OPT_MODEL) | OPT(OPT_OUT), cmd_sample},
     {"reconstruct",
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT) | OPT(OPT_N),
@@ -489,7 +707,8 @@ static const struct command commands[] = {
          OPT(OPT_PAIRS) | OPT(OPT_STEPS),
      OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT), cmd_interpolate},
     {"manifold",
-     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_OUT) | OPT(OPT_GRID),
+     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_OUT) | OPT(OPT_GRID) |
+         OPT(OPT_LABEL),
      OPT(OPT_MODEL) | OPT(OPT_OUT), cmd_manifold},
     {"plot-latent",
      ALL_COMMANDS | OPT(OPT_DATA) | OPT(OPT_MODEL) | OPT(OPT_OUT) |
@@ -501,6 +720,6 @@ int main(int argc, char **argv)
 {
     static const struct program vae_image = {
         "vae-image", usage, image_opt_names, OPT_COUNT, OPT_THREADS, commands,
-        sizeof commands / sizeof *commands, NULL};
+        sizeof commands / sizeof *commands, NULL, IMAGE_SWITCHES};
     return cli_main(&vae_image, argc, argv);
 }

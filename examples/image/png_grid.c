@@ -65,13 +65,13 @@ static void on_png_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-static png_byte to_grey(float v)
+uint8_t grey_byte(float v)
 {
     if (!(v > 0.0f))
         return 0;
     if (v >= 1.0f)
         return 255;
-    return (png_byte)(v * 255.0f + 0.5f);
+    return (uint8_t)(v * 255.0f + 0.5f);
 }
 
 struct layout {
@@ -105,7 +105,7 @@ static void fill_row(const struct layout *L, const float *const *tiles,
             continue;
         src = tiles[slot] + ty * L->w;
         for (size_t x = 0; x < L->w; x++)
-            dst[x] = to_grey(src[x]);
+            dst[x] = grey_byte(src[x]);
     }
 }
 

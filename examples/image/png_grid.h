@@ -3,10 +3,15 @@
 #define VAE_IMAGE_PNG_GRID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Pixels between tiles and around the grid, and between row groups. */
 #define PNG_GRID_BORDER 2
 #define PNG_GRID_GROUP_GAP 8
+
+/* The byte of a grey value as the PNGs show it: [0, 1] -> 0..255,
+ * rounded; values outside are clamped, NaN is black. */
+uint8_t grey_byte(float v);
 
 /*
  * Writes n tiles, `cols` per row (fewer if n < cols), each h x w grey

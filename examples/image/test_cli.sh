@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_cli.sh VAE_IMAGE - the vae-image command line end to end on a tiny
 # synthetic IDX data set: short training runs (mlp and conv, binarised or
-# not, resumed), eval with the IWAE bound, every picture, and the one-line
-# errors of bad invocations.
+# not, resumed, conditional), eval with the IWAE bound, every picture, and
+# the one-line errors of bad invocations.
 set -uo pipefail
 bin=$1
 tmp=$(mktemp -d)
@@ -244,6 +244,147 @@ grep -q "is an --arch mlp --latent 20 model" "$tmp/err" &&
 expect_error "--resume with another --latent" "$bin" train --data "$data" --resume "$m" --latent 8 --epochs 5 --out "$tmp/x.vae"
 expect_error "--resume with another --batch" "$bin" train --data "$data" --resume "$tmp/r1.vae" --batch 64 --epochs 5 --out "$tmp/x.vae"
 expect_error "--resume with nothing left to do" "$bin" train --data "$data" --resume "$tmp/r2.vae" --batch 32 --epochs 2 --out "$tmp/x.vae"
+
+# ---- issue 21: conditional models (--conditional, --label, --grid) ----
+
+c=$tmp/cond.vae
+if "$bin" train --data "$data" --conditional --epochs 2 --batch 32 --seed 3 \
+     --out "$c" --metrics "$tmp/cond.jsonl" --progress 0 2> "$tmp/cond.err" &&
+   [[ $(grep -c '"epoch":' "$tmp/cond.jsonl") == 2 ]]; then
+  ok "train --conditional (labels 0..9 of the fixture)"
+else
+  bad "train --conditional: $(cat "$tmp/cond.err")"
+fi
+"$bin" sample --model "$c" --label 7 --n 12 --out "$tmp/c7.png" > "$tmp/out" 2>&1
+[[ $(png_size "$tmp/c7.png" 2>/dev/null) == "$(grid_size 8 2)" ]] &&
+  grep -q "12 samples of label 7" "$tmp/out" &&
+  ok "sample --label 7 --n 12: 12 tiles, 8 a row" ||
+  bad "sample --label: $(cat "$tmp/out")"
+"$bin" sample --model "$c" --grid 5 --out "$tmp/cg.png" > "$tmp/out" 2>&1
+[[ $(png_size "$tmp/cg.png" 2>/dev/null) == "$(grid_size 5 10)" ]] &&
+  ok "sample --grid 5: 10 rows (one per class) of 5" ||
+  bad "sample --grid: $(cat "$tmp/out")"
+# IDX output: 16 header bytes and 784 a sample; the labels file says which
+# class each sample was drawn for, class-major for --grid.
+"$bin" sample --model "$c" --label 3 --n 1 --out "$tmp/c3-images-idx3-ubyte" > /dev/null 2>&1
+"$bin" sample --model "$c" --grid 2 --out "$tmp/cg-images-idx3-ubyte" > /dev/null 2>&1
+if [[ $(stat -c %s "$tmp/cg-images-idx3-ubyte" 2>/dev/null) == $((16 + 20 * 784)) &&
+      $(od -An -tu1 -j8 "$tmp/cg-labels-idx1-ubyte" | tr -s ' \n' ' ') == " 0 0 1 1 2 2 3 3 4 4 5 5 6 6 7 7 8 8 9 9 " &&
+      $(od -An -tu1 -j8 "$tmp/c3-labels-idx1-ubyte" | tr -d ' \n') == 3 ]]; then
+  ok "sample --out X-images-idx3-ubyte writes IDX images and their labels"
+else
+  bad "sample to IDX: $(ls -l "$tmp"/c*-ubyte 2>&1)"
+fi
+# Samples as a test split: the IDX files load like MNIST's.
+sd=$tmp/sampled
+mkdir -p "$sd"
+cp "$data"/train-* "$sd/"
+cp "$tmp/cg-images-idx3-ubyte" "$sd/t10k-images-idx3-ubyte"
+cp "$tmp/cg-labels-idx1-ubyte" "$sd/t10k-labels-idx1-ubyte"
+"$bin" eval --data "$sd" --model "$c" > "$tmp/out" 2>&1 &&
+  grep -q "(20 test images)" "$tmp/out" &&
+  ok "... which vae-image eval reads back as a data set" ||
+  bad "eval on sampled IDX: $(cat "$tmp/out")"
+if "$bin" eval --data "$data" --model "$c" --iwae 10 --limit 8 --threads 3 \
+     --metrics "$tmp/cond.jsonl" > /dev/null 2>&1 &&
+   "$bin" reconstruct --data "$data" --model "$c" --n 8 --out "$tmp/cr.png" > /dev/null 2>&1 &&
+   "$bin" interpolate --data "$data" --model "$c" --pairs 2 --steps 3 --out "$tmp/ci.png" > /dev/null 2>&1 &&
+   grep -q '"test_nll":[0-9.]*,"iwae_k":10,"n":8}' "$tmp/cond.jsonl" &&
+   [[ $(png_size "$tmp/cr.png") == "$(grid_size 8 2)" && $(png_size "$tmp/ci.png") == "$(grid_size 5 2)" ]]; then
+  ok "eval --iwae, reconstruct, interpolate give a conditional model the test labels"
+else
+  bad "conditional eval/reconstruct/interpolate"
+fi
+# The label must matter to the IWAE bound: a model that ignored it would
+# score the same under every labelling.
+nll_of() { "$bin" eval --data "$1" --model "$c" --iwae 50 --seed 2 --threads 1 2>&1 | grep '^test_nll' | cut -d' ' -f2; }
+wrong=$tmp/wrong
+mkdir -p "$wrong"
+cp "$data"/* "$wrong/"
+{ be32 $((0x801)); be32 40
+  LC_ALL=C awk 'BEGIN { for (i = 0; i < 40; i++) printf "%c", (i + 1) % 10 }'; } \
+  > "$wrong/t10k-labels-idx1-ubyte"
+n_right=$(nll_of "$data") n_wrong=$(nll_of "$wrong")
+[[ -n $n_right && -n $n_wrong && $n_right != "$n_wrong" ]] &&
+  ok "eval of a conditional model depends on the labels ($n_right vs $n_wrong)" ||
+  bad "eval with other labels: '$n_right' vs '$n_wrong'"
+for arch in conv mlp2; do
+  if "$bin" train --data "$data" --arch "$arch" --conditional --epochs 1 --batch 48 \
+       --threads 1 --out "$tmp/c$arch.vae" --progress 0 2> "$tmp/c$arch.err" &&
+     "$bin" sample --model "$tmp/c$arch.vae" --grid 1 --out "$tmp/c$arch.png" > /dev/null 2>&1 &&
+     [[ $(png_size "$tmp/c$arch.png") == "$(grid_size 1 10)" ]]; then
+    ok "train --arch $arch --conditional, sample --grid 1"
+  else
+    bad "--arch $arch --conditional: $(cat "$tmp/c$arch.err")"
+  fi
+done
+c2=$tmp/cond2d.vae
+"$bin" train --data "$data" --conditional --latent 2 --epochs 1 --batch 96 \
+  --out "$c2" --progress 0 2> /dev/null
+"$bin" manifold --model "$c2" --label 4 --grid 3 --out "$tmp/cm.png" > /dev/null 2>&1
+[[ $(png_size "$tmp/cm.png" 2>/dev/null) == "$(grid_size 3 3)" ]] &&
+  ok "manifold --label 4 of a conditional 2-D model" || bad "conditional manifold"
+# Save and load: 1 epoch + --resume to 2 = 2 epochs straight, byte for byte.
+crun() { "$bin" train --data "$data" --conditional --batch 32 --seed 8 --binarize dynamic \
+  --progress 0 "$@" 2> /dev/null; }
+crun --epochs 2 --out "$tmp/c2.vae"
+crun --epochs 1 --out "$tmp/c12.vae"
+crun --epochs 2 --resume "$tmp/c12.vae"
+[[ -s $tmp/c2.vae ]] && cmp -s "$tmp/c2.vae" "$tmp/c12.vae" &&
+  ok "conditional: 1 epoch + --resume to 2 = 2 epochs straight (cmp)" ||
+  bad "conditional resume is not bit-identical"
+
+expect_quick_error "sample --label beyond the classes" "--label: expected a decimal integer in [0, 9], got '10'" \
+  "$bin" sample --model "$c" --label 10 --out "$tmp/x.png"
+expect_quick_error "sample --label -1" "--label: expected a decimal integer in [0, 9]" \
+  "$bin" sample --model "$c" --label -1 --out "$tmp/x.png"
+expect_quick_error "a conditional model's sample without a label" \
+  "cond.vae is a conditional model of 10 classes: give --label L (0..9) or --grid N" \
+  "$bin" sample --model "$c" --out "$tmp/x.png"
+expect_quick_error "a conditional model's manifold without a label" \
+  "is a conditional model of 10 classes: give --label L (0..9)" \
+  "$bin" manifold --model "$c2" --out "$tmp/x.png"
+expect_quick_error "--grid with --label" "--grid N draws N of every class: give it without --n and --label" \
+  "$bin" sample --model "$c" --grid 2 --label 1 --out "$tmp/x.png"
+expect_quick_error "--grid 0" "--grid: expected a decimal integer in [1, 1024]" \
+  "$bin" sample --model "$c" --grid 0 --out "$tmp/x.png"
+expect_quick_error "an unconditional model given --label" \
+  "--label: $m is not a conditional model (it was trained without --conditional)" \
+  "$bin" sample --model "$m" --label 3 --out "$tmp/x.png"
+expect_quick_error "an unconditional model given --grid" \
+  "--grid: $m is not a conditional model" "$bin" sample --model "$m" --grid 3 --out "$tmp/x.png"
+expect_quick_error "an unconditional manifold given --label" \
+  "--label: $m2 is not a conditional model" "$bin" manifold --model "$m2" --label 1 --out "$tmp/x.png"
+expect_quick_error "--conditional given twice" "train: --conditional given twice" \
+  "$bin" train --data "$data" --conditional --conditional --out "$tmp/x.vae"
+expect_quick_error "--resume of a conditional model without --conditional" \
+  "the model is conditional (10 classes); resume it with --conditional" \
+  "$bin" train --data "$data" --resume "$c" --epochs 5 --out "$tmp/x.vae"
+expect_quick_error "--resume --conditional of an unconditional model" \
+  "the model is not conditional; resume it without --conditional" \
+  "$bin" train --data "$data" --conditional --resume "$m" --epochs 5 --out "$tmp/x.vae"
+nolab=$tmp/nolabels
+mkdir -p "$nolab"
+cp "$data"/*images* "$data/train-labels-idx1-ubyte" "$nolab/"
+expect_quick_error "train --conditional without the test labels file" \
+  "cannot find t10k-labels-idx1-ubyte (or .gz) in '$nolab'" \
+  "$bin" train --data "$nolab" --conditional --out "$tmp/x.vae"
+expect_quick_error "eval of a conditional model without the labels file" \
+  "cannot find t10k-labels-idx1-ubyte" "$bin" eval --data "$nolab" --model "$c"
+# A test label the model has no class for (the training labels are 0..9).
+big=$tmp/biglabel
+mkdir -p "$big"
+cp "$data"/* "$big/"
+printf '\014' | dd of="$big/t10k-labels-idx1-ubyte" bs=1 seek=12 conv=notrunc 2> /dev/null
+expect_quick_error "train --conditional with a test label beyond the training classes" \
+  "$big: test label 12 (image 5) is not one of the model's 10 classes 0..9" \
+  "$bin" train --data "$big" --conditional --out "$tmp/x.vae"
+expect_quick_error "reconstruct with a test label beyond the model's classes" \
+  "test label 12 (image 5) is not one of the model's 10 classes" \
+  "$bin" reconstruct --data "$big" --model "$c" --out "$tmp/x.png"
+"$bin" eval --data "$big" --model "$m" > /dev/null 2>&1 &&
+  ok "... while an unconditional model ignores the labels" ||
+  bad "unconditional eval with label 12"
 
 # ---- inputs that are not regular files: refused at once, never a hang ----
 

@@ -1,7 +1,8 @@
 /* test_idx.c - the IDX loader on small files written by the tests: valid
  * pairs (raw, gzip, every accepted file name) and damaged ones, which must
  * give an error message and never crash; FIFOs, devices and oversized
- * files, which must be refused at once. */
+ * files, which must be refused at once; and the writer, whose files load
+ * back. */
 #define _POSIX_C_SOURCE 200809L /* mkfifo, ftruncate, alarm */
 
 #include <math.h>
@@ -428,6 +429,43 @@ static void test_error_buffer(void **state)
     idx_free(NULL);
 }
 
+/* idx_write's files load back as they were written, the bytes those of
+ * hand-made files; a bad call writes nothing. */
+static void test_write(void **state)
+{
+    struct fixture *f = *state;
+    const uint32_t idims[3] = {3, 2, 2}, ldims[1] = {3};
+    struct bytes im = good_images(), lb = good_labels();
+    char ip[512], lp[512], *got = NULL;
+    idx_dataset d;
+    FILE *fp;
+
+    snprintf(ip, sizeof ip, "%s/w-images-idx3-ubyte", f->dir);
+    snprintf(lp, sizeof lp, "%s/w-labels-idx1-ubyte", f->dir);
+    assert_int_equal(idx_write(ip, PIX, idims, 3, f->err, sizeof f->err), 0);
+    assert_int_equal(idx_write(lp, LAB, ldims, 1, f->err, sizeof f->err), 0);
+    assert_int_equal(idx_load_files(ip, lp, &d, f->err, sizeof f->err), 0);
+    expect_good(&d);
+    idx_free(&d);
+    got = malloc(im.n + 1);
+    assert_non_null(got);
+    assert_non_null(fp = fopen(ip, "rb"));
+    assert_int_equal(fread(got, 1, im.n + 1, fp), im.n);
+    assert_int_equal(fclose(fp), 0);
+    assert_memory_equal(got, im.b, im.n);
+    assert_non_null(fp = fopen(lp, "rb"));
+    assert_int_equal(fread(got, 1, lb.n + 1, fp), lb.n);
+    assert_int_equal(fclose(fp), 0);
+    assert_memory_equal(got, lb.b, lb.n);
+    free(got);
+
+    assert_int_equal(idx_write(ip, PIX, idims, 2, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "invalid argument"));
+    snprintf(ip, sizeof ip, "%s/no/such/dir/x", f->dir);
+    assert_int_equal(idx_write(ip, PIX, idims, 3, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "cannot write"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,7 @@ struct train_cfg {
     long warmup;       /* KL warm-up epochs; 0: none */
     long samples;      /* importance samples of the objective; 1: the ELBO */
     int lr_given;
+    int conditional;   /* a model of p(x | z, label) and q(z | x, label) */
     uint64_t seed;
     enum binarize binarize;
     double progress;
@@ -86,6 +87,7 @@ static int parse_train(const struct args *a, struct train_cfg *c)
     c->out_path = a->val[OPT_OUT] ? a->val[OPT_OUT] : c->resume;
     c->metrics_path = a->val[OPT_METRICS];
     c->lr_given = a->val[OPT_LR] != NULL;
+    c->conditional = a->val[OPT_CONDITIONAL] != NULL;
     if (!c->out_path)
         return fail("train: missing required option --out (or --resume)");
     c->arch = find_arch(a->val[OPT_ARCH] ? a->val[OPT_ARCH] : "mlp");
@@ -115,12 +117,15 @@ struct run {
     struct train_cfg c;
     idx_dataset train, test;
     int64_t dim; /* pixels per image */
+    int64_t classes; /* a conditional model's classes; 0: unconditional */
+    float *cond_train, *cond_test; /* one-hot labels (conditional) */
     vae_model *m;
     vae_adam *opt;
     trainer *t;
     struct metrics *metrics; /* rank 0 */
     int64_t *perm;
     float *xb, *ub; /* this rank's rows of a batch; a batch of uniforms */
+    float *cb;      /* the condition rows of xb's images (conditional) */
     long done_epochs;
     double sum_secs; /* this epoch's time in the gradient sums */
     struct loss_watch watch; /* rank 0's rows */
@@ -149,11 +154,21 @@ static int load_data(struct run *r)
     if (c->binarize == BIN_STATIC)
         binarize_fixed(train->pixels, train->count * r->dim,
                        TRAIN_BINARIZE_SEED);
+    if (c->conditional) {
+        r->classes = label_classes(train);
+        if (labels_condition(train, r->classes, c->data, "training",
+                             &r->cond_train) ||
+            labels_condition(test, r->classes, c->data, "test",
+                             &r->cond_test))
+            return -1;
+        r->cb = malloc((size_t)(c->batch * r->classes) * sizeof *r->cb);
+    }
     r->perm = malloc((size_t)train->count * sizeof *r->perm);
     r->xb = malloc((size_t)c->batch * (size_t)r->dim * sizeof *r->xb);
     if (c->binarize == BIN_DYNAMIC)
         r->ub = malloc((size_t)c->batch * (size_t)r->dim * sizeof *r->ub);
-    if (!r->perm || !r->xb || (c->binarize == BIN_DYNAMIC && !r->ub))
+    if (!r->perm || !r->xb || (c->binarize == BIN_DYNAMIC && !r->ub) ||
+        (c->conditional && !r->cb))
         return fail("out of memory");
     return 0;
 }
@@ -187,7 +202,7 @@ static int open_model(struct run *r)
 
     if (!c->resume) {
         if (make_model(c->arch, r->train.rows, r->train.cols, c->latent,
-                       c->seed, &r->m))
+                       r->classes, c->seed, &r->m))
             return -1;
         s = vae_adam_new(r->m, c->lr, &r->opt, e, sizeof e);
         if (s != VAE_OK)
@@ -196,7 +211,7 @@ static int open_model(struct run *r)
         if (model_load(c->resume, &r->m, &r->opt) ||
             check_fits(r->m, &r->train, c->data) ||
             check_resume_arch(r->m, c->resume, c->arch, r->train.rows,
-                              r->train.cols, c->latent))
+                              r->train.cols, c->latent, r->classes))
             return -1;
         if (!r->opt)
             return fail("--resume %s: the file holds no optimizer state, so "
@@ -274,12 +289,15 @@ static int train_step(struct run *r, int64_t n, int64_t first, int64_t k,
     int32_t s;
 
     if (comm->size == 1)
-        return trainer_step(r->t, r->opt, r->xb, n, r->dim, epoch, b, elbo);
+        return trainer_step(r->t, r->opt, r->xb, r->cb, n, r->dim, epoch, b,
+                            elbo);
     snprintf(where, sizeof where, "epoch %ld, batch %lld", epoch,
              (long long)b + 1);
     if ((s = vae_model_zero_grad(m)) != VAE_OK)
         return fail_step(where, s, vae_model_last_error(m));
     if (model_skip_draws(m, first * per))
+        return -1;
+    if (k > 0 && model_condition(m, r->cb, 0, k))
         return -1;
     if (k > 0 && (s = vae_model_elbo_grad(m, r->xb, k, elbo, NULL, NULL)) !=
                      VAE_OK)
@@ -321,10 +339,14 @@ static int train_epoch(struct run *r, long epoch, double *mean_elbo,
         double elbo = 0.0;
 
         shard_rows(n, comm->rank, comm->size, &first, &k);
-        for (int64_t j = 0; j < k; j++)
-            memcpy(r->xb + j * dim,
-                   r->train.pixels + r->perm[start + first + j] * dim,
+        for (int64_t j = 0; j < k; j++) {
+            int64_t i = r->perm[start + first + j];
+            memcpy(r->xb + j * dim, r->train.pixels + i * dim,
                    (size_t)dim * sizeof *r->xb);
+            if (r->cb)
+                memcpy(r->cb + j * r->classes, r->cond_train + i * r->classes,
+                       (size_t)r->classes * sizeof *r->cb);
+        }
         /* Fresh Bernoulli draws every time an image is used, from the
          * model's generator, whose state the model file carries: the whole
          * batch's, of which this rank's rows take theirs. */
@@ -381,8 +403,9 @@ static int evaluate(struct run *r, double *elbo, double *recon, double *kl)
     const struct train_comm *comm = r->comm;
     double sums[3], n = (double)r->test.count;
 
-    if (model_evaluate_shard(r->m, r->test.pixels, r->test.count, r->dim,
-                             r->c.batch, comm->rank, comm->size, sums) ||
+    if (model_evaluate_shard(r->m, r->test.pixels, r->cond_test,
+                             r->test.count, r->dim, r->c.batch, comm->rank,
+                             comm->size, sums) ||
         comm->sum_doubles(comm->ctx, sums, 3))
         return -1;
     *elbo = sums[0] / n;
@@ -465,8 +488,11 @@ int image_train(const struct args *a, const struct train_comm *comm)
 
 done:
     rc = close_metrics(r.metrics, rc);
+    free(r.cb);
     free(r.ub);
     free(r.xb);
+    free(r.cond_train);
+    free(r.cond_test);
     free(r.perm);
     trainer_free(r.t);
     vae_adam_free(r.opt);

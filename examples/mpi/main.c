@@ -124,12 +124,17 @@ static uint64_t hash_words(uint64_t h, const void *p, int64_t nwords)
     return h;
 }
 
+/* The images and their labels, which a conditional model reads too. */
 static uint64_t hash_images(const idx_dataset *d)
 {
     const uint32_t dims[3] = {(uint32_t)d->count, (uint32_t)d->rows,
                               (uint32_t)d->cols};
-    return hash_words(hash_words(HASH_BASIS, dims, 3), d->pixels,
-                      d->count * d->rows * d->cols);
+    uint64_t h = hash_words(hash_words(HASH_BASIS, dims, 3), d->pixels,
+                            d->count * d->rows * d->cols);
+
+    for (int64_t i = 0; i < d->count; i++)
+        h = (h ^ d->labels[i]) * UINT64_C(0x100000001b3);
+    return h;
 }
 
 /* Every rank must read the same images: a rank takes its rows of every
@@ -145,8 +150,8 @@ static int same_data(const struct train_comm *comm, const char *dir,
     if (broadcast(comm->ctx, root, sizeof root))
         return -1;
     if (root[0] != mine[0] || root[1] != mine[1])
-        bad = fail("the %s images in %s differ from those rank 0 read; every "
-                   "rank must read the same data",
+        bad = fail("the %s images or labels in %s differ from those rank 0 "
+                   "read; every rank must read the same data",
                    root[0] != mine[0] ? "training" : "test", dir);
     return train_agree(comm, bad);
 }
@@ -232,7 +237,8 @@ int main(int argc, char **argv)
     char error_name[64];
     struct program prog = {
         "vae-image-mpi", usage, image_opt_names, OPT_COUNT, OPT_THREADS,
-        commands, sizeof commands / sizeof *commands, error_name};
+        commands, sizeof commands / sizeof *commands, error_name,
+        IMAGE_SWITCHES};
     int rank = 0, size = 1, rc;
 
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {

@@ -3,7 +3,8 @@
 # training on a tiny synthetic IDX data set, 2 ranks on this machine:
 #   - 2 ranks train the same model as one vae-image process with the same
 #     global batch and seed, up to the order of float sums (TOL below);
-#   - the same with the importance-weighted objective (--train-samples);
+#   - the same with the importance-weighted objective (--train-samples),
+#     and for a conditional model (--conditional);
 #   - 1 rank writes vae-image's model file byte for byte;
 #   - a 2-rank run resumed from a 2-rank checkpoint stays on that path;
 #   - a rank fed bad input (missing data, other data, a bad flag) ends the
@@ -105,6 +106,16 @@ else
   bad "--train-samples 3: $(cat "$tmp/k.err")"
 fi
 
+# A conditional model: each rank gives its rows of a batch their labels.
+if "$image" train --data "$data" "${flags[@]}" --epochs 1 --conditional \
+     --out "$tmp/onec.vae" 2> "$tmp/c.err" &&
+   run_mpi -np 2 "$mpi" train --data "$data" "${flags[@]}" --epochs 1 \
+     --conditional --out "$tmp/twoc.vae" 2>> "$tmp/c.err"; then
+  same_params "2 ranks = 1 process, --conditional" "$tmp/onec.vae" "$tmp/twoc.vae"
+else
+  bad "--conditional: $(cat "$tmp/c.err")"
+fi
+
 # Resuming needs every rank to start from rank 0's optimizer state as well
 # as its parameters.
 if run_mpi -np 2 "$mpi" train --data "$data" "${flags[@]}" --epochs 1 \
@@ -147,7 +158,7 @@ cp -r "$data" "$other"
 printf '\001' | dd of="$other/train-images-idx3-ubyte" bs=1 seek=1000 \
   conv=notrunc 2> /dev/null
 expect_job_error "rank 1 with other data" \
-  "rank 1: the training images in $other differ from those rank 0 read" \
+  "rank 1: the training images or labels in $other differ from those rank 0 read" \
   train --data "$other" "${flags[@]}" --epochs 1 --out "$tmp/bad.vae"
 
 # A flag error stops rank 1 before it joins the others: it ends the job.

@@ -99,6 +99,6 @@ int main(int argc, char **argv)
 {
     static const struct program vae_text = {
         "vae-text", usage, text_opt_names, OPT_COUNT, OPT_THREADS, commands,
-        sizeof commands / sizeof *commands, NULL};
+        sizeof commands / sizeof *commands, NULL, 0};
     return cli_main(&vae_text, argc, argv);
 }
