@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "latent_plot.h"
+#include "models.h"
 #include "pca.h"
 #include "tsne.h"
 
@@ -22,18 +23,27 @@ extern char **environ;
  * thousands of points overlap, the denser class shows through. */
 #define POINT_ALPHA 0x50L
 
-int latent_means(vae_model *m, const float *x, int64_t n, int64_t dim,
-                 int64_t batch, float *mu)
+int latent_means_cond(vae_model *m, const float *x, const float *cond,
+                      int64_t n, int64_t dim, int64_t batch, float *mu)
 {
     const int64_t D = vae_model_latent_dim(m);
 
     for (int64_t i = 0; i < n; i += batch) {
         int64_t b = n - i < batch ? n - i : batch;
-        int32_t s = vae_model_encode(m, x + i * dim, b, mu + i * D, NULL);
+        int32_t s;
+        if (model_condition(m, cond, i, b))
+            return -1;
+        s = vae_model_encode(m, x + i * dim, b, mu + i * D, NULL);
         if (s != VAE_OK)
             return fail_lib("vae_model_encode", s, vae_model_last_error(m));
     }
     return 0;
+}
+
+int latent_means(vae_model *m, const float *x, int64_t n, int64_t dim,
+                 int64_t batch, float *mu)
+{
+    return latent_means_cond(m, x, NULL, n, dim, batch, mu);
 }
 
 const char *latent_plot_colour(int i)

@@ -13,7 +13,11 @@
 #include "cli.h"
 
 /* The posterior means (vae_model_encode) of the n items of dim floats at x,
- * `batch` items a call: mu receives n x latent floats. */
+ * `batch` items a call: mu receives n x latent floats. cond: a conditional
+ * model's condition rows, one per item (models.h). */
+int latent_means_cond(vae_model *m, const float *x, const float *cond,
+                      int64_t n, int64_t dim, int64_t batch, float *mu);
+/* latent_means_cond of an unconditional model. */
 int latent_means(vae_model *m, const float *x, int64_t n, int64_t dim,
                  int64_t batch, float *mu);
 

@@ -94,17 +94,38 @@ int model_set_seed(vae_model *m, uint64_t seed)
     return 0;
 }
 
-int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
-                   int64_t batch, double *elbo, double *recon, double *kl)
+int model_condition(vae_model *m, const float *cond, int64_t first,
+                    int64_t n)
+{
+    int32_t s;
+
+    if (!cond)
+        return 0;
+    s = vae_model_set_condition(m, cond + first * vae_model_condition_size(m),
+                                n);
+    if (s != VAE_OK)
+        return fail_lib("vae_model_set_condition", s, vae_model_last_error(m));
+    return 0;
+}
+
+int model_evaluate_cond(vae_model *m, const float *x, const float *cond,
+                        int64_t n, int64_t dim, int64_t batch, double *elbo,
+                        double *recon, double *kl)
 {
     double sums[3];
 
-    if (model_evaluate_shard(m, x, n, dim, batch, 0, 1, sums))
+    if (model_evaluate_shard(m, x, cond, n, dim, batch, 0, 1, sums))
         return -1;
     *elbo = sums[0] / (double)n;
     *recon = sums[1] / (double)n;
     *kl = sums[2] / (double)n;
     return 0;
+}
+
+int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
+                   int64_t batch, double *elbo, double *recon, double *kl)
+{
+    return model_evaluate_cond(m, x, NULL, n, dim, batch, elbo, recon, kl);
 }
 
 void shard_rows(int64_t n, int rank, int size, int64_t *first, int64_t *count)
@@ -133,8 +154,9 @@ int model_skip_draws(vae_model *m, int64_t n)
     return 0;
 }
 
-int model_evaluate_shard(vae_model *m, const float *x, int64_t n, int64_t dim,
-                         int64_t batch, int rank, int size, double sums[3])
+int model_evaluate_shard(vae_model *m, const float *x, const float *cond,
+                         int64_t n, int64_t dim, int64_t batch, int rank,
+                         int size, double sums[3])
 {
     int64_t per = model_draws_per_example(m);
 
@@ -147,8 +169,10 @@ int model_evaluate_shard(vae_model *m, const float *x, int64_t n, int64_t dim,
         if (model_skip_draws(m, first * per))
             return -1;
         if (count > 0) {
-            int32_t s = vae_model_elbo(m, x + (i + first) * dim, count, &e,
-                                       &r, &k);
+            int32_t s;
+            if (model_condition(m, cond, i + first, count))
+                return -1;
+            s = vae_model_elbo(m, x + (i + first) * dim, count, &e, &r, &k);
             if (s != VAE_OK)
                 return fail_lib("vae_model_elbo", s, vae_model_last_error(m));
             sums[0] += e * (double)count;
@@ -165,8 +189,8 @@ int model_evaluate_shard(vae_model *m, const float *x, int64_t n, int64_t dim,
  * j * per_call ..) draws its samples from its own seed, so which worker
  * takes it, and how many there are, does not change the estimate. */
 struct iwae_run {
-    const float *x;
-    int64_t n, dim, per_call, nblocks;
+    const float *x, *cond; /* cond: rows of csize floats, or NULL */
+    int64_t n, dim, csize, per_call, nblocks;
     long k;
     uint64_t seed;
     double *logpx; /* n values, in example order */
@@ -211,6 +235,9 @@ static void iwae_work(struct iwae_worker *w, struct progress *prog,
         b = r->n - i < r->per_call ? r->n - i : r->per_call;
         seed = r->seed + (uint64_t)j;
         w->status = vae_model_set_seed(w->m, splitmix64(&seed));
+        if (w->status == VAE_OK && r->cond)
+            w->status = vae_model_set_condition(w->m, r->cond + i * r->csize,
+                                                b);
         if (w->status == VAE_OK)
             w->status = vae_model_iwae(w->m, r->x + i * r->dim, b, r->k,
                                        r->logpx + i);
@@ -272,7 +299,17 @@ int model_iwae_mean(vae_model *m, const float *x, int64_t n, int64_t dim,
                     long k, int64_t passes, double progress, const char *unit,
                     double *mean_logpx)
 {
-    struct iwae_run r = {.x = x, .n = n, .dim = dim, .k = k};
+    return model_iwae_mean_cond(m, x, NULL, n, dim, k, passes, progress, unit,
+                                mean_logpx);
+}
+
+int model_iwae_mean_cond(vae_model *m, const float *x, const float *cond,
+                         int64_t n, int64_t dim, long k, int64_t passes,
+                         double progress, const char *unit,
+                         double *mean_logpx)
+{
+    struct iwae_run r = {.x = x, .cond = cond, .n = n, .dim = dim,
+                         .csize = vae_model_condition_size(m), .k = k};
     struct iwae_worker w[IWAE_MAX_WORKERS] = {{0}};
     pthread_t th[IWAE_MAX_WORKERS];
     struct progress prog;

@@ -45,8 +45,22 @@ int model_train_step(vae_model *m, vae_adam *opt, const float *x, int64_t n,
 /* vae_model_set_seed with the error recorded. */
 int model_set_seed(vae_model *m, uint64_t seed);
 
+/* ---- Conditional models ---------------------------------------------------
+ * The helpers below that take `cond` read a conditional model's condition
+ * from it: one row of vae_model_condition_size(m) floats per example, row i
+ * for example i of x. cond is NULL for an unconditional model. */
+
+/* Gives m rows [first, first + n) of cond (vae_model_set_condition) for
+ * its next call on n examples; does nothing when cond is NULL. */
+int model_condition(vae_model *m, const float *cond, int64_t first,
+                    int64_t n);
+
 /* Mean ELBO, reconstruction term and KL per example over the n examples of
  * dim floats at x, in batches of `batch`; one z sample per example. */
+int model_evaluate_cond(vae_model *m, const float *x, const float *cond,
+                        int64_t n, int64_t dim, int64_t batch, double *elbo,
+                        double *recon, double *kl);
+/* model_evaluate_cond of an unconditional model. */
 int model_evaluate(vae_model *m, const float *x, int64_t n, int64_t dim,
                    int64_t batch, double *elbo, double *recon, double *kl);
 
@@ -74,8 +88,9 @@ int model_skip_draws(vae_model *m, int64_t n);
 /* model_evaluate's sums (not means) of the ELBO, reconstruction term and KL
  * over this rank's share (shard_rows) of each batch; every rank's generator
  * ends where one process's would. */
-int model_evaluate_shard(vae_model *m, const float *x, int64_t n, int64_t dim,
-                         int64_t batch, int rank, int size, double sums[3]);
+int model_evaluate_shard(vae_model *m, const float *x, const float *cond,
+                         int64_t n, int64_t dim, int64_t batch, int rank,
+                         int size, double sums[3]);
 
 /* Mean over the n examples of the IWAE bound on log p(x) with k samples
  * (vae_model_iwae), in blocks of about `passes` decoder passes each (at most
@@ -85,6 +100,11 @@ int model_evaluate_shard(vae_model *m, const float *x, int64_t n, int64_t dim,
  * copy of the model with one BLAS thread. Block j draws from seed
  * splitmix64(s + j), s taken from m's generator: the result depends on m's
  * seed, not on the thread count. */
+int model_iwae_mean_cond(vae_model *m, const float *x, const float *cond,
+                         int64_t n, int64_t dim, long k, int64_t passes,
+                         double progress, const char *unit,
+                         double *mean_logpx);
+/* model_iwae_mean_cond of an unconditional model. */
 int model_iwae_mean(vae_model *m, const float *x, int64_t n, int64_t dim,
                     long k, int64_t passes, double progress, const char *unit,
                     double *mean_logpx);

@@ -381,8 +381,9 @@ static int evaluate(struct run *r, double *elbo, double *recon, double *kl)
     const struct train_comm *comm = r->comm;
     double sums[3], n = (double)r->test.count;
 
-    if (model_evaluate_shard(r->m, r->test.pixels, r->test.count, r->dim,
-                             r->c.batch, comm->rank, comm->size, sums) ||
+    if (model_evaluate_shard(r->m, r->test.pixels, NULL, r->test.count,
+                             r->dim, r->c.batch, comm->rank, comm->size,
+                             sums) ||
         comm->sum_doubles(comm->ctx, sums, 3))
         return -1;
     *elbo = sums[0] / n;
