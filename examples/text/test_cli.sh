@@ -324,6 +324,25 @@ done
   grep -Eq "\"nll_right_religion\":$num,\"nll_wrong_mean_religion\":$num,\"wrong_better_religion\":0" "$tmp/ceval.jsonl" &&
   ok "eval of a conditional model: the right genre scores best for each" ||
   bad "conditional eval: $(cat "$tmp/ceval.out" "$tmp/ceval.jsonl")"
+# Brown's 15 genres, with their names: eval's metrics line has 3 keys each.
+big=$tmp/cbrown15
+mkdir -p "$big"
+genres15=(news editorial reviews religion hobbies lore belles_lettres government
+  learned fiction mystery science_fiction adventure romance humor)
+for i in "${!genres15[@]}"; do
+  f=$(printf 'c%c01' "$(printf "\\$(printf '%03o' $((97 + i)))")")
+  echo "$f ${genres15[i]}" >> "$big/cats.txt"
+  for j in $(seq 20); do printf '\n\tthe/at %s/nn %d/cd ./.\n' "${genres15[i]}" "$j"; done > "$big/$f"
+done
+"$bin" train --corpus brown --data "$big" "${ctiny[@]}" --conditional genre --epochs 1 \
+  --out "$tmp/c15.vae" 2> "$tmp/c15.err" &&
+  "$bin" eval --model "$tmp/c15.vae" --corpus brown --data "$big" --iwae 0 --progress 0 \
+    --metrics "$tmp/c15.jsonl" > "$tmp/c15.out" 2>> "$tmp/c15.err" &&
+  [[ $(grep -o '"nll_right_[a-z_]*":' "$tmp/c15.jsonl" | wc -l) == 15 ]] &&
+  grep -Eq '^right genre best for [0-9]+ of 15$' "$tmp/c15.out" &&
+  grep -q '"nll_right_science_fiction":' "$tmp/c15.jsonl" &&
+  ok "eval of a model of 15 genres: every genre in one metrics line" ||
+  bad "15 genres: $(cat "$tmp/c15.err" "$tmp/c15.out" "$tmp/c15.jsonl" 2> /dev/null)"
 "$bin" reconstruct --model "$cm" --genre fiction --sentence "the door smiled ." \
   > "$tmp/cr.out" 2>&1 && grep -q '^greedy: ' "$tmp/cr.out" &&
   "$bin" interpolate --model "$cm" --genre news --sentence "the senate voted ." \
