@@ -379,7 +379,7 @@ static int resolve(struct explore *e, json_t *obj, const char *what, float *z,
             return -1;
         }
         if (text_encode_sentence(&e->tm, "sentence",
-                                 json_string_value(sentence), z, &text)) {
+                                 json_string_value(sentence), -1, z, &text)) {
             refuse(err, 500, "%s: encoding the sentence failed", what);
             return -1;
         }

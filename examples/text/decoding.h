@@ -40,15 +40,16 @@ void interpolate_latents(const float *a, const float *b, int64_t D,
                          long steps, float *z, float *t);
 
 /* Decodes the n latents z (n x latent) as d says into ids (n x maxlen
- * ints, each sentence ended by <eos> or maxlen, padded with 0). Draws come
- * from the model's generator. */
-int decode_ids(struct text_model *tm, const float *z, int64_t n,
-               const struct decoding *d, int32_t *ids);
+ * ints, each sentence ended by <eos> or maxlen, padded with 0); cond: a
+ * conditional model's n genre rows (text_genre_rows), else NULL. Draws
+ * come from the model's generator. */
+int decode_ids(struct text_model *tm, const float *z, const float *cond,
+               int64_t n, const struct decoding *d, int32_t *ids);
 
 /* decode_ids, then each sentence as text: texts[i] malloc'd (free with
  * free_texts). */
-int decode_texts(struct text_model *tm, const float *z, int64_t n,
-                 const struct decoding *d, char **texts);
+int decode_texts(struct text_model *tm, const float *z, const float *cond,
+                 int64_t n, const struct decoding *d, char **texts);
 
 void free_texts(char **texts, int64_t n);
 

@@ -18,7 +18,7 @@ static const char usage[] =
     "               [--pretrain-epochs P] [--bow W] [--word-dropout P]\n"
     "               [--kl-anneal STEPS] [--kl-schedule linear|sigmoid]\n"
     "               [--batch B] [--lr LR] [--seed S] [--metrics FILE.jsonl]\n"
-    "               [--progress SECONDS]\n"
+    "               [--progress SECONDS] [--conditional genre]\n"
     "  lm           --corpus KIND --data PATH --out MODEL [--tokenizer KIND]\n"
     "               [--epochs N] [--minutes M] [--vocab V] [--maxlen T]\n"
     "               [--embed E] [--hidden H] [--batch B] [--lr LR] [--seed S]\n"
@@ -26,12 +26,13 @@ static const char usage[] =
     "  eval         --model MODEL --corpus KIND --data PATH [--iwae K]\n"
     "               [--limit N] [--batch B] [--seed S] [--metrics FILE.jsonl]\n"
     "               [--progress SECONDS]\n"
-    "  sample       --model MODEL [--n N] [DECODING] [--seed S]\n"
-    "  sample-stats --model MODEL [--n N] [DECODING] [--seed S]\n"
+    "  sample       --model MODEL [--n N] [--genre G] [DECODING] [--seed S]\n"
+    "  sample-stats --model MODEL [--n N] [--genre G] [DECODING] [--seed S]\n"
     "               [--corpus KIND --data PATH] [--metrics FILE.jsonl]\n"
-    "  reconstruct  --model MODEL --sentence TEXT [DECODING] [--seed S]\n"
+    "  reconstruct  --model MODEL --sentence TEXT [--genre G] [DECODING]\n"
+    "               [--seed S]\n"
     "  interpolate  --model MODEL --sentence TEXT --to TEXT [--steps N]\n"
-    "               [--no-repeat-ngram N]\n"
+    "               [--genre G] [--no-repeat-ngram N]\n"
     TEXT_PLOT_LATENT_USAGE
     "\n"
     "DECODING: [--decode greedy|sample|topk|topp|beam] [--temperature T]\n"
@@ -49,6 +50,9 @@ static const char usage[] =
     "--iwae 100 (0: -ELBO); --n 10 (sample), 1000 (sample-stats); --decode topp\n"
     "--top-p 0.9 --no-repeat-ngram 3 --temperature 1 --top-k 10 --beam 5\n"
     "--steps 5.\n"
+    "--conditional genre (brown only): encoder and decoder read each\n"
+    "sentence's genre from cats.txt; the commands that run such a model take\n"
+    "--genre, one of the genres the model file lists.\n"
     LATENT_PLOT_DEFAULTS
     "See docs/text.md.\n";
 
@@ -67,7 +71,7 @@ static const struct command commands[] = {
      TRAINING | OPT(OPT_ARCH) | OPT(OPT_LATENT) | OPT(OPT_KL_ANNEAL) |
          OPT(OPT_KL_SCHEDULE) | OPT(OPT_WORD_DROPOUT) | OPT(OPT_FREE_BITS) |
          OPT(OPT_FREE_BITS_MODE) | OPT(OPT_BN_GAMMA) | OPT(OPT_BOW) |
-         OPT(OPT_PRETRAIN_EPOCHS),
+         OPT(OPT_PRETRAIN_EPOCHS) | OPT(OPT_CONDITIONAL),
      OPT(OPT_CORPUS) | OPT(OPT_DATA) | OPT(OPT_OUT), cmd_train},
     {"lm", TRAINING, OPT(OPT_CORPUS) | OPT(OPT_DATA) | OPT(OPT_OUT), cmd_lm},
     {"eval",
@@ -75,18 +79,20 @@ static const struct command commands[] = {
          OPT(OPT_IWAE) | OPT(OPT_LIMIT) | OPT(OPT_BATCH) | OPT(OPT_SEED) |
          OPT(OPT_METRICS) | OPT(OPT_PROGRESS),
      OPT(OPT_MODEL) | OPT(OPT_CORPUS) | OPT(OPT_DATA), cmd_eval},
-    {"sample", ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_N) | DECODING,
+    {"sample",
+     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_N) | OPT(OPT_GENRE) | DECODING,
      OPT(OPT_MODEL), cmd_sample},
     {"sample-stats",
      ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_N) | DECODING | OPT(OPT_CORPUS) |
-         OPT(OPT_DATA) | OPT(OPT_METRICS),
+         OPT(OPT_DATA) | OPT(OPT_METRICS) | OPT(OPT_GENRE),
      OPT(OPT_MODEL), cmd_sample_stats},
     {"reconstruct",
-     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_SENTENCE) | DECODING,
+     ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_SENTENCE) | OPT(OPT_GENRE) |
+         DECODING,
      OPT(OPT_MODEL) | OPT(OPT_SENTENCE), cmd_reconstruct},
     {"interpolate",
      ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_SENTENCE) | OPT(OPT_TO) |
-         OPT(OPT_STEPS) | OPT(OPT_NO_REPEAT_NGRAM),
+         OPT(OPT_STEPS) | OPT(OPT_NO_REPEAT_NGRAM) | OPT(OPT_GENRE),
      OPT(OPT_MODEL) | OPT(OPT_SENTENCE) | OPT(OPT_TO), cmd_interpolate},
     {"plot-latent",
      ALL_COMMANDS | OPT(OPT_MODEL) | OPT(OPT_CORPUS) | OPT(OPT_DATA) |

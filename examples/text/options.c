@@ -23,9 +23,10 @@ const char *const text_opt_names[OPT_COUNT] = {
     [OPT_BN_GAMMA] = "--bn-gamma",     [OPT_BOW] = "--bow",
     [OPT_PRETRAIN_EPOCHS] = "--pretrain-epochs",
     [OPT_TOP_P] = "--top-p",           [OPT_NO_REPEAT_NGRAM] = "--no-repeat-ngram",
+    [OPT_CONDITIONAL] = "--conditional", [OPT_GENRE] = "--genre",
 };
 
-int load_corpus(const struct args *a, text_corpus *c)
+int load_corpus(const struct args *a, int genres, text_corpus *c)
 {
     static const char *const kinds[] = {"brown", "sotu", "aclimdb", "lines"};
     char e[1024];
@@ -33,7 +34,13 @@ int load_corpus(const struct args *a, text_corpus *c)
 
     if (get_choice(a, OPT_CORPUS, kinds, 4, 0, &kind))
         return -1;
-    if (text_corpus_load(kinds[kind], a->val[OPT_DATA], c, e, sizeof e))
+    if (genres && kind != 0)
+        return fail("--corpus %s has no genres: a model conditional on genre "
+                    "reads --corpus brown", kinds[kind]);
+    if (genres ? text_corpus_load_brown_genres(a->val[OPT_DATA], c, e,
+                                               sizeof e)
+               : text_corpus_load(kinds[kind], a->val[OPT_DATA], c, e,
+                                  sizeof e))
         return fail("%s", e);
     return 0;
 }

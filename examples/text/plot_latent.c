@@ -30,8 +30,8 @@ static int text_plot_latent(struct text_model *tm,
     p->nclass = TEXT_LENGTH_CLASSES;
     p->class_names = text_length_class_names;
     p->legend = "length";
-    if (latent_means(tm->m, test->x, limit, tm->arch.maxlen, ENCODE_BATCH,
-                     mu) ||
+    if (latent_means_cond(tm->m, test->x, test->cond, limit, tm->arch.maxlen,
+                          ENCODE_BATCH, mu) ||
         latent_plot_png(mu, limit, tm->arch.latent, p))
         goto done;
     rc = 0;
@@ -55,9 +55,11 @@ int cmd_plot_latent(const struct args *a)
 
     if (!load_text_model(a->val[OPT_MODEL], &tm) &&
         !text_need_vae(&tm, a->val[OPT_MODEL], "plot-latent") &&
-        !load_corpus(a, &corpus) &&
+        !load_corpus(a, tm.arch.ngenres > 0, &corpus) &&
         !text_encode_set(tm.tok, &corpus.split[TEXT_TEST], tm.arch.maxlen,
                          &test) &&
+        !text_set_genres(&test, &corpus, TEXT_TEST, tm.arch.ngenres,
+                         (const char *const *)tm.genres, a->val[OPT_DATA]) &&
         !latent_plot_options(a, OPT_PROJECTION, OPT_SEED, OPT_LIMIT,
                              tm.arch.latent, test.n, &plot, &limit))
         rc = text_plot_latent(&tm, &test, limit, &plot);

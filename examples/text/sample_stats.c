@@ -152,7 +152,7 @@ static int interpolation_distinctness(struct text_model *tm,
 {
     const int64_t D = tm->arch.latent;
     int64_t *perm = malloc((size_t)test->n * sizeof *perm);
-    float *z = malloc((size_t)(INTERP_STEPS * D) * sizeof *z);
+    float *z = malloc((size_t)(INTERP_STEPS * D) * sizeof *z), *cond = NULL;
     char *texts[INTERP_STEPS];
     int rc = -1;
 
@@ -167,8 +167,13 @@ static int interpolation_distinctness(struct text_model *tm,
         int distinct_texts = 0;
         interpolate_latents(mu + perm[2 * p] * D, mu + perm[2 * p + 1] * D, D,
                             INTERP_STEPS, z, NULL);
-        if (decode_texts(tm, z, INTERP_STEPS, greedy, texts))
+        if (text_genre_rows(tm->arch.ngenres, NULL,
+                            test->genre ? test->genre[perm[2 * p]] : 0,
+                            INTERP_STEPS, &cond) ||
+            decode_texts(tm, z, cond, INTERP_STEPS, greedy, texts))
             goto done;
+        free(cond);
+        cond = NULL;
         for (int i = 0; i < INTERP_STEPS; i++) {
             int seen = 0;
             for (int j = 0; j < i && !seen; j++)
@@ -180,6 +185,7 @@ static int interpolation_distinctness(struct text_model *tm,
     }
     rc = 0;
 done:
+    free(cond);
     free(z);
     free(perm);
     return rc;
@@ -202,12 +208,13 @@ static int latent_stats(struct text_model *tm, const struct text_set *test,
         fail("out of memory");
         goto done;
     }
-    if (latent_means(tm->m, test->x, test->n, T, ENCODE_BATCH, mu) ||
-        decode_ids(tm, mu, n, greedy, ids))
+    if (latent_means_cond(tm->m, test->x, test->cond, test->n, T,
+                          ENCODE_BATCH, mu) ||
+        decode_ids(tm, mu, test->cond, n, greedy, ids))
         goto done;
     r->recon_accuracy = token_accuracy(test, n, T, ids);
     prior_latents(seed ^ PRIOR_SEED_SALT, n, D, z);
-    if (decode_ids(tm, z, n, greedy, ids))
+    if (decode_ids(tm, z, test->cond, n, greedy, ids))
         goto done;
     r->prior_accuracy = token_accuracy(test, n, T, ids);
     rc = interpolation_distinctness(tm, test, mu, seed, greedy, r);
@@ -240,10 +247,11 @@ static int report(const struct stat_value *v, int n, struct metrics *metrics)
 }
 
 /* The word statistics of n sentences decoded from prior samples. */
-static int prior_word_stats(struct text_model *tm, int64_t n, uint64_t seed,
-                            const struct decoding *d, struct word_stats *st)
+static int prior_word_stats(struct text_model *tm, int g, int64_t n,
+                            uint64_t seed, const struct decoding *d,
+                            struct word_stats *st)
 {
-    float *z = malloc((size_t)(n * tm->arch.latent) * sizeof *z);
+    float *z = malloc((size_t)(n * tm->arch.latent) * sizeof *z), *cond = NULL;
     char **texts = malloc((size_t)n * sizeof *texts);
     int rc = -1;
 
@@ -252,26 +260,28 @@ static int prior_word_stats(struct text_model *tm, int64_t n, uint64_t seed,
         goto done;
     }
     prior_latents(seed, n, tm->arch.latent, z);
-    if (decode_texts(tm, z, n, d, texts))
+    if (text_genre_rows(g < 0 ? 0 : tm->arch.ngenres, NULL, g, n, &cond) ||
+        decode_texts(tm, z, cond, n, d, texts))
         goto done;
     rc = 0;
     for (int64_t i = 0; i < n && !rc; i++) {
         /* Room for every word of the text, each at least one byte and a
          * space: no second pass over the words. */
         size_t words = strlen(texts[i]) / 2 + 1;
-        for (int g = 0; g < 2 && !rc; g++) {
-            char **p = realloc(st->grams[g], ((size_t)st->ngrams[g] + words) *
+        for (int k = 0; k < 2 && !rc; k++) {
+            char **p = realloc(st->grams[k], ((size_t)st->ngrams[k] + words) *
                                                  sizeof *p);
             if (!p)
                 rc = fail("out of memory");
             else
-                st->grams[g] = p;
+                st->grams[k] = p;
         }
         if (!rc)
             rc = add_sentence(st, texts[i]);
     }
     free_texts(texts, n);
 done:
+    free(cond);
     free(texts);
     free(z);
     return rc;
@@ -289,7 +299,7 @@ int cmd_sample_stats(const struct args *a)
     struct latent_stats ls = {0};
     struct metrics *metrics = NULL;
     int with_corpus = a->val[OPT_CORPUS] || a->val[OPT_DATA];
-    int rc = -1;
+    int rc = -1, g = -1;
 
     if (get_long(a, OPT_N, 1000, 1, MAX_SAMPLES, &n) || get_decoding(a, &d) ||
         get_seed(a, OPT_SEED, 1, &seed))
@@ -299,15 +309,19 @@ int cmd_sample_stats(const struct args *a)
                     "reconstruct and interpolate");
     if (a->val[OPT_METRICS] && !(metrics = open_metrics(a->val[OPT_METRICS])))
         return -1;
-    if (load_text_model(a->val[OPT_MODEL], &tm) || model_set_seed(tm.m, seed) ||
-        prior_word_stats(&tm, n, seed, &d, &st))
+    if (load_text_model(a->val[OPT_MODEL], &tm) ||
+        text_model_genre(&tm, a->val[OPT_MODEL], a->val[OPT_GENRE], &g) ||
+        model_set_seed(tm.m, seed) ||
+        prior_word_stats(&tm, g, n, seed, &d, &st))
         goto done;
     if (with_corpus) {
         struct decoding greedy = greedy_like(&d);
         if (text_need_vae(&tm, a->val[OPT_MODEL], "sample-stats --corpus") ||
-            load_corpus(a, &corpus) ||
+            load_corpus(a, tm.arch.ngenres > 0, &corpus) ||
             text_encode_set(tm.tok, &corpus.split[TEXT_TEST], tm.arch.maxlen,
-                            &test))
+                            &test) ||
+            text_set_genres(&test, &corpus, TEXT_TEST, tm.arch.ngenres,
+                            (const char *const *)tm.genres, a->val[OPT_DATA]))
             goto done;
         if (test.n < 2) {
             fail("%s: sample-stats needs at least 2 test sentences, the corpus "

@@ -264,6 +264,126 @@ if [[ -n $textmodel ]]; then
   done
 fi
 
+# ---- conditional on genre (Brown's cats.txt) ----
+
+# A Brown directory of three genres with words of their own: 90 sentences
+# "the NOUN VERB ADVERB ." per file, two files per genre.
+brown=$tmp/cbrown
+mkdir -p "$brown"
+LC_ALL=C awk -v dir="$brown" 'BEGIN {
+  split("ca01 ca02 cd01 cd02 ck01 ck02", f, " ");
+  split("news news religion religion fiction fiction", g, " ");
+  w["news"] = "senate mayor voted taxes budget";
+  w["religion"] = "god church faith prayer hope";
+  w["fiction"] = "door smiled kissed shadow window";
+  r = 11;
+  for (k = 1; k <= 6; k++) {
+    print f[k] " " g[k] > (dir "/cats.txt");
+    split(w[g[k]], v, " ");
+    for (i = 0; i < 90; i++) {
+      r = (r * 1103515245 + 12345) % 2147483648; x = int(r / 65536);
+      printf "\n\tthe/at %s/nn %s/vbd %s/rb ./.\n", v[x % 5 + 1],
+        v[int(x / 5) % 5 + 1], v[int(x / 25) % 5 + 1] > (dir "/" f[k])
+    }
+  } }'
+cb=(--corpus brown --data "$brown")
+cm=$tmp/cond.vae
+ctiny=(--tokenizer words --embed 16 --hidden 16 --latent 4 --vocab 60 --maxlen 8 --batch 16 --progress 0)
+# BN-VAE pinned off, so that the check does not move with the defaults.
+if "$bin" train "${cb[@]}" "${ctiny[@]}" --conditional genre --epochs 6 --lr 1e-2 --seed 2 --bn-gamma 0 \
+     --out "$cm" 2> "$tmp/cond.err"; then
+  grep -q '^conditional on 3 genres' "$tmp/cond.err" &&
+    ok "train --conditional genre on a Brown directory" ||
+    bad "train --conditional genre: $(cat "$tmp/cond.err")"
+else
+  bad "train --conditional genre: $(cat "$tmp/cond.err")"
+fi
+# words_of GENRE FILE: how many of FILE's words are GENRE's own.
+words_of() {
+  local re
+  case $1 in
+    news) re='senate|mayor|voted|taxes|budget' ;;
+    religion) re='god|church|faith|prayer|hope' ;;
+    fiction) re='door|smiled|kissed|shadow|window' ;;
+  esac
+  grep -Eow "$re" "$2" | wc -l
+}
+for genre in news religion fiction; do
+  "$bin" sample --model "$cm" --genre "$genre" --n 20 > "$tmp/cs.out" 2> "$tmp/cs.err"
+  own=$(words_of "$genre" "$tmp/cs.out")
+  all=0
+  for g in news religion fiction; do all=$((all + $(words_of "$g" "$tmp/cs.out"))); done
+  [[ $(wc -l < "$tmp/cs.out") == 20 ]] && ((own >= 40 && own * 10 >= all * 9)) &&
+    ok "sample --genre $genre: $genre's words ($own of $all genre words)" ||
+    bad "sample --genre $genre ($own of $all): $(cat "$tmp/cs.out" "$tmp/cs.err")"
+done
+"$bin" eval --model "$cm" "${cb[@]}" --iwae 0 --progress 0 \
+  --metrics "$tmp/ceval.jsonl" > "$tmp/ceval.out" 2>&1
+[[ $(grep -Ec "^(news|religion|fiction) +$int +$num +$num +$int$" "$tmp/ceval.out") == 3 ]] &&
+  grep -q '^right genre best for 3 of 3$' "$tmp/ceval.out" &&
+  grep -Eq "\"right_genre_best\":3,\"genres_scored\":3,\"test_nll\":$num" "$tmp/ceval.jsonl" &&
+  grep -Eq "\"nll_right_religion\":$num,\"nll_wrong_mean_religion\":$num,\"wrong_better_religion\":0" "$tmp/ceval.jsonl" &&
+  ok "eval of a conditional model: the right genre scores best for each" ||
+  bad "conditional eval: $(cat "$tmp/ceval.out" "$tmp/ceval.jsonl")"
+# Brown's 15 genres, with their names: eval's metrics line has 3 keys each.
+big=$tmp/cbrown15
+mkdir -p "$big"
+genres15=(news editorial reviews religion hobbies lore belles_lettres government
+  learned fiction mystery science_fiction adventure romance humor)
+for i in "${!genres15[@]}"; do
+  f=$(printf 'c%c01' "$(printf "\\$(printf '%03o' $((97 + i)))")")
+  echo "$f ${genres15[i]}" >> "$big/cats.txt"
+  for j in $(seq 20); do printf '\n\tthe/at %s/nn %d/cd ./.\n' "${genres15[i]}" "$j"; done > "$big/$f"
+done
+"$bin" train --corpus brown --data "$big" "${ctiny[@]}" --conditional genre --epochs 1 \
+  --out "$tmp/c15.vae" 2> "$tmp/c15.err" &&
+  "$bin" eval --model "$tmp/c15.vae" --corpus brown --data "$big" --iwae 0 --progress 0 \
+    --metrics "$tmp/c15.jsonl" > "$tmp/c15.out" 2>> "$tmp/c15.err" &&
+  [[ $(grep -o '"nll_right_[a-z_]*":' "$tmp/c15.jsonl" | wc -l) == 15 ]] &&
+  grep -Eq '^right genre best for [0-9]+ of 15$' "$tmp/c15.out" &&
+  grep -q '"nll_right_science_fiction":' "$tmp/c15.jsonl" &&
+  ok "eval of a model of 15 genres: every genre in one metrics line" ||
+  bad "15 genres: $(cat "$tmp/c15.err" "$tmp/c15.out" "$tmp/c15.jsonl" 2> /dev/null)"
+"$bin" reconstruct --model "$cm" --genre fiction --sentence "the door smiled ." \
+  > "$tmp/cr.out" 2>&1 && grep -q '^greedy: ' "$tmp/cr.out" &&
+  "$bin" interpolate --model "$cm" --genre news --sentence "the senate voted ." \
+    --to "the mayor taxes ." --steps 3 > "$tmp/ci.out" 2>&1 &&
+  [[ $(wc -l < "$tmp/ci.out") == 5 ]] &&
+  "$bin" sample-stats --model "$cm" --genre religion --n 20 "${cb[@]}" \
+    > "$tmp/css.out" 2>&1 && grep -q '"interp_pairs":' "$tmp/css.out" &&
+  ok "reconstruct, interpolate and sample-stats --genre" ||
+  bad "conditional reconstruct/interpolate/sample-stats: $(cat "$tmp/cr.out" "$tmp/ci.out" "$tmp/css.out")"
+expect_error "sample of a conditional model without --genre" "$bin" sample --model "$cm"
+grep -qF 'give --genre, one of news, religion, fiction' "$tmp/err" &&
+  ok "... lists the model's genres" || bad "no --genre: $(cat "$tmp/err")"
+expect_error "unknown --genre" "$bin" sample --model "$cm" --genre humor
+grep -qF "'humor' is not a genre of $cm; its genres are news, religion, fiction" "$tmp/err" &&
+  ok "... lists the model's genres" || bad "unknown --genre: $(cat "$tmp/err")"
+expect_error "--genre on an unconditional model" "$bin" sample --model "$bm" --genre news
+grep -qF 'is not a conditional model' "$tmp/err" && ok "... says so" ||
+  bad "--genre, unconditional: $(cat "$tmp/err")"
+expect_error "reconstruct of a conditional model without --genre" \
+  "$bin" reconstruct --model "$cm" --sentence "the door ."
+expect_error "--conditional genre on a corpus without genres" \
+  "$bin" train "${data[@]}" "${tiny[@]}" --conditional genre --out "$tmp/x.vae"
+grep -qF -- '--corpus lines has no genres' "$tmp/err" && ok "... says so" ||
+  bad "--conditional, lines: $(cat "$tmp/err")"
+expect_error "unknown --conditional" "$bin" train "${cb[@]}" "${ctiny[@]}" --conditional topic --out "$tmp/x.vae"
+expect_error "lm takes no --conditional" "$bin" lm "${cb[@]}" --conditional genre --out "$tmp/x.vae"
+expect_error "eval of a conditional model on a corpus without genres" \
+  "$bin" eval --model "$cm" "${data[@]}"
+mv "$brown/cats.txt" "$brown/cats.off"
+expect_error "--conditional genre without cats.txt" \
+  "$bin" train "${cb[@]}" "${ctiny[@]}" --conditional genre --out "$tmp/x.vae"
+grep -qF "$brown/cats.txt" "$tmp/err" && ok "... names it" ||
+  bad "no cats.txt: $(cat "$tmp/err")"
+printf 'ca01 news\ncz99 news\n' > "$brown/cats.txt"
+expect_error "cats.txt naming an unknown file" \
+  "$bin" train "${cb[@]}" "${ctiny[@]}" --conditional genre --out "$tmp/x.vae"
+grep -qF "cats.txt:2: 'cz99' is not a Brown corpus file" "$tmp/err" &&
+  ok "... names the line and the file" || bad "cats.txt cz99: $(cat "$tmp/err")"
+mv "$brown/cats.off" "$brown/cats.txt"
+
 # ---- errors ----
 
 if "$bin" > /dev/null 2>&1; then bad "no arguments fails"; else ok "no arguments fails"; fi

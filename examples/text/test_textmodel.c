@@ -278,7 +278,7 @@ static void test_model_carries_tokenizer(void **state)
 
         t.vocab = (int64_t)text_tokenizer_size(tok);
         m = make_model(&t);
-        assert_int_equal(text_attach_metadata(m, &t, tok), 0);
+        assert_int_equal(text_attach_metadata(m, &t, tok, NULL), 0);
         meta = vae_model_metadata(m, &len);
         assert_memory_equal(meta, cases[i].magic, 4);
         save(m, dir, "m.vae", path, sizeof path);
@@ -299,6 +299,142 @@ static void test_model_carries_tokenizer(void **state)
     }
     test_dir_remove(dir);
     text_sentences_free(&s);
+}
+
+/* log p(x | z) of one sentence x given genre g of a conditional model,
+ * and its posterior mean's first element: what the decoder and the
+ * encoder make of the genre. */
+static void genre_effect(vae_model *m, const float *x, int g, double *logp,
+                         float *mu0)
+{
+    float z[LATENT] = {0.5f, -0.25f, 1.0f}, mu[LATENT], row[8] = {0};
+
+    row[g] = 1.0f;
+    assert_int_equal(vae_model_set_condition(m, row, 1), VAE_OK);
+    assert_int_equal(vae_model_log_likelihood(m, z, x, 1, logp), VAE_OK);
+    assert_int_equal(vae_model_set_condition(m, row, 1), VAE_OK);
+    assert_int_equal(vae_model_encode(m, x, 1, mu, NULL), VAE_OK);
+    *mu0 = mu[0];
+}
+
+/* A conditional model, bowman and seed: its condition is a one-hot genre
+ * that both encoder and decoder read, and its file keeps the genres'
+ * names, which --genre is checked against. */
+static void test_conditional_model(void **state)
+{
+    static const char *const genres[] = {"news", "religion", "fiction"};
+    static const int archs[] = {ARCH_BOWMAN, ARCH_SEED};
+    text_sentences s;
+    text_tokenizer *tok;
+    char dir[512], path[600];
+    (void)state;
+
+    corpus(&s);
+    tok = build(TEXT_TOK_WORDS, &s);
+    assert_int_equal(test_dir_make(dir, sizeof dir, "textmodel"), 0);
+    for (int k = 0; k < 2; k++) {
+        struct text_arch t = {.arch = archs[k], .maxlen = 12, .embed = 4,
+                              .hidden = 4, .latent = LATENT, .ngenres = 3};
+        struct text_model tm;
+        vae_model *m, *plain;
+        int32_t ids[12];
+        float x[12], mu_a, mu_b;
+        double lp_a, lp_b;
+        int g = -5;
+        char *shown = round_trip(tok, "the cat sees a book today .", 12, ids);
+
+        free(shown);
+        for (int i = 0; i < 12; i++)
+            x[i] = (float)ids[i];
+        t.vocab = (int64_t)text_tokenizer_size(tok);
+        m = make_model(&t);
+        assert_int_equal(vae_model_condition_size(m), 3);
+        genre_effect(m, x, 0, &lp_a, &mu_a);
+        genre_effect(m, x, 2, &lp_b, &mu_b);
+        assert_true(lp_a != lp_b);
+        assert_true(mu_a != mu_b);
+
+        assert_int_equal(text_attach_metadata(m, &t, tok, genres), 0);
+        save(m, dir, "c.vae", path, sizeof path);
+        vae_model_free(m);
+        assert_int_equal(load_text_model(path, &tm), 0);
+        assert_int_equal(tm.arch.arch, archs[k]);
+        assert_int_equal(tm.arch.ngenres, 3);
+        for (int i = 0; i < 3; i++)
+            assert_string_equal(tm.genres[i], genres[i]);
+        assert_int_equal(vae_model_condition_size(tm.m), 3);
+        /* The loaded model computes what the saved one did. */
+        {
+            double lp;
+            float mu;
+            genre_effect(tm.m, x, 2, &lp, &mu);
+            assert_true(lp == lp_b);
+            assert_true(mu == mu_b);
+        }
+        assert_int_equal(text_model_genre(&tm, path, "fiction", &g), 0);
+        assert_int_equal(g, 2);
+        assert_int_equal(text_model_genre(&tm, path, "humor", &g), -1);
+        assert_int_equal(text_model_genre(&tm, path, NULL, &g), -1);
+        text_model_free(&tm);
+
+        /* Genres in the metadata of a model without a condition. */
+        t.ngenres = 0;
+        plain = make_model(&t);
+        t.ngenres = 3;
+        assert_int_equal(text_attach_metadata(plain, &t, tok, genres), 0);
+        save(plain, dir, "plain.vae", path, sizeof path);
+        vae_model_free(plain);
+        assert_int_equal(load_text_model(path, &tm), -1);
+        text_model_free(&tm);
+    }
+    /* An unconditional model takes no --genre, and needs none. */
+    {
+        struct text_arch t = {.arch = ARCH_BOWMAN, .maxlen = 12, .embed = 4,
+                              .hidden = 4, .latent = LATENT};
+        struct text_model tm;
+        vae_model *m;
+        int g = 7;
+
+        t.vocab = (int64_t)text_tokenizer_size(tok);
+        m = make_model(&t);
+        assert_int_equal(vae_model_condition_size(m), 0);
+        assert_int_equal(text_attach_metadata(m, &t, tok, NULL), 0);
+        save(m, dir, "u.vae", path, sizeof path);
+        vae_model_free(m);
+        assert_int_equal(load_text_model(path, &tm), 0);
+        assert_int_equal(tm.arch.ngenres, 0);
+        assert_null(tm.genres);
+        assert_int_equal(text_model_genre(&tm, path, NULL, &g), 0);
+        assert_int_equal(g, -1);
+        assert_int_equal(text_model_genre(&tm, path, "news", &g), -1);
+        text_model_free(&tm);
+    }
+    test_dir_remove(dir);
+    text_tokenizer_free(tok);
+    text_sentences_free(&s);
+}
+
+/* One-hot rows: one genre for all, or each its own. */
+static void test_genre_rows(void **state)
+{
+    static const int32_t genre[] = {2, 0, 1};
+    float *rows = NULL;
+    (void)state;
+
+    assert_int_equal(text_genre_rows(0, NULL, 0, 3, &rows), 0);
+    assert_null(rows);
+    assert_int_equal(text_genre_rows(3, genre, 0, 3, &rows), 0);
+    {
+        const float want[] = {0, 0, 1, 1, 0, 0, 0, 1, 0};
+        assert_memory_equal(rows, want, sizeof want);
+    }
+    free(rows);
+    assert_int_equal(text_genre_rows(3, NULL, 1, 2, &rows), 0);
+    {
+        const float want[] = {0, 1, 0, 0, 1, 0};
+        assert_memory_equal(rows, want, sizeof want);
+    }
+    free(rows);
 }
 
 /* Metadata that is wrong in one way each, with what vae-text must say. */
@@ -357,6 +493,17 @@ static int bad_metas(struct bad_meta *out)
                       0, "bowman", junk_spm, sizeof junk_spm - 1);
     out[n++] = header("bad-empty-tokenizer.vae", "neither a word vocabulary",
                       "VTX2", 0, "bowman", "", 0);
+    out[n++] = header("bad-genre-count.vae", "bad genre count", "VTX2", 8,
+                      "bowman", "\0\0\0\0", 4);
+    out[n++] = header("bad-genre-length.vae", "genre 2: bad name length",
+                      "VTX2", 8, "seed", "\2\0\0\0\4\0\0\0news\x40\0\0\0",
+                      16);
+    out[n++] = header("bad-genre-name.vae", "genre 1: a name of other bytes",
+                      "VTX2", 8, "bowman", "\1\0\0\0\4\0\0\0ne s", 12);
+    out[n++] = header("bad-genre-lm.vae", "flags 0x9 it cannot have", "VTX2",
+                      9, "lm", "\1\0\0\0\4\0\0\0news", 12);
+    out[n++] = header("bad-genre-v1.vae", "unknown flags 0x8", "VTX1", 8,
+                      "bowman", "\1\0\0\0\4\0\0\0news", 12);
     return n;
 }
 
@@ -422,6 +569,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_model_carries_tokenizer),
         cmocka_unit_test(test_bad_metadata),
+        cmocka_unit_test(test_conditional_model),
+        cmocka_unit_test(test_genre_rows),
     };
 
     if (argc == 3 && strcmp(argv[1], "--bad-models") == 0)

@@ -15,6 +15,17 @@ const char *const text_arch_names[ARCH_COUNT] = {
 /* The write-up's encoder LSTM width, kept for --arch seed. */
 #define SEED_ENCODER_HIDDEN 32
 
+/* A conditional model's genre joins the vector v: [v | one-hot genre]
+ * (Sohn et al. 2015). The encoder reads it beside the sentence's last
+ * state, the decoder beside z, so it reaches every place z does. v as it
+ * is for an unconditional model. */
+static int32_t with_genre(vae_graph *g, const struct text_arch *t, int32_t v)
+{
+    if (t->ngenres == 0)
+        return v;
+    return vae_graph_concat(g, v, vae_graph_condition(g, t->ngenres));
+}
+
 /* Encoder shared by bowman and seed (x: T token ids as floats, padded with
  * 0, as libvae carries them): embedding -> LSTM over the unpadded
  * steps -> its last state, to which libvae appends the Gaussian head.
@@ -29,6 +40,8 @@ static void build_lstm_encoder(vae_graph *enc, const struct text_arch *t,
     int32_t e = vae_graph_embedding(enc, x, t->vocab, t->embed);
     int32_t h = vae_graph_lstm(enc, e, hidden, VAE_NO_NODE, x,
                                VAE_LSTM_LAST_STATE);
+
+    h = with_genre(enc, t, h);
 
     if (t->bn_gamma > 0.0) {
         int32_t mu = vae_graph_batch_norm(
@@ -54,24 +67,26 @@ static int32_t teacher_input(vae_graph *dec, const struct text_arch *t,
 }
 
 /* Bowman et al. (2016): z starts the decoder LSTM (h0, c0 = dense(z)) and
- * joins the word vector at every step; the embedding is the encoder's.
+ * joins the word vector at every step (a conditional model's genre with
+ * it); the embedding is the encoder's.
  * The bag-of-words loss asks z alone to predict the sentence's ids, in no
  * order, which the LSTM cannot do for it (Zhao et al. 2017). */
 static void build_bowman(vae_graph *enc, vae_graph *dec,
                          const struct text_arch *t)
 {
-    int32_t z, d, in, h;
+    int32_t z, zg, d, in, h;
 
     build_lstm_encoder(enc, t, t->hidden);
     z = vae_graph_input(dec, &t->latent, 1);
+    zg = with_genre(dec, t, z);
     in = teacher_input(dec, t, &d);
     if (t->bow_weight > 0.0)
         vae_graph_bag_of_words(dec, vae_graph_dense(dec, z, t->vocab), d,
                                (float)t->bow_weight);
     in = vae_graph_embedding_shared(dec, in, t->vocab, t->embed);
-    in = vae_graph_concat(dec, in, vae_graph_repeat(dec, z, t->maxlen));
+    in = vae_graph_concat(dec, in, vae_graph_repeat(dec, zg, t->maxlen));
     h = vae_graph_lstm(dec, in, t->hidden,
-                       vae_graph_dense(dec, z, 2 * t->hidden), d, 1);
+                       vae_graph_dense(dec, zg, 2 * t->hidden), d, 1);
     vae_graph_set_output(dec, vae_graph_dense(dec, h, t->vocab));
 }
 
@@ -83,7 +98,9 @@ static void build_seed(vae_graph *enc, vae_graph *dec,
     int32_t h;
 
     build_lstm_encoder(enc, t, SEED_ENCODER_HIDDEN);
-    h = vae_graph_dense(dec, vae_graph_input(dec, &t->latent, 1), t->embed);
+    h = vae_graph_dense(
+        dec, with_genre(dec, t, vae_graph_input(dec, &t->latent, 1)),
+        t->embed);
     h = vae_graph_repeat(dec, h, t->maxlen);
     h = vae_graph_lstm(dec, h, t->hidden, -1, -1, 1);
     vae_graph_set_output(dec, vae_graph_dense(dec, h, t->vocab));
@@ -133,6 +150,9 @@ int text_make_model(const struct text_arch *t, uint64_t seed, vae_model **out)
  *                              VTX2 only: bit 1 BN-VAE, bit 2 bag of words
  *   u32 maxlen, embed, hidden  the sizes the graphs were built with
  *   u32 n, n bytes             architecture name (bowman, seed or lm)
+ *   VTX2 with flag bit 3 (conditional on genre) only:
+ *   u32 g, g x (u32 n, n bytes) the genres, in the order of the one-hot
+ *                              condition's entries
  *   the rest                   VTX1: the word vocabulary as
  *                              text_vocab_serialize writes it; VTX2: the
  *                              tokenizer, text_tokenizer_serialize's bytes
@@ -144,6 +164,7 @@ int text_make_model(const struct text_arch *t, uint64_t seed, vae_model **out)
 #define META_FLAG_LM 1u
 #define META_FLAG_BN 2u
 #define META_FLAG_BOW 4u
+#define META_FLAG_GENRES 8u
 #define META_FIXED 24 /* bytes before the architecture name */
 #define META_NAME_MAX 32
 
@@ -151,17 +172,23 @@ void text_model_free(struct text_model *tm)
 {
     vae_model_free(tm->m);
     text_tokenizer_free(tm->tok);
+    if (tm->genres)
+        for (int64_t g = 0; g < tm->arch.ngenres; g++)
+            free(tm->genres[g]);
+    free(tm->genres);
     memset(tm, 0, sizeof *tm);
 }
 
 int text_attach_metadata(vae_model *m, const struct text_arch *t,
-                         const text_tokenizer *tok)
+                         const text_tokenizer *tok,
+                         const char *const *genres)
 {
     const char *name = text_arch_names[t->arch];
-    size_t nlen = strlen(name), vlen = 0, len;
+    size_t nlen = strlen(name), vlen = 0, glen = 0, len, at;
     uint32_t flags = (t->arch == ARCH_LM ? META_FLAG_LM : 0u) |
                      (t->bn_gamma > 0.0 ? META_FLAG_BN : 0u) |
-                     (t->bow_weight > 0.0 ? META_FLAG_BOW : 0u);
+                     (t->bow_weight > 0.0 ? META_FLAG_BOW : 0u) |
+                     (t->ngenres > 0 ? META_FLAG_GENRES : 0u);
     int v1 = text_tokenizer_kind(tok) == TEXT_TOK_WORDS &&
              !(flags & ~META_FLAG_LM);
     unsigned char *vbuf = NULL, *buf;
@@ -170,7 +197,11 @@ int text_attach_metadata(vae_model *m, const struct text_arch *t,
 
     if (text_tokenizer_serialize(tok, &vbuf, &vlen, e, sizeof e))
         return fail("tokenizer: %s", e);
-    len = META_FIXED + nlen + vlen;
+    if (t->ngenres > 0)
+        glen = 4;
+    for (int64_t g = 0; g < t->ngenres; g++)
+        glen += 4 + strlen(genres[g]);
+    len = META_FIXED + nlen + glen + vlen;
     buf = malloc(len);
     if (!buf) {
         free(vbuf);
@@ -183,7 +214,18 @@ int text_attach_metadata(vae_model *m, const struct text_arch *t,
     le32_put(buf + 16, (uint32_t)t->hidden);
     le32_put(buf + 20, (uint32_t)nlen);
     memcpy(buf + META_FIXED, name, nlen);
-    memcpy(buf + META_FIXED + nlen, vbuf, vlen);
+    at = META_FIXED + nlen;
+    if (t->ngenres > 0) {
+        le32_put(buf + at, (uint32_t)t->ngenres);
+        at += 4;
+    }
+    for (int64_t g = 0; g < t->ngenres; g++) {
+        size_t l = strlen(genres[g]);
+        le32_put(buf + at, (uint32_t)l);
+        memcpy(buf + at + 4, genres[g], l);
+        at += 4 + l;
+    }
+    memcpy(buf + at, vbuf, vlen);
     free(vbuf);
     s = vae_model_set_metadata(m, buf, len);
     free(buf);
@@ -192,10 +234,49 @@ int text_attach_metadata(vae_model *m, const struct text_arch *t,
     return 0;
 }
 
-/* Reads the header of the metadata into t and the tokenizer into *tok. */
-static int parse_metadata(const char *path, const unsigned char *p, size_t len,
-                          struct text_arch *t, text_tokenizer **tok)
+/* A conditional model's genres at p[0..len) (after the architecture
+ * name) into t->ngenres and *genres; *used receives their bytes. */
+static int parse_genres(const char *path, const unsigned char *p, size_t len,
+                        struct text_arch *t, char ***genres, size_t *used)
 {
+    size_t at = 4;
+    uint32_t n;
+
+    if (len < 4 || (n = le32_get(p)) < 1 || n > TEXT_MAX_GENRES)
+        return fail("%s: vae-text metadata: bad genre count", path);
+    if (!(*genres = calloc(n, sizeof **genres)))
+        return fail("out of memory");
+    t->ngenres = n;
+    for (uint32_t g = 0; g < n; g++) {
+        uint32_t l = len - at >= 4 ? le32_get(p + at) : 0;
+        if (l < 1 || l > TEXT_GENRE_NAME_MAX || l > len - at - 4)
+            return fail("%s: vae-text metadata: genre %u: bad name length",
+                        path, g + 1);
+        for (uint32_t j = 0; j < l; j++) {
+            unsigned char ch = p[at + 4 + j];
+            if (!(ch == '_' || ch == '-' || (ch >= '0' && ch <= '9') ||
+                  (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+                return fail("%s: vae-text metadata: genre %u: a name of "
+                            "other bytes than letters, digits, _ and -",
+                            path, g + 1);
+        }
+        if (!((*genres)[g] = malloc(l + 1)))
+            return fail("out of memory");
+        memcpy((*genres)[g], p + at + 4, l);
+        (*genres)[g][l] = '\0';
+        at += 4 + l;
+    }
+    *used = at;
+    return 0;
+}
+
+/* Reads the header of the metadata into t, a conditional model's genres
+ * into *genres and the tokenizer into *tok. */
+static int parse_metadata(const char *path, const unsigned char *p, size_t len,
+                          struct text_arch *t, char ***genres,
+                          text_tokenizer **tok)
+{
+    size_t glen = 0;
     uint32_t flags, nlen, known;
     char name[META_NAME_MAX + 1], e[512];
     int lm, v1;
@@ -212,7 +293,9 @@ static int parse_metadata(const char *path, const unsigned char *p, size_t len,
         return fail("%s: vae-text metadata truncated (%zu bytes)", path, len);
     flags = le32_get(p + 4);
     nlen = le32_get(p + 20);
-    known = v1 ? META_FLAG_LM : META_FLAG_LM | META_FLAG_BN | META_FLAG_BOW;
+    known = v1 ? META_FLAG_LM
+               : META_FLAG_LM | META_FLAG_BN | META_FLAG_BOW |
+                     META_FLAG_GENRES;
     if (flags & ~known)
         return fail("%s: vae-text metadata has unknown flags 0x%x", path,
                     flags);
@@ -232,7 +315,7 @@ static int parse_metadata(const char *path, const unsigned char *p, size_t len,
     if (lm != (t->arch == ARCH_LM))
         return fail("%s: vae-text metadata: architecture '%s' %s flagged as a "
                     "language model", path, name, lm ? "is" : "is not");
-    if (((flags & META_FLAG_BN) && t->arch == ARCH_LM) ||
+    if (((flags & (META_FLAG_BN | META_FLAG_GENRES)) && t->arch == ARCH_LM) ||
         ((flags & META_FLAG_BOW) && t->arch != ARCH_BOWMAN))
         return fail("%s: vae-text metadata: architecture '%s' with flags "
                     "0x%x it cannot have", path, name, flags);
@@ -243,8 +326,13 @@ static int parse_metadata(const char *path, const unsigned char *p, size_t len,
      * the model's graphs. */
     t->bn_gamma = flags & META_FLAG_BN ? 1.0 : 0.0;
     t->bow_weight = flags & META_FLAG_BOW ? 1.0 : 0.0;
-    if (text_tokenizer_parse(p + META_FIXED + nlen, len - META_FIXED - nlen,
-                             tok, e, sizeof e))
+    if ((flags & META_FLAG_GENRES) &&
+        parse_genres(path, p + META_FIXED + nlen, len - META_FIXED - nlen, t,
+                     genres, &glen))
+        return -1;
+    if (text_tokenizer_parse(p + META_FIXED + nlen + glen,
+                             len - META_FIXED - nlen - glen, tok, e,
+                             sizeof e))
         return fail("%s: vae-text metadata: %s: %s", path,
                     v1 ? "vocabulary" : "tokenizer", e);
     if (v1 && text_tokenizer_kind(*tok) != TEXT_TOK_WORDS)
@@ -267,6 +355,11 @@ static int check_model_fits(const char *path, const vae_model *m,
     if (rank != 1 || dims[0] != t->maxlen)
         return fail("%s: the model's input is not a sentence of %lld ids, as "
                     "its vae-text metadata says", path, (long long)t->maxlen);
+    if (vae_model_condition_size(m) != t->ngenres)
+        return fail("%s: the model's condition has %lld floats, but its "
+                    "vae-text metadata names %lld genres", path,
+                    (long long)vae_model_condition_size(m),
+                    (long long)t->ngenres);
     /* The ranges train accepts: a crafted file cannot make the rebuild
      * allocate without bound. */
     if (t->embed < 1 || t->embed > TEXT_MAX_WIDTH || t->hidden < 1 ||
@@ -302,7 +395,7 @@ int load_text_model(const char *path, struct text_model *tm)
         return fail("%s: not a vae-text model (it has no vae-text metadata)",
                     path);
     tm->arch.latent = vae_model_latent_dim(tm->m);
-    if (parse_metadata(path, meta, len, &tm->arch, &tm->tok) ||
+    if (parse_metadata(path, meta, len, &tm->arch, &tm->genres, &tm->tok) ||
         check_model_fits(path, tm->m, &tm->arch))
         return -1;
     return 0;
@@ -318,12 +411,85 @@ int text_need_vae(const struct text_model *tm, const char *path,
     return 0;
 }
 
+/* ---- Genres --------------------------------------------------------------- */
+
+/* The model's genres, ", "-separated, into buf. */
+static void list_genres(const struct text_model *tm, char *buf, size_t cap)
+{
+    size_t at = 0;
+
+    buf[0] = '\0';
+    for (int64_t g = 0; g < tm->arch.ngenres && at < cap; g++) {
+        int k = snprintf(buf + at, cap - at, "%s%s", g ? ", " : "",
+                         tm->genres[g]);
+        if (k < 0)
+            break;
+        at += (size_t)k;
+    }
+}
+
+int text_model_genre(const struct text_model *tm, const char *path,
+                     const char *name, int *g)
+{
+    char known[TEXT_MAX_GENRES * (TEXT_GENRE_NAME_MAX + 2) + 1];
+
+    *g = -1;
+    if (tm->arch.ngenres == 0) {
+        if (name)
+            return fail("--genre: %s is not a conditional model (trained "
+                        "without --conditional genre), so it has no genres",
+                        path);
+        return 0;
+    }
+    list_genres(tm, known, sizeof known);
+    if (!name)
+        return fail("%s is conditional on genre: give --genre, one of %s",
+                    path, known);
+    for (int64_t i = 0; i < tm->arch.ngenres; i++)
+        if (strcmp(name, tm->genres[i]) == 0)
+            *g = (int)i;
+    if (*g < 0)
+        return fail("--genre: '%s' is not a genre of %s; its genres are %s",
+                    name, path, known);
+    return 0;
+}
+
+int text_genre_rows(int64_t ngenres, const int32_t *genre, int32_t one,
+                    int64_t n, float **rows)
+{
+    *rows = NULL;
+    if (ngenres == 0)
+        return 0;
+    *rows = calloc((size_t)((n ? n : 1) * ngenres), sizeof **rows);
+    if (!*rows)
+        return fail("out of memory");
+    for (int64_t i = 0; i < n; i++)
+        (*rows)[i * ngenres + (genre ? genre[i] : one)] = 1.0f;
+    return 0;
+}
+
+int text_set_genre(vae_model *m, int64_t ngenres, int g, int64_t n)
+{
+    float *rows = NULL;
+    int rc;
+
+    if (g < 0)
+        return 0;
+    if (text_genre_rows(ngenres, NULL, g, n, &rows))
+        return -1;
+    rc = model_condition(m, rows, 0, n);
+    free(rows);
+    return rc;
+}
+
 /* ---- Encoded sentences --------------------------------------------------- */
 
 void text_set_free(struct text_set *s)
 {
     free(s->x);
     free(s->ntok);
+    free(s->cond);
+    free(s->genre);
     memset(s, 0, sizeof *s);
 }
 
@@ -335,6 +501,36 @@ void text_set_truncate(struct text_set *s, int64_t n)
     s->tokens = 0;
     for (int64_t i = 0; i < n; i++)
         s->tokens += s->ntok[i];
+}
+
+int text_set_genres(struct text_set *s, const text_corpus *c, int split,
+                    int64_t ngenres, const char *const *names,
+                    const char *data)
+{
+    int32_t map[TEXT_MAX_GENRES];
+
+    if (ngenres == 0)
+        return 0;
+    if (c->ngenres == 0)
+        return fail("%s: the model is conditional on genre, but this corpus "
+                    "has no genres (--corpus brown gives them)", data);
+    for (size_t cg = 0; cg < c->ngenres; cg++) {
+        map[cg] = -1;
+        for (int64_t g = 0; g < ngenres; g++)
+            if (strcmp(c->genre_names[cg], names[g]) == 0)
+                map[cg] = (int32_t)g;
+        if (map[cg] < 0)
+            return fail("%s: the corpus's genre '%s' is not one of the "
+                        "model's", data, c->genre_names[cg]);
+    }
+    free(s->genre);
+    s->genre = malloc((size_t)(s->n ? s->n : 1) * sizeof *s->genre);
+    if (!s->genre)
+        return fail("out of memory");
+    for (int64_t i = 0; i < s->n; i++)
+        s->genre[i] = map[c->genre[split][i]];
+    free(s->cond);
+    return text_genre_rows(ngenres, s->genre, 0, s->n, &s->cond);
 }
 
 int text_encode_set(const text_tokenizer *tok, const text_sentences *s,
@@ -390,7 +586,8 @@ int text_length_class(int32_t ntok)
 }
 
 int text_encode_sentence(struct text_model *tm, const char *flag,
-                         const char *sentence, float *mu, char **shown)
+                         const char *sentence, int g, float *mu,
+                         char **shown)
 {
     const int64_t T = tm->arch.maxlen;
     text_sentences s = {0};
@@ -419,6 +616,8 @@ int text_encode_sentence(struct text_model *tm, const char *flag,
     }
     for (int64_t t = 0; t < T; t++)
         x[t] = (float)ids[t];
+    if (text_set_genre(tm->m, tm->arch.ngenres, g, 1))
+        goto done;
     st = vae_model_encode(tm->m, x, 1, mu, NULL);
     if (st != VAE_OK) {
         fail_lib("vae_model_encode", st, vae_model_last_error(tm->m));

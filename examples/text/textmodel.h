@@ -34,6 +34,9 @@ struct text_arch {
     double bn_gamma;
     /* Weight of the bag-of-words loss from z (Zhao et al. 2017); 0: none. */
     double bow_weight;
+    /* A conditional model's genres (the one-hot condition's size); 0: an
+     * unconditional model. */
+    int64_t ngenres;
 };
 
 /* A new model of the architecture t describes. */
@@ -48,11 +51,14 @@ struct text_model {
      * model has them (their values are in the model's graphs) */
     struct text_arch arch;
     text_tokenizer *tok;
+    char **genres; /* arch.ngenres names, or NULL */
 };
 
-/* Stores t and the tokenizer in m's metadata. */
+/* Stores t, the tokenizer and, for a conditional model, its t->ngenres
+ * genre names in m's metadata. */
 int text_attach_metadata(vae_model *m, const struct text_arch *t,
-                         const text_tokenizer *tok);
+                         const text_tokenizer *tok,
+                         const char *const *genres);
 
 /* Loads a vae-text model file and checks that its metadata describes its
  * weights. */
@@ -65,13 +71,35 @@ void text_model_free(struct text_model *tm);
 int text_need_vae(const struct text_model *tm, const char *path,
                   const char *command);
 
+/* ---- Genres: a conditional model's condition ---------------------------- */
+
+/* The genre --genre names (name may be NULL: not given) into *g: -1 for
+ * an unconditional model without --genre. A conditional model needs one of
+ * its genres, an unconditional one none; the errors list the model's
+ * genres. */
+int text_model_genre(const struct text_model *tm, const char *path,
+                     const char *name, int *g);
+
+/* n one-hot rows of ngenres floats, row i for genre[i] (one genre for all
+ * when genre is NULL: `one`), malloc'd into *rows; NULL when ngenres is 0. */
+int text_genre_rows(int64_t ngenres, const int32_t *genre, int32_t one,
+                    int64_t n, float **rows);
+
+/* The condition of the next call on n examples of genre g (-1: an
+ * unconditional model, nothing to set). */
+int text_set_genre(vae_model *m, int64_t ngenres, int g, int64_t n);
+
 /* ---- Encoded sentences -------------------------------------------------- */
 
-/* One split encoded for the model: n sentences of maxlen ids as floats. */
+/* One split encoded for the model: n sentences of maxlen ids as floats;
+ * for a conditional model, cond holds their n one-hot genre rows
+ * (text_set_genres), else NULL. */
 struct text_set {
     float *x;
     int32_t *ntok; /* per sentence: its ids that are not padding */
     int64_t n, tokens;
+    float *cond;
+    int32_t *genre; /* the model's genre of each sentence, with cond */
 };
 
 int text_encode_set(const text_tokenizer *tok, const text_sentences *s,
@@ -80,6 +108,14 @@ void text_set_free(struct text_set *s);
 /* Keeps the first n sentences of s (all when it has no more). */
 void text_set_truncate(struct text_set *s, int64_t n);
 
+/* For a model conditional on ngenres genres (names): the genre rows of
+ * split `split` of corpus c, which must have been loaded with genres that
+ * are all the model's (matched by name). Nothing for ngenres 0. `data`
+ * names the corpus in errors. */
+int text_set_genres(struct text_set *s, const text_corpus *c, int split,
+                    int64_t ngenres, const char *const *names,
+                    const char *data);
+
 /* Classes of sentence length for the latent pictures (plot-latent,
  * vae-explore's map): the class of a sentence of `ntok` encoded ids (its
  * words and <eos>), and the classes' names ("1-5 words", ...). */
@@ -87,10 +123,12 @@ void text_set_truncate(struct text_set *s, int64_t n);
 int text_length_class(int32_t ntok);
 extern const char *const text_length_class_names[TEXT_LENGTH_CLASSES];
 
-/* The posterior mean of one sentence (mu: latent floats); *shown receives
- * the sentence as the model sees it (<unk>, truncation), malloc'd. `flag`
- * names the sentence's source in errors. */
+/* The posterior mean of one sentence (mu: latent floats) of genre g (-1
+ * for an unconditional model); *shown receives the sentence as the model
+ * sees it (<unk>, truncation), malloc'd. `flag` names the sentence's source
+ * in errors. */
 int text_encode_sentence(struct text_model *tm, const char *flag,
-                         const char *sentence, float *mu, char **shown);
+                         const char *sentence, int g, float *mu,
+                         char **shown);
 
 #endif

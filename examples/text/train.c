@@ -38,6 +38,8 @@ static const int32_t free_bits_codes[] = {VAE_FREE_BITS_BATCH,
 static const char *const kl_schedules[] = {"linear", "sigmoid"};
 static const int32_t kl_schedule_codes[] = {VAE_ANNEAL_LINEAR,
                                             VAE_ANNEAL_SIGMOID};
+/* What --conditional takes: the side information a model can read. */
+static const char *const conditions[] = {"genre"};
 
 struct train_cfg {
     struct text_arch arch;
@@ -47,6 +49,7 @@ struct train_cfg {
     double pretrain_epochs; /* autoencoder epochs before the reset */
     int tokenizer, free_bits_mode, kl_schedule;
     int open_ended; /* --minutes without --epochs: no epoch count to show */
+    int conditional; /* --conditional genre */
     uint64_t seed;
 };
 
@@ -54,9 +57,10 @@ static int parse_train(const struct args *a, int lm, struct train_cfg *c)
 {
     struct text_arch *t = &c->arch;
     long maxlen = 0, embed = 0, hidden = 0, latent = 0;
-    int arch = ARCH_BOWMAN;
+    int arch = ARCH_BOWMAN, condition = 0;
 
     c->out_path = a->val[OPT_OUT];
+    c->conditional = a->val[OPT_CONDITIONAL] != NULL;
     c->metrics_path = a->val[OPT_METRICS];
     c->open_ended = a->val[OPT_MINUTES] && !a->val[OPT_EPOCHS];
     if ((!lm &&
@@ -96,7 +100,8 @@ static int parse_train(const struct args *a, int lm, struct train_cfg *c)
         get_long(a, OPT_BATCH, 32, 1, 65536, &c->batch) ||
         get_double(a, OPT_LR, 1e-3, 0.0, 10.0, 1, &c->lr) ||
         get_double(a, OPT_PROGRESS, 2.0, 0.0, 86400.0, 0, &c->progress) ||
-        get_seed(a, OPT_SEED, 1, &c->seed))
+        get_seed(a, OPT_SEED, 1, &c->seed) ||
+        get_choice(a, OPT_CONDITIONAL, conditions, 1, 0, &condition))
         return -1;
     if (t->word_dropout >= 1.0)
         return fail("--word-dropout: expected a decimal number in [0, 1), "
@@ -156,7 +161,7 @@ struct run {
     vae_adam *opt;
     const struct text_set *train;
     int64_t *perm;
-    float *xb;
+    float *xb, *cb; /* cb: the batch's genre rows, conditional models */
     double trained; /* seconds of training so far, for --minutes */
     int out_of_time;
     int64_t steps, pretrain_steps; /* pretrain_steps 0: no pre-training */
@@ -196,7 +201,8 @@ static int train_epoch(struct run *r, long epoch, double *objective,
                        double *kl, double *secs, int64_t *tokens)
 {
     const struct train_cfg *c = r->c;
-    const int64_t T = c->arch.maxlen, n_all = r->train->n;
+    const int64_t T = c->arch.maxlen, G = c->arch.ngenres;
+    const int64_t n_all = r->train->n;
     const int64_t nbatches = (n_all + c->batch - 1) / c->batch;
     const int lm = c->arch.arch == ARCH_LM;
     const double limit = c->minutes * 60.0;
@@ -216,9 +222,13 @@ static int train_epoch(struct run *r, long epoch, double *objective,
             int64_t i = r->perm[start + j];
             memcpy(r->xb + j * T, r->train->x + i * T,
                    (size_t)T * sizeof *r->xb);
+            if (r->cb)
+                memcpy(r->cb + j * G, r->train->cond + i * G,
+                       (size_t)G * sizeof *r->cb);
             batch_toks += r->train->ntok[i];
         }
-        if (model_train_step(r->m, r->opt, r->xb, n, epoch, b, &elbo,
+        if (model_condition(r->m, r->cb, 0, n) ||
+            model_train_step(r->m, r->opt, r->xb, n, epoch, b, &elbo,
                              &recon)) {
             progress_clear(&prog);
             return -1;
@@ -321,8 +331,9 @@ static int train_command(const struct args *a, int lm)
 
     if (parse_train(a, lm, &c))
         return -1;
-    if (load_corpus(a, &corpus))
+    if (load_corpus(a, c.conditional, &corpus))
         goto done;
+    c.arch.ngenres = (int64_t)corpus.ngenres;
     if (text_tokenizer_build(c.tokenizer, &corpus.split[TEXT_TRAIN],
                              (size_t)c.vocab, &tok, e, sizeof e) ||
         text_tokenizer_count_unknown(tok, &corpus.split[TEXT_TRAIN], &unknown,
@@ -332,7 +343,10 @@ static int train_command(const struct args *a, int lm)
     }
     c.arch.vocab = (int64_t)text_tokenizer_size(tok);
     for (int i = 0; i < TEXT_NUM_SPLITS; i++)
-        if (text_encode_set(tok, &corpus.split[i], c.arch.maxlen, &set[i]))
+        if (text_encode_set(tok, &corpus.split[i], c.arch.maxlen, &set[i]) ||
+            text_set_genres(&set[i], &corpus, i, c.arch.ngenres,
+                            (const char *const *)corpus.genre_names,
+                            a->val[OPT_DATA]))
             goto done;
     if (set[TEXT_TRAIN].n == 0 || set[TEXT_VALID].n == 0) {
         fail("%s: the corpus has %lld training and %lld validation sentences; "
@@ -343,7 +357,8 @@ static int train_command(const struct args *a, int lm)
     }
 
     if (text_make_model(&c.arch, c.seed, &r.m) || configure_model(&c, r.m) ||
-        text_attach_metadata(r.m, &c.arch, tok))
+        text_attach_metadata(r.m, &c.arch, tok,
+                             (const char *const *)corpus.genre_names))
         goto done;
     s = vae_adam_new(r.m, c.lr, &r.opt, e, sizeof e);
     if (s != VAE_OK) {
@@ -364,6 +379,10 @@ static int train_command(const struct args *a, int lm)
             c.tokenizer == TEXT_TOK_WORDS ? "word" : "subword",
             (long long)c.arch.vocab,
             100.0 * (double)unknown / (double)(pieces ? pieces : 1));
+    if (c.arch.ngenres > 0)
+        fprintf(stderr, "conditional on %lld genres, which encoder and "
+                "decoder read as a one-hot vector\n",
+                (long long)c.arch.ngenres);
     if (c.batch > set[TEXT_TRAIN].n)
         c.batch = (long)set[TEXT_TRAIN].n;
     r.c = &c;
@@ -375,7 +394,9 @@ static int train_command(const struct args *a, int lm)
     }
     r.perm = malloc((size_t)set[TEXT_TRAIN].n * sizeof *r.perm);
     r.xb = malloc((size_t)(c.batch * c.arch.maxlen) * sizeof *r.xb);
-    if (!r.perm || !r.xb) {
+    if (c.arch.ngenres > 0)
+        r.cb = malloc((size_t)(c.batch * c.arch.ngenres) * sizeof *r.cb);
+    if (!r.perm || !r.xb || (c.arch.ngenres > 0 && !r.cb)) {
         fail("out of memory");
         goto done;
     }
@@ -409,6 +430,7 @@ static int train_command(const struct args *a, int lm)
 
 done:
     rc = close_metrics(metrics, rc);
+    free(r.cb);
     free(r.xb);
     free(r.perm);
     vae_adam_free(r.opt);
