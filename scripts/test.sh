@@ -109,17 +109,18 @@ print("^(" + "|".join(names) + ")$")
 }
 
 valgrind_tests() {
-  local regex status=0
+  local regex status=0 supp=$PWD/tests/valgrind.supp
   regex=$(cmocka_test_regex) || return 1
   rm -f build-release/Testing/Temporary/MemoryChecker.*.log
   # ctest's memcheck mode keeps each test's working directory and
   # environment. Without a CTest dashboard configuration it warns about the
   # missing DartConfiguration.tcl; that noise is filtered out. One BLAS
-  # thread: valgrind runs threads one at a time anyway.
+  # thread: valgrind runs threads one at a time anyway. tests/valgrind.supp
+  # says what it suppresses and why.
   (cd build-release &&
     OPENBLAS_NUM_THREADS=1 ctest -T memcheck \
       --overwrite MemoryCheckCommand="$(command -v valgrind)" \
-      --overwrite "MemoryCheckCommandOptions=--error-exitcode=1 --leak-check=full --num-callers=30" \
+      --overwrite "MemoryCheckCommandOptions=--error-exitcode=1 --leak-check=full --num-callers=30 --suppressions=$supp" \
       -R "$regex" -LE no_valgrind "${ctest_args[@]}" \
       2> >(grep -v 'DartConfiguration.tcl' >&2)) || status=$?
   if ((status != 0)); then
