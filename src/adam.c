@@ -10,6 +10,7 @@
 
 #include "adam.h"
 #include "alloc.h"
+#include "hugepages.h"
 #include "pool.h"
 #include "simd.h"
 
@@ -48,6 +49,8 @@ VAE_API int32_t vae_adam_new(const vae_model *m, double lr, vae_adam **out,
         vae_set_err(err, errlen, "out of memory for Adam state");
         return VAE_ERR_NOMEM;
     }
+    vae_advise_hugepages(o->m, n * sizeof(float));
+    vae_advise_hugepages(o->v, n * sizeof(float));
     o->n = m->n_params;
     o->lr = lr;
     o->beta1 = 0.9;

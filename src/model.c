@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hugepages.h"
 #include "likelihood.h"
 #include "model.h"
 #include "ops/ops.h"
@@ -410,6 +411,9 @@ VAE_API int32_t vae_model_new(const vae_graph *encoder, const vae_graph *decoder
     m->buffers_kept = m->buffers ? m->buffers + boff : NULL;
     if (!m->params || !m->grads || !m->kl_dim || !m->buffers)
         goto nomem;
+    vae_advise_hugepages(m->params, (size_t)off * sizeof(float));
+    vae_advise_hugepages(m->grads, (size_t)off * sizeof(float));
+    vae_advise_hugepages(m->buffers, (size_t)(2 * boff) * sizeof(float));
     place_buffers(m->enc, m->n_enc, m->buffers);
     place_buffers(m->dec, m->n_dec, m->buffers);
     vae_rng_seed(&m->rng, seed);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hugepages.h"
 #include "likelihood.h"
 #include "net.h"
 #include "ops/ops.h"
@@ -184,6 +185,7 @@ int32_t vae_ensure_workspace(vae_model *m, int64_t batch)
                               "out of memory for a batch of %lld",
                               (long long)batch);
     }
+    vae_advise_hugepages(work, (size_t)floats * sizeof(float));
     free(m->work);
     free(m->eps);
     free(m->recon_b);
