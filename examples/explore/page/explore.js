@@ -404,7 +404,7 @@ async function start() {
     `${info.model}: ${info.kind} model, ${info.latent}-D latent, ` +
     (info.kind === "image" ? `${imageShape[0]}×${imageShape[1]} images`
       : `sentences of up to ${info.text.maxlen} tokens, ` +
-        `${info.text.vocab} words`) + data;
+        `a vocabulary of ${info.text.vocab}`) + data;
   buildSliders();
   $("centre").addEventListener("click", () => {
     setCoords(coords.map(() => 0));
