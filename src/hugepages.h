@@ -5,8 +5,9 @@
  * A 6 M-parameter model touches about 100 MB in its first step, 25 MB of it
  * while the initialiser writes the parameters: at 4 KiB a page that is
  * 25,000 page faults, which cost more than drawing the numbers (profile in
- * docs/performance.md). Many kernels give huge pages only to memory that
- * asks (transparent_hugepage "madvise", Debian's and Ubuntu's default). */
+ * docs/performance.md). A kernel whose transparent_hugepage setting is
+ * "madvise" (as on this project's test machine) gives huge pages only to
+ * memory that asks. */
 #ifndef VAE_HUGEPAGES_H
 #define VAE_HUGEPAGES_H
 
