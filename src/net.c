@@ -31,12 +31,21 @@ static int64_t val_floats(const vae_node *nodes, int32_t n)
     return total;
 }
 
-/* Elements per example of the gradients in the arena, nodes first_grad on. */
+/* 1 when node i has a gradient buffer of its own in the arena: it is
+ * first_grad or later, and its gradient is neither its value (grad_in_val)
+ * nor its consumer's (grad_in_consumer). */
+static int own_grad(const vae_node *nodes, int32_t first_grad, int32_t i)
+{
+    return i >= first_grad && !nodes[i].grad_in_val &&
+           !nodes[i].grad_in_consumer;
+}
+
+/* Elements per example of the gradients in the arena. */
 static int64_t grad_floats(const vae_node *nodes, int32_t first_grad, int32_t n)
 {
     int64_t total = 0;
-    for (int32_t i = first_grad; i < n; i++)
-        total += nodes[i].grad_in_val ? 0 : nodes[i].s.size;
+    for (int32_t i = 0; i < n; i++)
+        total += own_grad(nodes, first_grad, i) ? nodes[i].s.size : 0;
     return total;
 }
 
@@ -78,7 +87,8 @@ int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
  * gradients from node first_grad on (earlier nodes get none), contiguous, so
  * one memset clears a net's gradients; then saved activations and state.
  * Nodes with scratch share the region at `scratch`. val_in_input nodes
- * use their input's values; grad_in_val nodes are left to the caller. */
+ * use their input's values, grad_in_consumer nodes their consumer's
+ * gradient; grad_in_val nodes are left to the caller. */
 float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad, float *p,
                        int64_t batch, float *scratch, const vae_run *run)
 {
@@ -92,10 +102,16 @@ float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad, float *p,
         nodes[i].run = run;
     }
     for (int32_t i = 0; i < n; i++) {
-        nodes[i].grad = i < first_grad || nodes[i].grad_in_val ? NULL : p;
-        p += i < first_grad || nodes[i].grad_in_val ? 0
-                                                    : nodes[i].s.size * batch;
+        int own = own_grad(nodes, first_grad, i);
+        nodes[i].grad = own ? p : NULL;
+        p += own ? nodes[i].s.size * batch : 0;
     }
+    for (int32_t i = first_grad; i < n; i++)
+        if (nodes[i].val_in_input) {
+            vae_node *in = &nodes[nodes[i].s.inputs[0]];
+            if (in->grad_in_consumer && in - nodes >= first_grad)
+                in->grad = nodes[i].grad;
+        }
     for (int32_t i = 0; i < n; i++) {
         int64_t saved = op_saved(&nodes[i].s), state = op_state(&nodes[i].s);
         nodes[i].saved = saved ? p : NULL;

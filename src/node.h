@@ -68,6 +68,10 @@ typedef struct vae_node {
     int grad_in_val;
     /* 1: val is in[0]'s val, which forward overwrites (model.c decides). */
     int val_in_input;
+    /* 1: grad is the grad of this node's one consumer, a val_in_input node,
+     * whose backward turns it into this node's gradient in place (model.c
+     * decides, net.c places). */
+    int grad_in_consumer;
 } vae_node;
 
 /* One op's implementation. `in` holds the node's inputs in order. */

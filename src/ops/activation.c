@@ -103,13 +103,20 @@ static inline void act_forward(const act_loop *l, act_fn f, int64_t lo,
         y[i] = f(x[i], a);
 }
 
+/* dx += dy f'; or, when the input's gradient is this node's own
+ * (grad_in_consumer: the input has no other consumer), dx = dy f' in
+ * place. */
 static inline void act_backward(const act_loop *l, act_deriv d, int64_t lo,
                                 int64_t hi)
 {
     const float *x = l->in->val, *y = l->n->val, *dy = l->n->grad;
     float *dx = l->in->grad, a = l->n->s.fattr[LEAKY_SLOPE];
-    for (int64_t i = lo; i < hi; i++)
-        dx[i] += dy[i] * d(x[i], y[i], a);
+    if (dx == dy)
+        for (int64_t i = lo; i < hi; i++)
+            dx[i] = dy[i] * d(x[i], y[i], a);
+    else
+        for (int64_t i = lo; i < hi; i++)
+            dx[i] += dy[i] * d(x[i], y[i], a);
 }
 
 /* Each activation gets its own loops, so the compiler can inline f and d
