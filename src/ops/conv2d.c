@@ -68,13 +68,15 @@ static void conv2d_forward(vae_node *n, vae_node *const *in, const float *w,
 {
     vae_conv_geom g = conv2d_geom(&n->s, &in[0]->s);
     int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t out = g.other, chunk = vae_conv_chunk(&g, batch);
+    int64_t out = g.other;
     const float *bias = w + out * rows;
-    float *col = n->scratch, *yc = col + rows * chunk * pos;
+    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
+    int64_t chunk = sp.chunk;
+    float *col = sp.col, *yc = sp.chan;
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
         float *y = n->val + b0 * n->s.size;
-        vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, col);
+        vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, sp.phases, col);
         vae_sgemm(0, 0, out, cols, rows, 1.0f, w, rows, col, cols, 0.0f, yc,
                   cols);
         vae_fill_bias(bias, nb, out, pos, y);
@@ -87,16 +89,18 @@ static void conv2d_backward(vae_node *n, vae_node *const *in, const float *w,
 {
     vae_conv_geom g = conv2d_geom(&n->s, &in[0]->s);
     int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t out = g.other, chunk = vae_conv_chunk(&g, batch);
+    int64_t out = g.other;
     float *db = dw + out * rows;
-    float *col = n->scratch, *dyc = col + rows * chunk * pos;
+    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
+    int64_t chunk = sp.chunk;
+    float *col = sp.col, *dyc = sp.chan;
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
         const float *dy = n->grad + b0 * n->s.size;
         vae_add_bias_grad(dy, nb, out, pos, db);
         vae_to_channel_major(dy, nb, out, pos, dyc);
         /* The forward columns did not survive (scratch is shared). */
-        vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, col);
+        vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, sp.phases, col);
         vae_sgemm(0, 1, out, rows, cols, 1.0f, dyc, cols, col, cols, 1.0f, dw,
                   rows);
         if (!in[0]->grad)

@@ -71,9 +71,11 @@ static void convt_forward(vae_node *n, vae_node *const *in, const float *w,
 {
     vae_conv_geom g = convt_geom(&n->s);
     int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t cin = g.other, chunk = vae_conv_chunk(&g, batch);
+    int64_t cin = g.other;
     const float *bias = w + cin * rows;
-    float *col = n->scratch, *xc = col + rows * chunk * pos;
+    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
+    int64_t chunk = sp.chunk;
+    float *col = sp.col, *xc = sp.chan;
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
         float *y = n->val + b0 * n->s.size;
@@ -90,14 +92,16 @@ static void convt_backward(vae_node *n, vae_node *const *in, const float *w,
 {
     vae_conv_geom g = convt_geom(&n->s);
     int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t cin = g.other, chunk = vae_conv_chunk(&g, batch);
+    int64_t cin = g.other;
     float *db = dw + cin * rows;
-    float *col = n->scratch, *xc = col + rows * chunk * pos;
+    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
+    int64_t chunk = sp.chunk;
+    float *col = sp.col, *xc = sp.chan;
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
         const float *dy = n->grad + b0 * n->s.size;
         vae_add_bias_grad(dy, nb, g.c, g.h * g.w, db);
-        vae_im2col(&g, dy, nb, col);
+        vae_im2col(&g, dy, nb, sp.phases, col);
         vae_to_channel_major(in[0]->val + b0 * in[0]->s.size, nb, cin, pos, xc);
         vae_sgemm(0, 1, cin, rows, cols, 1.0f, xc, cols, col, cols, 1.0f, dw,
                   rows);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../pool.h"
+#include "../simd.h"
 #include "im2col.h"
 
 int32_t vae_conv_add(vae_graph *g, const vae_op *op, int32_t x,
@@ -42,6 +43,38 @@ static int64_t mul_capped(int64_t a, int64_t b, int64_t limit)
     if (a > 0 && b > limit / a)
         return limit + 1;
     return a * b;
+}
+
+/* The lowering goes through the image's "phases": the zero-padded image
+ * split by the residue of row and column modulo the stride. Tap (ki, kj)
+ * of window (oy, ox) reads padded pixel (oy s + ki, ox s + kj), which is
+ * element (oy + ki / s, ox + kj / s) of phase (ki % s, kj % s); so each
+ * column row is a block of contiguous phase rows, copied without bounds
+ * checks or strided reads: lowering row by row straight from the image
+ * spent its time on the bookkeeping of short strided runs (7 floats for
+ * the conv benchmark's 32-channel layer).
+ * A phase is ph x pw: enough rows and columns for every window. Strides
+ * above the kernel use only k of the s residues. */
+typedef struct phase_geom {
+    int64_t n, ph, pw; /* residues used per axis, phase height and width */
+} phase_geom;
+
+static phase_geom phases_of(const vae_conv_geom *g)
+{
+    int64_t reach = (g->k - 1) / g->s;
+    return (phase_geom){.n = g->s < g->k ? g->s : g->k,
+                        .ph = g->oh + reach,
+                        .pw = g->ow + reach};
+}
+
+/* Capped as mul_capped at MAX_EXAMPLE_SCRATCH, so vae_conv_finish can
+ * check a geometry before anything multiplies it out. */
+static int64_t phase_floats(const vae_conv_geom *g)
+{
+    phase_geom q = phases_of(g);
+    const int64_t L = MAX_EXAMPLE_SCRATCH;
+    return mul_capped(mul_capped(mul_capped(g->c, q.n * q.n, L), q.ph, L), q.pw,
+                      L);
 }
 
 /* Status codes: VAE_ERR_RANGE for an attribute outside its documented range
@@ -98,8 +131,9 @@ int32_t vae_conv_finish(vae_node_spec *s, const vae_node_spec *in,
     }
     int64_t rows = mul_capped(g->c, g->k * g->k, MAX_EXAMPLE_SCRATCH);
     int64_t positions = mul_capped(g->oh, g->ow, MAX_EXAMPLE_SCRATCH);
-    int64_t per_example = mul_capped(rows + g->other, positions,
-                                     MAX_EXAMPLE_SCRATCH);
+    int64_t per_example =
+        mul_capped(rows + g->other, positions, MAX_EXAMPLE_SCRATCH) +
+        phase_floats(g);
     if (per_example > MAX_EXAMPLE_SCRATCH) {
         vae_set_err(err, errlen, "%lld channels x %lld x %lld kernel over "
                     "%lld x %lld positions need too much im2col space",
@@ -131,7 +165,8 @@ void vae_conv_init(const vae_conv_geom *g, int64_t n_params, float *w,
 
 static int64_t per_example(const vae_conv_geom *g)
 {
-    return (vae_conv_rows(g) + g->other) * vae_conv_positions(g);
+    return (vae_conv_rows(g) + g->other) * vae_conv_positions(g) +
+           phase_floats(g);
 }
 
 int64_t vae_conv_chunk(const vae_conv_geom *g, int64_t batch)
@@ -145,6 +180,17 @@ int64_t vae_conv_chunk(const vae_conv_geom *g, int64_t batch)
 int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch)
 {
     return vae_conv_chunk(g, batch) * per_example(g);
+}
+
+vae_conv_space vae_conv_space_in(const vae_conv_geom *g, float *scratch,
+                                 int64_t batch)
+{
+    int64_t chunk = vae_conv_chunk(g, batch), pos = vae_conv_positions(g);
+    float *chan = scratch + vae_conv_rows(g) * chunk * pos;
+    return (vae_conv_space){.chunk = chunk,
+                            .col = scratch,
+                            .chan = chan,
+                            .phases = chan + g->other * chunk * pos};
 }
 
 /* Window positions o in [0, n_out) whose tap o*s + off lands inside
@@ -162,14 +208,14 @@ static void inside_run(int64_t off, int64_t s, int64_t n, int64_t n_out,
     *hi = end;
 }
 
-/* r[o] = im[at + o s] (to_col) or im[at + o s] += r[o], for o in [lo, hi).
- * Strides 1 and 2, the common ones, get loops with the stride known at
- * compile time: that halved im2col of the issue's 32-channel layer at batch
- * 128 (6.8 -> 3.2 ms). */
+/* r[o] = im[at + o s] (gather) or im[at + o s] += r[o], for o in
+ * [lo, hi). Strides 1 and 2, the common ones, get loops with the stride
+ * known at compile time: that halved im2col of the issue's 32-channel
+ * layer at batch 128 (6.8 -> 3.2 ms). */
 static inline void move_run(float *r, float *im, int64_t at, int64_t lo,
-                            int64_t hi, int64_t s, int to_col)
+                            int64_t hi, int64_t s, int gather)
 {
-    if (to_col) {
+    if (gather) {
         if (s == 1)
             for (int64_t o = lo; o < hi; o++)
                 r[o] = im[at + o];
@@ -192,88 +238,154 @@ static inline void move_run(float *r, float *im, int64_t at, int64_t lo,
     }
 }
 
-/* One loop nest serves both directions, so im2col and its adjoint cannot
- * disagree about which pixel a column entry belongs to. to_col: copy image
- * pixels into the columns (zeros where the tap is in the padding);
- * otherwise add the columns into the image. Rows are short (7 or 14 for
- * MNIST), so zeros are written by plain loops: a memset call per few floats
- * cost more than the copy.
- *
- * A task is one image channel of examples [b0, b1): it alone writes that
- * channel's column rows (to_col) or image planes (the adjoint), and adds
- * into a pixel in the serial loop's order (kernel row, then column), so
+/* Writes the phases of one image plane, the padding as zeros. */
+static inline void split_phases(const vae_conv_geom *g, const phase_geom *q,
+                                const float *im, float *ph)
+{
+    const int64_t s = g->s, p = g->p, pw = q->pw;
+    for (int64_t r = 0; r < q->n; r++) {
+        int64_t y_lo, y_hi;
+        inside_run(r - p, s, g->h, q->ph, &y_lo, &y_hi);
+        for (int64_t u = 0; u < q->n; u++) {
+            float *phase = ph + (r * q->n + u) * q->ph * pw;
+            int64_t x_lo, x_hi;
+            inside_run(u - p, s, g->w, pw, &x_lo, &x_hi);
+            for (int64_t y = 0; y < q->ph; y++) {
+                float *row = phase + y * pw;
+                if (y < y_lo || y >= y_hi) {
+                    memset(row, 0, (size_t)pw * sizeof *row);
+                    continue;
+                }
+                for (int64_t x = 0; x < x_lo; x++)
+                    row[x] = 0.0f;
+                for (int64_t x = x_hi; x < pw; x++)
+                    row[x] = 0.0f;
+                /* Element x of this row is pixel at + x s; `at` itself may
+                 * lie in the padding, the run's pixels do not. */
+                int64_t at = (y * s + r - p) * g->w + u - p;
+                move_run(row, (float *)im, at, x_lo, x_hi, s, 1);
+            }
+        }
+    }
+}
+
+/* d[0..n) = s[0..n). Rows here are short (7 and 14 floats for MNIST) and
+ * of one length all along, so they are copied in pieces of 8, 4, 2 and 1
+ * floats whose branches the CPU predicts; a loop over the floats spent
+ * most of its time in loop control at these lengths. */
+static inline void copy_row(float *restrict d, const float *restrict s,
+                            int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        memcpy(d + i, s + i, 8 * sizeof(float));
+    if (n - i >= 4) {
+        memcpy(d + i, s + i, 4 * sizeof(float));
+        i += 4;
+    }
+    if (n - i >= 2) {
+        memcpy(d + i, s + i, 2 * sizeof(float));
+        i += 2;
+    }
+    if (n - i >= 1)
+        d[i] = s[i];
+}
+
+/* A task is one image channel of examples [b0, b1): it alone writes that
+ * channel's column rows and phases (im2col) or image planes (col2im), so
  * the worker pool changes no byte. */
 typedef struct lower_loop {
     const vae_conv_geom *g;
-    float *img, *col;
+    float *img, *col, *phases;
     int64_t batch, per_task, b_tasks;
-    int to_col;
 } lower_loop;
 
-static void lower_task(void *ctx, int64_t t)
+typedef struct task_span {
+    int64_t c, b0, b1;
+} task_span;
+
+static task_span span_of(const lower_loop *l, int64_t t)
+{
+    int64_t b0 = t % l->b_tasks * l->per_task;
+    return (task_span){t / l->b_tasks, b0,
+                       b0 + l->per_task < l->batch ? b0 + l->per_task
+                                                   : l->batch};
+}
+
+VAE_CLONES
+static void im2col_task(void *ctx, int64_t t)
 {
     const lower_loop *l = ctx;
     const vae_conv_geom *g = l->g;
+    const phase_geom q = phases_of(g);
+    const task_span sp = span_of(l, t);
+    const int64_t k = g->k, s = g->s, oh = g->oh, ow = g->ow, pw = q.pw;
+    const int64_t n_cols = l->batch * oh * ow, plane = q.n * q.n * q.ph * pw;
+    for (int64_t b = sp.b0; b < sp.b1; b++) {
+        float *ph = l->phases + (b * g->c + sp.c) * plane;
+        split_phases(g, &q, l->img + (b * g->c + sp.c) * g->h * g->w, ph);
+        for (int64_t ki = 0; ki < k; ki++)
+            for (int64_t kj = 0; kj < k; kj++) {
+                float *out =
+                    l->col + ((sp.c * k + ki) * k + kj) * n_cols + b * oh * ow;
+                const float *in = ph + ((ki % s) * q.n + kj % s) * q.ph * pw +
+                                  ki / s * pw + kj / s;
+                for (int64_t oy = 0; oy < oh; oy++)
+                    copy_row(out + oy * ow, in + oy * pw, ow);
+            }
+    }
+}
+
+/* The adjoint adds straight into the image, each pixel's terms in the
+ * order kernel row, then column. (Through the phases it was slower: taps
+ * of one phase add into overlapping rows, and vector loads that straddle
+ * the previous stores stall.) */
+static void col2im_task(void *ctx, int64_t t)
+{
+    const lower_loop *l = ctx;
+    const vae_conv_geom *g = l->g;
+    const task_span sp = span_of(l, t);
     const int64_t k = g->k, s = g->s, p = g->p, oh = g->oh, ow = g->ow;
     const int64_t plane = g->h * g->w, n_cols = l->batch * oh * ow;
-    const int64_t c = t / l->b_tasks, b0 = t % l->b_tasks * l->per_task;
-    const int64_t b1 = b0 + l->per_task < l->batch ? b0 + l->per_task
-                                                   : l->batch;
-    const int to_col = l->to_col;
     for (int64_t ki = 0; ki < k; ki++)
         for (int64_t kj = 0; kj < k; kj++) {
-            float *row = l->col + ((c * k + ki) * k + kj) * n_cols;
+            float *row = l->col + ((sp.c * k + ki) * k + kj) * n_cols;
             int64_t y_lo, y_hi, x_lo, x_hi;
             inside_run(ki - p, s, g->h, oh, &y_lo, &y_hi);
             inside_run(kj - p, s, g->w, ow, &x_lo, &x_hi);
-            for (int64_t b = b0; b < b1; b++) {
-                float *im = l->img + (b * g->c + c) * plane;
-                float *out = row + b * oh * ow;
-                for (int64_t oy = 0; oy < oh; oy++) {
-                    float *r = out + oy * ow;
-                    if (oy < y_lo || oy >= y_hi) {
-                        if (to_col)
-                            for (int64_t ox = 0; ox < ow; ox++)
-                                r[ox] = 0.0f;
-                        continue;
-                    }
-                    if (to_col) {
-                        for (int64_t ox = 0; ox < x_lo; ox++)
-                            r[ox] = 0.0f;
-                        for (int64_t ox = x_hi; ox < ow; ox++)
-                            r[ox] = 0.0f;
-                    }
-                    /* Window ox reads im[at + ox s]; `at` itself may lie
-                     * in the padding, the taps of the run do not. */
+            for (int64_t b = sp.b0; b < sp.b1; b++) {
+                float *im = l->img + (b * g->c + sp.c) * plane;
+                for (int64_t oy = y_lo; oy < y_hi; oy++) {
                     int64_t at = (oy * s - p + ki) * g->w + kj - p;
-                    move_run(r, im, at, x_lo, x_hi, s, to_col);
+                    move_run(row + (b * oh + oy) * ow, im, at, x_lo, x_hi, s,
+                             0);
                 }
             }
         }
 }
 
 static void lower(const vae_conv_geom *g, float *img, int64_t batch,
-                  float *col, int to_col)
+                  float *phases, float *col, vae_task_fn task)
 {
     int64_t per_channel = g->k * g->k * g->oh * g->ow;
     int64_t per = per_channel < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / per_channel
                                                : 1;
     per = per < batch ? per : batch;
-    lower_loop l = {g, img, col, batch, per, (batch + per - 1) / per, to_col};
-    vae_parallel_for(g->c * l.b_tasks, lower_task, &l);
+    lower_loop l = {g, img, col, phases, batch, per, (batch + per - 1) / per};
+    vae_parallel_for(g->c * l.b_tasks, task, &l);
 }
 
 void vae_im2col(const vae_conv_geom *g, const float *img, int64_t batch,
-                float *col)
+                float *phases, float *col)
 {
-    /* lower() only reads img when to_col is set. */
-    lower(g, (float *)img, batch, col, 1);
+    /* im2col_task only reads img. */
+    lower(g, (float *)img, batch, phases, col, im2col_task);
 }
 
 void vae_col2im_add(const vae_conv_geom *g, const float *col, int64_t batch,
                     float *img)
 {
-    lower(g, img, batch, (float *)col, 0);
+    lower(g, img, batch, NULL, (float *)col, col2im_task);
 }
 
 /* The permutes, bias fill and bias gradient below, split across the

@@ -55,15 +55,25 @@ void vae_conv_init(const vae_conv_geom *g, int64_t n_params, float *w,
                    vae_rng *r);
 
 /* Examples processed per GEMM so the scratch stays bounded, and the scratch
- * floats that needs (columns plus one channel-major copy of the
- * positions' side). */
+ * floats that needs (columns, one channel-major copy of the positions'
+ * side, and the image's phases that lowering goes through). */
 int64_t vae_conv_chunk(const vae_conv_geom *g, int64_t batch);
 int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch);
 
+/* A node's scratch (vae_conv_scratch floats) cut for a chunk of examples:
+ * the columns, the channel-major copy, the lowering's working space. */
+typedef struct vae_conv_space {
+    int64_t chunk;
+    float *col, *chan, *phases;
+} vae_conv_space;
+vae_conv_space vae_conv_space_in(const vae_conv_geom *g, float *scratch,
+                                 int64_t batch);
+
 /* col[(c, ki, kj)][b, oy, ox] = img[b][c][oy*s - p + ki][ox*s - p + kj],
- * zero outside the image, for `batch` examples of img. */
+ * zero outside the image, for `batch` examples of img, using `phases`
+ * (a vae_conv_space's) as working space. */
 void vae_im2col(const vae_conv_geom *g, const float *img, int64_t batch,
-                float *col);
+                float *phases, float *col);
 /* The adjoint of vae_im2col: adds each column entry into the image pixel it
  * was read from (entries that fell in the padding are dropped). */
 void vae_col2im_add(const vae_conv_geom *g, const float *col, int64_t batch,
