@@ -79,8 +79,7 @@ static void conv2d_forward(vae_node *n, vae_node *const *in, const float *w,
         vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, sp.phases, col);
         vae_sgemm(0, 0, out, cols, rows, 1.0f, w, rows, col, cols, 0.0f, yc,
                   cols);
-        vae_fill_bias(bias, nb, out, pos, y);
-        vae_add_from_channel_major(yc, nb, out, pos, y);
+        vae_from_channel_major_bias(yc, bias, nb, out, pos, y);
     }
 }
 

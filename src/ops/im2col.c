@@ -423,7 +423,11 @@ void vae_to_channel_major(const float *src, int64_t batch, int64_t channels,
                         &l);
 }
 
-static void add_from_channel_major(void *ctx, int64_t lo, int64_t hi)
+/* dst += src, or dst = src + bias when there is a bias: the conv2d
+ * forward's output in one pass rather than a bias fill and an add (the
+ * same sums: a float addition does not depend on its order of operands). */
+VAE_CLONES
+static void from_channel_major(void *ctx, int64_t lo, int64_t hi)
 {
     const plane_loop *l = ctx;
     int64_t batch = l->batch, channels = l->channels, n = l->n;
@@ -431,8 +435,12 @@ static void add_from_channel_major(void *ctx, int64_t lo, int64_t hi)
         for (int64_t c = 0; c < channels; c++) {
             const float *s = l->src + (c * batch + b) * n;
             float *d = l->dst + (b * channels + c) * n;
-            for (int64_t i = 0; i < n; i++)
-                d[i] += s[i];
+            if (l->bias)
+                for (int64_t i = 0; i < n; i++)
+                    d[i] = s[i] + l->bias[c];
+            else
+                for (int64_t i = 0; i < n; i++)
+                    d[i] += s[i];
         }
 }
 
@@ -440,8 +448,17 @@ void vae_add_from_channel_major(const float *src, int64_t batch,
                                 int64_t channels, int64_t n, float *dst)
 {
     plane_loop l = {src, dst, NULL, batch, channels, n};
-    vae_parallel_ranges(batch, example_grain(channels, n),
-                        add_from_channel_major, &l);
+    vae_parallel_ranges(batch, example_grain(channels, n), from_channel_major,
+                        &l);
+}
+
+void vae_from_channel_major_bias(const float *src, const float *bias,
+                                 int64_t batch, int64_t channels, int64_t n,
+                                 float *dst)
+{
+    plane_loop l = {src, dst, bias, batch, channels, n};
+    vae_parallel_ranges(batch, example_grain(channels, n), from_channel_major,
+                        &l);
 }
 
 static void fill_bias(void *ctx, int64_t lo, int64_t hi)

@@ -85,6 +85,10 @@ void vae_to_channel_major(const float *src, int64_t batch, int64_t channels,
 /* dst[b][c][:] += src[c][b][:], rows of n floats. */
 void vae_add_from_channel_major(const float *src, int64_t batch,
                                 int64_t channels, int64_t n, float *dst);
+/* dst[b][c][:] = src[c][b][:] + bias[c], rows of n floats. */
+void vae_from_channel_major_bias(const float *src, const float *bias,
+                                 int64_t batch, int64_t channels, int64_t n,
+                                 float *dst);
 /* dst[b][c][:] = bias[c]. */
 void vae_fill_bias(const float *bias, int64_t batch, int64_t channels,
                    int64_t n, float *dst);
