@@ -480,16 +480,29 @@ void vae_fill_bias(const float *bias, int64_t batch, int64_t channels,
     vae_parallel_ranges(batch, example_grain(channels, n), fill_bias, &l);
 }
 
+/* Eight double lanes per channel, each row's element i into lane i % 8,
+ * then the lanes in order: the compiler keeps them in vector registers,
+ * where one running sum waited for each addition before the next (2.9%
+ * of the conv benchmark's step). A fixed order: one channel's sum does
+ * not depend on the thread count. */
+VAE_CLONES
 static void add_bias_grad(void *ctx, int64_t c)
 {
     const plane_loop *l = ctx;
     int64_t batch = l->batch, channels = l->channels, n = l->n;
-    double sum = 0.0;
+    double lane[8] = {0};
     for (int64_t b = 0; b < batch; b++) {
         const float *d = l->src + (b * channels + c) * n;
-        for (int64_t i = 0; i < n; i++)
-            sum += d[i];
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++)
+                lane[k] += d[i + k];
+        for (int k = 0; i + k < n; k++)
+            lane[k] += d[i + k];
     }
+    double sum = 0.0;
+    for (int k = 0; k < 8; k++)
+        sum += lane[k];
     l->dst[c] += (float)sum;
 }
 

@@ -92,7 +92,8 @@ void vae_from_channel_major_bias(const float *src, const float *bias,
 /* dst[b][c][:] = bias[c]. */
 void vae_fill_bias(const float *bias, int64_t batch, int64_t channels,
                    int64_t n, float *dst);
-/* db[c] += sum over b and the row of dy[b][c][:], summed in double. */
+/* db[c] += sum over b and the row of dy[b][c][:], summed in double
+ * (in eight lanes, a fixed order). */
 void vae_add_bias_grad(const float *dy, int64_t batch, int64_t channels,
                        int64_t n, float *db);
 
