@@ -625,10 +625,11 @@ VAE_API int64_t vae_adam_steps(const vae_adam *opt);
 VAE_API int32_t vae_adam_step(vae_adam *opt, vae_model *m);
 
 /* zero_grad + elbo_grad + adam_step in one call. Outputs as vae_model_elbo.
- * Errors are reported on the model. The loss and the gradient are checked
- * before Adam runs: on any error the parameters and the optimizer state are
- * unchanged, and so is the gradient buffer unless the loss was finite (then
- * it holds this batch's gradient, possibly non-finite). */
+ * Errors are reported on the model. The loss is checked before the
+ * backward pass, the gradient by Adam's check before any update: on any
+ * error the parameters and the optimizer state are unchanged, and so is
+ * the gradient buffer unless the loss was finite (then it holds this
+ * batch's gradient, possibly non-finite). */
 VAE_API int32_t vae_model_train_step(vae_model *m, vae_adam *opt,
                                      const float *x, int64_t batch,
                                      double *elbo, double *recon, double *kl);
