@@ -71,6 +71,7 @@ static int parse_args(const struct program *p, const struct command *cmd,
 {
     memset(a, 0, sizeof *a);
     a->names = p->opt_names;
+    int after_switch = 0; /* argv[i - 1] was a switch */
     for (int i = 0; i < argc; i++) {
         const char *flag = argv[i];
         int id = -1;
@@ -78,6 +79,11 @@ static int parse_args(const struct program *p, const struct command *cmd,
         for (int o = 0; o < p->n_opts; o++)
             if ((cmd->allowed & OPT(o)) && strcmp(flag, p->opt_names[o]) == 0)
                 id = o;
+        /* "--conditional yes": a value given to a switch. */
+        if (id < 0 && after_switch && strncmp(flag, "--", 2) != 0)
+            return fail("%s: %s takes no value (given: '%s')", cmd->name,
+                        argv[i - 1], flag);
+        after_switch = 0;
         if (id < 0)
             return fail("%s: unknown option '%s' (see %s --help)", cmd->name,
                         flag, p->name);
@@ -86,6 +92,7 @@ static int parse_args(const struct program *p, const struct command *cmd,
         /* A switch is its own value: given or not. */
         if (p->switches & OPT(id)) {
             a->val[id] = flag;
+            after_switch = 1;
             continue;
         }
         /* A following flag is a forgotten value, not a value. */

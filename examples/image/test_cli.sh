@@ -357,6 +357,9 @@ expect_quick_error "an unconditional manifold given --label" \
   "--label: $m2 is not a conditional model" "$bin" manifold --model "$m2" --label 1 --out "$tmp/x.png"
 expect_quick_error "--conditional given twice" "train: --conditional given twice" \
   "$bin" train --data "$data" --conditional --conditional --out "$tmp/x.vae"
+expect_quick_error "a value after the switch --conditional" \
+  "train: --conditional takes no value (given: 'yes')" \
+  "$bin" train --data "$data" --conditional yes --out "$tmp/x.vae"
 expect_quick_error "--resume of a conditional model without --conditional" \
   "the model is conditional (10 classes); resume it with --conditional" \
   "$bin" train --data "$data" --resume "$c" --epochs 5 --out "$tmp/x.vae"
