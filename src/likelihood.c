@@ -34,6 +34,7 @@ static inline float bernoulli_term(float l, float x, float e)
  * add latency. */
 enum { BERNOULLI_LANES = 8 };
 
+VAE_CLONES
 static double bernoulli_sum(const float *l, const float *x, const float *e,
                             int64_t n)
 {
