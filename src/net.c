@@ -405,28 +405,38 @@ int32_t vae_check_batch(vae_model *m, const void *p, int64_t batch,
     return vae_ensure_workspace(m, batch);
 }
 
-/* 1 when every one of v[0..n-1] is finite: one branch-free pass. */
+/* 1 when lo <= v[i] <= hi for every i (so a NaN fails): one branch-free
+ * pass. Within +-FLT_MAX is finite. */
 VAE_CLONES
-static int all_finite(const float *v, int64_t n)
+static int all_within(const float *v, int64_t n, float lo, float hi)
 {
     int ok = 1;
     for (int64_t i = 0; i < n; i++)
-        ok &= fabsf(v[i]) <= FLT_MAX;
+        ok &= (v[i] >= lo) & (v[i] <= hi);
     return ok;
 }
 
-/* all_finite over the worker pool: the verdicts of the ranges combine by
+/* all_within over the worker pool: the verdicts of the ranges combine by
  * AND, whatever the split. */
-typedef struct finite_loop {
+typedef struct within_loop {
     const float *v;
+    float lo, hi;
     atomic_int ok;
-} finite_loop;
+} within_loop;
 
-static void finite_range(void *ctx, int64_t lo, int64_t hi)
+static void within_range(void *ctx, int64_t lo, int64_t hi)
 {
-    finite_loop *l = ctx;
-    if (!all_finite(l->v + lo, hi - lo))
+    within_loop *l = ctx;
+    if (!all_within(l->v + lo, hi - lo, l->lo, l->hi))
         atomic_store_explicit(&l->ok, 0, memory_order_relaxed);
+}
+
+static int values_within(const float *v, int64_t n, float lo, float hi)
+{
+    within_loop l = {.v = v, .lo = lo, .hi = hi};
+    atomic_init(&l.ok, 1);
+    vae_parallel_ranges(n, VAE_POOL_GRAIN, within_range, &l);
+    return atomic_load(&l.ok);
 }
 
 int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
@@ -434,10 +444,7 @@ int32_t vae_check_finite(vae_model *m, const float *v, int64_t n,
 {
     /* A branch-free pass (it vectorises: this runs over every gradient of
      * every step); the element is looked for only once one is known bad. */
-    finite_loop l = {.v = v};
-    atomic_init(&l.ok, 1);
-    vae_parallel_ranges(n, VAE_POOL_GRAIN, finite_range, &l);
-    int ok = atomic_load(&l.ok);
+    int ok = values_within(v, n, -FLT_MAX, FLT_MAX);
     for (int64_t i = 0; !ok && i < n; i++)
         if (!isfinite(v[i]))
             return vae_model_fail(m, VAE_ERR_NONFINITE,
@@ -470,10 +477,15 @@ void vae_set_decoder_data(vae_model *m, const float *x, int64_t batch)
 int32_t vae_load_data(vae_model *m, const float *x, int64_t batch)
 {
     int64_t n = batch * m->data_size;
-    int32_t st = vae_check_finite(m, x, n, "data");
+    /* Bernoulli targets in [0, 1] are finite too, so one vectorised pass
+     * over the pool clears the usual batch; the checks below, one element
+     * at a time, only run to name what is wrong. */
+    int clear = m->likelihood == VAE_LIKELIHOOD_BERNOULLI &&
+                values_within(x, n, 0.0f, 1.0f);
+    int32_t st = clear ? VAE_OK : vae_check_finite(m, x, n, "data");
     if (st != VAE_OK)
         return st;
-    if (m->likelihood == VAE_LIKELIHOOD_BERNOULLI)
+    if (m->likelihood == VAE_LIKELIHOOD_BERNOULLI && !clear)
         for (int64_t i = 0; i < n; i++)
             if (x[i] < 0.0f || x[i] > 1.0f)
                 return vae_model_fail(m, VAE_ERR_RANGE,
