@@ -2,7 +2,7 @@
  *
  * W is out x C x k x k, as nn.Conv2d stores it, i.e. an out x (C k k)
  * matrix whose rows match the rows of the im2col columns. For a chunk of
- * examples at once (see vae_conv_chunk):
+ * examples at once (see vae_conv_space_in):
  *
  *   forward:   col = im2col(x);  Yc = W col;  y = Yc (as NCHW) + bias
  *   backward:  dYc = dy (channel-major);  dW += dYc col^T;

@@ -8,7 +8,7 @@
  * W is C_in x out x k x k, as nn.ConvTranspose2d stores it, i.e. a
  * C_in x (out k k) matrix: the weight matrix of that conv2d, read as its
  * adjoint. In im2col terms the output is the image and the input holds the
- * window positions. For a chunk of examples at once (see vae_conv_chunk):
+ * window positions. For a chunk of examples at once (see vae_conv_space_in):
  *
  *   forward:   Xc = x (channel-major);  y = col2im(W^T Xc) + bias
  *   backward:  col = im2col(dy);  dW += Xc col^T;  dx += W col (as NCHW)

@@ -184,7 +184,7 @@ static int64_t max_chunk(const vae_conv_geom *g, int64_t batch)
  * is smaller by less than the number of chunks: no GEMM is left with a
  * remainder of a few examples. 128 examples of the 32-channel layer go as
  * four chunks of 26 and one of 24, not as four of 28 and one of 16. */
-int64_t vae_conv_chunk(const vae_conv_geom *g, int64_t batch)
+static int64_t conv_chunk(const vae_conv_geom *g, int64_t batch)
 {
     int64_t most = max_chunk(g, batch), parts = (batch + most - 1) / most;
     return (batch + parts - 1) / parts;
@@ -198,7 +198,7 @@ int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch)
 vae_conv_space vae_conv_space_in(const vae_conv_geom *g, float *scratch,
                                  int64_t batch)
 {
-    int64_t chunk = vae_conv_chunk(g, batch), pos = vae_conv_positions(g);
+    int64_t chunk = conv_chunk(g, batch), pos = vae_conv_positions(g);
     float *chan = scratch + vae_conv_rows(g) * chunk * pos;
     return (vae_conv_space){.chunk = chunk,
                             .col = scratch,

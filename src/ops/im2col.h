@@ -54,14 +54,15 @@ int32_t vae_conv_finish(vae_node_spec *s, const vae_node_spec *in,
 void vae_conv_init(const vae_conv_geom *g, int64_t n_params, float *w,
                    vae_rng *r);
 
-/* Examples processed per GEMM so the scratch stays bounded, and the scratch
- * floats that needs (columns, one channel-major copy of the positions'
- * side, and the image's phases that lowering goes through). */
-int64_t vae_conv_chunk(const vae_conv_geom *g, int64_t batch);
+/* The scratch floats a node needs for `batch` examples: a batch goes
+ * through a conv in chunks of examples, so that the scratch stays bounded,
+ * and a chunk needs its columns, one channel-major copy of the positions'
+ * side, and the image's phases that lowering goes through. */
 int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch);
 
-/* A node's scratch (vae_conv_scratch floats) cut for a chunk of examples:
- * the columns, the channel-major copy, the lowering's working space. */
+/* That scratch cut for one chunk: `chunk` examples processed per GEMM (the
+ * last chunk of a batch may hold fewer), the columns, the channel-major
+ * copy, the lowering's working space. */
 typedef struct vae_conv_space {
     int64_t chunk;
     float *col, *chan, *phases;
