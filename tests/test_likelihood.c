@@ -216,19 +216,11 @@ static void check_dout(int32_t kind, float *out, const float *x, int64_t batch,
  * against central differences of the library's logp and against
  * softmax - onehot; padding steps contribute nothing and get zero gradient;
  * logits of +-1e4 stay finite (the max is subtracted first). */
-static void test_categorical(void **state)
+static void check_categorical(const float *l, const float *x, int B, int T,
+                              int V, float *g)
 {
-    (void)state;
-    enum { B = 2, T = 4, V = 5 };
-    const float x[B * T] = {3, 1, 0, 4, 0, 2, 2, 0};
-    float l[B * T * V];
-    tu_rng r;
-    tu_seed(&r, 9);
-    tu_fill_uniform(&r, l, B * T * V, -3.0, 3.0);
-    l[V + 2] = 1e4f; /* example 0, step 1: one huge logit */
-    l[V + 1] = -1e4f;
-    double logp[B];
-    float g[B * T * V];
+    double logp[4];
+    assert_true(B <= 4);
     vae_likelihood(VAE_LIKELIHOOD_CATEGORICAL, l, x, B, T, V, 0.0, logp, g);
     for (int b = 0; b < B; b++) {
         double want = 0.0;
@@ -252,6 +244,22 @@ static void test_categorical(void **state)
         assert_true(isfinite(logp[b]));
         TU_ASSERT_CLOSE(logp[b], want, 1e-6, "categorical logp vs formula");
     }
+}
+
+static void test_categorical(void **state)
+{
+    (void)state;
+    enum { B = 2, T = 4, V = 5 };
+    const float x[B * T] = {3, 1, 0, 4, 0, 2, 2, 0};
+    float l[B * T * V];
+    tu_rng r;
+    tu_seed(&r, 9);
+    tu_fill_uniform(&r, l, B * T * V, -3.0, 3.0);
+    l[V + 2] = 1e4f; /* example 0, step 1: one huge logit */
+    l[V + 1] = -1e4f;
+    double logp[B];
+    float g[B * T * V];
+    check_categorical(l, x, B, T, V, g);
     /* Central differences on the moderate logits (h = 1e-2, as above). */
     for (int k = 0; k < B * T * V; k++) {
         if (fabsf(l[k]) > 100.0f)
@@ -277,6 +285,24 @@ static void test_categorical(void **state)
     for (int k = 0; k < B * T; k++)
         for (int c = 0; c < V; c++)
             assert_true(l[k * V + c] <= l[k * V + (int)mode[k]]);
+}
+
+/* Rows wider than the running maxima's lanes (37 classes: two rounds of 16
+ * and a tail of 5): a huge logit in a lane, in the tail, first and last,
+ * where a maximum that missed it would overflow the exponentials. */
+static void test_categorical_wide(void **state)
+{
+    (void)state;
+    enum { B = 1, T = 4, V = 37 };
+    const float x[B * T] = {21, 3, 36, 0};
+    const int huge_at[T] = {21, 35, 0, 36};
+    float l[B * T * V], g[B * T * V];
+    tu_rng r;
+    tu_seed(&r, 10);
+    tu_fill_uniform(&r, l, B * T * V, -3.0, 3.0);
+    for (int t = 0; t < T; t++)
+        l[t * V + huge_at[t]] = 1e4f;
+    check_categorical(l, x, B, T, V, g);
 }
 
 /* The model writes the gradient over the decoder output (grad_in_val):
@@ -429,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_gaussian_extremes),
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_categorical),
+        cmocka_unit_test(test_categorical_wide),
         cmocka_unit_test(test_in_place),
         cmocka_unit_test(test_mean),
         cmocka_unit_test(test_kl_hand),
