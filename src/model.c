@@ -18,6 +18,7 @@
 #include "likelihood.h"
 #include "model.h"
 #include "ops/ops.h"
+#include "pool.h"
 
 int32_t vae_model_fail(vae_model *m, int32_t status, const char *fmt, ...)
 {
@@ -609,7 +610,7 @@ VAE_API float *vae_model_grads(vae_model *m) { return m ? m->grads : NULL; }
 
 void vae_model_clear_grads(vae_model *m)
 {
-    memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+    vae_parallel_zero(m->grads, m->n_params);
 }
 
 VAE_API int32_t vae_model_zero_grad(vae_model *m)

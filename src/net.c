@@ -246,20 +246,14 @@ void vae_net_backward(vae_node *nodes, int32_t n, const float *params,
     }
 }
 
-static void zero_range(void *p, int64_t lo, int64_t hi)
-{
-    memset((float *)p + lo, 0, (size_t)(hi - lo) * sizeof(float));
-}
-
 /* batch: the one the nets are laid out for (vae_ensure_workspace). */
 void vae_net_zero_grads(vae_node *nodes, int32_t n, int32_t first_grad,
                         int64_t batch)
 {
     /* The gradients follow the values (vae_place_nodes); megabytes of
      * them, cleared by the worker pool's threads together. */
-    vae_parallel_ranges(grad_floats(nodes, first_grad, n) * batch,
-                        4 * VAE_POOL_GRAIN, zero_range,
-                        nodes[0].val + val_floats(nodes, n) * batch);
+    vae_parallel_zero(nodes[0].val + val_floats(nodes, n) * batch,
+                      grad_floats(nodes, first_grad, n) * batch);
 }
 
 /* ---- The decoder and its output, a chunk of examples at a time ---------- */

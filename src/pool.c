@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "pool.h"
@@ -210,6 +211,19 @@ void vae_parallel_ranges(int64_t n, int64_t grain, vae_range_fn range,
     }
     ranges r = {n, grain, range, ctx};
     vae_parallel_for((n + grain - 1) / grain, range_task, &r);
+}
+
+static void zero_range(void *p, int64_t lo, int64_t hi)
+{
+    memset((float *)p + lo, 0, (size_t)(hi - lo) * sizeof(float));
+}
+
+void vae_parallel_zero(float *p, int64_t n)
+{
+    int64_t threads = vae_pool_threads(), grain = (n + threads - 1) / threads;
+    vae_parallel_ranges(n, grain > 4 * VAE_POOL_GRAIN ? grain
+                                                     : 4 * VAE_POOL_GRAIN,
+                        zero_range, p);
 }
 
 int32_t vae_pool_threads(void)

@@ -31,6 +31,10 @@ typedef void (*vae_range_fn)(void *ctx, int64_t lo, int64_t hi);
 void vae_parallel_ranges(int64_t n, int64_t grain, vae_range_fn range,
                          void *ctx);
 
+/* p[0..n) = 0, in one range per thread (at least 4 * VAE_POOL_GRAIN
+ * floats each): megabytes of gradients cleared by all threads at once. */
+void vae_parallel_zero(float *p, int64_t n);
+
 /* The thread count set (the caller included, >= 1): what a loop whose
  * split changes its results (gemm.c) splits by, so that they depend on
  * this count alone, not on which threads are free to run the tasks. */

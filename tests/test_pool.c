@@ -103,6 +103,23 @@ static void test_tasks_run_once(void **state)
         for (int t = 0; t < 50; t++)
             assert_int_equal(c->hits[t], 10);
         free(c);
+        /* vae_parallel_zero clears exactly its floats, below and above one
+         * range per thread. */
+        const int64_t lengths[] = {0, 1, 4 * VAE_POOL_GRAIN + 1, 400001};
+        for (int k = 0; k < TU_COUNT(lengths); k++) {
+            int64_t n = lengths[k];
+            float *v = malloc((size_t)(n + 2) * sizeof *v);
+            assert_non_null(v);
+            for (int64_t i = 0; i < n + 2; i++)
+                v[i] = 1.0f;
+            vae_parallel_zero(v + 1, n);
+            for (int64_t i = 0; i < n + 2; i++)
+                if (v[i] != (i == 0 || i == n + 1 ? 1.0f : 0.0f))
+                    fail_msg("parallel_zero of %lld floats, %d threads: "
+                             "v[%lld] = %g", (long long)n, sizes[s],
+                             (long long)i, (double)v[i]);
+            free(v);
+        }
     }
     assert_int_equal(vae_set_num_threads(0), VAE_ERR_RANGE);
     assert_int_equal(vae_set_num_threads(1025), VAE_ERR_RANGE);
