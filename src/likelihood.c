@@ -51,22 +51,53 @@ static double bernoulli_sum(const float *l, const float *x, const float *e,
     return s;
 }
 
-/* Sum of n floats in double, over interleaved partial sums so that it
- * vectorises (see BERNOULLI_LANES). */
-VAE_CLONES
-static double sum_floats(const float *v, int64_t n)
+/* Adds n floats into BERNOULLI_LANES interleaved partial sums in double,
+ * so that it vectorises; those past the last whole group go into acc[0].
+ * Pieces of a longer sum give its bytes if every piece but the last is a
+ * whole number of groups. */
+static inline void add_lanes(double *acc, const float *v, int64_t n)
 {
-    double acc[BERNOULLI_LANES] = {0.0};
     int64_t i = 0;
     for (; i + BERNOULLI_LANES <= n; i += BERNOULLI_LANES)
         for (int k = 0; k < BERNOULLI_LANES; k++)
             acc[k] += (double)v[i + k];
     for (; i < n; i++)
         acc[0] += (double)v[i];
+}
+
+static inline double lanes_total(const double *acc)
+{
     double s = 0.0;
     for (int k = 0; k < BERNOULLI_LANES; k++)
         s += acc[k];
     return s;
+}
+
+VAE_CLONES
+static double sum_floats(const float *v, int64_t n)
+{
+    double acc[BERNOULLI_LANES] = {0.0};
+    add_lanes(acc, v, n);
+    return lanes_total(acc);
+}
+
+/* sum_floats of exp(l[c] - mx), c < n, without a buffer for the
+ * exponentials: the same terms in the same lanes, through a chunk on the
+ * stack (scoring without a gradient was one scalar loop). */
+enum { EXP_CHUNK = 256 };
+
+VAE_CLONES
+static double sum_exps(const float *l, int64_t n, float mx)
+{
+    double acc[BERNOULLI_LANES] = {0.0};
+    float e[EXP_CHUNK];
+    for (int64_t i = 0; i < n; i += EXP_CHUNK) {
+        int64_t m = n - i < EXP_CHUNK ? n - i : EXP_CHUNK;
+        for (int64_t j = 0; j < m; j++)
+            e[j] = vae_fast_expf(l[i + j] - mx);
+        add_lanes(acc, e, m);
+    }
+    return lanes_total(acc);
 }
 
 /* The largest of v[0..n), n >= 1, over MAX_LANES interleaved running
@@ -166,8 +197,7 @@ static double categorical_row(const float *l, const float *x, int64_t d,
                 g[c] *= inv;
             g[id] -= 1.0f;
         } else {
-            for (int64_t c = 0; c < classes; c++)
-                sum += (double)vae_fast_expf(l[c] - mx);
+            sum = sum_exps(l, classes, mx);
         }
         lp += (double)lid - ((double)mx + log(sum));
     }

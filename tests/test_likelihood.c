@@ -219,9 +219,14 @@ static void check_dout(int32_t kind, float *out, const float *x, int64_t batch,
 static void check_categorical(const float *l, const float *x, int B, int T,
                               int V, float *g)
 {
-    double logp[4];
+    double logp[4], scored[4];
     assert_true(B <= 4);
     vae_likelihood(VAE_LIKELIHOOD_CATEGORICAL, l, x, B, T, V, 0.0, logp, g);
+    /* Scoring alone sums the same exponentials in the same order. */
+    vae_likelihood(VAE_LIKELIHOOD_CATEGORICAL, l, x, B, T, V, 0.0, scored,
+                   NULL);
+    for (int b = 0; b < B; b++)
+        assert_true(scored[b] == logp[b]);
     for (int b = 0; b < B; b++) {
         double want = 0.0;
         for (int t = 0; t < T; t++) {
@@ -288,21 +293,33 @@ static void test_categorical(void **state)
 }
 
 /* Rows wider than the running maxima's lanes (37 classes: two rounds of 16
- * and a tail of 5): a huge logit in a lane, in the tail, first and last,
- * where a maximum that missed it would overflow the exponentials. */
+ * and a tail of 5) and than the chunks that scoring alone sums through
+ * (603: two of 256 and a rest of 91): a huge logit in a lane, in the
+ * tail, first and last, where a maximum that missed it would overflow the
+ * exponentials. */
 static void test_categorical_wide(void **state)
 {
     (void)state;
-    enum { B = 1, T = 4, V = 37 };
-    const float x[B * T] = {21, 3, 36, 0};
-    const int huge_at[T] = {21, 35, 0, 36};
-    float l[B * T * V], g[B * T * V];
-    tu_rng r;
-    tu_seed(&r, 10);
-    tu_fill_uniform(&r, l, B * T * V, -3.0, 3.0);
-    for (int t = 0; t < T; t++)
-        l[t * V + huge_at[t]] = 1e4f;
-    check_categorical(l, x, B, T, V, g);
+    enum { B = 1, T = 5 };
+    const int widths[] = {37, 603};
+    for (int w = 0; w < TU_COUNT(widths); w++) {
+        const int V = widths[w];
+        /* The last step has no huge logit: there every exponential
+         * counts. */
+        const float x[B * T] = {21, 3, (float)(V - 1), 0, 7};
+        const int huge_at[T] = {21, V - 2, 0, V - 1, -1};
+        float *l = tu_alloc((size_t)(B * T * V) * sizeof *l);
+        float *g = tu_alloc((size_t)(B * T * V) * sizeof *g);
+        tu_rng r;
+        tu_seed(&r, 10);
+        tu_fill_uniform(&r, l, B * T * V, -3.0, 3.0);
+        for (int t = 0; t < T; t++)
+            if (huge_at[t] >= 0)
+                l[t * V + huge_at[t]] = 1e4f;
+        check_categorical(l, x, B, T, V, g);
+        free(l);
+        free(g);
+    }
 }
 
 /* The model writes the gradient over the decoder output (grad_in_val):
