@@ -256,12 +256,32 @@ void vae_likelihood(int32_t kind, const float *out, const float *x,
     vae_parallel_ranges(batch, grain, lik_range, &l);
 }
 
-/* Index of the largest of n values (the first on ties). */
+/* Index of the largest of n values (the first on ties), over MAX_LANES
+ * interleaved running maxima as in max_floats: one running maximum was a
+ * dependent scalar chain, the largest part of greedy decoding over 10,000
+ * words after the products. NaNs are passed over unless v[0] is one. */
+VAE_CLONES
 int64_t vae_argmax(const float *v, int64_t n)
 {
+    float top[MAX_LANES];
+    int64_t at[MAX_LANES];
+    for (int k = 0; k < MAX_LANES; k++) {
+        top[k] = v[0];
+        at[k] = 0;
+    }
+    int64_t i = 0;
+    for (; i + MAX_LANES <= n; i += MAX_LANES)
+        for (int k = 0; k < MAX_LANES; k++) {
+            int up = v[i + k] > top[k];
+            top[k] = up ? v[i + k] : top[k];
+            at[k] = up ? i + k : at[k];
+        }
     int64_t best = 0;
-    for (int64_t i = 1; i < n; i++)
+    for (; i < n; i++)
         best = v[i] > v[best] ? i : best;
+    for (int k = 0; k < MAX_LANES; k++)
+        if (top[k] > v[best] || (top[k] == v[best] && at[k] < best))
+            best = at[k];
     return best;
 }
 

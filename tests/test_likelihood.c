@@ -322,6 +322,54 @@ static void test_categorical_wide(void **state)
     }
 }
 
+/* vae_argmax against one running maximum: the first index of the
+ * largest value, for lengths around its lanes (16) and a vocabulary's,
+ * with the maximum repeated (in a lane, in the tail, at 0), NaNs skipped
+ * (but a NaN at 0 wins), and +0 / -0 ties going to the first. */
+static int64_t argmax_reference(const float *v, int64_t n)
+{
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+static void test_argmax(void **state)
+{
+    (void)state;
+    enum { MAXN = 10007 };
+    float *v = tu_alloc(MAXN * sizeof *v);
+    tu_rng r;
+    tu_seed(&r, 11);
+    const int64_t lengths[] = {1, 2, 15, 16, 17, 33, 100, MAXN};
+    for (int c = 0; c < TU_COUNT(lengths); c++) {
+        const int64_t n = lengths[c];
+        for (int trial = 0; trial < 6; trial++) {
+            tu_fill_uniform(&r, v, n, -3.0, 3.0);
+            if (trial == 1) /* the maximum three times */
+                v[n / 2] = v[n - 1] = v[n / 3] = 5.0f;
+            if (trial == 2) /* ties at 0 and in the last lane group */
+                v[0] = v[n - n % 16 - (n >= 16)] = 6.0f;
+            if (trial == 3) /* NaNs after the start are passed over */
+                for (int64_t i = 1; i < n; i += 5)
+                    v[i] = NAN;
+            if (trial == 4)
+                v[0] = NAN;
+            if (trial == 5) { /* all zeros of both signs */
+                for (int64_t i = 0; i < n; i++)
+                    v[i] = i % 3 ? 0.0f : -0.0f;
+            }
+            int64_t want = argmax_reference(v, n), got = vae_argmax(v, n);
+            if (got != want)
+                fail_msg("argmax of %lld values, trial %d: %lld, want %lld",
+                         (long long)n, trial, (long long)got,
+                         (long long)want);
+        }
+    }
+    free(v);
+}
+
 /* The model writes the gradient over the decoder output (grad_in_val):
  * dout == out must give the bytes of separate buffers, for every kind. */
 static void test_in_place(void **state)
@@ -473,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_categorical_wide),
+        cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_in_place),
         cmocka_unit_test(test_mean),
         cmocka_unit_test(test_kl_hand),
