@@ -97,6 +97,14 @@ static int64_t parts_for(int64_t len, int64_t macs_per_line, int64_t least)
     return parts;
 }
 
+void vae_sgemm_one(int ta, int tb, int64_t m, int64_t n, int64_t k,
+                   float alpha, const float *a, int64_t lda, const float *b,
+                   int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    product p = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, 1, 0};
+    call(&p, m, n, a, b, c);
+}
+
 void vae_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb,
                float beta, float *c, int64_t ldc)

@@ -20,6 +20,7 @@
 #include "likelihood.h"
 #include "net.h"
 #include "ops/ops.h"
+#include "pool.h"
 
 typedef struct step_net {
     vae_node *nodes;
@@ -90,7 +91,8 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
         return vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
 
     int64_t per_row = vae_net_layout_floats(s->nodes, s->n, s->n);
-    int64_t scratch = vae_net_scratch(s->nodes, s->n, rows);
+    int32_t slots = vae_pool_threads();
+    int64_t scratch = vae_net_scratch(s->nodes, s->n, rows, slots);
     if (per_row > 0 && rows > (INT64_MAX / 16 - scratch) / per_row) {
         step_net_free(s);
         return vae_model_fail(m, VAE_ERR_NOMEM, "generate: %lld sequences "
@@ -103,7 +105,7 @@ static int32_t step_net_build(vae_model *m, int64_t rows, step_net *s)
         return vae_model_fail(m, VAE_ERR_NOMEM, "generate: out of memory");
     }
     vae_place_nodes(s->nodes, s->n, s->n, s->work, rows,
-                    s->work + per_row * rows, &m->run);
+                    s->work + per_row * rows, slots, &m->run);
     return VAE_OK;
 }
 

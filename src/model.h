@@ -75,6 +75,7 @@ struct vae_model {
      * to force chunks); out_dw collects its parameter gradient while a batch
      * goes through it in several chunks. */
     int64_t cap_batch;
+    int32_t cap_slots; /* the scratch's slots (vae_op.scratch) */
     int64_t out_chunk_floats;
     int64_t out_floats;
     float *out_dw;

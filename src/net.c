@@ -72,12 +72,14 @@ int64_t vae_net_layout_floats(const vae_node *nodes, int32_t n,
     return total;
 }
 
-int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
+int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch,
+                        int32_t slots)
 {
     int64_t most = 0;
     for (int32_t i = 0; i < n; i++) {
         const vae_op *op = vae_op_get(nodes[i].s.op);
-        int64_t need = op->scratch ? op->scratch(&nodes[i].s, batch) : 0;
+        int64_t need =
+            op->scratch ? op->scratch(&nodes[i].s, batch, slots) : 0;
         most = need > most ? need : most;
     }
     return most;
@@ -90,7 +92,8 @@ int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch)
  * use their input's values, grad_in_consumer nodes their consumer's
  * gradient; grad_in_val nodes are left to the caller. */
 float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad, float *p,
-                       int64_t batch, float *scratch, const vae_run *run)
+                       int64_t batch, float *scratch, int32_t slots,
+                       const vae_run *run)
 {
     for (int32_t i = 0; i < n; i++) {
         int own = !nodes[i].grad_in_val && !nodes[i].val_in_input;
@@ -99,6 +102,7 @@ float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad, float *p,
                                              : NULL;
         p += own ? nodes[i].s.size * batch : 0;
         nodes[i].scratch = vae_op_get(nodes[i].s.op)->scratch ? scratch : NULL;
+        nodes[i].slots = slots;
         nodes[i].run = run;
     }
     for (int32_t i = 0; i < n; i++) {
@@ -154,9 +158,9 @@ static void place_all(vae_model *m, int64_t batch)
     float *nets = m->work + m->out_floats;
     float *scratch = nets + workspace_per_example(m) * batch;
     float *p = vae_place_nodes(m->enc, m->n_enc, VAE_ENC_FIRST_GRAD, nets,
-                               batch, scratch, &m->run);
+                               batch, scratch, m->cap_slots, &m->run);
     vae_place_nodes(m->dec, m->n_dec, VAE_DEC_FIRST_GRAD, p, batch, scratch,
-                    &m->run);
+                    m->cap_slots, &m->run);
     vae_node *o = dec_out(m);
     if (o->grad_in_val)
         o->val = o->grad = m->work;
@@ -164,20 +168,26 @@ static void place_all(vae_model *m, int64_t batch)
 
 /* Makes the workspace hold `batch` examples and lays the nodes out for that
  * batch (so each net's buffers stay contiguous whatever the batch). Allocates
- * only when the batch is larger than any before, so steady-state steps never
- * allocate. On failure the old workspace is kept. */
+ * only when the batch is larger than any before, or the pool has more
+ * threads than ever before (ops' scratch has a part per thread), so
+ * steady-state steps never allocate. On failure the old workspace is
+ * kept. */
 int32_t vae_ensure_workspace(vae_model *m, int64_t batch)
 {
-    if (batch <= m->cap_batch) {
+    int32_t slots = vae_pool_threads();
+    if (batch <= m->cap_batch && slots <= m->cap_slots) {
         place_all(m, batch);
         return VAE_OK;
     }
+    int64_t used = batch;
+    batch = batch > m->cap_batch ? batch : m->cap_batch;
+    slots = slots > m->cap_slots ? slots : m->cap_slots;
     int64_t per_example = workspace_per_example(m);
     if (per_example > 0 && batch > (INT64_MAX / 16) / per_example)
         return vae_model_fail(m, VAE_ERR_NOMEM, "batch %lld is too large",
                               (long long)batch);
-    int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch);
-    int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch);
+    int64_t s_enc = vae_net_scratch(m->enc, m->n_enc, batch, slots);
+    int64_t s_dec = vae_net_scratch(m->dec, m->n_dec, batch, slots);
     const vae_node *o = dec_out(m);
     int64_t chunk = vae_out_chunk(m, batch);
     int64_t out_floats = o->grad_in_val ? chunk * o->s.size : 0;
@@ -214,7 +224,8 @@ int32_t vae_ensure_workspace(vae_model *m, int64_t batch)
     m->recon_b = recon;
     m->kl_b = kl_b;
     m->cap_batch = batch;
-    place_all(m, batch);
+    m->cap_slots = slots;
+    place_all(m, used);
     return VAE_OK;
 }
 

@@ -21,16 +21,18 @@ static inline vae_node *vae_head(vae_model *m) { return &m->enc[m->n_enc - 1]; }
  * saved activations and carried state. */
 int64_t vae_net_layout_floats(const vae_node *nodes, int32_t n,
                               int32_t first_grad);
-/* The largest scratch any node of the net needs for `batch` examples. */
-int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch);
+/* The largest scratch any node of the net needs for `batch` examples and
+ * `slots` (vae_op.scratch). */
+int64_t vae_net_scratch(const vae_node *nodes, int32_t n, int64_t batch,
+                        int32_t slots);
 /* Points each node's buffers into the arena at p for `batch` examples (a
  * net's values, then its gradients from node first_grad on, contiguous,
- * then saved activations and state; scratch shared at `scratch`) and
- * returns the end. val_in_input nodes use their input's values;
- * grad_in_val nodes are left to the caller. */
+ * then saved activations and state; scratch shared at `scratch`, sized
+ * for `slots`) and returns the end. val_in_input nodes use their input's
+ * values; grad_in_val nodes are left to the caller. */
 float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad,
                        float *p, int64_t batch, float *scratch,
-                       const vae_run *run);
+                       int32_t slots, const vae_run *run);
 /* Forward over nodes 1..n-1. */
 void vae_net_forward(vae_node *nodes, int32_t n, const float *params,
                      int64_t batch);

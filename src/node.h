@@ -56,6 +56,7 @@ typedef struct vae_node {
     float *val;
     float *grad;
     float *scratch; /* the op's scratch (see vae_op.scratch), else NULL */
+    int32_t slots;  /* the `slots` its scratch was sized for */
     float *saved;   /* batch x vae_op.saved floats, else NULL */
     float *state;   /* batch x vae_op.state floats, else NULL */
     float *buf;     /* the node's vae_op.buffers floats in the model, else
@@ -98,11 +99,13 @@ typedef struct vae_op {
      * backward still works: activations whose derivative needs only y. */
     int forward_in_place;
     /* Floats of temporary space forward or backward needs for `batch`
-     * examples (e.g. im2col columns), or NULL for none. Ops run one at a
-     * time, so all nodes share one scratch region of the largest size; its
-     * contents do not survive from one op call to the next. Must not shrink
-     * as the batch grows: the region is sized for the largest batch seen. */
-    int64_t (*scratch)(const vae_node_spec *s, int64_t batch);
+     * examples (e.g. im2col columns), or NULL for none, when it may work on
+     * up to `slots` parts of a batch at once (one per pool thread; ops that
+     * do not split a batch so ignore it). Ops run one at a time, so all
+     * nodes share one scratch region of the largest size; its contents do
+     * not survive from one op call to the next. Must not shrink as the
+     * batch or slots grow: the region is sized for the largest seen. */
+    int64_t (*scratch)(const vae_node_spec *s, int64_t batch, int32_t slots);
     /* Floats per example that forward leaves for backward (e.g. the LSTM's
      * gate activations), or NULL for none. */
     int64_t (*saved)(const vae_node_spec *s);

@@ -253,7 +253,10 @@ static void harness_buffers(tu_harness *h, int64_t batch, uint64_t seed)
     h->w = tu_alloc((size_t)h->node.s.n_params * sizeof(float));
     h->dw = tu_alloc((size_t)h->node.s.n_params * sizeof(float));
     if (h->op->scratch) {
-        int64_t n = h->op->scratch(&h->node.s, batch);
+        /* Room for chunks side by side, which a pool of several threads
+         * uses (vae_conv_chunks). */
+        h->node.slots = TU_SLOTS;
+        int64_t n = h->op->scratch(&h->node.s, batch, TU_SLOTS);
         assert_true(n >= 0);
         h->node.scratch = tu_alloc((size_t)n * sizeof(float));
         fill_nan(h->node.scratch, n);

@@ -135,6 +135,10 @@ typedef struct tu_harness {
     float fd_step; /* central-difference step, TU_FD_H unless changed */
 } tu_harness;
 
+/* The harness's node.slots: its scratch holds this many chunks of a batch
+ * at once, which ops that split a batch use with as many pool threads. */
+#define TU_SLOTS 3
+
 /* Central-difference step for smooth, nonlinear functions: truncation error
  * O(h^2) against float32 rounding noise O(1/h). */
 #define TU_FD_H 1e-3f

@@ -2,17 +2,18 @@
  *
  * W is out x C x k x k, as nn.Conv2d stores it, i.e. an out x (C k k)
  * matrix whose rows match the rows of the im2col columns. For a chunk of
- * examples at once (see vae_conv_space_in):
+ * examples at once (see vae_conv_chunks):
  *
  *   forward:   col = im2col(x);  Yc = W col;  y = Yc (as NCHW) + bias
- *   backward:  dYc = dy (channel-major);  dW += dYc col^T;
+ *   backward:  dYc = dy (channel-major);  dW_chunk = dYc col^T;
  *              dx += col2im(W^T dYc)
+ *
+ * and db, dW += the chunks' dW_chunk in order, over the whole batch.
  *
  * Yc and dYc are channel-major (out x [example, pixel]) because that is what
  * one GEMM over many examples produces and consumes; moving them to and from
  * NCHW copies whole pixel rows. */
 
-#include "../gemm.h"
 #include "im2col.h"
 
 static int64_t out_size(int64_t n, int64_t k, int64_t s, int64_t p)
@@ -57,58 +58,63 @@ static void conv2d_init(const vae_node_spec *s, float *w, vae_rng *r)
     vae_conv_init(&g, s->n_params, w, r);
 }
 
-static int64_t conv2d_scratch(const vae_node_spec *s, int64_t batch)
+static int64_t conv2d_scratch(const vae_node_spec *s, int64_t batch,
+                              int32_t slots)
 {
     vae_conv_geom g = conv2d_geom(s, NULL);
-    return vae_conv_scratch(&g, batch);
+    return vae_conv_scratch(&g, batch, slots);
+}
+
+static void forward_chunk(const vae_conv_call *c, const vae_conv_space *sp,
+                          int64_t b0, int64_t nb)
+{
+    const vae_conv_geom *g = &c->g;
+    int64_t rows = vae_conv_rows(g), pos = vae_conv_positions(g);
+    int64_t out = g->other, cols = nb * pos;
+    vae_im2col(g, c->in[0]->val + b0 * c->in[0]->s.size, nb, sp->phases,
+               sp->col);
+    vae_conv_sgemm(sp, 0, 0, out, cols, rows, c->w, rows, sp->col, cols, 0.0f,
+                   sp->chan, cols);
+    vae_from_channel_major_bias(sp->chan, c->w + out * rows, nb, out, pos,
+                                c->n->val + b0 * c->n->s.size);
 }
 
 static void conv2d_forward(vae_node *n, vae_node *const *in, const float *w,
                            int64_t batch)
 {
-    vae_conv_geom g = conv2d_geom(&n->s, &in[0]->s);
-    int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t out = g.other;
-    const float *bias = w + out * rows;
-    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
-    int64_t chunk = sp.chunk;
-    float *col = sp.col, *yc = sp.chan;
-    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
-        int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
-        float *y = n->val + b0 * n->s.size;
-        vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, sp.phases, col);
-        vae_sgemm(0, 0, out, cols, rows, 1.0f, w, rows, col, cols, 0.0f, yc,
-                  cols);
-        vae_from_channel_major_bias(yc, bias, nb, out, pos, y);
-    }
+    vae_conv_call c = {conv2d_geom(&n->s, &in[0]->s), n, in, w};
+    vae_conv_chunks(&c, batch, forward_chunk, NULL);
+}
+
+static void backward_chunk(const vae_conv_call *c, const vae_conv_space *sp,
+                           int64_t b0, int64_t nb)
+{
+    const vae_conv_geom *g = &c->g;
+    int64_t rows = vae_conv_rows(g), pos = vae_conv_positions(g);
+    int64_t out = g->other, cols = nb * pos;
+    vae_to_channel_major(c->n->grad + b0 * c->n->s.size, nb, out, pos,
+                         sp->chan);
+    /* The forward columns did not survive (scratch is shared). */
+    vae_im2col(g, c->in[0]->val + b0 * c->in[0]->s.size, nb, sp->phases,
+               sp->col);
+    vae_conv_sgemm(sp, 0, 1, out, rows, cols, sp->chan, cols, sp->col, cols,
+                   0.0f, sp->dw, rows);
+    if (!c->in[0]->grad)
+        return;
+    /* The columns are used up: their space takes dL/dcol. */
+    vae_conv_sgemm(sp, 1, 0, rows, cols, out, c->w, rows, sp->chan, cols,
+                   0.0f, sp->col, cols);
+    vae_col2im_add(g, sp->col, nb, c->in[0]->grad + b0 * c->in[0]->s.size);
 }
 
 static void conv2d_backward(vae_node *n, vae_node *const *in, const float *w,
                             float *dw, int64_t batch)
 {
-    vae_conv_geom g = conv2d_geom(&n->s, &in[0]->s);
-    int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t out = g.other;
-    float *db = dw + out * rows;
-    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
-    int64_t chunk = sp.chunk;
-    float *col = sp.col, *dyc = sp.chan;
-    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
-        int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
-        const float *dy = n->grad + b0 * n->s.size;
-        vae_add_bias_grad(dy, nb, out, pos, db);
-        vae_to_channel_major(dy, nb, out, pos, dyc);
-        /* The forward columns did not survive (scratch is shared). */
-        vae_im2col(&g, in[0]->val + b0 * in[0]->s.size, nb, sp.phases, col);
-        vae_sgemm(0, 1, out, rows, cols, 1.0f, dyc, cols, col, cols, 1.0f, dw,
-                  rows);
-        if (!in[0]->grad)
-            continue;
-        /* The columns are used up: their space takes dL/dcol. */
-        vae_sgemm(1, 0, rows, cols, out, 1.0f, w, rows, dyc, cols, 0.0f, col,
-                  cols);
-        vae_col2im_add(&g, col, nb, in[0]->grad + b0 * in[0]->s.size);
-    }
+    vae_conv_call c = {conv2d_geom(&n->s, &in[0]->s), n, in, w};
+    int64_t out = c.g.other, rows = vae_conv_rows(&c.g);
+    vae_add_bias_grad(n->grad, batch, out, vae_conv_positions(&c.g),
+                      dw + out * rows);
+    vae_conv_chunks(&c, batch, backward_chunk, dw);
 }
 
 const vae_op vae_op_conv2d = {

@@ -8,13 +8,14 @@
  * W is C_in x out x k x k, as nn.ConvTranspose2d stores it, i.e. a
  * C_in x (out k k) matrix: the weight matrix of that conv2d, read as its
  * adjoint. In im2col terms the output is the image and the input holds the
- * window positions. For a chunk of examples at once (see vae_conv_space_in):
+ * window positions. For a chunk of examples at once (see vae_conv_chunks):
  *
  *   forward:   Xc = x (channel-major);  y = col2im(W^T Xc) + bias
- *   backward:  col = im2col(dy);  dW += Xc col^T;  dx += W col (as NCHW)
+ *   backward:  col = im2col(dy);  dW_chunk = Xc col^T;  dx += W col (as NCHW)
+ *
+ * and db, dW += the chunks' dW_chunk in order, over the whole batch.
  */
 
-#include "../gemm.h"
 #include "im2col.h"
 
 static int32_t convt_shape(vae_node_spec *s, const vae_node_spec *const *in,
@@ -60,59 +61,62 @@ static void convt_init(const vae_node_spec *s, float *w, vae_rng *r)
     vae_conv_init(&g, s->n_params, w, r);
 }
 
-static int64_t convt_scratch(const vae_node_spec *s, int64_t batch)
+static int64_t convt_scratch(const vae_node_spec *s, int64_t batch,
+                             int32_t slots)
 {
     vae_conv_geom g = convt_geom(s);
-    return vae_conv_scratch(&g, batch);
+    return vae_conv_scratch(&g, batch, slots);
+}
+
+static void forward_chunk(const vae_conv_call *c, const vae_conv_space *sp,
+                          int64_t b0, int64_t nb)
+{
+    const vae_conv_geom *g = &c->g;
+    int64_t rows = vae_conv_rows(g), pos = vae_conv_positions(g);
+    int64_t cin = g->other, cols = nb * pos;
+    float *y = c->n->val + b0 * c->n->s.size;
+    vae_to_channel_major(c->in[0]->val + b0 * c->in[0]->s.size, nb, cin, pos,
+                         sp->chan);
+    vae_conv_sgemm(sp, 1, 0, rows, cols, cin, c->w, rows, sp->chan, cols, 0.0f,
+                   sp->col, cols);
+    vae_fill_bias(c->w + cin * rows, nb, g->c, g->h * g->w, y);
+    vae_col2im_add(g, sp->col, nb, y);
 }
 
 static void convt_forward(vae_node *n, vae_node *const *in, const float *w,
                           int64_t batch)
 {
-    vae_conv_geom g = convt_geom(&n->s);
-    int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t cin = g.other;
-    const float *bias = w + cin * rows;
-    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
-    int64_t chunk = sp.chunk;
-    float *col = sp.col, *xc = sp.chan;
-    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
-        int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
-        float *y = n->val + b0 * n->s.size;
-        vae_to_channel_major(in[0]->val + b0 * in[0]->s.size, nb, cin, pos, xc);
-        vae_sgemm(1, 0, rows, cols, cin, 1.0f, w, rows, xc, cols, 0.0f, col,
-                  cols);
-        vae_fill_bias(bias, nb, g.c, g.h * g.w, y);
-        vae_col2im_add(&g, col, nb, y);
-    }
+    vae_conv_call c = {convt_geom(&n->s), n, in, w};
+    vae_conv_chunks(&c, batch, forward_chunk, NULL);
+}
+
+static void backward_chunk(const vae_conv_call *c, const vae_conv_space *sp,
+                           int64_t b0, int64_t nb)
+{
+    const vae_conv_geom *g = &c->g;
+    int64_t rows = vae_conv_rows(g), pos = vae_conv_positions(g);
+    int64_t cin = g->other, cols = nb * pos;
+    vae_im2col(g, c->n->grad + b0 * c->n->s.size, nb, sp->phases, sp->col);
+    vae_to_channel_major(c->in[0]->val + b0 * c->in[0]->s.size, nb, cin, pos,
+                         sp->chan);
+    vae_conv_sgemm(sp, 0, 1, cin, rows, cols, sp->chan, cols, sp->col, cols,
+                   0.0f, sp->dw, rows);
+    if (!c->in[0]->grad)
+        return;
+    /* Xc is used up: its space takes dL/dx, channel-major. */
+    vae_conv_sgemm(sp, 0, 0, cin, cols, rows, c->w, rows, sp->col, cols, 0.0f,
+                   sp->chan, cols);
+    vae_add_from_channel_major(sp->chan, nb, cin, pos,
+                               c->in[0]->grad + b0 * c->in[0]->s.size);
 }
 
 static void convt_backward(vae_node *n, vae_node *const *in, const float *w,
                            float *dw, int64_t batch)
 {
-    vae_conv_geom g = convt_geom(&n->s);
-    int64_t rows = vae_conv_rows(&g), pos = vae_conv_positions(&g);
-    int64_t cin = g.other;
-    float *db = dw + cin * rows;
-    vae_conv_space sp = vae_conv_space_in(&g, n->scratch, batch);
-    int64_t chunk = sp.chunk;
-    float *col = sp.col, *xc = sp.chan;
-    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
-        int64_t nb = batch - b0 < chunk ? batch - b0 : chunk, cols = nb * pos;
-        const float *dy = n->grad + b0 * n->s.size;
-        vae_add_bias_grad(dy, nb, g.c, g.h * g.w, db);
-        vae_im2col(&g, dy, nb, sp.phases, col);
-        vae_to_channel_major(in[0]->val + b0 * in[0]->s.size, nb, cin, pos, xc);
-        vae_sgemm(0, 1, cin, rows, cols, 1.0f, xc, cols, col, cols, 1.0f, dw,
-                  rows);
-        if (!in[0]->grad)
-            continue;
-        /* Xc is used up: its space takes dL/dx, channel-major. */
-        vae_sgemm(0, 0, cin, cols, rows, 1.0f, w, rows, col, cols, 0.0f, xc,
-                  cols);
-        vae_add_from_channel_major(xc, nb, cin, pos,
-                                   in[0]->grad + b0 * in[0]->s.size);
-    }
+    vae_conv_call c = {convt_geom(&n->s), n, in, w};
+    int64_t cin = c.g.other, rows = vae_conv_rows(&c.g);
+    vae_add_bias_grad(n->grad, batch, c.g.c, c.g.h * c.g.w, dw + cin * rows);
+    vae_conv_chunks(&c, batch, backward_chunk, dw);
 }
 
 const vae_op vae_op_conv2d_transpose = {

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../gemm.h"
 #include "../pool.h"
 #include "../simd.h"
 #include "im2col.h"
@@ -26,9 +27,10 @@ int32_t vae_conv_add(vae_graph *g, const vae_op *op, int32_t x,
 #define MAX_EXAMPLE_SCRATCH ((int64_t)1 << 30)
 /* Weights of one node, as dense allows. */
 #define MAX_WEIGHTS ((int64_t)1 << 36)
-/* Scratch a chunk of examples aims at: 4 MiB. The issue's MNIST layers
- * split a batch of 128 into up to 5 chunks, so memory does not grow with
- * the batch while GEMMs keep over a thousand columns (1,274 for the
+/* Scratch a chunk of examples aims at: 4 MiB (per slot: a pool of n
+ * threads runs up to n chunks at once, each in its own). The issue's MNIST
+ * layers split a batch of 128 into up to 5 chunks, so memory does not grow
+ * with the batch while GEMMs keep over a thousand columns (1,274 for the
  * 64-channel layer). 16 MiB took 10 MB more of the conv benchmark's peak
  * memory; 8 MiB took 2 MB more and was no faster. */
 #define SCRATCH_TARGET ((int64_t)1 << 20)
@@ -190,20 +192,105 @@ static int64_t conv_chunk(const vae_conv_geom *g, int64_t batch)
     return (batch + parts - 1) / parts;
 }
 
-int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch)
+/* Floats of one slot: a chunk's space and a weight gradient. */
+static int64_t slot_floats(const vae_conv_geom *g, int64_t batch)
 {
-    return max_chunk(g, batch) * per_example(g);
+    return max_chunk(g, batch) * per_example(g) + vae_conv_rows(g) * g->other;
 }
 
-vae_conv_space vae_conv_space_in(const vae_conv_geom *g, float *scratch,
-                                 int64_t batch)
+/* Chunks at once: as many as slots allow, and no more than there are. */
+static int64_t slots_used(const vae_conv_geom *g, int64_t batch,
+                          int64_t slots)
+{
+    int64_t chunks = (batch + conv_chunk(g, batch) - 1) / conv_chunk(g, batch);
+    return slots < 1 ? 1 : slots < chunks ? slots : chunks;
+}
+
+int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch, int32_t slots)
+{
+    return slots_used(g, batch, slots) * slot_floats(g, batch);
+}
+
+/* Slot `slot` of a batch's scratch (whole: see vae_conv_space). */
+static vae_conv_space space_in(const vae_conv_geom *g, float *scratch,
+                               int64_t batch, int64_t slot, int whole)
 {
     int64_t chunk = conv_chunk(g, batch), pos = vae_conv_positions(g);
-    float *chan = scratch + vae_conv_rows(g) * chunk * pos;
-    return (vae_conv_space){.chunk = chunk,
-                            .col = scratch,
+    float *col = scratch + slot * slot_floats(g, batch);
+    float *chan = col + vae_conv_rows(g) * chunk * pos;
+    float *phases = chan + g->other * chunk * pos;
+    return (vae_conv_space){.col = col,
                             .chan = chan,
-                            .phases = chan + g->other * chunk * pos};
+                            .phases = phases,
+                            .dw = phases + chunk * phase_floats(g),
+                            .whole = whole};
+}
+
+void vae_conv_sgemm(const vae_conv_space *sp, int ta, int tb, int64_t m,
+                    int64_t n, int64_t k, const float *a, int64_t lda,
+                    const float *b, int64_t ldb, float beta, float *c,
+                    int64_t ldc)
+{
+    (sp->whole ? vae_sgemm_one : vae_sgemm)(ta, tb, m, n, k, 1.0f, a, lda, b,
+                                            ldb, beta, c, ldc);
+}
+
+/* A round of chunks from chunk `first` on, one per task and slot. */
+typedef struct chunk_round {
+    const vae_conv_call *c;
+    vae_conv_chunk_fn fn;
+    int64_t batch, first;
+} chunk_round;
+
+static void run_chunk(const chunk_round *r, int64_t slot, int whole)
+{
+    const vae_conv_geom *g = &r->c->g;
+    int64_t chunk = conv_chunk(g, r->batch), b0 = (r->first + slot) * chunk;
+    vae_conv_space sp = space_in(g, r->c->n->scratch, r->batch, slot, whole);
+    r->fn(r->c, &sp, b0, r->batch - b0 < chunk ? r->batch - b0 : chunk);
+}
+
+static void chunk_task(void *ctx, int64_t t) { run_chunk(ctx, t, 1); }
+
+/* dw += the weight gradients of slots [0, parts), in slot order. */
+typedef struct partial_sum {
+    float *dw;
+    const float *first;
+    int64_t stride, parts;
+} partial_sum;
+
+VAE_CLONES
+static void add_partials(void *ctx, int64_t lo, int64_t hi)
+{
+    const partial_sum *p = ctx;
+    for (int64_t j = 0; j < p->parts; j++) {
+        const float *part = p->first + j * p->stride;
+        for (int64_t i = lo; i < hi; i++)
+            p->dw[i] += part[i];
+    }
+}
+
+void vae_conv_chunks(const vae_conv_call *c, int64_t batch,
+                     vae_conv_chunk_fn chunk, float *dw)
+{
+    const vae_conv_geom *g = &c->g;
+    int64_t size = conv_chunk(g, batch), chunks = (batch + size - 1) / size;
+    int64_t at_once = slots_used(g, batch, c->n->slots);
+    if (at_once > vae_pool_threads())
+        at_once = vae_pool_threads();
+    vae_conv_space first = space_in(g, c->n->scratch, batch, 0, 0);
+    partial_sum sum = {dw, first.dw, slot_floats(g, batch), 0};
+    for (int64_t k = 0; k < chunks; k += at_once) {
+        chunk_round r = {c, chunk, batch, k};
+        sum.parts = chunks - k < at_once ? chunks - k : at_once;
+        if (sum.parts == 1)
+            run_chunk(&r, 0, 0);
+        else
+            vae_parallel_for(sum.parts, chunk_task, &r);
+        if (dw)
+            vae_parallel_ranges(vae_conv_rows(g) * g->other, VAE_POOL_GRAIN,
+                                add_partials, &sum);
+    }
 }
 
 /* Window positions o in [0, n_out) whose tap o*s + off lands inside

@@ -54,21 +54,51 @@ int32_t vae_conv_finish(vae_node_spec *s, const vae_node_spec *in,
 void vae_conv_init(const vae_conv_geom *g, int64_t n_params, float *w,
                    vae_rng *r);
 
-/* The scratch floats a node needs for `batch` examples: a batch goes
- * through a conv in chunks of examples, so that the scratch stays bounded,
- * and a chunk needs its columns, one channel-major copy of the positions'
- * side, and the image's phases that lowering goes through. */
-int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch);
+/* The scratch floats a node needs for `batch` examples, up to `slots`
+ * chunks at once: a batch goes through a conv in chunks of examples, so
+ * that the scratch stays bounded, and a chunk needs its columns, one
+ * channel-major copy of the positions' side, the image's phases that
+ * lowering goes through, and a weight gradient of its own. */
+int64_t vae_conv_scratch(const vae_conv_geom *g, int64_t batch, int32_t slots);
 
-/* That scratch cut for one chunk: `chunk` examples processed per GEMM (the
- * last chunk of a batch may hold fewer), the columns, the channel-major
- * copy, the lowering's working space. */
+/* One chunk's part of that scratch: the columns, the channel-major copy,
+ * the lowering's working space and the chunk's weight gradient (c k k x
+ * other floats); whole: the chunk is one task of a parallel loop. */
 typedef struct vae_conv_space {
-    int64_t chunk;
-    float *col, *chan, *phases;
+    float *col, *chan, *phases, *dw;
+    int whole;
 } vae_conv_space;
-vae_conv_space vae_conv_space_in(const vae_conv_geom *g, float *scratch,
-                                 int64_t batch);
+
+/* A conv node's call, for its chunks. */
+typedef struct vae_conv_call {
+    vae_conv_geom g;
+    vae_node *n;
+    vae_node *const *in;
+    const float *w;
+} vae_conv_call;
+
+/* Examples [b0, b0 + nb) of a call, in space sp. */
+typedef void (*vae_conv_chunk_fn)(const vae_conv_call *c,
+                                  const vae_conv_space *sp, int64_t b0,
+                                  int64_t nb);
+
+/* Runs chunk over the batch's chunks, as many at once as the node's slots
+ * and the pool's threads allow, each on a thread of its own with a space of
+ * its own (two threads lowering and multiplying a chunk each beat both
+ * working on every chunk: fewer hand-offs, whole products); a lone chunk
+ * has the pool's threads to itself. With dw, every chunk leaves its weight
+ * gradient in sp->dw (it does not add) and they are added into dw in chunk
+ * order, so the bytes depend on neither the slots nor the threads. */
+void vae_conv_chunks(const vae_conv_call *c, int64_t batch,
+                     vae_conv_chunk_fn chunk, float *dw);
+
+/* vae_sgemm for a chunk in space sp: one call on this thread when the chunk
+ * is a task of a parallel loop (sp->whole), where blocks would only run one
+ * after the other. */
+void vae_conv_sgemm(const vae_conv_space *sp, int ta, int tb, int64_t m,
+                    int64_t n, int64_t k, const float *a, int64_t lda,
+                    const float *b, int64_t ldb, float beta, float *c,
+                    int64_t ldc);
 
 /* col[(c, ki, kj)][b, oy, ox] = img[b][c][oy*s - p + ki][ox*s - p + kj],
  * zero outside the image, for `batch` examples of img, using `phases`

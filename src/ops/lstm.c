@@ -129,8 +129,10 @@ static int64_t lstm_state(const vae_node_spec *s)
 }
 
 /* Backward's running dL/dh and dL/dc for the batch. */
-static int64_t lstm_scratch(const vae_node_spec *s, int64_t batch)
+static int64_t lstm_scratch(const vae_node_spec *s, int64_t batch,
+                            int32_t slots)
 {
+    (void)slots;
     return 2 * batch * s->iattr[A_HIDDEN];
 }
 

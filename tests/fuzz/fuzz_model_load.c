@@ -51,7 +51,7 @@ static double run_cost(const vae_model *m)
             double positions = s->rank > 1 ? (double)s->size / (double)s->shape[0] : 1.0;
             cost += (double)s->size + (double)s->n_params * positions;
             if (op->scratch)
-                cost += (double)op->scratch(s, 1);
+                cost += (double)op->scratch(s, 1, 1);
             if (op->saved)
                 cost += (double)op->saved(s);
             if (op->state)

@@ -154,7 +154,8 @@ static void test_reference_configs(void **state)
 
 /* Batches too large for one chunk of scratch are split: every chunk, the
  * last one partial, must land in the right examples, and the parameter
- * gradients must sum over all of them. */
+ * gradients must sum over all of them. With 3 pool threads the chunks run
+ * side by side (vae_conv_chunks), and the bytes must be those of 1. */
 static void test_reference_chunked(void **state)
 {
     (void)state;
@@ -163,19 +164,43 @@ static void test_reference_chunked(void **state)
     const tu_layer layers[] = {TU_CONV(2, 5, 1, 2), TU_CONVT(16, 5, 1, 2)};
     const int64_t dims[][3] = {{16, 32, 30}, {2, 32, 30}};
     const int64_t batch = 23;
+    const int32_t threads[] = {1, 3};
     double worst = 0.0;
     for (int i = 0; i < TU_COUNT(layers); i++) {
-        tu_harness h;
-        tu_harness_init(&h, dims[i], 3, &layers[i], batch, 900 + (uint64_t)i);
-        int64_t one = h.op->scratch(&h.node.s, 1);
-        int64_t all = h.op->scratch(&h.node.s, batch);
-        /* Chunked, and at least 3 chunks with the last one partial. */
-        assert_true(all < batch * one);
-        assert_true(all / one < batch / 2);
-        assert_true(batch % (all / one) != 0);
-        check_against_reference(&h, &layers[i], &worst);
-        tu_harness_free(&h);
+        float *first[3] = {NULL, NULL, NULL};
+        for (int t = 0; t < TU_COUNT(threads); t++) {
+            assert_int_equal(vae_set_num_threads(threads[t]), VAE_OK);
+            tu_harness h;
+            tu_harness_init(&h, dims[i], 3, &layers[i], batch,
+                            900 + (uint64_t)i);
+            /* A scratch for more slots than chunks holds one per chunk. */
+            int64_t chunks = h.op->scratch(&h.node.s, batch, 64) /
+                             h.op->scratch(&h.node.s, batch, 1);
+            /* At least 3 chunks, of unequal sizes: the last one partial. */
+            assert_true(chunks >= TU_SLOTS);
+            assert_true(batch % chunks != 0);
+            check_against_reference(&h, &layers[i], &worst);
+            const float *got[3] = {h.node.val, h.in.grad, h.dw};
+            const int64_t n[3] = {tu_out_count(&h), tu_in_count(&h),
+                                  h.node.s.n_params};
+            for (int k = 0; k < 3; k++) {
+                if (t == 0) {
+                    first[k] = tu_alloc((size_t)n[k] * sizeof(float));
+                    memcpy(first[k], got[k], (size_t)n[k] * sizeof(float));
+                } else if (memcmp(first[k], got[k],
+                                  (size_t)n[k] * sizeof(float)) != 0) {
+                    fail_msg("%s: %s differs between 1 and %d threads",
+                             i ? "conv2d_transpose" : "conv2d",
+                             k == 0 ? "y" : k == 1 ? "dx" : "dW",
+                             threads[t]);
+                }
+            }
+            tu_harness_free(&h);
+        }
+        for (int k = 0; k < 3; k++)
+            free(first[k]);
     }
+    assert_int_equal(vae_set_num_threads(1), VAE_OK);
     printf("reference, chunked: worst relative disagreement %.3g\n", worst);
 }
 
