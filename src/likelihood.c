@@ -34,6 +34,15 @@ static inline float bernoulli_term(float l, float x, float e)
  * add latency. */
 enum { BERNOULLI_LANES = 8 };
 
+/* The lanes' sum, in lane order. */
+static inline double lanes_total(const double *acc)
+{
+    double s = 0.0;
+    for (int k = 0; k < BERNOULLI_LANES; k++)
+        s += acc[k];
+    return s;
+}
+
 VAE_CLONES
 static double bernoulli_sum(const float *l, const float *x, const float *e,
                             int64_t n)
@@ -45,10 +54,7 @@ static double bernoulli_sum(const float *l, const float *x, const float *e,
             acc[k] += (double)bernoulli_term(l[i + k], x[i + k], e[i + k]);
     for (; i < n; i++)
         acc[0] += (double)bernoulli_term(l[i], x[i], e[i]);
-    double s = 0.0;
-    for (int k = 0; k < BERNOULLI_LANES; k++)
-        s += acc[k];
-    return s;
+    return lanes_total(acc);
 }
 
 /* Adds n floats into BERNOULLI_LANES interleaved partial sums in double,
@@ -63,14 +69,6 @@ static inline void add_lanes(double *acc, const float *v, int64_t n)
             acc[k] += (double)v[i + k];
     for (; i < n; i++)
         acc[0] += (double)v[i];
-}
-
-static inline double lanes_total(const double *acc)
-{
-    double s = 0.0;
-    for (int k = 0; k < BERNOULLI_LANES; k++)
-        s += acc[k];
-    return s;
 }
 
 VAE_CLONES

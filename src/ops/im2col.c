@@ -198,11 +198,18 @@ static int64_t slot_floats(const vae_conv_geom *g, int64_t batch)
     return max_chunk(g, batch) * per_example(g) + vae_conv_rows(g) * g->other;
 }
 
+/* Chunks in a batch. */
+static int64_t chunk_count(const vae_conv_geom *g, int64_t batch)
+{
+    int64_t size = conv_chunk(g, batch);
+    return (batch + size - 1) / size;
+}
+
 /* Chunks at once: as many as slots allow, and no more than there are. */
 static int64_t slots_used(const vae_conv_geom *g, int64_t batch,
                           int64_t slots)
 {
-    int64_t chunks = (batch + conv_chunk(g, batch) - 1) / conv_chunk(g, batch);
+    int64_t chunks = chunk_count(g, batch);
     return slots < 1 ? 1 : slots < chunks ? slots : chunks;
 }
 
@@ -274,7 +281,7 @@ void vae_conv_chunks(const vae_conv_call *c, int64_t batch,
                      vae_conv_chunk_fn chunk, float *dw)
 {
     const vae_conv_geom *g = &c->g;
-    int64_t size = conv_chunk(g, batch), chunks = (batch + size - 1) / size;
+    int64_t chunks = chunk_count(g, batch);
     int64_t at_once = slots_used(g, batch, c->n->slots);
     if (at_once > vae_pool_threads())
         at_once = vae_pool_threads();
