@@ -152,6 +152,29 @@ static void test_reference_configs(void **state)
     printf("reference, 45 configs: worst relative disagreement %.3g\n", worst);
 }
 
+/* Column rows are copied in pieces of 8 floats, the last one overlapping
+ * the one before, and rows under 8 as two overlapping pieces: every row
+ * length from 1 to 33 (stride 1, 3 x 3 kernel, padding 1: as wide as the
+ * image), each piece boundary and overlap among them, and stride 2 over
+ * the same images (half as wide). */
+static void test_reference_row_lengths(void **state)
+{
+    (void)state;
+    double worst = 0.0;
+    for (int64_t w = 1; w <= 33; w++)
+        for (int64_t s = 1; s <= 2; s++) {
+            int64_t dims[3] = {2, 3, w};
+            tu_layer conv = TU_CONV(3, 3, s, 1);
+            tu_harness h;
+            tu_harness_init(&h, dims, 3, &conv, 2, 300 + (uint64_t)(w * s));
+            assert_int_equal(h.node.s.shape[2], (w - 1) / s + 1);
+            check_against_reference(&h, &conv, &worst);
+            tu_harness_free(&h);
+        }
+    printf("reference, row lengths 1..33: worst relative disagreement %.3g\n",
+           worst);
+}
+
 /* Batches too large for one chunk of scratch are split: every chunk, the
  * last one partial, must land in the right examples, and the parameter
  * gradients must sum over all of them. With 3 pool threads the chunks run
@@ -406,6 +429,7 @@ static void test_shape_errors(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_reference_configs),
+    cmocka_unit_test(test_reference_row_lengths),
     cmocka_unit_test(test_reference_chunked),
     cmocka_unit_test(test_adjoint),
     cmocka_unit_test(test_init),
