@@ -714,6 +714,7 @@ static int32_t read_optimizer(reader *r, vae_model *m, vae_adam **out,
     opt->t = t;
     get_f32s(r, opt->m, opt->n);
     get_f32s(r, opt->v, opt->n);
+    vae_adam_moments_written(opt);
     int64_t bad = first_nonfinite(opt->m, opt->n);
     if (bad < 0)
         bad = first_nonfinite(opt->v, opt->n);

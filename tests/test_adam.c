@@ -288,9 +288,19 @@ static void test_update_overflow(void **state)
         if (k == 0) {
             assert_int_equal(vae_adam_set_lr(o, 1e38), VAE_OK);
         } else if (k == 1) {
-            /* A second moment near 0 under a large first moment. */
+            /* A second moment near 0 under a large first moment, from a
+             * file: the loaded moments replace those the last update
+             * measured. */
             o->m[1] = FLT_MAX;
             o->v[1] = 0.0f;
+            size_t len;
+            unsigned char *img = tu_save_image(m, o, &len);
+            vae_adam_free(o);
+            vae_model_free(m);
+            assert_int_equal(
+                vae_model_load_from_buffer(img, len, &m, &o, NULL, 0), VAE_OK);
+            assert_non_null(o);
+            free(img);
         } else {
             o->t = INT64_MAX;
             want = VAE_ERR_RANGE;
@@ -305,6 +315,52 @@ static void test_update_overflow(void **state)
         assert_memory_equal(before, after, len0);
         free(before);
         free(after);
+        vae_adam_free(o);
+        vae_model_free(m);
+    }
+}
+
+/* The check before an update reads the gradients and parameters and
+ * stands for the moments by bounds measured in the last update. A first
+ * moment built up by one huge gradient must still stop a later step that
+ * would overflow with a zero gradient: with beta2 = 0 the denominator falls
+ * to eps and lr * m / eps exceeds FLT_MAX. Had the bound not been kept, the
+ * quick check would pass (every gradient is 0) and the parameters become
+ * infinite. The same steps with a learning rate that keeps the update
+ * finite must go through, by the quick check or the full one. */
+static void test_update_overflow_from_moments(void **state)
+{
+    (void)state;
+    const double lr2[] = {1e13, 1.0};
+    for (int k = 0; k < 2; k++) {
+        vae_model *m = tiny_model(5);
+        int64_t n = vae_model_num_params(m);
+        adam_cfg c = DEFAULTS;
+        c.lr = 1e-30;
+        vae_adam *o = make_adam(m, &c);
+        float *g = vae_model_grads(m);
+        memset(g, 0, (size_t)n * sizeof(float));
+        g[0] = 1e19f;
+        assert_int_equal(vae_adam_step(o, m), VAE_OK);
+        assert_true(o->m[0] > 9e17f);
+        memset(g, 0, (size_t)n * sizeof(float));
+        assert_int_equal(vae_adam_set_betas(o, 0.9, 0.0, 1e-8), VAE_OK);
+        assert_int_equal(vae_adam_set_lr(o, lr2[k]), VAE_OK);
+        size_t len0, len1;
+        unsigned char *before = tu_save_image(m, o, &len0);
+        if (k == 0) {
+            assert_int_equal(vae_adam_step(o, m), VAE_ERR_NONFINITE);
+            unsigned char *after = tu_save_image(m, o, &len1);
+            assert_int_equal(len0, len1);
+            assert_memory_equal(before, after, len0);
+            free(after);
+        } else {
+            assert_int_equal(vae_adam_step(o, m), VAE_OK);
+            for (int64_t i = 0; i < n; i++)
+                assert_true(isfinite(vae_model_params(m)[i]));
+            assert_true(fabsf(vae_model_params(m)[0]) > 1e24f);
+        }
+        free(before);
         vae_adam_free(o);
         vae_model_free(m);
     }
@@ -457,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_adam_clip),
         cmocka_unit_test(test_nonfinite_grad),
         cmocka_unit_test(test_update_overflow),
+        cmocka_unit_test(test_update_overflow_from_moments),
         cmocka_unit_test(test_train_step_composition),
         cmocka_unit_test(test_train_step_nan_input),
         cmocka_unit_test(test_set_lr),
