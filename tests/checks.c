@@ -192,7 +192,11 @@ int tu_op_builders(const char *ops_dir, tu_builder *out, int cap)
         while (tu_next_api_function(&text, name, sizeof name)) {
             assert_true(n < cap);
             snprintf(out[n].name, sizeof out[n].name, "%s", name);
-            snprintf(out[n].stem, sizeof out[n].stem, "%s", files[i].stem);
+            /* Arrays of one size (a stem is NUL-terminated within it):
+             * snprintf here drew a truncation warning from GCC. */
+            _Static_assert(sizeof out->stem == sizeof files->stem,
+                           "stem sizes differ");
+            memcpy(out[n].stem, files[i].stem, sizeof out[n].stem);
             n++;
         }
     }
