@@ -386,8 +386,8 @@ int32_t vae_adam_update(vae_adam *o, vae_model *m)
     /* Not only a NaN or Inf gradient: a finite one can overflow g * g, and
      * a huge learning rate the step. The quick check reads the gradients
      * and parameters; only when it cannot vouch for them do the moments
-     * get read too (a quarter of the mlp benchmark's step went to the
-     * optimizer, half of that to the check). */
+     * get read too (a sixth of the mlp benchmark's step at one thread
+     * went to the optimizer, half of that to the check). */
     if (l.limit > 0.0f)
         vae_parallel_ranges(o->n, VAE_POOL_GRAIN, quick_check_range, &l);
     if (!atomic_load(&l.ok)) {
