@@ -105,17 +105,57 @@ void vae_sgemm_one(int ta, int tb, int64_t m, int64_t n, int64_t k,
     call(&p, m, n, a, b, c);
 }
 
-void vae_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-               const float *a, int64_t lda, const float *b, int64_t ldb,
-               float beta, float *c, int64_t ldc)
+/* The blocks of a product for the pool's threads. */
+static product plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
+                    float alpha, const float *a, int64_t lda, const float *b,
+                    int64_t ldb, float beta, float *c, int64_t ldc)
 {
     product p = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, 1,
                  m > n};
     int direct = !ta && !tb && alpha == 1.0f && beta == 0.0f;
     p.parts = parts_for(p.by_rows ? m : n, (p.by_rows ? n : m) * k,
                         direct ? DIRECT_MACS : SMALL_MACS);
-    if (p.parts > 1)
-        vae_parallel_for(p.parts, block, &p);
+    return p;
+}
+
+static void run(product *p)
+{
+    if (p->parts > 1)
+        vae_parallel_for(p->parts, block, p);
     else
-        call(&p, m, n, a, b, c);
+        call(p, p->m, p->n, p->a, p->b, p->c);
+}
+
+void vae_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb,
+               float beta, float *c, int64_t ldc)
+{
+    product p = plan(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    run(&p);
+}
+
+static void whole_task(void *ctx, int64_t t)
+{
+    const product *p = (const product *)ctx + t;
+    call(p, p->m, p->n, p->a, p->b, p->c);
+}
+
+static product plan_of(const vae_gemm *g)
+{
+    return plan(g->ta, g->tb, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->b,
+                g->ldb, g->beta, g->c, g->ldc);
+}
+
+void vae_sgemm_pair(const vae_gemm *x, const vae_gemm *y)
+{
+    product p[2] = {plan_of(x)};
+    if (y)
+        p[1] = plan_of(y);
+    if (y && p[0].parts == 1 && p[1].parts == 1) {
+        vae_parallel_for(2, whole_task, p);
+        return;
+    }
+    run(&p[0]);
+    if (y)
+        run(&p[1]);
 }

@@ -18,4 +18,26 @@ void vae_sgemm_one(int ta, int tb, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b,
                    int64_t ldb, float beta, float *c, int64_t ldc);
 
+/* The arguments of one vae_sgemm. */
+typedef struct vae_gemm {
+    int ta, tb;
+    int64_t m, n, k;
+    float alpha;
+    const float *a;
+    int64_t lda;
+    const float *b;
+    int64_t ldb;
+    float beta;
+    float *c;
+    int64_t ldc;
+} vae_gemm;
+
+/* Two independent products (neither writes what the other reads or
+ * writes), as vae_sgemm(x) then vae_sgemm(y); y NULL: x alone. Two too
+ * small to split run side by side, each whole on a thread of its own,
+ * where one after the other each left the other threads waiting (the mlp
+ * benchmark's latent-side layers); a product is whole either way, so the
+ * bytes are vae_sgemm's. */
+void vae_sgemm_pair(const vae_gemm *x, const vae_gemm *y);
+
 #endif

@@ -33,6 +33,7 @@
 #include <cblas.h>
 #include <math.h>
 
+#include "gemm.h"
 #include "pool.h"
 #include "testutil.h"
 
@@ -124,6 +125,83 @@ static void test_tasks_run_once(void **state)
     assert_int_equal(vae_set_num_threads(0), VAE_ERR_RANGE);
     assert_int_equal(vae_set_num_threads(1025), VAE_ERR_RANGE);
     assert_int_equal(vae_get_num_threads(), 1);
+}
+
+/* Two products at once (vae_sgemm_pair): the pair of a dense layer's
+ * backward at the mlp benchmark's latent side (too small to split: side by
+ * side, one per thread) and a pair large enough to split, at 1, 2 and 3
+ * threads; each C must be what the product gives whole on one thread (C
+ * starts non-zero: beta 1 adds to it). A pair that ran one product twice,
+ * or wrote one C into the other, fails it. */
+static float pattern(int64_t i, int64_t mult, int64_t mod)
+{
+    return (float)((i * mult) % mod) / (float)mod - 0.5f;
+}
+
+static void test_sgemm_pair(void **state)
+{
+    (void)state;
+    const int64_t dims[2][3] = {{128, 20, 400}, {256, 320, 400}};
+    for (int s = 0; s < 2; s++) {
+        const int64_t rows = dims[s][0], fan_in = dims[s][1],
+                      units = dims[s][2];
+        const int64_t size[2] = {units * fan_in, rows * fan_in};
+        float *dy = tu_alloc((size_t)(rows * units) * sizeof(float));
+        float *x = tu_alloc((size_t)(rows * fan_in) * sizeof(float));
+        float *w = tu_alloc((size_t)(units * fan_in) * sizeof(float));
+        float *want[2], *got[2];
+        for (int64_t i = 0; i < rows * units; i++)
+            dy[i] = pattern(i, 7919, 1009);
+        for (int64_t i = 0; i < rows * fan_in; i++)
+            x[i] = pattern(i, 104729, 997);
+        for (int64_t i = 0; i < units * fan_in; i++)
+            w[i] = pattern(i, 15485863, 991);
+        for (int k = 0; k < 2; k++) {
+            want[k] = tu_alloc((size_t)size[k] * sizeof(float));
+            got[k] = tu_alloc((size_t)size[k] * sizeof(float));
+            for (int64_t i = 0; i < size[k]; i++)
+                want[k][i] = pattern(i, 31, 13);
+        }
+        /* dW += dy^T x and dx += dy w, each whole on this thread. */
+        vae_sgemm_one(1, 0, units, fan_in, rows, 1.0f, dy, units, x, fan_in,
+                      1.0f, want[0], fan_in);
+        vae_sgemm_one(0, 0, rows, fan_in, units, 1.0f, dy, units, w, fan_in,
+                      1.0f, want[1], fan_in);
+        for (int32_t threads = 1; threads <= 3; threads++) {
+            assert_int_equal(vae_set_num_threads(threads), VAE_OK);
+            for (int k = 0; k < 2; k++)
+                for (int64_t i = 0; i < size[k]; i++)
+                    got[k][i] = pattern(i, 31, 13);
+            const vae_gemm dw = {1, 0, units, fan_in, rows, 1.0f, dy, units,
+                                 x, fan_in, 1.0f, got[0], fan_in};
+            const vae_gemm dx = {0, 0, rows, fan_in, units, 1.0f, dy, units,
+                                 w, fan_in, 1.0f, got[1], fan_in};
+            vae_sgemm_pair(&dw, &dx);
+            for (int k = 0; k < 2; k++) {
+                const char *what = k ? "dx" : "dW";
+                /* A split product may end in other last bits with
+                 * OpenBLAS's Haswell kernels (products_split_exactly). */
+                if (memcmp(got[k], want[k], (size_t)size[k] * sizeof(float))
+                        && (s == 0 || threads == 1))
+                    fail_msg("pair %d, %s, %d threads: not the whole "
+                             "product's bytes", s, what, (int)threads);
+                for (int64_t i = 0; i < size[k]; i++)
+                    if (!(fabsf(got[k][i] - want[k][i]) <=
+                          1e-5f * (1.0f + fabsf(want[k][i]))))
+                        fail_msg("pair %d, %s, %d threads: element %lld is "
+                                 "%.9g, not %.9g", s, what, (int)threads,
+                                 (long long)i, got[k][i], want[k][i]);
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            free(want[k]);
+            free(got[k]);
+        }
+        free(dy);
+        free(x);
+        free(w);
+    }
+    assert_int_equal(vae_set_num_threads(1), VAE_OK);
 }
 
 /* ---- Models on the pool ------------------------------------------------- */
@@ -465,6 +543,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tasks_run_once),
+        cmocka_unit_test(test_sgemm_pair),
         cmocka_unit_test(test_same_bytes_same_thread_count),
         cmocka_unit_test(test_two_handles_share_pool),
         cmocka_unit_test(test_fork_child_trains),

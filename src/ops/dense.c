@@ -67,12 +67,12 @@ static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
     int64_t rows = batch * (n->s.size / units);
     const float *dy = n->grad;
     float *db = dw + units * fan_in;
-    vae_sgemm(1, 0, units, fan_in, rows, 1.0f, dy, units, in[0]->val, fan_in,
-              1.0f, dw, fan_in);
+    const vae_gemm dw_product = {1, 0, units, fan_in, rows, 1.0f, dy, units,
+                                 in[0]->val, fan_in, 1.0f, dw, fan_in};
+    const vae_gemm dx_product = {0, 0, rows, fan_in, units, 1.0f, dy, units,
+                                 w, fan_in, 1.0f, in[0]->grad, fan_in};
+    vae_sgemm_pair(&dw_product, in[0]->grad ? &dx_product : NULL);
     vae_bias_grad(dy, rows, units, db, NULL);
-    if (in[0]->grad)
-        vae_sgemm(0, 0, rows, fan_in, units, 1.0f, dy, units, w, fan_in, 1.0f,
-                  in[0]->grad, fan_in);
 }
 
 const vae_op vae_op_dense = {
