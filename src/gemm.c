@@ -36,23 +36,27 @@
  * (16 floats for AVX-512) stay whole. */
 #define ALIGN 16
 
+/* A product and its blocks for the pool's threads. */
 typedef struct product {
-    int ta, tb;
-    int64_t m, n, k, lda, ldb, ldc;
-    float alpha, beta;
-    const float *a, *b;
-    float *c;
+    vae_gemm g;
     int64_t parts;
     int by_rows;
 } product;
 
-static void call(const product *p, int64_t m, int64_t n, const float *a,
+/* Rows and columns m x n of g's product, from a, b into c. */
+static void call(const vae_gemm *g, int64_t m, int64_t n, const float *a,
                  const float *b, float *c)
 {
-    cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans,
-                p->tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)p->k,
-                p->alpha, a, (int)p->lda, b, (int)p->ldb, p->beta, c,
-                (int)p->ldc);
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                g->tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)g->k,
+                g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c,
+                (int)g->ldc);
+}
+
+/* The whole product, one call on this thread. */
+static void whole(const vae_gemm *g)
+{
+    call(g, g->m, g->n, g->a, g->b, g->c);
 }
 
 /* Start of block t of `parts` over `len`, on ALIGN boundaries. */
@@ -67,16 +71,17 @@ static int64_t edge(int64_t t, int64_t parts, int64_t len)
 static void block(void *ctx, int64_t t)
 {
     const product *p = ctx;
-    int64_t len = p->by_rows ? p->m : p->n;
+    const vae_gemm *g = &p->g;
+    int64_t len = p->by_rows ? g->m : g->n;
     int64_t lo = edge(t, p->parts, len), hi = edge(t + 1, p->parts, len);
     if (hi <= lo)
         return;
     if (p->by_rows) /* rows lo..hi of op(A), of C */
-        call(p, hi - lo, p->n, p->a + (p->ta ? lo : lo * p->lda), p->b,
-             p->c + lo * p->ldc);
+        call(g, hi - lo, g->n, g->a + (g->ta ? lo : lo * g->lda), g->b,
+             g->c + lo * g->ldc);
     else /* columns lo..hi of op(B), of C */
-        call(p, p->m, hi - lo, p->a, p->b + (p->tb ? lo * p->ldb : lo),
-             p->c + lo);
+        call(g, g->m, hi - lo, g->a, g->b + (g->tb ? lo * g->ldb : lo),
+             g->c + lo);
 }
 
 /* Blocks for the pool's threads: as many as threads, fewer when the
@@ -101,19 +106,17 @@ void vae_sgemm_one(int ta, int tb, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b,
                    int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    product p = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, 1, 0};
-    call(&p, m, n, a, b, c);
+    const vae_gemm g = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
+    whole(&g);
 }
 
-/* The blocks of a product for the pool's threads. */
-static product plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
-                    float alpha, const float *a, int64_t lda, const float *b,
-                    int64_t ldb, float beta, float *c, int64_t ldc)
+/* The blocks of g for the pool's threads. */
+static product plan(const vae_gemm *g)
 {
-    product p = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, 1,
-                 m > n};
-    int direct = !ta && !tb && alpha == 1.0f && beta == 0.0f;
-    p.parts = parts_for(p.by_rows ? m : n, (p.by_rows ? n : m) * k,
+    product p = {*g, 1, g->m > g->n};
+    int direct = !g->ta && !g->tb && g->alpha == 1.0f && g->beta == 0.0f;
+    p.parts = parts_for(p.by_rows ? g->m : g->n,
+                        (p.by_rows ? g->n : g->m) * g->k,
                         direct ? DIRECT_MACS : SMALL_MACS);
     return p;
 }
@@ -123,34 +126,28 @@ static void run(product *p)
     if (p->parts > 1)
         vae_parallel_for(p->parts, block, p);
     else
-        call(p, p->m, p->n, p->a, p->b, p->c);
+        whole(&p->g);
 }
 
 void vae_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb,
                float beta, float *c, int64_t ldc)
 {
-    product p = plan(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    const vae_gemm g = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
+    product p = plan(&g);
     run(&p);
 }
 
 static void whole_task(void *ctx, int64_t t)
 {
-    const product *p = (const product *)ctx + t;
-    call(p, p->m, p->n, p->a, p->b, p->c);
-}
-
-static product plan_of(const vae_gemm *g)
-{
-    return plan(g->ta, g->tb, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->b,
-                g->ldb, g->beta, g->c, g->ldc);
+    whole(&((const product *)ctx)[t].g);
 }
 
 void vae_sgemm_pair(const vae_gemm *x, const vae_gemm *y)
 {
-    product p[2] = {plan_of(x)};
+    product p[2] = {plan(x)};
     if (y)
-        p[1] = plan_of(y);
+        p[1] = plan(y);
     if (y && p[0].parts == 1 && p[1].parts == 1) {
         vae_parallel_for(2, whole_task, p);
         return;
