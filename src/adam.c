@@ -235,7 +235,8 @@ static float gradient_limit(const adam_coef *c, float m_bound, float v_bound)
     double a2 = ((double)FLT_MAX / 2.0 - (double)c->b2 * v_bound) / c->c2;
     if (!(a1 > 0.0 && a2 > 0.0))
         return 0.0f;
-    double a = sqrt(a2) < a1 ? sqrt(a2) : a1;
+    double a = sqrt(a2);
+    a = a < a1 ? a : a1;
     return a < FLT_MAX ? (float)a : FLT_MAX;
 }
 
