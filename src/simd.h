@@ -19,4 +19,16 @@
 #define VAE_CLONES
 #endif
 
+/* VAE_AVX512: 1 where a loop may also have an AVX-512 version written with
+ * intrinsics (under the same conditions as the clones), chosen at run time
+ * with __builtin_cpu_supports("avx512f"); such a version must give the
+ * bytes of the plain loop it stands in for. */
+#if defined(VAE_SIMD_CLONES) && defined(__x86_64__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define VAE_AVX512 1
+#include <immintrin.h>
+#else
+#define VAE_AVX512 0
+#endif
+
 #endif

@@ -1,6 +1,7 @@
 /* im2col.c - geometry, validation and data movement shared by the two
  * convolution ops (see im2col.h). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../gemm.h"
@@ -419,10 +420,100 @@ static inline int split_pairs(const vae_conv_geom *g, const phase_geom *q,
     return 1;
 }
 
+#if VAE_AVX512
+/* Stride 2 over rows of at most 32 pixels, the conv benchmark's: a row is
+ * two vectors of 16 lanes, split into its even and odd pixels (and joined
+ * again) by two permutes. */
+enum { PAIR_LANES = 16 };
+
+static int pairs_fit(const vae_conv_geom *g)
+{
+    return g->s == 2 && g->w <= 2 * PAIR_LANES && g->p < PAIR_LANES &&
+           __builtin_cpu_supports("avx512f");
+}
+
+/* Lanes [lo, hi) of a mask, for 0 <= lo <= hi <= 16. */
+static inline __mmask16 lane_span(int64_t lo, int64_t hi)
+{
+    return (__mmask16)((((uint32_t)1 << (hi - lo)) - 1) << lo);
+}
+
+__attribute__((target("avx512f"))) static inline void
+deinterleave(__m512 a, __m512 z, __m512 *even, __m512 *odd)
+{
+    const __m512i e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                        20, 22, 24, 26, 28, 30);
+    *even = _mm512_permutex2var_ps(a, e, z);
+    *odd = _mm512_permutex2var_ps(a, _mm512_add_epi32(e, _mm512_set1_epi32(1)),
+                                  z);
+}
+
+__attribute__((target("avx512f"))) static inline void
+interleave(__m512 even, __m512 odd, __m512 *a, __m512 *z)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5,
+                                         21, 6, 22, 7, 23);
+    *a = _mm512_permutex2var_ps(even, lo, odd);
+    *z = _mm512_permutex2var_ps(even, _mm512_add_epi32(lo, _mm512_set1_epi32(8)),
+                                odd);
+}
+
+/* split_pairs for pairs_fit geometries: each padded image row is read
+ * with two masked loads starting p floats before it (the lanes there are
+ * masked off) and split in registers, where split_pairs copies it into a
+ * buffer and takes the phases out of that. */
+__attribute__((target("avx512f"))) static void
+split_pairs_avx512(const vae_conv_geom *g, const phase_geom *q,
+                   const float *im, float *ph)
+{
+    const int64_t p = g->p, pw = q->pw, w = g->w;
+    const int64_t hi = p + w < 2 * PAIR_LANES ? p + w : 2 * PAIR_LANES;
+    const __mmask16 m_lo = lane_span(p, hi < PAIR_LANES ? hi : PAIR_LANES);
+    const __mmask16 m_hi =
+        hi > PAIR_LANES ? lane_span(0, hi - PAIR_LANES) : (__mmask16)0;
+    const __mmask16 m_out = lane_span(0, pw);
+    for (int64_t r = 0; r < 2; r++) {
+        int64_t y_lo, y_hi;
+        inside_run(r - p, 2, g->h, q->ph, &y_lo, &y_hi);
+        float *even = ph + 2 * r * q->ph * pw, *odd = even + q->ph * pw;
+        for (int64_t y = 0; y < q->ph; y++) {
+            __m512 e = _mm512_setzero_ps(), o = _mm512_setzero_ps();
+            if (y >= y_lo && y < y_hi) {
+                /* Lane j is column j - p of image row 2 y + r - p. */
+                uintptr_t at = (uintptr_t)(im + (2 * y + r - p) * w) -
+                               (uintptr_t)(p * 4);
+                deinterleave(_mm512_maskz_loadu_ps(m_lo, (const void *)at),
+                             _mm512_maskz_loadu_ps(
+                                 m_hi, (const void *)(at + 4 * PAIR_LANES)),
+                             &e, &o);
+            }
+            _mm512_mask_storeu_ps(even + y * pw, m_out, e);
+            _mm512_mask_storeu_ps(odd + y * pw, m_out, o);
+        }
+    }
+}
+#endif
+
+/* Asks for the n floats at p to be brought into the cache. The lowering
+ * visits one channel's plane of each example in turn, a whole image
+ * apart: too far for the hardware prefetcher to see coming, so a task
+ * asks for the plane two examples on. */
+static inline void prefetch_plane(const float *p, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 16)
+        __builtin_prefetch(p + i);
+}
+
 /* Writes the phases of one image plane, the padding as zeros. */
 static inline void split_phases(const vae_conv_geom *g, const phase_geom *q,
                                 const float *im, float *ph)
 {
+#if VAE_AVX512
+    if (q->n == 2 && q->pw <= PAIR_LANES && pairs_fit(g)) {
+        split_pairs_avx512(g, q, im, ph);
+        return;
+    }
+#endif
     if (g->s == 2 && q->n == 2 && split_pairs(g, q, im, ph))
         return;
     const int64_t s = g->s, p = g->p, pw = q->pw;
@@ -482,9 +573,13 @@ static void im2col_task(void *ctx, int64_t t)
     const task_span sp = span_of(l, t);
     const int64_t k = g->k, s = g->s, oh = g->oh, ow = g->ow, pw = q.pw;
     const int64_t n_cols = l->batch * oh * ow, plane = q.n * q.n * q.ph * pw;
+    const int64_t image = g->h * g->w;
     for (int64_t b = sp.b0; b < sp.b1; b++) {
         float *ph = l->phases + (b * g->c + sp.c) * plane;
-        split_phases(g, &q, l->img + (b * g->c + sp.c) * g->h * g->w, ph);
+        const float *im = l->img + (b * g->c + sp.c) * image;
+        if (b + 2 < sp.b1)
+            prefetch_plane(im + 2 * g->c * image, image);
+        split_phases(g, &q, im, ph);
         for (int64_t ki = 0; ki < k; ki++)
             for (int64_t kj = 0; kj < k; kj++) {
                 float *out =
@@ -497,6 +592,80 @@ static void im2col_task(void *ctx, int64_t t)
     }
 }
 
+#if VAE_AVX512
+/* col2im_task for pairs_fit geometries: a row of the image is held as its
+ * even and its odd pixels. Every tap that reaches the row adds its run of
+ * window positions to one of them with a masked add, lane o + d taking
+ * position o (a masked load from d floats before the run: masked-off lanes
+ * are not read); then the two go back interleaved. One load and one store
+ * per image row, where col2im_task adds 7-float runs at stride 2 into
+ * memory, one float at a time. Each pixel gets its terms in the same order
+ * (kernel row, then column), so the bytes are col2im_task's. */
+enum { PAIR_KERNEL = 16 };
+
+__attribute__((target("avx512f"))) static void
+col2im_pairs(const lower_loop *l, const task_span *sp)
+{
+    const vae_conv_geom *g = l->g;
+    const int64_t k = g->k, p = g->p, oh = g->oh, ow = g->ow, w = g->w;
+    const int64_t n_cols = l->batch * oh * ow;
+    /* Tap column kj: the lanes it adds to, the lane of position 0 and
+     * whether it reaches the odd pixels. */
+    __mmask16 lanes[PAIR_KERNEL];
+    int64_t shift[PAIR_KERNEL], odd[PAIR_KERNEL];
+    for (int64_t kj = 0; kj < k; kj++) {
+        int64_t lo, hi;
+        inside_run(kj - p, 2, w, ow, &lo, &hi);
+        odd[kj] = (kj - p) & 1;
+        shift[kj] = (kj - p - odd[kj]) / 2;
+        lanes[kj] = hi > lo ? lane_span(lo + shift[kj], hi + shift[kj]) : 0;
+    }
+    const int64_t first = w < PAIR_LANES ? w : PAIR_LANES;
+    const __mmask16 m_lo = lane_span(0, first), m_hi = lane_span(0, w - first);
+    const int64_t plane = g->h * w, step = g->c * plane;
+    for (int64_t b = sp->b0; b < sp->b1; b++) {
+        float *im = l->img + (b * g->c + sp->c) * plane;
+        if (b + 2 < sp->b1)
+            prefetch_plane(im + 2 * step, plane);
+        /* Even rows, then odd ones: a masked store's vector still spans
+         * the start of the next row, and a load right after it there
+         * waits for the store to complete. */
+        for (int64_t half = 0; half < 2; half++)
+            for (int64_t y = half; y < g->h; y += 2) {
+                float *row = im + y * w;
+                __m512 ev, od;
+                deinterleave(_mm512_maskz_loadu_ps(m_lo, row),
+                             _mm512_maskz_loadu_ps(m_hi, row + first), &ev,
+                             &od);
+                /* Window row oy reaches image row y through kernel row ki
+                 * when 2 oy - p + ki = y. */
+                for (int64_t ki = (y + p) & 1; ki < k && ki <= y + p;
+                     ki += 2) {
+                    int64_t oy = (y + p - ki) / 2;
+                    if (oy >= oh)
+                        continue;
+                    const float *run = l->col + (sp->c * k + ki) * k * n_cols +
+                                       (b * oh + oy) * ow;
+                    for (int64_t kj = 0; kj < k; kj++, run += n_cols) {
+                        uintptr_t at =
+                            (uintptr_t)run - (uintptr_t)(shift[kj] * 4);
+                        __m512 t =
+                            _mm512_maskz_loadu_ps(lanes[kj], (const void *)at);
+                        if (odd[kj])
+                            od = _mm512_mask_add_ps(od, lanes[kj], od, t);
+                        else
+                            ev = _mm512_mask_add_ps(ev, lanes[kj], ev, t);
+                    }
+                }
+                __m512 a, z;
+                interleave(ev, od, &a, &z);
+                _mm512_mask_storeu_ps(row, m_lo, a);
+                _mm512_mask_storeu_ps(row + first, m_hi, z);
+            }
+    }
+}
+#endif
+
 /* The adjoint adds straight into the image, each pixel's terms in the
  * order kernel row, then column. (Through the phases it was slower: taps
  * of one phase add into overlapping rows, and vector loads that straddle
@@ -506,6 +675,12 @@ static void col2im_task(void *ctx, int64_t t)
     const lower_loop *l = ctx;
     const vae_conv_geom *g = l->g;
     const task_span sp = span_of(l, t);
+#if VAE_AVX512
+    if (pairs_fit(g) && g->k <= PAIR_KERNEL) {
+        col2im_pairs(l, &sp);
+        return;
+    }
+#endif
     const int64_t k = g->k, s = g->s, p = g->p, oh = g->oh, ow = g->ow;
     const int64_t plane = g->h * g->w, n_cols = l->batch * oh * ow;
     for (int64_t ki = 0; ki < k; ki++)

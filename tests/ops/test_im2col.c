@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "op_test.h"
+#include "ops/im2col.h"
 
 #define REF_TOL 5e-4
 #define ADJ_TOL 1e-5
@@ -231,6 +232,122 @@ static void test_reference_chunked(void **state)
     printf("reference, chunked: worst relative disagreement %.3g\n", worst);
 }
 
+/* ---- the lowerings, bit for bit --------------------------------------------- */
+
+/* im2col moves floats and col2im adds each pixel's terms onto it in the
+ * order kernel row, then kernel column (im2col.h); both are written out
+ * here from those definitions and compared bit for bit. Stride 2 over
+ * images up to 32 pixels wide has AVX-512 loops of its own where the CPU
+ * has them, which must give the plain loops' bytes: kernels 1..6, every
+ * padding, widths 1..33 (33 takes the plain loops everywhere), 1..3 image
+ * rows more than the kernel. Every fifth pixel starts as -0.0, which must
+ * stay so where no tap reaches (kernel 1 reaches only even pixels), and
+ * every fifth column entry is -0.0 too. */
+static int64_t col_at(const vae_conv_geom *g, int64_t batch, int64_t c,
+                      int64_t ki, int64_t kj, int64_t b, int64_t oy, int64_t ox)
+{
+    return ((c * g->k + ki) * g->k + kj) * batch * g->oh * g->ow +
+           (b * g->oh + oy) * g->ow + ox;
+}
+
+static void fill_signed_zeros(tu_rng *r, float *p, int64_t n)
+{
+    tu_fill_uniform(r, p, n, -1.0, 1.0);
+    for (int64_t i = 0; i < n; i += 5)
+        p[i] = -0.0f;
+}
+
+static void check_lowering(const vae_conv_geom *g, int64_t batch, tu_rng *r)
+{
+    const int64_t n_img = batch * g->c * g->h * g->w;
+    const int64_t n_col = g->c * g->k * g->k * batch * g->oh * g->ow;
+    float *img = tu_alloc((size_t)n_img * sizeof(float));
+    float *sum = tu_alloc((size_t)n_img * sizeof(float));
+    float *want = tu_alloc((size_t)n_img * sizeof(float));
+    float *col = tu_alloc((size_t)n_col * sizeof(float));
+    float *cols = tu_alloc((size_t)n_col * sizeof(float));
+    float *phases = tu_alloc((size_t)(batch * g->c * 4 * (g->oh + g->k) *
+                                      (g->ow + g->k)) *
+                             sizeof(float));
+    fill_signed_zeros(r, img, n_img);
+    fill_signed_zeros(r, col, n_col);
+    memcpy(sum, img, (size_t)n_img * sizeof(float));
+    vae_im2col(g, img, batch, phases, cols);
+    vae_col2im_add(g, col, batch, sum);
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t c = 0; c < g->c; c++)
+            for (int64_t y = 0; y < g->h; y++)
+                for (int64_t x = 0; x < g->w; x++) {
+                    int64_t at = ((b * g->c + c) * g->h + y) * g->w + x;
+                    float acc = img[at];
+                    for (int64_t ki = 0; ki < g->k; ki++)
+                        for (int64_t kj = 0; kj < g->k; kj++) {
+                            int64_t ty = y + g->p - ki, tx = x + g->p - kj;
+                            if (ty < 0 || tx < 0 || ty % g->s || tx % g->s ||
+                                ty / g->s >= g->oh || tx / g->s >= g->ow)
+                                continue;
+                            acc += col[col_at(g, batch, c, ki, kj, b,
+                                              ty / g->s, tx / g->s)];
+                        }
+                    want[at] = acc;
+                }
+    assert_memory_equal(sum, want, (size_t)n_img * sizeof(float));
+    for (int64_t c = 0; c < g->c; c++)
+        for (int64_t ki = 0; ki < g->k; ki++)
+            for (int64_t kj = 0; kj < g->k; kj++)
+                for (int64_t b = 0; b < batch; b++)
+                    for (int64_t oy = 0; oy < g->oh; oy++)
+                        for (int64_t ox = 0; ox < g->ow; ox++) {
+                            int64_t y = oy * g->s - g->p + ki;
+                            int64_t x = ox * g->s - g->p + kj;
+                            int inside =
+                                y >= 0 && y < g->h && x >= 0 && x < g->w;
+                            float v =
+                                inside
+                                    ? img[((b * g->c + c) * g->h + y) * g->w + x]
+                                    : 0.0f;
+                            float got =
+                                cols[col_at(g, batch, c, ki, kj, b, oy, ox)];
+                            if (memcmp(&got, &v, sizeof v) != 0)
+                                fail_msg("im2col k %lld p %lld w %lld: column "
+                                         "(%lld %lld %lld) of (%lld %lld %lld) "
+                                         "is %a, not %a",
+                                         (long long)g->k, (long long)g->p,
+                                         (long long)g->w, (long long)c,
+                                         (long long)ki, (long long)kj,
+                                         (long long)b, (long long)oy,
+                                         (long long)ox, (double)got,
+                                         (double)v);
+                        }
+    free(img);
+    free(sum);
+    free(want);
+    free(col);
+    free(cols);
+    free(phases);
+}
+
+static void test_lowering_exact(void **state)
+{
+    (void)state;
+    tu_rng r;
+    tu_seed(&r, 77);
+    int cases = 0;
+    for (int64_t k = 1; k <= 6; k++)
+        for (int64_t p = 0; p < k; p++)
+            for (int64_t w = 1; w <= 33; w++) {
+                vae_conv_geom g = {.c = 2, .h = k + 1 + w % 3, .w = w,
+                                   .k = k, .s = 2, .p = p};
+                g.oh = (g.h + 2 * p - k) / 2 + 1;
+                g.ow = (w + 2 * p - k) / 2 + 1;
+                if (w + 2 * p < k)
+                    continue;
+                check_lowering(&g, 3, &r);
+                cases++;
+            }
+    assert_true(cases > 600);
+}
+
 /* ---- adjoint --------------------------------------------------------------- */
 
 /* conv2d_transpose is the adjoint of conv2d for the same weights (no bias):
@@ -435,6 +552,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_reference_configs),
     cmocka_unit_test(test_reference_row_lengths),
     cmocka_unit_test(test_reference_chunked),
+    cmocka_unit_test(test_lowering_exact),
     cmocka_unit_test(test_adjoint),
     cmocka_unit_test(test_init),
     cmocka_unit_test(test_issue_shapes),
