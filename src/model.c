@@ -60,17 +60,22 @@ static int32_t make_nodes(const vae_graph *g, vae_node **out, int64_t *off,
  * floats (a conv model's relus: 10 MB at batch 128), when nothing else
  * reads them: the input has no other consumer, is not the net's output,
  * is not the caller's data (a source node: input or data), and its own
- * backward does not read its value. The input's gradient then needs no
- * buffer either: the activation's backward turns its own gradient into
- * the input's in place (another 10 MB, and one pass less over them),
- * unless the input's gradient is seeded before the backward (aux_loss). */
+ * backward does not read its value (unless the values stay as they were:
+ * a reshape, which so costs neither memory nor a copy). The input's
+ * gradient then needs no buffer either: the activation's backward turns
+ * its own gradient into the input's in place (another 10 MB, and one pass
+ * less over them), unless the input's gradient is seeded before the
+ * backward (aux_loss). A node whose gradient lives in its value buffer
+ * (grad_in_val) keeps that buffer. */
 static void plan_in_place(vae_node *nodes, int32_t n, int32_t output)
 {
     for (int32_t i = 1; i < n; i++) {
         int32_t j = nodes[i].s.inputs[0], uses = 0;
-        if (!vae_op_get(nodes[i].s.op)->forward_in_place || j == output ||
+        const vae_op *op = vae_op_get(nodes[i].s.op);
+        if (!op->forward_in_place || j == output || nodes[i].grad_in_val ||
             nodes[j].s.n_inputs == 0 ||
-            vae_op_get(nodes[j].s.op)->backward_reads_val ||
+            (vae_op_get(nodes[j].s.op)->backward_reads_val &&
+             !op->keeps_values) ||
             nodes[j].grad_in_val)
             continue;
         for (int32_t k = 1; k < n; k++)

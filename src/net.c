@@ -110,7 +110,10 @@ float *vae_place_nodes(vae_node *nodes, int32_t n, int32_t first_grad, float *p,
         nodes[i].grad = own ? p : NULL;
         p += own ? nodes[i].s.size * batch : 0;
     }
-    for (int32_t i = first_grad; i < n; i++)
+    /* Last to first: in a chain of in-place nodes (an activation, then a
+     * reshape) each input takes its consumer's gradient once that one has
+     * its own. */
+    for (int32_t i = n - 1; i >= first_grad; i--)
         if (nodes[i].val_in_input) {
             vae_node *in = &nodes[nodes[i].s.inputs[0]];
             if (in->grad_in_consumer && in - nodes >= first_grad)

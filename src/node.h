@@ -98,6 +98,9 @@ typedef struct vae_op {
     /* 1 when forward may write over its input (n->val == in[0]->val) and
      * backward still works: activations whose derivative needs only y. */
     int forward_in_place;
+    /* 1 when such an in-place forward leaves the values as they were
+     * (reshape): the input's own backward may still read them. */
+    int keeps_values;
     /* Floats of temporary space forward or backward needs for `batch`
      * examples (e.g. im2col columns), or NULL for none, when it may work on
      * up to `slots` parts of a batch at once (one per pool thread; ops that

@@ -1,6 +1,7 @@
 /* A whole conv VAE (conv2d, tanh, flatten in the encoder; dense, tanh,
  * reshape, conv2d_transpose in the decoder): the training loss's gradient
- * against central differences through the public API. The ops on their
+ * against central differences through the public API, and the buffers the
+ * reshapes share with the layers before them. The ops on their
  * own are tested in tests/ops/ (test_im2col.c, test_conv2d.c,
  * test_conv2d_transpose.c, test_reshape.c).
  *
@@ -9,6 +10,7 @@
  */
 #include <stdio.h>
 
+#include "model.h"
 #include "testutil.h"
 
 #define MODEL_FD_TOL 5e-3
@@ -65,10 +67,44 @@ static void test_model_grad(void **state)
     vae_model_free(m);
 }
 
+/* tanh computes over the layer before it and each reshape over the tanh
+ * (model.c, plan_in_place): the three nodes of each chain share one value
+ * buffer and one gradient buffer, the gradient placed from the reshape
+ * back. test_model_grad runs this model, so a chain placed wrongly (a
+ * layer left without its gradient, a reshape adding its gradient onto
+ * itself) fails it there. */
+static void test_reshape_in_place(void **state)
+{
+    (void)state;
+    vae_model *m = conv_model();
+    float x[MB * MD];
+    tu_rng r;
+    tu_seed(&r, 9);
+    tu_fill_uniform(&r, x, MB * MD, 0.0, 1.0);
+    assert_int_equal(vae_model_elbo_grad(m, x, MB, NULL, NULL, NULL), VAE_OK);
+    /* Encoder: input, conv, tanh, flatten; decoder: z, dense, tanh,
+     * reshape, transpose. */
+    const vae_node *chains[2] = {&m->enc[1], &m->dec[1]};
+    for (int c = 0; c < 2; c++) {
+        const vae_node *layer = chains[c], *act = layer + 1, *shape = layer + 2;
+        assert_int_equal(act->s.op, VAE_OP_TANH);
+        assert_int_equal(shape->s.op, VAE_OP_RESHAPE);
+        assert_true(act->val_in_input);
+        assert_true(shape->val_in_input);
+        assert_ptr_equal(act->val, layer->val);
+        assert_ptr_equal(shape->val, layer->val);
+        assert_non_null(shape->grad);
+        assert_ptr_equal(act->grad, shape->grad);
+        assert_ptr_equal(layer->grad, shape->grad);
+    }
+    vae_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_grad),
+        cmocka_unit_test(test_reshape_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

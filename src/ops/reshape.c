@@ -1,6 +1,7 @@
-/* reshape.c - the same elements under another per-example shape. Values are
- * copied rather than aliased so every node owns its buffers, which keeps the
- * workspace layout and the backward pass uniform. */
+/* reshape.c - the same elements under another per-example shape. Where the
+ * model can (model.c, plan_in_place), a reshape's values and gradient are
+ * its input's, and forward and backward have nothing to do; otherwise
+ * they are copied and added. */
 #include <string.h>
 
 #include "ops.h"
@@ -28,14 +29,16 @@ static void reshape_forward(vae_node *n, vae_node *const *in, const float *w,
                             int64_t batch)
 {
     (void)w;
-    memcpy(n->val, in[0]->val, (size_t)(batch * n->s.size) * sizeof(float));
+    if (n->val != in[0]->val)
+        memcpy(n->val, in[0]->val,
+               (size_t)(batch * n->s.size) * sizeof(float));
 }
 
 static void reshape_backward(vae_node *n, vae_node *const *in, const float *w,
                              float *dw, int64_t batch)
 {
     (void)w, (void)dw;
-    if (!in[0]->grad)
+    if (!in[0]->grad || in[0]->grad == n->grad)
         return;
     int64_t len = batch * n->s.size;
     for (int64_t i = 0; i < len; i++)
@@ -48,6 +51,8 @@ const vae_op vae_op_reshape = {
     .shape = reshape_shape,
     .forward = reshape_forward,
     .backward = reshape_backward,
+    .forward_in_place = 1,
+    .keeps_values = 1,
 };
 
 VAE_API int32_t vae_graph_reshape(vae_graph *g, int32_t x, const int64_t *dims,
