@@ -104,7 +104,7 @@ static void backward_chunk(const vae_conv_call *c, const vae_conv_space *sp,
     /* The columns are used up: their space takes dL/dcol. */
     vae_conv_sgemm(sp, 1, 0, rows, cols, out, c->w, rows, sp->chan, cols,
                    0.0f, sp->col, cols);
-    vae_col2im_add(g, sp->col, nb, c->in[0]->grad + b0 * c->in[0]->s.size);
+    vae_col2im(g, sp->col, nb, NULL, c->in[0]->grad + b0 * c->in[0]->s.size);
 }
 
 static void conv2d_backward(vae_node *n, vae_node *const *in, const float *w,

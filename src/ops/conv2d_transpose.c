@@ -10,7 +10,7 @@
  * adjoint. In im2col terms the output is the image and the input holds the
  * window positions. For a chunk of examples at once (see vae_conv_chunks):
  *
- *   forward:   Xc = x (channel-major);  y = col2im(W^T Xc) + bias
+ *   forward:   Xc = x (channel-major);  y = bias + col2im(W^T Xc)
  *   backward:  col = im2col(dy);  dW_chunk = Xc col^T;  dx += W col (as NCHW)
  *
  * and db, dW += the chunks' dW_chunk in order, over the whole batch.
@@ -79,8 +79,7 @@ static void forward_chunk(const vae_conv_call *c, const vae_conv_space *sp,
                          sp->chan);
     vae_conv_sgemm(sp, 1, 0, rows, cols, cin, c->w, rows, sp->chan, cols, 0.0f,
                    sp->col, cols);
-    vae_fill_bias(c->w + cin * rows, nb, g->c, g->h * g->w, y);
-    vae_col2im_add(g, sp->col, nb, y);
+    vae_col2im(g, sp->col, nb, c->w + cin * rows, y);
 }
 
 static void convt_forward(vae_node *n, vae_node *const *in, const float *w,

@@ -549,6 +549,7 @@ static inline void split_phases(const vae_conv_geom *g, const phase_geom *q,
 typedef struct lower_loop {
     const vae_conv_geom *g;
     float *img, *col, *phases;
+    const float *bias;
     int64_t batch, per_task, b_tasks;
 } lower_loop;
 
@@ -625,7 +626,7 @@ col2im_pairs(const lower_loop *l, const task_span *sp)
     const int64_t plane = g->h * w, step = g->c * plane;
     for (int64_t b = sp->b0; b < sp->b1; b++) {
         float *im = l->img + (b * g->c + sp->c) * plane;
-        if (b + 2 < sp->b1)
+        if (b + 2 < sp->b1 && !l->bias)
             prefetch_plane(im + 2 * step, plane);
         /* Even rows, then odd ones: a masked store's vector still spans
          * the start of the next row, and a load right after it there
@@ -634,9 +635,12 @@ col2im_pairs(const lower_loop *l, const task_span *sp)
             for (int64_t y = half; y < g->h; y += 2) {
                 float *row = im + y * w;
                 __m512 ev, od;
-                deinterleave(_mm512_maskz_loadu_ps(m_lo, row),
-                             _mm512_maskz_loadu_ps(m_hi, row + first), &ev,
-                             &od);
+                if (l->bias)
+                    ev = od = _mm512_set1_ps(l->bias[sp->c]);
+                else
+                    deinterleave(_mm512_maskz_loadu_ps(m_lo, row),
+                                 _mm512_maskz_loadu_ps(m_hi, row + first),
+                                 &ev, &od);
                 /* Window row oy reaches image row y through kernel row ki
                  * when 2 oy - p + ki = y. */
                 for (int64_t ki = (y + p) & 1; ki < k && ki <= y + p;
@@ -683,6 +687,12 @@ static void col2im_task(void *ctx, int64_t t)
 #endif
     const int64_t k = g->k, s = g->s, p = g->p, oh = g->oh, ow = g->ow;
     const int64_t plane = g->h * g->w, n_cols = l->batch * oh * ow;
+    if (l->bias)
+        for (int64_t b = sp.b0; b < sp.b1; b++) {
+            float *im = l->img + (b * g->c + sp.c) * plane;
+            for (int64_t i = 0; i < plane; i++)
+                im[i] = l->bias[sp.c];
+        }
     for (int64_t ki = 0; ki < k; ki++)
         for (int64_t kj = 0; kj < k; kj++) {
             float *row = l->col + ((sp.c * k + ki) * k + kj) * n_cols;
@@ -701,13 +711,15 @@ static void col2im_task(void *ctx, int64_t t)
 }
 
 static void lower(const vae_conv_geom *g, float *img, int64_t batch,
-                  float *phases, float *col, vae_task_fn task)
+                  float *phases, float *col, const float *bias,
+                  vae_task_fn task)
 {
     int64_t per_channel = g->k * g->k * g->oh * g->ow;
     int64_t per = per_channel < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / per_channel
                                                : 1;
     per = per < batch ? per : batch;
-    lower_loop l = {g, img, col, phases, batch, per, (batch + per - 1) / per};
+    lower_loop l = {g,     img, col, phases, bias,
+                    batch, per, (batch + per - 1) / per};
     vae_parallel_for(g->c * l.b_tasks, task, &l);
 }
 
@@ -715,16 +727,16 @@ void vae_im2col(const vae_conv_geom *g, const float *img, int64_t batch,
                 float *phases, float *col)
 {
     /* im2col_task only reads img. */
-    lower(g, (float *)img, batch, phases, col, im2col_task);
+    lower(g, (float *)img, batch, phases, col, NULL, im2col_task);
 }
 
-void vae_col2im_add(const vae_conv_geom *g, const float *col, int64_t batch,
-                    float *img)
+void vae_col2im(const vae_conv_geom *g, const float *col, int64_t batch,
+                const float *bias, float *img)
 {
-    lower(g, img, batch, NULL, (float *)col, col2im_task);
+    lower(g, img, batch, NULL, (float *)col, bias, col2im_task);
 }
 
-/* The permutes, bias fill and bias gradient below, split across the
+/* The permutes and the bias gradient below, split across the
  * worker pool by example (each writes its own examples' planes) or, for
  * the bias gradient, by channel (each sum in its serial order). */
 typedef struct plane_loop {
@@ -795,25 +807,6 @@ void vae_from_channel_major_bias(const float *src, const float *bias,
     plane_loop l = {src, dst, bias, batch, channels, n};
     vae_parallel_ranges(batch, example_grain(channels, n), from_channel_major,
                         &l);
-}
-
-static void fill_bias(void *ctx, int64_t lo, int64_t hi)
-{
-    const plane_loop *l = ctx;
-    int64_t channels = l->channels, n = l->n;
-    for (int64_t b = lo; b < hi; b++)
-        for (int64_t c = 0; c < channels; c++) {
-            float *d = l->dst + (b * channels + c) * n;
-            for (int64_t i = 0; i < n; i++)
-                d[i] = l->bias[c];
-        }
-}
-
-void vae_fill_bias(const float *bias, int64_t batch, int64_t channels,
-                   int64_t n, float *dst)
-{
-    plane_loop l = {NULL, dst, bias, batch, channels, n};
-    vae_parallel_ranges(batch, example_grain(channels, n), fill_bias, &l);
 }
 
 /* Eight double lanes per channel, each row's element i into lane i % 8,

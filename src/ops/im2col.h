@@ -106,9 +106,11 @@ void vae_conv_sgemm(const vae_conv_space *sp, int ta, int tb, int64_t m,
 void vae_im2col(const vae_conv_geom *g, const float *img, int64_t batch,
                 float *phases, float *col);
 /* The adjoint of vae_im2col: adds each column entry into the image pixel it
- * was read from (entries that fell in the padding are dropped). */
-void vae_col2im_add(const vae_conv_geom *g, const float *col, int64_t batch,
-                    float *img);
+ * was read from (entries that fell in the padding are dropped), each
+ * pixel's terms in the order kernel row, then kernel column. With a bias,
+ * the pixels of channel c start from bias[c] instead of their values. */
+void vae_col2im(const vae_conv_geom *g, const float *col, int64_t batch,
+                const float *bias, float *img);
 
 /* dst[c][b][:] = src[b][c][:], rows of n floats. */
 void vae_to_channel_major(const float *src, int64_t batch, int64_t channels,
@@ -120,9 +122,6 @@ void vae_add_from_channel_major(const float *src, int64_t batch,
 void vae_from_channel_major_bias(const float *src, const float *bias,
                                  int64_t batch, int64_t channels, int64_t n,
                                  float *dst);
-/* dst[b][c][:] = bias[c]. */
-void vae_fill_bias(const float *bias, int64_t batch, int64_t channels,
-                   int64_t n, float *dst);
 /* db[c] += sum over b and the row of dy[b][c][:], summed in double
  * (in eight lanes, a fixed order). */
 void vae_add_bias_grad(const float *dy, int64_t batch, int64_t channels,

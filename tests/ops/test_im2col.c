@@ -234,15 +234,17 @@ static void test_reference_chunked(void **state)
 
 /* ---- the lowerings, bit for bit --------------------------------------------- */
 
-/* im2col moves floats and col2im adds each pixel's terms onto it in the
- * order kernel row, then kernel column (im2col.h); both are written out
- * here from those definitions and compared bit for bit. Stride 2 over
- * images up to 32 pixels wide has AVX-512 loops of its own where the CPU
- * has them, which must give the plain loops' bytes: kernels 1..6, every
- * padding, widths 1..33 (33 takes the plain loops everywhere), 1..3 image
- * rows more than the kernel. Every fifth pixel starts as -0.0, which must
- * stay so where no tap reaches (kernel 1 reaches only even pixels), and
- * every fifth column entry is -0.0 too. */
+/* im2col moves floats and col2im adds each pixel's terms onto it (or onto
+ * its channel's bias) in the order kernel row, then kernel column
+ * (im2col.h); both are written out here from those definitions and
+ * compared bit for bit. Stride 2 over images up to 32 pixels wide has
+ * AVX-512 loops of its own where the CPU has them, which must give the
+ * plain loops' bytes: kernels 1..6, every padding, widths 1..33 (33 takes
+ * the plain loops everywhere), 1..3 image rows more than the kernel;
+ * col2im with and without a bias. Every fifth pixel starts as -0.0, which
+ * must stay so where no tap reaches (kernel 1 reaches only even pixels),
+ * and every fifth column entry is -0.0 too, as is the first channel's
+ * bias. */
 static int64_t col_at(const vae_conv_geom *g, int64_t batch, int64_t c,
                       int64_t ki, int64_t kj, int64_t b, int64_t oy, int64_t ox)
 {
@@ -257,6 +259,31 @@ static void fill_signed_zeros(tu_rng *r, float *p, int64_t n)
         p[i] = -0.0f;
 }
 
+/* want = what vae_col2im must leave: each pixel starts from its value in
+ * img, or from bias[c] when there is a bias, and adds its terms in order. */
+static void col2im_definition(const vae_conv_geom *g, int64_t batch,
+                              const float *col, const float *img,
+                              const float *bias, float *want)
+{
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t c = 0; c < g->c; c++)
+            for (int64_t y = 0; y < g->h; y++)
+                for (int64_t x = 0; x < g->w; x++) {
+                    int64_t at = ((b * g->c + c) * g->h + y) * g->w + x;
+                    float acc = bias ? bias[c] : img[at];
+                    for (int64_t ki = 0; ki < g->k; ki++)
+                        for (int64_t kj = 0; kj < g->k; kj++) {
+                            int64_t ty = y + g->p - ki, tx = x + g->p - kj;
+                            if (ty < 0 || tx < 0 || ty % g->s || tx % g->s ||
+                                ty / g->s >= g->oh || tx / g->s >= g->ow)
+                                continue;
+                            acc += col[col_at(g, batch, c, ki, kj, b,
+                                              ty / g->s, tx / g->s)];
+                        }
+                    want[at] = acc;
+                }
+}
+
 static void check_lowering(const vae_conv_geom *g, int64_t batch, tu_rng *r)
 {
     const int64_t n_img = batch * g->c * g->h * g->w;
@@ -269,29 +296,23 @@ static void check_lowering(const vae_conv_geom *g, int64_t batch, tu_rng *r)
     float *phases = tu_alloc((size_t)(batch * g->c * 4 * (g->oh + g->k) *
                                       (g->ow + g->k)) *
                              sizeof(float));
+    float bias[2];
+    assert_true(g->c <= 2);
     fill_signed_zeros(r, img, n_img);
     fill_signed_zeros(r, col, n_col);
+    fill_signed_zeros(r, bias, g->c);
+
+    /* col2im adding onto the image, then starting from the bias (over
+     * an image of other values, which it must ignore). */
     memcpy(sum, img, (size_t)n_img * sizeof(float));
-    vae_im2col(g, img, batch, phases, cols);
-    vae_col2im_add(g, col, batch, sum);
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t c = 0; c < g->c; c++)
-            for (int64_t y = 0; y < g->h; y++)
-                for (int64_t x = 0; x < g->w; x++) {
-                    int64_t at = ((b * g->c + c) * g->h + y) * g->w + x;
-                    float acc = img[at];
-                    for (int64_t ki = 0; ki < g->k; ki++)
-                        for (int64_t kj = 0; kj < g->k; kj++) {
-                            int64_t ty = y + g->p - ki, tx = x + g->p - kj;
-                            if (ty < 0 || tx < 0 || ty % g->s || tx % g->s ||
-                                ty / g->s >= g->oh || tx / g->s >= g->ow)
-                                continue;
-                            acc += col[col_at(g, batch, c, ki, kj, b,
-                                              ty / g->s, tx / g->s)];
-                        }
-                    want[at] = acc;
-                }
+    vae_col2im(g, col, batch, NULL, sum);
+    col2im_definition(g, batch, col, img, NULL, want);
     assert_memory_equal(sum, want, (size_t)n_img * sizeof(float));
+    vae_col2im(g, col, batch, bias, sum);
+    col2im_definition(g, batch, col, img, bias, want);
+    assert_memory_equal(sum, want, (size_t)n_img * sizeof(float));
+
+    vae_im2col(g, img, batch, phases, cols);
     for (int64_t c = 0; c < g->c; c++)
         for (int64_t ki = 0; ki < g->k; ki++)
             for (int64_t kj = 0; kj < g->k; kj++)
