@@ -49,6 +49,14 @@ static vae_model *conv_model(void)
     return m;
 }
 
+/* MB images of pixels uniform in [0, 1]. */
+static void fill_images(float *x, uint64_t seed)
+{
+    tu_rng r;
+    tu_seed(&r, seed);
+    tu_fill_uniform(&r, x, MB * MD, 0.0, 1.0);
+}
+
 /* The full training loss's gradient wrt every parameter, through the public
  * API, against central differences. */
 static void test_model_grad(void **state)
@@ -56,9 +64,7 @@ static void test_model_grad(void **state)
     (void)state;
     vae_model *m = conv_model();
     float x[MB * MD];
-    tu_rng r;
-    tu_seed(&r, 8);
-    tu_fill_uniform(&r, x, MB * MD, 0.0, 1.0);
+    fill_images(x, 8);
 
     double worst = tu_check_model_grads(m, x, MB, Z_SEED, TU_FD_H,
                                         MODEL_FD_TOL);
@@ -78,9 +84,7 @@ static void test_reshape_in_place(void **state)
     (void)state;
     vae_model *m = conv_model();
     float x[MB * MD];
-    tu_rng r;
-    tu_seed(&r, 9);
-    tu_fill_uniform(&r, x, MB * MD, 0.0, 1.0);
+    fill_images(x, 9);
     assert_int_equal(vae_model_elbo_grad(m, x, MB, NULL, NULL, NULL), VAE_OK);
     /* Encoder: input, conv, tanh, flatten; decoder: z, dense, tanh,
      * reshape, transpose. */
