@@ -11,23 +11,18 @@
 #ifndef VAE_SIMD_H
 #define VAE_SIMD_H
 
+/* VAE_AVX512 is 1 where the clones are built: there a loop may also have
+ * an AVX-512 version written with intrinsics, chosen at run time with
+ * __builtin_cpu_supports("avx512f"); such a version must give the bytes of
+ * the plain loop it stands in for. */
 #if defined(VAE_SIMD_CLONES) && defined(__x86_64__) && \
     (defined(__GNUC__) || defined(__clang__))
 #define VAE_CLONES \
     __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VAE_CLONES
-#endif
-
-/* VAE_AVX512: 1 where a loop may also have an AVX-512 version written with
- * intrinsics (under the same conditions as the clones), chosen at run time
- * with __builtin_cpu_supports("avx512f"); such a version must give the
- * bytes of the plain loop it stands in for. */
-#if defined(VAE_SIMD_CLONES) && defined(__x86_64__) && \
-    (defined(__GNUC__) || defined(__clang__))
 #define VAE_AVX512 1
 #include <immintrin.h>
 #else
+#define VAE_CLONES
 #define VAE_AVX512 0
 #endif
 
