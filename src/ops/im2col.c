@@ -441,11 +441,11 @@ static inline __mmask16 lane_span(int64_t lo, int64_t hi)
 __attribute__((target("avx512f"))) static inline void
 deinterleave(__m512 a, __m512 z, __m512 *even, __m512 *odd)
 {
-    const __m512i e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                        20, 22, 24, 26, 28, 30);
+    const __m512i e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                        22, 24, 26, 28, 30);
     *even = _mm512_permutex2var_ps(a, e, z);
-    *odd = _mm512_permutex2var_ps(a, _mm512_add_epi32(e, _mm512_set1_epi32(1)),
-                                  z);
+    *odd =
+        _mm512_permutex2var_ps(a, _mm512_add_epi32(e, _mm512_set1_epi32(1)), z);
 }
 
 __attribute__((target("avx512f"))) static inline void
@@ -454,8 +454,8 @@ interleave(__m512 even, __m512 odd, __m512 *a, __m512 *z)
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5,
                                          21, 6, 22, 7, 23);
     *a = _mm512_permutex2var_ps(even, lo, odd);
-    *z = _mm512_permutex2var_ps(even, _mm512_add_epi32(lo, _mm512_set1_epi32(8)),
-                                odd);
+    *z = _mm512_permutex2var_ps(
+        even, _mm512_add_epi32(lo, _mm512_set1_epi32(8)), odd);
 }
 
 /* split_pairs for pairs_fit geometries: each padded image row is read
@@ -481,11 +481,12 @@ split_pairs_avx512(const vae_conv_geom *g, const phase_geom *q,
             if (y >= y_lo && y < y_hi) {
                 /* Lane j is column j - p of image row 2 y + r - p. */
                 uintptr_t at = (uintptr_t)(im + (2 * y + r - p) * w) -
-                               (uintptr_t)(p * 4);
-                deinterleave(_mm512_maskz_loadu_ps(m_lo, (const void *)at),
-                             _mm512_maskz_loadu_ps(
-                                 m_hi, (const void *)(at + 4 * PAIR_LANES)),
-                             &e, &o);
+                               (uintptr_t)p * sizeof(float);
+                deinterleave(
+                    _mm512_maskz_loadu_ps(m_lo, (const void *)at),
+                    _mm512_maskz_loadu_ps(
+                        m_hi, (const void *)(at + PAIR_LANES * sizeof(float))),
+                    &e, &o);
             }
             _mm512_mask_storeu_ps(even + y * pw, m_out, e);
             _mm512_mask_storeu_ps(odd + y * pw, m_out, o);
@@ -651,8 +652,8 @@ col2im_pairs(const lower_loop *l, const task_span *sp)
                     const float *run = l->col + (sp->c * k + ki) * k * n_cols +
                                        (b * oh + oy) * ow;
                     for (int64_t kj = 0; kj < k; kj++, run += n_cols) {
-                        uintptr_t at =
-                            (uintptr_t)run - (uintptr_t)(shift[kj] * 4);
+                        uintptr_t at = (uintptr_t)run -
+                                       (uintptr_t)shift[kj] * sizeof(float);
                         __m512 t =
                             _mm512_maskz_loadu_ps(lanes[kj], (const void *)at);
                         if (odd[kj])
