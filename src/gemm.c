@@ -1,31 +1,35 @@
 /* gemm.c - matrix products over the worker pool.
  *
- * With several threads, vae_set_num_threads sets OpenBLAS to one thread
- * (threads.c) and a product is cut here into one block of C per thread,
- * each a cblas_sgemm of its own. OpenBLAS's own threading splits the
- * small products of these models badly (a 128 x 784 x 400 product gained
- * 16% from a second thread, docs/performance.md), and its pool would
- * compete with the library's workers for the cores. A block is whole
- * columns (split along n) or whole rows (along m), of the larger
+ * A product runs as libvae's own AVX-512 product (sgemm_avx512.c) where
+ * the CPU has AVX-512 and the build has the vector code, else as
+ * cblas_sgemm. With several threads, vae_set_num_threads sets OpenBLAS to
+ * one thread (threads.c) and a product is cut here into one block of C
+ * per thread, each a product of its own. OpenBLAS's own threading splits
+ * the small products of these models badly (a 128 x 784 x 400 product
+ * gained 16% from a second thread, docs/performance.md), and its pool
+ * would compete with the library's workers for the cores. A block is
+ * whole columns (split along n) or whole rows (along m), of the larger
  * dimension, so the operand every block re-reads is the smaller one.
  *
  * The blocks depend on the shape and the thread count alone, never on
  * which threads are free, so a thread count gives the same bytes every
- * time. Across counts they may differ in the last bits, as OpenBLAS's own
- * threading did: whether a product's elements are the same sums split and
- * whole depends on OpenBLAS's kernels. Its AVX-512 (SkylakeX) kernels
- * block k independently of m and n, and every product of the benchmark
- * models was bit-identical split and whole, except where a block falls
- * into one of its routes for small products, which sum differently ("small
- * matrix" kernels up to 100^3 multiply-adds, and for NN products with
- * alpha 1 and beta 0 a "direct" kernel below 28 x 512 x 512, in 0.3.21):
- * so blocks are kept above those sizes, and with those kernels every
- * thread count gives one thread's bytes. Its Haswell (AVX2) kernels give
- * other last bits for most splits. tests/test_pool.c checks both. */
+ * time. Across counts: libvae's own product sums each element in an order
+ * that depends on k alone, so every count gives one thread's bytes. With
+ * OpenBLAS, whether a product's elements are the same sums split and
+ * whole depends on its kernels. Its AVX-512 (SkylakeX) kernels block k
+ * independently of m and n, and every product of the benchmark models was
+ * bit-identical split and whole, except where a block falls into one of
+ * its routes for small products, which sum differently ("small matrix"
+ * kernels up to 100^3 multiply-adds, and for NN products with alpha 1 and
+ * beta 0 a "direct" kernel below 28 x 512 x 512, in 0.3.21): so blocks are
+ * kept above those sizes, and with those kernels every thread count gives
+ * one thread's bytes. Its Haswell (AVX2) kernels give other last bits for
+ * most splits. tests/test_pool.c checks both. */
 #include <cblas.h>
 
 #include "gemm.h"
 #include "pool.h"
+#include "sgemm_avx512.h"
 
 /* The fewest multiply-adds a block may have (see above); a product too
  * small to split so runs whole on the caller, where a split would cost
@@ -47,6 +51,9 @@ typedef struct product {
 static void call(const vae_gemm *g, int64_t m, int64_t n, const float *a,
                  const float *b, float *c)
 {
+    if (vae_sgemm_avx512(g->ta, g->tb, m, n, g->k, g->alpha, a, g->lda, b,
+                         g->ldb, g->beta, c, g->ldc))
+        return;
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                 g->tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)g->k,
                 g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c,

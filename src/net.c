@@ -15,6 +15,7 @@
 #include "net.h"
 #include "ops/ops.h"
 #include "pool.h"
+#include "sgemm_avx512.h"
 #include "simd.h"
 
 /* ---- Laying nets out in the workspace ----------------------------------- */
@@ -177,6 +178,10 @@ static void place_all(vae_model *m, int64_t batch)
  * kept. */
 int32_t vae_ensure_workspace(vae_model *m, int64_t batch)
 {
+    if (!vae_sgemm_avx512_reserve())
+        return vae_model_fail(m, VAE_ERR_NOMEM,
+                              "out of memory for the matrix products' "
+                              "packing buffer");
     int32_t slots = vae_pool_threads();
     if (batch <= m->cap_batch && slots <= m->cap_slots) {
         place_all(m, batch);

@@ -11,10 +11,11 @@
  * sized so that the loops and products really are split, train a few
  * steps with 1, 2 and 3 threads, each count twice. Same thread count, same bytes is the
  * contract. Across counts, the library's own loops keep each value's
- * arithmetic, and the products (src/gemm.c) do when OpenBLAS's kernels
- * give the same sums split and whole: the test asks OpenBLAS, and then
- * requires one thread's bytes from every count; otherwise (its Haswell
- * kernels) the same numbers to a few units in the last place.
+ * arithmetic, and the products (src/gemm.c) do when their kernels give the
+ * same sums split and whole (libvae's AVX-512 product always; OpenBLAS's
+ * AVX-512 kernels): the test asks the products, and then requires one
+ * thread's bytes from every count; otherwise (OpenBLAS's Haswell kernels)
+ * the same numbers to a few units in the last place.
  *
  * Then three handles training at once on a pool of 2 (one owns the pool,
  * the others run their loops alone) give the bytes of each alone, and a
@@ -30,7 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cblas.h>
 #include <math.h>
 
 #include "gemm.h"
@@ -362,10 +362,11 @@ static void expect_same(const outcome *a, const outcome *b, const char *what)
         fail_msg("%s: different bytes", what);
 }
 
-/* Whether OpenBLAS computes a product's columns split in two as it does
- * whole, bit for bit, for products of these models' kinds (forward,
- * weight gradient, input gradient, im2col) with halves as large as the
- * blocks src/gemm.c makes: above OpenBLAS's routes for small products. */
+/* Whether the library's product (vae_sgemm_one: its AVX-512 product, or
+ * OpenBLAS's) computes a product's columns split in two as it does whole,
+ * bit for bit, for products of these models' kinds (forward, weight
+ * gradient, input gradient, im2col) with halves as large as the blocks
+ * src/gemm.c makes: above OpenBLAS's routes for small products. */
 static int products_split_exactly(void)
 {
     const int shapes[][5] = {/* ta, tb, m, n, k */
@@ -386,14 +387,10 @@ static int products_split_exactly(void)
         tu_fill_uniform(&r, a, m * k, -1.0, 1.0);
         tu_fill_uniform(&r, b, k * n, -1.0, 1.0);
         int lda = ta ? m : k, ldb = tb ? k : n;
-        CBLAS_TRANSPOSE oa = ta ? CblasTrans : CblasNoTrans;
-        CBLAS_TRANSPOSE ob = tb ? CblasTrans : CblasNoTrans;
-        cblas_sgemm(CblasRowMajor, oa, ob, m, n, k, 1.0f, a, lda, b, ldb,
-                    0.0f, whole, n);
-        cblas_sgemm(CblasRowMajor, oa, ob, m, h, k, 1.0f, a, lda, b, ldb,
-                    0.0f, split, n);
-        cblas_sgemm(CblasRowMajor, oa, ob, m, n - h, k, 1.0f, a, lda,
-                    b + (tb ? h * ldb : h), ldb, 0.0f, split + h, n);
+        vae_sgemm_one(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, whole, n);
+        vae_sgemm_one(ta, tb, m, h, k, 1.0f, a, lda, b, ldb, 0.0f, split, n);
+        vae_sgemm_one(ta, tb, m, n - h, k, 1.0f, a, lda,
+                      b + (tb ? h * ldb : h), ldb, 0.0f, split + h, n);
         exact &= !memcmp(whole, split, (size_t)(m * n) * sizeof *whole);
         free(a);
         free(b);
@@ -420,7 +417,7 @@ static void test_same_bytes_same_thread_count(void **state)
     (void)state;
     assert_int_equal(vae_set_num_threads(1), VAE_OK);
     int exact = products_split_exactly();
-    print_message("OpenBLAS's products split %s: %s\n",
+    print_message("the library's products split %s: %s\n",
                   exact ? "exactly" : "with other last bits",
                   exact ? "every count must give one thread's bytes"
                         : "counts are compared to 1e-5");
