@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libvae against PyTorch and against OpenBLAS's own ceiling, in one run
+# libvae against PyTorch and against the sgemm ceiling, in one run
 # (issues 6 and 18), in three configurations of the environment:
 #   (a) the environment as given;
 #   (b) (a) without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so OpenBLAS
@@ -13,7 +13,8 @@
 # torch_ref.py again with OPENBLAS_NUM_THREADS=1 (PyTorch on one core);
 # each in a fresh process. Prints per configuration one table (model,
 # threads, samples/s of both, their ratio, libvae's GFLOP/s as a fraction
-# of the model's sgemm ceiling, peak RSS of both, start-up) and the
+# of the model's sgemm ceiling (the faster of OpenBLAS's and libvae's own
+# product per shape, bench/sgemm_ceiling.c), peak RSS of both, start-up) and the
 # generation figures; then best versus best (each program at its fastest
 # run), one core versus one core, libvae's 2-thread / 1-thread speed, the
 # issue's targets against the figures, and as its last line one JSON object

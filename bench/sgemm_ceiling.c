@@ -1,7 +1,13 @@
-/* sgemm_ceiling - what OpenBLAS's cblas_sgemm achieves, in GFLOP/s, at the
- * matrix products of one training step of each benchmark model of issue 6,
- * and at square 1024, for 1 and 2 threads (openblas_set_num_threads). This
- * is the ceiling vae-bench's GFLOP/s are measured against.
+/* sgemm_ceiling - the fastest matrix products this machine has, in
+ * GFLOP/s, at the products of one training step of each benchmark model of
+ * issue 6, and at square 1024, for 1 and 2 threads. Two products are timed
+ * per shape: OpenBLAS's cblas_sgemm on its own threads
+ * (openblas_set_num_threads), and libvae's (src/gemm.c: its own AVX-512
+ * product where the CPU has one, else cblas_sgemm, cut into blocks over
+ * its worker pool, vae_set_num_threads). The faster of the two is the
+ * ceiling vae-bench's GFLOP/s are measured against: with libvae's own
+ * product faster than OpenBLAS's, an OpenBLAS-only ceiling would credit
+ * libvae's step with work it never did.
  *
  * Each layer contributes the three products of a step (forward, weight
  * gradient, input gradient), with the shapes and transposes libvae's ops
@@ -13,7 +19,7 @@
  * model's products add up to exactly 3 x its forward FLOPs, the analytic
  * count vae-bench divides by. A model's ceiling is those FLOPs over the sum
  * of the products' median times: a step that did nothing but its GEMMs at
- * OpenBLAS's speed. Operands hold uniform values in [-1, 1]; each distinct
+ * the faster speed. Operands hold uniform values in [-1, 1]; each distinct
  * shape is timed once per thread count, `reps` calls after one warm-up,
  * median taken.
  */
@@ -26,6 +32,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "gemm.h"
+#include "vae.h"
 
 #define PROG "sgemm_ceiling"
 #define MAX_GEMMS 96
@@ -34,7 +42,8 @@ typedef struct gemm {
     const char *model, *layer, *role;
     int ta, tb; /* 1: operand transposed (CblasTrans) */
     int64_t m, n, k, count; /* C is m x n; count calls per step */
-    double gflops;          /* measured */
+    double openblas, libvae; /* GFLOP/s measured */
+    double gflops;           /* the faster */
 } gemm;
 
 typedef struct gemm_list {
@@ -50,7 +59,8 @@ static void add(gemm_list *l, const char *model, const char *layer,
         fprintf(stderr, PROG ": more than %d products\n", MAX_GEMMS);
         exit(1);
     }
-    l->g[l->n++] = (gemm){model, layer, role, ta, tb, m, n, k, count, 0.0};
+    l->g[l->n++] =
+        (gemm){model, layer, role, ta, tb, m, n, k, count, 0.0, 0.0, 0.0};
 }
 
 /* y = x W^T over `rows` rows: dense.c. */
@@ -155,9 +165,10 @@ static float *random_matrix(int64_t n, uint64_t *s)
     return p;
 }
 
-/* GFLOP/s of C = op(A) op(B), median of reps calls after one warm-up. */
-static double time_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k,
-                        int reps)
+/* GFLOP/s of C = op(A) op(B) by OpenBLAS (libvae 0) or libvae (1), median
+ * of reps calls after one warm-up. */
+static double time_gemm(int libvae, int ta, int tb, int64_t m, int64_t n,
+                        int64_t k, int reps)
 {
     uint64_t s = 1;
     float *a = random_matrix(m * k, &s), *b = random_matrix(k * n, &s);
@@ -171,9 +182,12 @@ static double time_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k,
     int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : n);
     for (int r = -1; r < reps; r++) {
         double t0 = now();
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-                    tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                    1.0f, a, lda, b, ldb, 0.0f, c, (int)n);
+        if (libvae)
+            vae_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
+        else
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                        tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                        (int)k, 1.0f, a, lda, b, ldb, 0.0f, c, (int)n);
         if (r >= 0)
             t[r] = now() - t0;
     }
@@ -186,20 +200,48 @@ static double time_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k,
     return 2e-9 * (double)m * (double)n * (double)k / med;
 }
 
-/* Times every distinct shape once; repeated shapes copy the result. */
-static void measure(gemm_list *l, int reps)
+/* GFLOP/s of every distinct shape by one library; repeated shapes copy
+ * the result. */
+static void time_all(gemm_list *l, int libvae, int reps)
 {
     for (int i = 0; i < l->n; i++) {
         gemm *g = &l->g[i];
-        g->gflops = 0.0;
-        for (int j = 0; j < i && g->gflops == 0.0; j++) {
+        double *v = libvae ? &g->libvae : &g->openblas;
+        *v = 0.0;
+        for (int j = 0; j < i && *v == 0.0; j++) {
             const gemm *h = &l->g[j];
             if (h->ta == g->ta && h->tb == g->tb && h->m == g->m &&
                 h->n == g->n && h->k == g->k)
-                g->gflops = h->gflops;
+                *v = libvae ? h->libvae : h->openblas;
         }
-        if (g->gflops == 0.0)
-            g->gflops = time_gemm(g->ta, g->tb, g->m, g->n, g->k, reps);
+        if (*v == 0.0)
+            *v = time_gemm(libvae, g->ta, g->tb, g->m, g->n, g->k, reps);
+    }
+}
+
+static void set_threads(int libvae, int threads)
+{
+    /* Each library's threads run while the other's sleep: OpenBLAS's
+     * spin a while after a product, and would take a core from the
+     * pool's. vae_set_num_threads leaves OpenBLAS on one thread. */
+    if (vae_set_num_threads(libvae ? threads : 1) != VAE_OK) {
+        fprintf(stderr, PROG ": cannot start %d threads\n", threads);
+        exit(1);
+    }
+    if (!libvae)
+        openblas_set_num_threads(threads);
+}
+
+/* Both libraries' GFLOP/s on `threads` threads, the faster counting. */
+static void measure(gemm_list *l, int threads, int reps)
+{
+    for (int libvae = 1; libvae >= 0; libvae--) {
+        set_threads(libvae, threads);
+        time_all(l, libvae, reps);
+    }
+    for (int i = 0; i < l->n; i++) {
+        gemm *g = &l->g[i];
+        g->gflops = g->openblas > g->libvae ? g->openblas : g->libvae;
     }
 }
 
@@ -231,19 +273,22 @@ static void report(const gemm_list *l, int threads, int reps, double square,
     if (!json) {
         printf("threads %d (OpenBLAS reports %d), median of %d calls\n",
                threads, openblas_get_num_threads(), reps);
-        printf("  %-10s %-17s %-18s %2s %6s %6s %6s %5s %9s\n", "model",
-               "layer", "product", "T", "M", "N", "K", "calls", "GFLOP/s");
+        printf("  %-10s %-17s %-18s %2s %6s %6s %6s %5s %9s %9s\n",
+               "model", "layer", "product", "T", "M", "N", "K", "calls",
+               "OpenBLAS", "libvae");
         for (int i = 0; i < l->n; i++) {
             const gemm *g = &l->g[i];
-            printf("  %-10s %-17s %-18s %c%c %6lld %6lld %6lld %5lld %9.2f\n",
+            printf("  %-10s %-17s %-18s %c%c %6lld %6lld %6lld %5lld %9.2f "
+                   "%9.2f\n",
                    g->model, g->layer, g->role, g->ta ? 'T' : 'N',
                    g->tb ? 'T' : 'N', (long long)g->m, (long long)g->n,
-                   (long long)g->k, (long long)g->count, g->gflops);
+                   (long long)g->k, (long long)g->count, g->openblas,
+                   g->libvae);
         }
         for (size_t k = 0; k < N_MODELS; k++)
             printf("  ceiling %-10s %8.4f GFLOP/step  %9.2f GFLOP/s\n",
                    MODEL_NAMES[k], 1e-9 * flops[k], ceiling[k]);
-        printf("  square 1024 NN %33.2f GFLOP/s\n", square);
+        printf("  square 1024 NN, OpenBLAS %23.2f GFLOP/s\n", square);
         return;
     }
     printf("{\"threads\":%d,\"openblas_threads\":%d,\"reps\":%d,"
@@ -257,10 +302,12 @@ static void report(const gemm_list *l, int threads, int reps, double square,
         const gemm *g = &l->g[i];
         printf("%s{\"model\":\"%s\",\"layer\":\"%s\",\"product\":\"%s\","
                "\"trans\":\"%c%c\",\"m\":%lld,\"n\":%lld,\"k\":%lld,"
-               "\"calls\":%lld,\"gflops\":%.6g}",
+               "\"calls\":%lld,\"openblas_gflops\":%.6g,"
+               "\"libvae_gflops\":%.6g,\"gflops\":%.6g}",
                i ? "," : "", g->model, g->layer, g->role, g->ta ? 'T' : 'N',
                g->tb ? 'T' : 'N', (long long)g->m, (long long)g->n,
-               (long long)g->k, (long long)g->count, g->gflops);
+               (long long)g->k, (long long)g->count, g->openblas, g->libvae,
+               g->gflops);
     }
     printf("]}\n");
 }
@@ -300,9 +347,8 @@ int main(int argc, char **argv)
     gemm_list l = {.n = 0};
     model_gemms(&l);
     for (int t = 0; t < n_threads; t++) {
-        openblas_set_num_threads(threads[t]);
-        measure(&l, reps);
-        double square = time_gemm(0, 0, 1024, 1024, 1024, reps);
+        measure(&l, threads[t], reps);
+        double square = time_gemm(0, 0, 0, 1024, 1024, 1024, reps);
         report(&l, threads[t], reps, square, json);
         fflush(stdout);
     }
