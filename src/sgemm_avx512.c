@@ -246,7 +246,9 @@ int vae_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k,
                      float alpha, const float *a, int64_t lda, const float *b,
                      int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    if (m <= 0 || n <= 0 || k <= 0 || !__builtin_cpu_supports("avx512f"))
+    /* alpha 0: BLAS reads neither A nor B (NaN there stays out). */
+    if (m <= 0 || n <= 0 || k <= 0 || alpha == 0.0f ||
+        !__builtin_cpu_supports("avx512f"))
         return 0;
     float *pack = thread_pack();
     if (!pack)

@@ -8,8 +8,8 @@
 
 /* C = alpha op(A) op(B) + beta C, row-major, op(X) = X^T when tx is 1 (with
  * beta 0, C is not read), on the calling thread. Returns 1 when done, 0
- * when not: no AVX-512 on this CPU or in this build, an empty product, or
- * no memory for the thread's packing buffer; then nothing was written and
+ * when not: no AVX-512 on this CPU or in this build, an empty product,
+ * alpha 0, or no memory for the thread's packing buffer; then nothing was written and
  * the caller multiplies otherwise. Each element is the same sum however
  * the caller cuts C into blocks: its order depends on k alone. */
 int vae_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k,

@@ -179,6 +179,25 @@ static void test_beta_zero_does_not_read_c(void **state)
     }
 }
 
+/* The cases it leaves to cblas_sgemm: an empty product, and alpha 0, where
+ * BLAS reads neither A nor B. */
+static void test_declines_what_blas_defines_otherwise(void **state)
+{
+    (void)state;
+    if (!available()) {
+        skip();
+        return;
+    }
+    float a[4] = {NAN, 1.0f, 2.0f, 3.0f}, b[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    float c[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    assert_false(vae_sgemm_avx512(0, 0, 2, 2, 2, 0.0f, a, 2, b, 2, 1.0f, c, 2));
+    assert_false(vae_sgemm_avx512(0, 0, 0, 2, 2, 1.0f, a, 2, b, 2, 1.0f, c, 2));
+    assert_false(vae_sgemm_avx512(0, 0, 2, 0, 2, 1.0f, a, 2, b, 2, 1.0f, c, 2));
+    assert_false(vae_sgemm_avx512(0, 0, 2, 2, 0, 1.0f, a, 2, b, 2, 1.0f, c, 2));
+    for (int i = 0; i < 4; i++)
+        assert_true(c[i] == 1.0f);
+}
+
 /* gemm.c cuts C into blocks of rows or columns, one per thread: each must
  * be the whole product's bytes. The cuts here are not multiples of the
  * tile or vector sizes. */
@@ -278,6 +297,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_double_sums),
         cmocka_unit_test(test_beta_zero_does_not_read_c),
+        cmocka_unit_test(test_declines_what_blas_defines_otherwise),
         cmocka_unit_test(test_blocks_give_the_whole_products_bytes),
         cmocka_unit_test(test_reads_stay_inside_operands),
     };
