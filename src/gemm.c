@@ -47,23 +47,31 @@ typedef struct product {
     int by_rows;
 } product;
 
-/* Rows and columns m x n of g's product, from a, b into c. */
+/* Rows and columns m x n of g's product, from a, b into c, the bias rows
+ * (if any) from b1, b2. */
 static void call(const vae_gemm *g, int64_t m, int64_t n, const float *a,
-                 const float *b, float *c)
+                 const float *b, const float *b1, const float *b2, float *c)
 {
     if (vae_sgemm_avx512(g->ta, g->tb, m, n, g->k, g->alpha, a, g->lda, b,
-                         g->ldb, g->beta, c, g->ldc))
+                         g->ldb, g->beta, b1, b2, c, g->ldc))
         return;
+    float beta = g->beta;
+    if (b1) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                c[i * g->ldc + j] = b2 ? b1[j] + b2[j] : b1[j];
+        beta = 1.0f;
+    }
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                 g->tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)g->k,
-                g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c,
+                g->alpha, a, (int)g->lda, b, (int)g->ldb, beta, c,
                 (int)g->ldc);
 }
 
 /* The whole product, one call on this thread. */
 static void whole(const vae_gemm *g)
 {
-    call(g, g->m, g->n, g->a, g->b, g->c);
+    call(g, g->m, g->n, g->a, g->b, g->b1, g->b2, g->c);
 }
 
 /* Start of block t of `parts` over `len`, on ALIGN boundaries. */
@@ -84,10 +92,11 @@ static void block(void *ctx, int64_t t)
     if (hi <= lo)
         return;
     if (p->by_rows) /* rows lo..hi of op(A), of C */
-        call(g, hi - lo, g->n, g->a + (g->ta ? lo : lo * g->lda), g->b,
-             g->c + lo * g->ldc);
-    else /* columns lo..hi of op(B), of C */
+        call(g, hi - lo, g->n, g->a + (g->ta ? lo : lo * g->lda), g->b, g->b1,
+             g->b2, g->c + lo * g->ldc);
+    else /* columns lo..hi of op(B), of C, of the bias rows */
         call(g, g->m, hi - lo, g->a, g->b + (g->tb ? lo * g->ldb : lo),
+             g->b1 ? g->b1 + lo : NULL, g->b2 ? g->b2 + lo : NULL,
              g->c + lo);
 }
 
@@ -113,7 +122,8 @@ void vae_sgemm_one(int ta, int tb, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b,
                    int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    const vae_gemm g = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
+    const vae_gemm g = {ta, tb,  m,    n, k,   alpha, a,    lda,
+                        b,  ldb, beta, c, ldc, NULL,  NULL};
     whole(&g);
 }
 
@@ -140,7 +150,18 @@ void vae_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb,
                float beta, float *c, int64_t ldc)
 {
-    const vae_gemm g = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
+    const vae_gemm g = {ta, tb,  m,    n, k,   alpha, a,    lda,
+                        b,  ldb, beta, c, ldc, NULL,  NULL};
+    product p = plan(&g);
+    run(&p);
+}
+
+void vae_sgemm_bias(int ta, int tb, int64_t m, int64_t n, int64_t k,
+                    const float *a, int64_t lda, const float *b, int64_t ldb,
+                    const float *b1, const float *b2, float *c, int64_t ldc)
+{
+    const vae_gemm g = {ta, tb,  m,    n, k,   1.0f, a,  lda,
+                        b,  ldb, 0.0f, c, ldc, b1,   b2};
     product p = plan(&g);
     run(&p);
 }

@@ -19,7 +19,17 @@ void vae_sgemm_one(int ta, int tb, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b,
                    int64_t ldb, float beta, float *c, int64_t ldc);
 
-/* The arguments of one vae_sgemm. */
+/* C = op(A) op(B) + the row b1 (+ b2 when not NULL; n floats each) in
+ * every row of C, which is not read: a layer's forward with its bias.
+ * Libvae's AVX-512 product adds the bias as it stores its sums; otherwise
+ * C's rows are filled with b1[j] + b2[j] and the product added to them
+ * (beta 1), which gives the same bytes. */
+void vae_sgemm_bias(int ta, int tb, int64_t m, int64_t n, int64_t k,
+                    const float *a, int64_t lda, const float *b, int64_t ldb,
+                    const float *b1, const float *b2, float *c, int64_t ldc);
+
+/* The arguments of one vae_sgemm, or with b1 set of one vae_sgemm_bias
+ * (alpha 1, beta unused). */
 typedef struct vae_gemm {
     int ta, tb;
     int64_t m, n, k;
@@ -31,6 +41,7 @@ typedef struct vae_gemm {
     float beta;
     float *c;
     int64_t ldc;
+    const float *b1, *b2;
 } vae_gemm;
 
 /* Two independent products (neither writes what the other reads or

@@ -114,14 +114,24 @@ pack_b(int tb, const float *b, int64_t ldb, int64_t kc, int64_t nc, float *pack)
     }
 }
 
+/* Where a block's sums go: C's rows [0, m) at c, and how. On the first
+ * block of k, C = alpha sum + bias row when b1 is not NULL (b1[j], plus
+ * b2[j] when not NULL: C is not read), else alpha sum + beta C (C unread
+ * when beta is 0); on later blocks, C += alpha sum. */
+typedef struct output {
+    float *c;
+    int64_t ldc;
+    float alpha, beta;
+    const float *b1, *b2;
+    int first;
+} output;
+
 /* One tile: rows i of op(A) at ar[i][k * ks], k in [0, kc), times a panel
- * of nv vectors per row; stored into C's `rows` rows at c, lanes `last` of
- * the last vector. With `first`, C = alpha sum + beta C (C unread when
- * beta is 0); after that, C += alpha sum. */
+ * of nv vectors per row, into C's `rows` rows from row i0, column j0;
+ * lanes `last` of the last vector. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 tile(int nv, const float *const *ar, int64_t ks, int64_t kc, const float *panel,
-     float *c, int64_t ldc, int64_t rows, __mmask16 last, float alpha,
-     float beta, int first)
+     const output *o, int64_t i0, int64_t j0, int64_t rows, __mmask16 last)
 {
     __m512 acc[MR][3];
     VAE_UNROLL
@@ -144,7 +154,20 @@ tile(int nv, const float *const *ar, int64_t ks, int64_t kc, const float *panel,
                 acc[i][v] = _mm512_fmadd_ps(x, bv[v], acc[i][v]);
         }
     }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 va = _mm512_set1_ps(o->alpha), vb = _mm512_set1_ps(o->beta);
+    __m512 bias[3];
+    VAE_UNROLL
+    for (int v = 0; v < nv; v++) {
+        __mmask16 mask = v == nv - 1 ? last : 0xffff;
+        bias[v] = _mm512_setzero_ps();
+        if (o->first && o->b1) {
+            bias[v] = _mm512_maskz_loadu_ps(mask, o->b1 + j0 + v * LANES);
+            if (o->b2)
+                bias[v] = _mm512_add_ps(
+                    bias[v],
+                    _mm512_maskz_loadu_ps(mask, o->b2 + j0 + v * LANES));
+        }
+    }
     VAE_UNROLL
     for (int i = 0; i < MR; i++) {
         if (i >= rows)
@@ -152,11 +175,13 @@ tile(int nv, const float *const *ar, int64_t ks, int64_t kc, const float *panel,
         VAE_UNROLL
         for (int v = 0; v < nv; v++) {
             __mmask16 mask = v == nv - 1 ? last : 0xffff;
-            float *p = c + i * ldc + v * LANES;
+            float *p = o->c + (i0 + i) * o->ldc + j0 + v * LANES;
             __m512 s = _mm512_mul_ps(va, acc[i][v]);
-            if (!first)
+            if (!o->first)
                 s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mask, p));
-            else if (beta != 0.0f)
+            else if (o->b1)
+                s = _mm512_add_ps(s, bias[v]);
+            else if (o->beta != 0.0f)
                 s = _mm512_add_ps(
                     s, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, p)));
             _mm512_mask_storeu_ps(p, mask, s);
@@ -169,8 +194,7 @@ tile(int nv, const float *const *ar, int64_t ks, int64_t kc, const float *panel,
  * a[i * rs + k * ks]. Rows past m repeat row m - 1 and are not stored. */
 __attribute__((target("avx512f"))) static void
 block(const float *a, int64_t rs, int64_t ks, int64_t m, int64_t kc, int64_t nc,
-      const float *pack, float *c, int64_t ldc, float alpha, float beta,
-      int first)
+      const float *pack, const output *o)
 {
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
         const float *ar[MR];
@@ -181,28 +205,21 @@ block(const float *a, int64_t rs, int64_t ks, int64_t m, int64_t kc, int64_t nc,
             int nv = (int)((w + LANES - 1) / LANES);
             __mmask16 last = first_lanes(w - (nv - 1) * LANES);
             const float *panel = pack + j0 * kc;
-            float *ct = c + i0 * ldc + j0;
             /* One body per panel width and A layout, so that the
              * accumulators are registers and a row of A steps by 1. */
             if (ks == 1) {
                 if (nv == 3)
-                    tile(3, ar, 1, kc, panel, ct, ldc, m - i0, last, alpha,
-                         beta, first);
+                    tile(3, ar, 1, kc, panel, o, i0, j0, m - i0, last);
                 else if (nv == 2)
-                    tile(2, ar, 1, kc, panel, ct, ldc, m - i0, last, alpha,
-                         beta, first);
+                    tile(2, ar, 1, kc, panel, o, i0, j0, m - i0, last);
                 else
-                    tile(1, ar, 1, kc, panel, ct, ldc, m - i0, last, alpha,
-                         beta, first);
+                    tile(1, ar, 1, kc, panel, o, i0, j0, m - i0, last);
             } else if (nv == 3)
-                tile(3, ar, ks, kc, panel, ct, ldc, m - i0, last, alpha, beta,
-                     first);
+                tile(3, ar, ks, kc, panel, o, i0, j0, m - i0, last);
             else if (nv == 2)
-                tile(2, ar, ks, kc, panel, ct, ldc, m - i0, last, alpha, beta,
-                     first);
+                tile(2, ar, ks, kc, panel, o, i0, j0, m - i0, last);
             else
-                tile(1, ar, ks, kc, panel, ct, ldc, m - i0, last, alpha, beta,
-                     first);
+                tile(1, ar, ks, kc, panel, o, i0, j0, m - i0, last);
         }
     }
 }
@@ -244,7 +261,8 @@ int vae_sgemm_avx512_reserve(void)
 
 int vae_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k,
                      float alpha, const float *a, int64_t lda, const float *b,
-                     int64_t ldb, float beta, float *c, int64_t ldc)
+                     int64_t ldb, float beta, const float *b1, const float *b2,
+                     float *c, int64_t ldc)
 {
     /* alpha 0: BLAS reads neither A nor B (NaN there stays out). */
     if (m <= 0 || n <= 0 || k <= 0 || alpha == 0.0f ||
@@ -260,8 +278,14 @@ int vae_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k,
             int64_t kc = k - k0 < KC ? k - k0 : KC;
             pack_b(tb, b + (tb ? j0 * ldb + k0 : k0 * ldb + j0), ldb, kc, nc,
                    pack);
-            block(a + k0 * ks, rs, ks, m, kc, nc, pack, c + j0, ldc, alpha,
-                  beta, k0 == 0);
+            const output o = {c + j0,
+                              ldc,
+                              alpha,
+                              beta,
+                              b1 ? b1 + j0 : NULL,
+                              b2 ? b2 + j0 : NULL,
+                              k0 == 0};
+            block(a + k0 * ks, rs, ks, m, kc, nc, pack, &o);
         }
     }
     return 1;
@@ -276,10 +300,12 @@ int vae_sgemm_avx512_reserve(void)
 
 int vae_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k,
                      float alpha, const float *a, int64_t lda, const float *b,
-                     int64_t ldb, float beta, float *c, int64_t ldc)
+                     int64_t ldb, float beta, const float *b1, const float *b2,
+                     float *c, int64_t ldc)
 {
     (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a;
-    (void)lda, (void)b, (void)ldb, (void)beta, (void)c, (void)ldc;
+    (void)lda, (void)b, (void)ldb, (void)beta, (void)b1, (void)b2, (void)c;
+    (void)ldc;
     return 0;
 }
 

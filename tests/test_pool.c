@@ -173,9 +173,9 @@ static void test_sgemm_pair(void **state)
                 for (int64_t i = 0; i < size[k]; i++)
                     got[k][i] = pattern(i, 31, 13);
             const vae_gemm dw = {1, 0, units, fan_in, rows, 1.0f, dy, units,
-                                 x, fan_in, 1.0f, got[0], fan_in};
+                                 x, fan_in, 1.0f, got[0], fan_in, NULL, NULL};
             const vae_gemm dx = {0, 0, rows, fan_in, units, 1.0f, dy, units,
-                                 w, fan_in, 1.0f, got[1], fan_in};
+                                 w, fan_in, 1.0f, got[1], fan_in, NULL, NULL};
             vae_sgemm_pair(&dw, &dx);
             for (int k = 0; k < 2; k++) {
                 const char *what = k ? "dx" : "dW";

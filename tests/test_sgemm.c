@@ -5,7 +5,9 @@
  * (tiles of 8 rows, vectors of 16 columns, panels of 48, blocks of 256 k
  * and 384 columns), leading dimensions wider than the matrices, and
  * alpha and beta; C outside the product untouched and, with beta 0, never
- * read (NaN there stays out); no read past the operands' ends. Then the property gemm.c's thread blocks
+ * read (NaN there stays out), nor with bias rows, whose bytes are those
+ * of rows filled with the bias and the product added; no read past the
+ * operands' ends. Then the property gemm.c's thread blocks
  * rely on: a block of rows or columns computed alone has the whole
  * product's bytes.
  *
@@ -72,7 +74,7 @@ static void release(operands *o)
 static int multiply(const operands *o, float alpha, float beta, float *c)
 {
     return vae_sgemm_avx512(o->ta, o->tb, o->m, o->n, o->k, alpha, o->a, o->lda,
-                            o->b, o->ldb, beta, c, o->ldc);
+                            o->b, o->ldb, beta, NULL, NULL, c, o->ldc);
 }
 
 /* C against sums in double: each element within (k + 2) float roundings
@@ -111,7 +113,8 @@ static void check(const operands *o, float alpha, float beta, const float *c0,
 static int available(void)
 {
     float a = 1.0f, b = 2.0f, c = 0.0f;
-    if (vae_sgemm_avx512(0, 0, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1))
+    if (vae_sgemm_avx512(0, 0, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, NULL, NULL,
+                         &c, 1))
         return 1;
     print_message("no AVX-512 product on this CPU or in this build: "
                   "skipped\n");
@@ -179,6 +182,49 @@ static void test_beta_zero_does_not_read_c(void **state)
     }
 }
 
+/* With bias rows the product stores op(A) op(B) + b1 (+ b2) in every row
+ * without reading C: the bytes of filling the rows with b1[j] + b2[j] and
+ * adding the product with beta 1, over several blocks of k too. */
+static void test_bias_rows(void **state)
+{
+    (void)state;
+    if (!available()) {
+        skip();
+        return;
+    }
+    tu_rng r;
+    tu_seed(&r, 11);
+    const int64_t ks[] = {5, 300};
+    for (int t = 0; t < 4; t++)
+        for (int ik = 0; ik < TU_COUNT(ks); ik++)
+            for (int two = 0; two < 2; two++) {
+                operands o = make(&r, t >> 1, t & 1, 19, 101, ks[ik]);
+                float *b1 = tu_alloc((size_t)o.n * sizeof(float));
+                float *b2 = tu_alloc((size_t)o.n * sizeof(float));
+                tu_fill_uniform(&r, b1, o.n, -1.0, 1.0);
+                tu_fill_uniform(&r, b2, o.n, -1.0, 1.0);
+                float *want = tu_dup(o.c, o.m * o.ldc);
+                for (int64_t i = 0; i < o.m; i++)
+                    for (int64_t j = 0; j < o.n; j++) {
+                        want[i * o.ldc + j] = two ? b1[j] + b2[j] : b1[j];
+                        o.c[i * o.ldc + j] = NAN;
+                    }
+                assert_true(multiply(&o, 1.0f, 1.0f, want));
+                assert_true(vae_sgemm_avx512(o.ta, o.tb, o.m, o.n, o.k, 1.0f,
+                                             o.a, o.lda, o.b, o.ldb, 0.0f, b1,
+                                             two ? b2 : NULL, o.c, o.ldc));
+                if (memcmp(o.c, want, (size_t)(o.m * o.ldc) * sizeof(float)))
+                    fail_msg("%c%c, k %lld, %s bias row%s: not the bytes of "
+                             "the rows filled and the product added",
+                             o.ta ? 'T' : 'N', o.tb ? 'T' : 'N', (long long)o.k,
+                             two ? "two" : "one", two ? "s" : "");
+                free(want);
+                free(b1);
+                free(b2);
+                release(&o);
+            }
+}
+
 /* The cases it leaves to cblas_sgemm: an empty product, and alpha 0, where
  * BLAS reads neither A nor B. */
 static void test_declines_what_blas_defines_otherwise(void **state)
@@ -190,10 +236,14 @@ static void test_declines_what_blas_defines_otherwise(void **state)
     }
     float a[4] = {NAN, 1.0f, 2.0f, 3.0f}, b[4] = {1.0f, 2.0f, 3.0f, 4.0f};
     float c[4] = {1.0f, 1.0f, 1.0f, 1.0f};
-    assert_false(vae_sgemm_avx512(0, 0, 2, 2, 2, 0.0f, a, 2, b, 2, 1.0f, c, 2));
-    assert_false(vae_sgemm_avx512(0, 0, 0, 2, 2, 1.0f, a, 2, b, 2, 1.0f, c, 2));
-    assert_false(vae_sgemm_avx512(0, 0, 2, 0, 2, 1.0f, a, 2, b, 2, 1.0f, c, 2));
-    assert_false(vae_sgemm_avx512(0, 0, 2, 2, 0, 1.0f, a, 2, b, 2, 1.0f, c, 2));
+    assert_false(vae_sgemm_avx512(0, 0, 2, 2, 2, 0.0f, a, 2, b, 2, 1.0f, NULL,
+                                  NULL, c, 2));
+    assert_false(vae_sgemm_avx512(0, 0, 0, 2, 2, 1.0f, a, 2, b, 2, 1.0f, NULL,
+                                  NULL, c, 2));
+    assert_false(vae_sgemm_avx512(0, 0, 2, 0, 2, 1.0f, a, 2, b, 2, 1.0f, NULL,
+                                  NULL, c, 2));
+    assert_false(vae_sgemm_avx512(0, 0, 2, 2, 0, 1.0f, a, 2, b, 2, 1.0f, NULL,
+                                  NULL, c, 2));
     for (int i = 0; i < 4; i++)
         assert_true(c[i] == 1.0f);
 }
@@ -219,21 +269,23 @@ static void test_blocks_give_the_whole_products_bytes(void **state)
         const int64_t col_cut = 203, row_cut = 11;
         /* Columns [0, col_cut) and [col_cut, n). */
         assert_true(vae_sgemm_avx512(o.ta, o.tb, o.m, col_cut, o.k, 1.0f, o.a,
-                                     o.lda, o.b, o.ldb, 1.0f, cut, o.ldc));
-        assert_true(vae_sgemm_avx512(o.ta, o.tb, o.m, o.n - col_cut, o.k, 1.0f,
-                                     o.a, o.lda,
-                                     o.b + (o.tb ? col_cut * o.ldb : col_cut),
-                                     o.ldb, 1.0f, cut + col_cut, o.ldc));
+                                     o.lda, o.b, o.ldb, 1.0f, NULL, NULL, cut,
+                                     o.ldc));
+        assert_true(
+            vae_sgemm_avx512(o.ta, o.tb, o.m, o.n - col_cut, o.k, 1.0f, o.a,
+                             o.lda, o.b + (o.tb ? col_cut * o.ldb : col_cut),
+                             o.ldb, 1.0f, NULL, NULL, cut + col_cut, o.ldc));
         if (memcmp(cut, whole, bytes))
             fail_msg("%c%c: column blocks differ from the whole product",
                      o.ta ? 'T' : 'N', o.tb ? 'T' : 'N');
         /* Rows [0, row_cut) and [row_cut, m). */
         memcpy(cut, o.c, bytes);
         assert_true(vae_sgemm_avx512(o.ta, o.tb, row_cut, o.n, o.k, 1.0f, o.a,
-                                     o.lda, o.b, o.ldb, 1.0f, cut, o.ldc));
+                                     o.lda, o.b, o.ldb, 1.0f, NULL, NULL, cut,
+                                     o.ldc));
         assert_true(vae_sgemm_avx512(o.ta, o.tb, o.m - row_cut, o.n, o.k, 1.0f,
                                      o.a + (o.ta ? row_cut : row_cut * o.lda),
-                                     o.lda, o.b, o.ldb, 1.0f,
+                                     o.lda, o.b, o.ldb, 1.0f, NULL, NULL,
                                      cut + row_cut * o.ldc, o.ldc));
         if (memcmp(cut, whole, bytes))
             fail_msg("%c%c: row blocks differ from the whole product",
@@ -297,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_double_sums),
         cmocka_unit_test(test_beta_zero_does_not_read_c),
+        cmocka_unit_test(test_bias_rows),
         cmocka_unit_test(test_declines_what_blas_defines_otherwise),
         cmocka_unit_test(test_blocks_give_the_whole_products_bytes),
         cmocka_unit_test(test_reads_stay_inside_operands),

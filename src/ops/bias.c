@@ -1,39 +1,16 @@
-/* bias.c - bias rows for dense and lstm (see bias.h). The fill splits the
- * rows across the worker pool; the gradient splits the columns, so each
- * sum still adds its rows in order: the same bytes as one thread. */
+/* bias.c - the bias gradient of dense and lstm (see bias.h), split across
+ * the worker pool by columns, so each sum still adds its rows in order:
+ * the same bytes as one thread. (The bias itself goes in with the forward
+ * product, vae_sgemm_bias.) */
 #include "bias.h"
 #include "../pool.h"
 #include "../simd.h"
 
 typedef struct bias_loop {
-    float *y;
     const float *dy;
     int64_t rows, width;
-    const float *b1, *b2;
     float *db1, *db2;
 } bias_loop;
-
-VAE_CLONES
-static void fill_rows(void *ctx, int64_t lo, int64_t hi)
-{
-    const bias_loop *l = ctx;
-    int64_t w = l->width;
-    for (int64_t r = lo; r < hi; r++)
-        if (l->b2)
-            for (int64_t j = 0; j < w; j++)
-                l->y[r * w + j] = l->b1[j] + l->b2[j];
-        else
-            for (int64_t j = 0; j < w; j++)
-                l->y[r * w + j] = l->b1[j];
-}
-
-void vae_bias_fill(float *y, int64_t rows, int64_t width, const float *b1,
-                   const float *b2)
-{
-    bias_loop l = {.y = y, .rows = rows, .width = width, .b1 = b1, .b2 = b2};
-    int64_t grain = width < VAE_POOL_GRAIN ? VAE_POOL_GRAIN / width : 1;
-    vae_parallel_ranges(rows, grain, fill_rows, &l);
-}
 
 VAE_CLONES
 static void sum_columns(void *ctx, int64_t lo, int64_t hi)
@@ -53,8 +30,8 @@ static void sum_columns(void *ctx, int64_t lo, int64_t hi)
 void vae_bias_grad(const float *dy, int64_t rows, int64_t width, float *db1,
                    float *db2)
 {
-    bias_loop l = {.dy = dy, .rows = rows, .width = width, .db1 = db1,
-                   .db2 = db2};
+    bias_loop l = {
+        .dy = dy, .rows = rows, .width = width, .db1 = db1, .db2 = db2};
     /* Columns per task: whole cache lines, tasks of at least about the
      * grain, and no more tasks than threads need. A task walks down its
      * strip row by row, so a narrow strip of many rows reads a cache line

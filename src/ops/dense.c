@@ -54,9 +54,8 @@ static void dense_forward(vae_node *n, vae_node *const *in, const float *w,
     int64_t rows = batch * (n->s.size / units);
     const float *b = w + units * fan_in;
     float *y = n->val;
-    vae_bias_fill(y, rows, units, b, NULL);
-    vae_sgemm(0, 1, rows, units, fan_in, 1.0f, in[0]->val, fan_in, w, fan_in,
-              1.0f, y, units);
+    vae_sgemm_bias(0, 1, rows, units, fan_in, in[0]->val, fan_in, w, fan_in,
+                   b, NULL, y, units);
 }
 
 static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
@@ -68,9 +67,11 @@ static void dense_backward(vae_node *n, vae_node *const *in, const float *w,
     const float *dy = n->grad;
     float *db = dw + units * fan_in;
     const vae_gemm dw_product = {1, 0, units, fan_in, rows, 1.0f, dy, units,
-                                 in[0]->val, fan_in, 1.0f, dw, fan_in};
+                                 in[0]->val, fan_in, 1.0f, dw, fan_in,
+                                 NULL, NULL};
     const vae_gemm dx_product = {0, 0, rows, fan_in, units, 1.0f, dy, units,
-                                 w, fan_in, 1.0f, in[0]->grad, fan_in};
+                                 w, fan_in, 1.0f, in[0]->grad, fan_in,
+                                 NULL, NULL};
     vae_sgemm_pair(&dw_product, in[0]->grad ? &dx_product : NULL);
     vae_bias_grad(dy, rows, units, db, NULL);
 }

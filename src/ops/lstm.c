@@ -243,9 +243,8 @@ static void lstm_forward(vae_node *n, vae_node *const *in, const float *w,
     const int full = (int)n->s.iattr[A_FULL];
     lstm_saved_arrays sv = saved_arrays(n, batch);
 
-    vae_bias_fill(sv.gates, batch * T, G4, b_ih, b_hh);
-    vae_sgemm(0, 1, batch * T, G4, g.f, 1.0f, in[0]->val, g.f, w_ih, g.f,
-              1.0f, sv.gates, G4);
+    vae_sgemm_bias(0, 1, batch * T, G4, g.f, in[0]->val, g.f, w_ih, g.f,
+                   b_ih, b_hh, sv.gates, G4);
 
     for (int64_t b = 0; b < batch; b++) {
         float *h0 = sv.hprev + b * T * H, *c0 = sv.cprev + b * T * H;
