@@ -55,16 +55,13 @@ static void call(const vae_gemm *g, int64_t m, int64_t n, const float *a,
     if (vae_sgemm_avx512(g->ta, g->tb, m, n, g->k, g->alpha, a, g->lda, b,
                          g->ldb, g->beta, b1, b2, c, g->ldc))
         return;
-    float beta = g->beta;
-    if (b1) {
+    if (b1) /* then beta is 1: the product adds to the bias */
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++)
                 c[i * g->ldc + j] = b2 ? b1[j] + b2[j] : b1[j];
-        beta = 1.0f;
-    }
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                 g->tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)g->k,
-                g->alpha, a, (int)g->lda, b, (int)g->ldb, beta, c,
+                g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c,
                 (int)g->ldc);
 }
 
@@ -161,7 +158,7 @@ void vae_sgemm_bias(int ta, int tb, int64_t m, int64_t n, int64_t k,
                     const float *b1, const float *b2, float *c, int64_t ldc)
 {
     const vae_gemm g = {ta, tb,  m,    n, k,   1.0f, a,  lda,
-                        b,  ldb, 0.0f, c, ldc, b1,   b2};
+                        b,  ldb, 1.0f, c, ldc, b1,   b2};
     product p = plan(&g);
     run(&p);
 }

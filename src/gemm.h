@@ -29,7 +29,7 @@ void vae_sgemm_bias(int ta, int tb, int64_t m, int64_t n, int64_t k,
                     const float *b1, const float *b2, float *c, int64_t ldc);
 
 /* The arguments of one vae_sgemm, or with b1 set of one vae_sgemm_bias
- * (alpha 1, beta unused). */
+ * (alpha 1; beta 1, which OpenBLAS's product uses after the fill). */
 typedef struct vae_gemm {
     int ta, tb;
     int64_t m, n, k;

@@ -30,8 +30,8 @@ static void sum_columns(void *ctx, int64_t lo, int64_t hi)
 void vae_bias_grad(const float *dy, int64_t rows, int64_t width, float *db1,
                    float *db2)
 {
-    bias_loop l = {
-        .dy = dy, .rows = rows, .width = width, .db1 = db1, .db2 = db2};
+    bias_loop l = {.dy = dy, .rows = rows, .width = width, .db1 = db1,
+                   .db2 = db2};
     /* Columns per task: whole cache lines, tasks of at least about the
      * grain, and no more tasks than threads need. A task walks down its
      * strip row by row, so a narrow strip of many rows reads a cache line
