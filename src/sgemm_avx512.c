@@ -189,6 +189,21 @@ tile(int nv, const float *const *ar, int64_t ks, int64_t kc, const float *panel,
     }
 }
 
+/* tile() for a panel of 1 to 3 vectors, each width its own body so that
+ * the accumulators are registers. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile_of_width(int nv, const float *const *ar, int64_t ks, int64_t kc,
+              const float *panel, const output *o, int64_t i0, int64_t j0,
+              int64_t rows, __mmask16 last)
+{
+    if (nv == 3)
+        tile(3, ar, ks, kc, panel, o, i0, j0, rows, last);
+    else if (nv == 2)
+        tile(2, ar, ks, kc, panel, o, i0, j0, rows, last);
+    else
+        tile(1, ar, ks, kc, panel, o, i0, j0, rows, last);
+}
+
 /* The tiles of one packed block against rows [0, m) of op(A). a points at
  * op(A)'s element (0, 0) of the block; row i, step k of op(A) is
  * a[i * rs + k * ks]. Rows past m repeat row m - 1 and are not stored. */
@@ -205,21 +220,12 @@ block(const float *a, int64_t rs, int64_t ks, int64_t m, int64_t kc, int64_t nc,
             int nv = (int)((w + LANES - 1) / LANES);
             __mmask16 last = first_lanes(w - (nv - 1) * LANES);
             const float *panel = pack + j0 * kc;
-            /* One body per panel width and A layout, so that the
-             * accumulators are registers and a row of A steps by 1. */
-            if (ks == 1) {
-                if (nv == 3)
-                    tile(3, ar, 1, kc, panel, o, i0, j0, m - i0, last);
-                else if (nv == 2)
-                    tile(2, ar, 1, kc, panel, o, i0, j0, m - i0, last);
-                else
-                    tile(1, ar, 1, kc, panel, o, i0, j0, m - i0, last);
-            } else if (nv == 3)
-                tile(3, ar, ks, kc, panel, o, i0, j0, m - i0, last);
-            else if (nv == 2)
-                tile(2, ar, ks, kc, panel, o, i0, j0, m - i0, last);
+            /* A row of A that steps by 1 (not transposed) gets bodies of
+             * its own, with a constant step. */
+            if (ks == 1)
+                tile_of_width(nv, ar, 1, kc, panel, o, i0, j0, m - i0, last);
             else
-                tile(1, ar, ks, kc, panel, o, i0, j0, m - i0, last);
+                tile_of_width(nv, ar, ks, kc, panel, o, i0, j0, m - i0, last);
         }
     }
 }
