@@ -39,10 +39,10 @@ enum {
  * registers. */
 #define VAE_UNROLL _Pragma("GCC unroll 8")
 
-/* The first n lanes of a mask (0 <= n <= 16). */
+/* The first n lanes of a mask, all 16 for n >= 16 (n >= 0). */
 static inline __mmask16 first_lanes(int64_t n)
 {
-    return (__mmask16)(n >= LANES ? 0xffff : ((1u << n) - 1));
+    return vae_lane_span(0, n < LANES ? n : LANES);
 }
 
 /* The 16 vectors r[0..15] as the columns of the 16 x 16 matrix they were

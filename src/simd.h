@@ -21,6 +21,13 @@
     __attribute__((target_clones("avx512f", "avx2", "default")))
 #define VAE_AVX512 1
 #include <immintrin.h>
+#include <stdint.h>
+
+/* Lanes [lo, hi) of a 16-lane mask, for 0 <= lo <= hi <= 16. */
+static inline __mmask16 vae_lane_span(int64_t lo, int64_t hi)
+{
+    return (__mmask16)((((uint32_t)1 << (hi - lo)) - 1) << lo);
+}
 #else
 #define VAE_CLONES
 #define VAE_AVX512 0

@@ -432,12 +432,6 @@ static int pairs_fit(const vae_conv_geom *g)
            __builtin_cpu_supports("avx512f");
 }
 
-/* Lanes [lo, hi) of a mask, for 0 <= lo <= hi <= 16. */
-static inline __mmask16 lane_span(int64_t lo, int64_t hi)
-{
-    return (__mmask16)((((uint32_t)1 << (hi - lo)) - 1) << lo);
-}
-
 __attribute__((target("avx512f"))) static inline void
 deinterleave(__m512 a, __m512 z, __m512 *even, __m512 *odd)
 {
@@ -463,15 +457,15 @@ interleave(__m512 even, __m512 odd, __m512 *a, __m512 *z)
  * masked off) and split in registers, where split_pairs copies it into a
  * buffer and takes the phases out of that. */
 __attribute__((target("avx512f"))) static void
-split_pairs_avx512(const vae_conv_geom *g, const phase_geom *q,
-                   const float *im, float *ph)
+split_pairs_avx512(const vae_conv_geom *g, const phase_geom *q, const float *im,
+                   float *ph)
 {
     const int64_t p = g->p, pw = q->pw, w = g->w;
     const int64_t hi = p + w < 2 * PAIR_LANES ? p + w : 2 * PAIR_LANES;
-    const __mmask16 m_lo = lane_span(p, hi < PAIR_LANES ? hi : PAIR_LANES);
+    const __mmask16 m_lo = vae_lane_span(p, hi < PAIR_LANES ? hi : PAIR_LANES);
     const __mmask16 m_hi =
-        hi > PAIR_LANES ? lane_span(0, hi - PAIR_LANES) : (__mmask16)0;
-    const __mmask16 m_out = lane_span(0, pw);
+        hi > PAIR_LANES ? vae_lane_span(0, hi - PAIR_LANES) : (__mmask16)0;
+    const __mmask16 m_out = vae_lane_span(0, pw);
     for (int64_t r = 0; r < 2; r++) {
         int64_t y_lo, y_hi;
         inside_run(r - p, 2, g->h, q->ph, &y_lo, &y_hi);
@@ -620,10 +614,11 @@ col2im_pairs(const lower_loop *l, const task_span *sp)
         inside_run(kj - p, 2, w, ow, &lo, &hi);
         odd[kj] = (kj - p) & 1;
         shift[kj] = (kj - p - odd[kj]) / 2;
-        lanes[kj] = hi > lo ? lane_span(lo + shift[kj], hi + shift[kj]) : 0;
+        lanes[kj] = hi > lo ? vae_lane_span(lo + shift[kj], hi + shift[kj]) : 0;
     }
     const int64_t first = w < PAIR_LANES ? w : PAIR_LANES;
-    const __mmask16 m_lo = lane_span(0, first), m_hi = lane_span(0, w - first);
+    const __mmask16 m_lo = vae_lane_span(0, first),
+                    m_hi = vae_lane_span(0, w - first);
     const int64_t plane = g->h * w, step = g->c * plane;
     for (int64_t b = sp->b0; b < sp->b1; b++) {
         float *im = l->img + (b * g->c + sp->c) * plane;
